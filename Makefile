@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: ISC
+# qmail-ng: one non-recursive Makefile (STYLE.md §8).
+#
+#   make              build every program into build/bin
+#   make check        build, then run unit, fuzz-replay and end-to-end tests
+#   make check SAN=1  the same with ASan+UBSan (objects go to build-san/)
+#   make run          build and start the demo instance in ./demo (foreground)
+#   make bench        side-by-side benchmarks against a private Postfix
+#   make fuzz         run each libFuzzer target for FUZZTIME seconds (clang)
+#   make install      programs into $(QMAIL_HOME)/bin, tcp tools into $(PREFIX)/bin
+
+PREFIX     ?= /usr/local
+QMAIL_HOME ?= /var/qmail
+DESTDIR    ?=
+FUZZTIME   ?= 60
+SAN        ?=
+.DEFAULT_GOAL := all
+
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+
+ifeq ($(SAN),1)
+B        := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+FORTIFY  :=
+else
+B        := build
+SANFLAGS :=
+FORTIFY  := -D_FORTIFY_SOURCE=3
+endif
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wold-style-definition -Wvla \
+           -Wwrite-strings -Wimplicit-fallthrough -Werror
+CFLAGS  ?= -O2 -g
+ALLCFLAGS = -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(FORTIFY) \
+           -fstack-protector-strong -fPIE $(SANFLAGS) \
+           -Isrc/lib -I$(B)/gen -MMD -MP
+LDFLAGS ?=
+ALLLDFLAGS = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
+LIBS    := -lcdb
+SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+
+# Programs and the family folder holding each one's main file.
+FAMILIES := queue smtpd tcp tools
+PROGS_queue := qmail-queue
+PROGS_smtpd := qmail-smtpd
+PROGS_tcp   := tcpserver tcprules tcprulescheck
+PROGS_tools := qmail-qstat qmail-showctl qmail-setup
+PROGS := $(foreach f,$(FAMILIES),$(PROGS_$(f)))
+# ucspi-tcp's tools install beside the admin's other /usr/local tools.
+UCSPI_PROGS := tcpserver tcprules tcprulescheck
+
+LIB_SRC := $(wildcard src/lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_A   := $(B)/libqng.a
+
+# A family's archive holds its files other than the main files.
+define family_rules
+$(1)_MAINS := $$(PROGS_$(1):%=src/$(1)/%.c)
+$(1)_SRC   := $$(filter-out $$($(1)_MAINS),$$(wildcard src/$(1)/*.c))
+$(1)_OBJ   := $$($(1)_SRC:%.c=$(B)/%.o)
+$(B)/lib$(1).a: $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+$(foreach p,$(PROGS_$(1)),
+$(B)/bin/$(p): $(B)/src/$(1)/$(p).o $(B)/lib$(1).a $(LIB_A)
+	@mkdir -p $$(@D)
+	@$$(if $$(V),,echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALLLDFLAGS) -o $$@ $$^ $$(LIBS) $$(SSL_LIBS)
+)
+endef
+$(foreach f,$(FAMILIES),$(eval $(call family_rules,$(f))))
+FAMILY_A := $(FAMILIES:%=$(B)/lib%.a)
+
+BINS := $(PROGS:%=$(B)/bin/%)
+
+all: $(BINS)
+.PHONY: all check run bench fuzz install clean unit e2e fuzz-replay deps
+
+# The compile-time home is a generated header, rewritten only when it changes.
+$(B)/gen/conf_home.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define QMAIL_HOME_DEFAULT "%s"\n' '$(QMAIL_HOME)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+V ?=
+Q := $(if $(V),,@)
+
+$(B)/%.o: %.c $(B)/gen/conf_home.h
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Unit tests: one binary per tests/unit/test_*.c, linked against everything.
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/tests/unit/harness.o $(FAMILY_A) $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $< $(B)/tests/unit/harness.o \
+	    -Wl,--start-group $(FAMILY_A) $(LIB_A) -Wl,--end-group \
+	    $(LIBS) $(SSL_LIBS)
+
+# Fuzz targets: with gcc, a replay driver runs each saved corpus file.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+$(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(FAMILY_A) $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $< $(B)/tests/fuzz/replay.o \
+	    -Wl,--start-group $(FAMILY_A) $(LIB_A) -Wl,--end-group \
+	    $(LIBS) $(SSL_LIBS)
+
+check: $(BINS) $(UNIT_BIN) $(FUZZ_REPLAY)
+	@B=$(B) scripts/check
+
+unit: $(UNIT_BIN)
+	@B=$(B) scripts/check unit
+fuzz-replay: $(FUZZ_REPLAY)
+	@B=$(B) scripts/check fuzz
+e2e: $(BINS)
+	@B=$(B) scripts/check e2e
+
+# Real libFuzzer builds with clang, run for FUZZTIME seconds each.
+fuzz: $(B)/gen/conf_home.h
+	@B=$(B) FUZZTIME=$(FUZZTIME) scripts/fuzz
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) scripts/demo run
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) bench/run
+
+install: $(BINS)
+	install -d $(DESTDIR)$(QMAIL_HOME)/bin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(QMAIL_HOME)/man/man1 $(DESTDIR)$(QMAIL_HOME)/man/man5 \
+	    $(DESTDIR)$(QMAIL_HOME)/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1
+	for p in $(filter-out $(UCSPI_PROGS),$(PROGS)); do \
+	    install -m 755 $(B)/bin/$$p $(DESTDIR)$(QMAIL_HOME)/bin/$$p || exit 1; done
+	for p in $(UCSPI_PROGS); do \
+	    install -m 755 $(B)/bin/$$p $(DESTDIR)$(PREFIX)/bin/$$p || exit 1; done
+	for m in doc/*.[158]; do s=$${m##*.}; \
+	    install -m 644 $$m $(DESTDIR)$(QMAIL_HOME)/man/man$$s/ || exit 1; done
+	for m in $(UCSPI_PROGS:%=doc/%.1); do [ -f $$m ] && \
+	    install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	@echo "installed; create the tree with: $(QMAIL_HOME)/bin/qmail-setup -r $(QMAIL_HOME)"
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

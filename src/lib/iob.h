@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * iob - buffered fd I/O where every read and write has a deadline.
+ *
+ * One struct iob is one direction of one fd.  The raw operation is
+ * swappable (STARTTLS swaps in TLS) and is responsible for waiting: the
+ * default ops poll() the fd for at most `timeout` seconds first, then
+ * fail with ETIMEDOUT.  Line reads take a maximum length and never grow
+ * memory past it; the rest of an over-long line is consumed and dropped.
+ * Nothing here exits or logs.
+ */
+#ifndef IOB_H
+#define IOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "bstr.h"
+
+/* op - read or write at most n bytes; wait up to timeout_ms (-1: forever). */
+typedef ssize_t (*iob_op)(void *ctx, int fd, void *buf, size_t n,
+                          int timeout_ms);
+
+struct iob {
+    int fd;
+    char *buf;
+    size_t cap;
+    size_t pos; /* read: next unread byte */
+    size_t len; /* read: end of data; write: bytes pending */
+    int timeout_ms;
+    iob_op op;
+    void *ctx;
+};
+
+enum { IOB_EOF = 0, IOB_LINE = 1, IOB_LONG = 2 };
+
+ssize_t iob_fdread(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
+ssize_t iob_fdwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
+
+void iob_init(struct iob *b, int fd, char *buf, size_t cap, iob_op op,
+              void *ctx);
+void iob_settimeout(struct iob *b, unsigned seconds);
+
+ssize_t iob_fill(struct iob *b) WUR;
+size_t iob_buffered(const struct iob *b);
+const char *iob_peek(const struct iob *b);
+void iob_skip(struct iob *b, size_t n);
+ssize_t iob_get(struct iob *b, void *out, size_t n) WUR;
+int iob_getline(struct iob *b, struct bstr *line, size_t max) WUR;
+
+int iob_put(struct iob *b, const void *p, size_t n) WUR;
+int iob_puts(struct iob *b, const char *s) WUR;
+int iob_flush(struct iob *b) WUR;
+
+#endif

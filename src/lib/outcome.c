@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * outcome - the table of reasons, codes and texts (see outcome.h).
+ *
+ * Texts are qmail-1.03's where qmail had the reply (its users' scripts
+ * and documentation quote them); the rest follow the same style.
+ */
+#include <stddef.h>
+
+#include "outcome.h"
+
+static const struct outcome table[OC_COUNT] = {
+    [OC_OK] = {OC_OK, "ok", 250, "2.0.0", "ok"},
+    [OC_MAIL_OK] = {OC_MAIL_OK, "ok", 250, "2.1.0", "ok"},
+    [OC_RCPT_OK] = {OC_RCPT_OK, "ok", 250, "2.1.5", "ok"},
+    [OC_RSET] = {OC_RSET, "ok", 250, "2.0.0", "flushed"},
+    [OC_VRFY] = {OC_VRFY, "ok", 252, "2.1.5",
+                "send some mail, i'll try my best"},
+    [OC_HELP] = {OC_HELP, "ok", 214, "2.0.0",
+                "qmail-ng: see the qmail-smtpd(8) manual"},
+    [OC_DATA_GO] = {OC_DATA_GO, "ok", 354, NULL, "go ahead"},
+
+    [OC_SYNTAX] = {OC_SYNTAX, "syntax", 555, "5.5.4", "syntax error (#5.5.4)"},
+    [OC_UNIMPL] = {OC_UNIMPL, "unimplemented", 502, "5.5.1",
+                  "unimplemented (#5.5.1)"},
+    [OC_BADCMD] = {OC_BADCMD, "badcmd", 500, "5.5.2",
+                  "command contains a NUL or a bare CR/LF (#5.5.2)"},
+    [OC_LONGCMD] = {OC_LONGCMD, "longcmd", 500, "5.5.2",
+                   "command line too long (#5.5.2)"},
+    [OC_WANTMAIL] = {OC_WANTMAIL, "sequence", 503, "5.5.1",
+                    "MAIL first (#5.5.1)"},
+    [OC_WANTRCPT] = {OC_WANTRCPT, "sequence", 503, "5.5.1",
+                    "RCPT first (#5.5.1)"},
+    [OC_NESTEDMAIL] = {OC_NESTEDMAIL, "sequence", 503, "5.5.1",
+                      "nested MAIL command (#5.5.1)"},
+    [OC_BADPARAM] = {OC_BADPARAM, "param", 555, "5.5.4",
+                    "unsupported or malformed parameter (#5.5.4)"},
+    [OC_NEEDUTF8] = {OC_NEEDUTF8, "needutf8", 553, "5.6.7",
+                    "sorry, a non-ASCII address needs SMTPUTF8 (#5.6.7)"},
+    [OC_BADUTF8] = {OC_BADUTF8, "badutf8", 553, "5.6.7",
+                   "sorry, that address is not valid UTF-8 (#5.6.7)"},
+    [OC_BDAT_MIX] = {OC_BDAT_MIX, "sequence", 503, "5.5.1",
+                    "DATA cannot follow BDAT in one transaction (#5.5.1)"},
+    [OC_TOOMANYERR] = {OC_TOOMANYERR, "errors", 421, "4.7.0",
+                      "too many errors, closing connection (#4.7.0)"},
+    [OC_TOOMANYRCPT] = {OC_TOOMANYRCPT, "rcptlimit", 452, "4.5.3",
+                       "sorry, too many recipients (#4.5.3)"},
+
+    [OC_BADMAILFROM] = {OC_BADMAILFROM, "badmailfrom", 553, "5.7.1",
+                       "sorry, your envelope sender is in my badmailfrom "
+                       "list (#5.7.1)"},
+    [OC_NOGATEWAY] = {OC_NOGATEWAY, "rcpthosts", 553, "5.7.1",
+                     "sorry, that domain isn't in my list of allowed "
+                     "rcpthosts (#5.7.1)"},
+    [OC_ROUTING] = {OC_ROUTING, "routing", 553, "5.7.1",
+                   "sorry, sender-specified routing isn't allowed here "
+                   "(#5.7.1)"},
+    [OC_TOOBIG] = {OC_TOOBIG, "databytes", 552, "5.3.4",
+                  "sorry, that message size exceeds my databytes limit "
+                  "(#5.3.4)"},
+    [OC_HOPS] = {OC_HOPS, "hops", 554, "5.4.6",
+                "too many hops, this message is looping (#5.4.6)"},
+
+    [OC_BARENL] = {OC_BARENL, "barelf", 451, "4.6.0",
+                  "See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)"},
+    [OC_NUL] = {OC_NUL, "nul", 554, "5.6.0",
+               "sorry, NUL characters are not accepted in messages "
+               "(#5.6.0)"},
+    [OC_LONGLINE] = {OC_LONGLINE, "longline", 554, "5.6.0",
+                    "sorry, a line of that message is too long (#5.6.0)"},
+
+    [OC_TIMEOUT] = {OC_TIMEOUT, "timeout", 451, "4.4.2", "timeout (#4.4.2)"},
+    [OC_NOMEM] = {OC_NOMEM, "nomem", 421, "4.3.0", "out of memory (#4.3.0)"},
+    [OC_CONTROL] = {OC_CONTROL, "control", 421, "4.3.0",
+                   "unable to read controls (#4.3.0)"},
+    [OC_TEMPFAIL] = {OC_TEMPFAIL, "tempfail", 451, "4.3.0",
+                    "temporary local problem, try again later (#4.3.0)"},
+
+    [OC_QQ_ADDR] = {OC_QQ_ADDR, "qq", 554, "5.1.3",
+                   "envelope address too long for qq (#5.1.3)"},
+    [OC_QQ_PERM] = {OC_QQ_PERM, "qq", 554, "5.3.0",
+                   "mail server permanently rejected message (#5.3.0)"},
+    [OC_QQ_NOMEM] = {OC_QQ_NOMEM, "qq", 451, "4.3.0",
+                    "qq out of memory (#4.3.0)"},
+    [OC_QQ_TIMEOUT] = {OC_QQ_TIMEOUT, "qq", 451, "4.3.0",
+                      "qq timeout (#4.3.0)"},
+    [OC_QQ_WRITE] = {OC_QQ_WRITE, "qq", 451, "4.3.0",
+                    "qq write error or disk full (#4.3.0)"},
+    [OC_QQ_READ] = {OC_QQ_READ, "qq", 451, "4.3.0", "qq read error (#4.3.0)"},
+    [OC_QQ_CONFIG] = {OC_QQ_CONFIG, "qq", 451, "4.3.0",
+                     "qq unable to read configuration (#4.3.0)"},
+    [OC_QQ_NETWORK] = {OC_QQ_NETWORK, "qq", 451, "4.3.0",
+                      "qq trouble making network connection (#4.3.0)"},
+    [OC_QQ_HOME] = {OC_QQ_HOME, "qq", 451, "4.3.0",
+                   "qq trouble in home directory (#4.3.0)"},
+    [OC_QQ_QUEUE] = {OC_QQ_QUEUE, "qq", 451, "4.3.0",
+                    "qq trouble creating files in queue (#4.3.0)"},
+    [OC_QQ_TEMPREFUSED] = {OC_QQ_TEMPREFUSED, "qq", 451, "4.3.0",
+                          "mail server temporarily rejected message "
+                          "(#4.3.0)"},
+    [OC_QQ_CONNTIMEOUT] = {OC_QQ_CONNTIMEOUT, "qq", 451, "4.4.1",
+                          "connection to mail server timed out (#4.4.1)"},
+    [OC_QQ_CONNREJECTED] = {OC_QQ_CONNREJECTED, "qq", 451, "4.4.1",
+                           "connection to mail server rejected (#4.4.1)"},
+    [OC_QQ_COMM] = {OC_QQ_COMM, "qq", 451, "4.4.2",
+                   "communication with mail server failed (#4.4.2)"},
+    [OC_QQ_BUG] = {OC_QQ_BUG, "qq", 451, "4.3.0", "qq internal bug (#4.3.0)"},
+    [OC_QQ_EXEC] = {OC_QQ_EXEC, "qq", 451, "4.3.0",
+                   "unable to exec qq (#4.3.0)"},
+    [OC_QQ_PERMOTHER] = {OC_QQ_PERMOTHER, "qq", 554, "5.3.0",
+                        "qq permanent problem (#5.3.0)"},
+    [OC_QQ_TEMPOTHER] = {OC_QQ_TEMPOTHER, "qq", 451, "4.3.0",
+                        "qq temporary problem (#4.3.0)"},
+};
+
+/* outcome_get - the table entry for r (never NULL for a valid r). */
+const struct outcome *
+outcome_get(enum reason r)
+{
+    if ((unsigned)r >= OC_COUNT)
+        r = OC_TEMPFAIL;
+    return &table[r];
+}
+
+enum outcome_kind
+outcome_kind(enum reason r)
+{
+    unsigned code = outcome_get(r)->smtp;
+
+    if (code < 400)
+        return OUTCOME_OK;
+    return code < 500 ? OUTCOME_TEMP : OUTCOME_PERM;
+}
+
+/*
+ * outcome_from_qq - what a qmail-queue exit code means (qmail-queue(8)).
+ * Unknown codes 11-40 are permanent, every other unknown code temporary.
+ */
+enum reason
+outcome_from_qq(int exitcode)
+{
+    switch (exitcode) {
+    case QQ_OK:
+        return OC_OK;
+    case QQ_ADDR_TOO_LONG:
+        return OC_QQ_ADDR;
+    case QQ_PERM_REFUSED:
+        return OC_QQ_PERM;
+    case QQ_NOMEM:
+        return OC_QQ_NOMEM;
+    case QQ_TIMEOUT:
+        return OC_QQ_TIMEOUT;
+    case QQ_WRITE:
+        return OC_QQ_WRITE;
+    case QQ_READ:
+        return OC_QQ_READ;
+    case QQ_CONFIG:
+        return OC_QQ_CONFIG;
+    case QQ_NETWORK:
+        return OC_QQ_NETWORK;
+    case QQ_HOME:
+        return OC_QQ_HOME;
+    case QQ_QUEUEDIR:
+    case QQ_PID:
+    case QQ_MESS:
+    case QQ_INTD:
+    case QQ_TODO:
+        return OC_QQ_QUEUE;
+    case QQ_TEMP_REFUSED:
+        return OC_QQ_TEMPREFUSED;
+    case QQ_CONN_TIMEOUT:
+        return OC_QQ_CONNTIMEOUT;
+    case QQ_CONN_REJECTED:
+        return OC_QQ_CONNREJECTED;
+    case QQ_COMM_FAILED:
+        return OC_QQ_COMM;
+    case QQ_BUG:
+    case QQ_ENVELOPE:
+        return OC_QQ_BUG;
+    case QQ_EXEC:
+        return OC_QQ_EXEC;
+    default:
+        if (exitcode >= 11 && exitcode <= 40)
+            return OC_QQ_PERMOTHER;
+        return OC_QQ_TEMPOTHER;
+    }
+}
+
+enum outcome_kind
+outcome_qq_kind(int exitcode)
+{
+    return outcome_kind(outcome_from_qq(exitcode));
+}

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * enqueue - the queue writer behind qmail-queue (see enqueue.h).
+ *
+ * Works relative to the cwd, which the caller has made $QMAIL_HOME/queue.
+ * Durability: the message and envelope are fsynced before intd/N is
+ * linked into todo/, and todo/ itself is fsynced before success is
+ * reported; on a journaled filesystem that last commit also carries the
+ * mess/ and intd/ directory entries made before it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bstr.h"
+#include "enqueue.h"
+#include "outcome.h"
+#include "qenv.h"
+
+void
+enqueue_init(struct enqueue *e, uid_t uid, pid_t pid, time_t now)
+{
+    memset(e, 0, sizeof *e);
+    e->messfd = e->intdfd = -1;
+    e->uid = uid;
+    e->pid = pid;
+    e->start = now;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w == -1) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/*
+ * enqueue_begin - pick the message number: the inode of a fresh file in
+ * pid/, which then becomes mess/S/N.
+ */
+int
+enqueue_begin(struct enqueue *e)
+{
+    struct stat st;
+    int fd = -1;
+
+    for (unsigned tries = 0; tries < 5; tries++) {
+        snprintf(e->pidfn, sizeof e->pidfn, "pid/%ld.%lld.%u", (long)e->pid,
+                 (long long)e->start, tries);
+        fd = open(e->pidfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd != -1 || errno != EEXIST)
+            break;
+    }
+    if (fd == -1)
+        return QQ_PID;
+    e->made_pid = 1;
+    if (fstat(fd, &st) == -1) {
+        close(fd);
+        return QQ_PID;
+    }
+    e->id = (unsigned long long)st.st_ino;
+    qpath_fmt(e->messfn, "mess", e->id);
+    qpath_fmt(e->intdfn, "intd", e->id);
+    qpath_fmt(e->todofn, "todo", e->id);
+    if (link(e->pidfn, e->messfn) == -1) {
+        close(fd);
+        return QQ_MESS;
+    }
+    e->made_mess = 1;
+    if (unlink(e->pidfn) == -1) {
+        close(fd);
+        return QQ_PID;
+    }
+    e->made_pid = 0;
+    e->messfd = fd;
+    return 0;
+}
+
+/*
+ * enqueue_message - write the Received line, then copy fd in to end of
+ * file.  Nothing is fsynced yet: enqueue_commit does it.
+ */
+int
+enqueue_message(struct enqueue *e, int in, const char *received)
+{
+    char buf[65536];
+
+    if (write_all(e->messfd, received, strlen(received)) == -1)
+        return QQ_WRITE;
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof buf);
+
+        if (r == -1) {
+            if (errno == EINTR)
+                continue;
+            return QQ_READ;
+        }
+        if (r == 0)
+            break;
+        if (write_all(e->messfd, buf, (size_t)r) == -1)
+            return QQ_WRITE;
+        e->bytes += (unsigned long long)r;
+    }
+    return 0;
+}
+
+/*
+ * enqueue_envelope - read "Fsender\0Trcpt\0...\0" from fd in and write
+ * intd/N as "u<uid>\0p<pid>\0" followed by the F and T records.
+ */
+int
+enqueue_envelope(struct enqueue *e, int in)
+{
+    struct bstr out = BSTR_INIT;
+    struct qenv p;
+    char buf[8192];
+    int code = 0;
+    bool done = false;
+
+    qenv_init(&p, ENQUEUE_ADDR_MAX);
+    if (bstr_catf(&out, "u%lu", (unsigned long)e->uid) == -1 ||
+        bstr_catc(&out, '\0') == -1 ||
+        bstr_catf(&out, "p%ld", (long)e->pid) == -1 ||
+        bstr_catc(&out, '\0') == -1) {
+        code = QQ_NOMEM;
+        goto out;
+    }
+    while (!done) {
+        ssize_t r = read(in, buf, sizeof buf);
+        size_t off = 0;
+
+        if (r == -1) {
+            if (errno == EINTR)
+                continue;
+            code = QQ_READ;
+            goto out;
+        }
+        if (r == 0) {
+            code = QQ_READ; /* the envelope ended before its last record */
+            goto out;
+        }
+        while (off < (size_t)r && !done) {
+            size_t used;
+            int ev = qenv_push(&p, buf + off, (size_t)r - off, &used);
+
+            off += used;
+            switch (ev) {
+            case QENV_MORE:
+                break;
+            case QENV_SENDER:
+            case QENV_RCPT:
+                if (bstr_catc(&out, ev == QENV_SENDER ? 'F' : 'T') == -1 ||
+                    bstr_catb(&out, p.item.s, p.item.len) == -1 ||
+                    bstr_catc(&out, '\0') == -1) {
+                    code = QQ_NOMEM;
+                    goto out;
+                }
+                if (ev == QENV_RCPT)
+                    e->rcpts++;
+                break;
+            case QENV_END:
+                done = true;
+                break;
+            case QENV_TOOLONG:
+                code = QQ_ADDR_TOO_LONG;
+                goto out;
+            case QENV_NOMEM:
+                code = QQ_NOMEM;
+                goto out;
+            default:
+                code = QQ_ENVELOPE;
+                goto out;
+            }
+        }
+    }
+    e->intdfd = open(e->intdfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (e->intdfd == -1) {
+        code = QQ_INTD;
+        goto out;
+    }
+    e->made_intd = 1;
+    if (write_all(e->intdfd, out.s, out.len) == -1)
+        code = QQ_WRITE;
+out:
+    qenv_free(&p);
+    bstr_free(&out);
+    return code;
+}
+
+/*
+ * enqueue_commit - make the message durable, then visible.  After the
+ * link into todo/ the message is queued: nothing is removed any more,
+ * even if the final fsync fails (then the caller reports a temporary
+ * failure and the worst case is a duplicate, never a loss).
+ */
+int
+enqueue_commit(struct enqueue *e)
+{
+    sigset_t all, old;
+    int fd, r;
+
+    /* Start the envelope's writeback so that one journal commit can
+     * carry both files. */
+    sync_file_range(e->intdfd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    if (fsync(e->messfd) == -1)
+        return QQ_WRITE;
+    if (fsync(e->intdfd) == -1)
+        return QQ_WRITE;
+    if (close(e->messfd) == -1) {
+        e->messfd = -1;
+        return QQ_WRITE;
+    }
+    e->messfd = -1;
+    if (close(e->intdfd) == -1) {
+        e->intdfd = -1;
+        return QQ_WRITE;
+    }
+    e->intdfd = -1;
+
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    r = link(e->intdfn, e->todofn);
+    if (r == 0)
+        e->committed = 1;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (r == -1)
+        return QQ_TODO;
+
+    fd = open("todo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd == -1)
+        return QQ_TODO;
+    r = fsync(fd);
+    close(fd);
+    if (r == -1)
+        return QQ_TODO;
+
+    /* Wake qmail-send; no reader (qmail-send not running) is fine. */
+    fd = open("lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd != -1) {
+        if (write(fd, "", 1) == -1) {
+            /* a full pipe already holds a wake-up */
+        }
+        close(fd);
+    }
+    return 0;
+}
+
+/*
+ * enqueue_cleanup - remove what an unfinished enqueue made.  Safe in a
+ * signal handler: only unlink(2) and close(2).
+ */
+void
+enqueue_cleanup(struct enqueue *e)
+{
+    if (e->committed)
+        return;
+    if (e->made_intd)
+        unlink(e->intdfn);
+    if (e->made_mess)
+        unlink(e->messfn);
+    if (e->made_pid)
+        unlink(e->pidfn);
+    e->made_intd = e->made_mess = e->made_pid = 0;
+}

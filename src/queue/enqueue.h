@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * enqueue - putting one message into the qmail-1.03 queue.
+ *
+ * The steps and the queue state after each (doc/queue-states.md):
+ *   begin     pid/P.T.R created; its inode N names the message; linked
+ *             to mess/S/N and the pid file removed        (invisible)
+ *   message   Received line + message written to mess/S/N (invisible)
+ *   envelope  "u p F T.." written to intd/N                (invisible)
+ *   commit    both files fsynced, intd/N linked to todo/N, todo/ fsynced,
+ *             lock/trigger poked                           (queued)
+ * Every function returns a qmail-queue exit code (0: go on).  Until
+ * commit, enqueue_cleanup() removes every file made, so a failure leaves
+ * nothing behind.
+ */
+#ifndef ENQUEUE_H
+#define ENQUEUE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "qpath.h"
+
+#define ENQUEUE_ADDR_MAX 1003 /* qmail-queue's limit per address */
+
+struct enqueue {
+    unsigned long long id;
+    char pidfn[QPATH_MAX];
+    char messfn[QPATH_MAX];
+    char intdfn[QPATH_MAX];
+    char todofn[QPATH_MAX];
+    int messfd;
+    int intdfd;
+    uid_t uid;
+    pid_t pid;
+    time_t start;
+    unsigned long long bytes;
+    unsigned long rcpts;
+    volatile sig_atomic_t made_pid, made_mess, made_intd, committed;
+};
+
+void enqueue_init(struct enqueue *e, uid_t uid, pid_t pid, time_t now);
+int enqueue_begin(struct enqueue *e);
+int enqueue_message(struct enqueue *e, int in, const char *received);
+int enqueue_envelope(struct enqueue *e, int in);
+int enqueue_commit(struct enqueue *e);
+void enqueue_cleanup(struct enqueue *e);
+
+#endif

@@ -1,0 +1,312 @@
+# SPDX-License-Identifier: ISC
+"""Shared fixture for the end-to-end tests: a real qmail-ng instance in a
+temporary QMAIL_HOME, built by qmail-setup from the freshly built
+programs, with tcpserver + qmail-smtpd listening on a free loopback port.
+
+Everything runs as the invoking user; when that is root, the instance
+belongs to nobody/nogroup and tcpserver drops to it (DESIGN.md §2).
+Every wait has a timeout."""
+import os
+import pwd
+import grp
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("QNG_BUILD", os.path.join(REPO, "build"))
+BIN = os.path.join(BUILD, "bin")
+IS_ROOT = os.geteuid() == 0
+
+
+def owner_ids():
+    """uid, gid that own a single-user instance made by this process."""
+    if IS_ROOT:
+        return pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
+    return os.geteuid(), os.getegid()
+
+
+def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+
+
+class Instance:
+    """One QMAIL_HOME under a fresh temporary directory.
+
+    inst = Instance(me="test.local", rcpthosts=["example.test"])
+    port = inst.start_smtpd(rules='127.0.0.1:allow,RELAYCLIENT=""\\n:allow\\n')
+    ...
+    inst.stop()          # also registered by tests through addCleanup
+    """
+
+    def __init__(self, me="test.local", rcpthosts=("example.test",), locals_=None):
+        self.tmp = tempfile.mkdtemp(prefix="qng-e2e-")
+        os.chmod(self.tmp, 0o755)
+        self.home = os.path.join(self.tmp, "home")
+        self.etc = os.path.join(self.tmp, "etc")
+        os.mkdir(self.etc)
+        os.chmod(self.etc, 0o755)
+        self.uid, self.gid = owner_ids()
+        self.procs = []
+        self.logs = []
+        subprocess.run([os.path.join(BIN, "qmail-setup"), "-b", BIN, "-m", me, self.home],
+                       check=True, timeout=30)
+        self.control("rcpthosts", "".join(h + "\n" for h in rcpthosts))
+        if locals_ is not None:
+            self.control("locals", "".join(h + "\n" for h in locals_))
+        self.bin = os.path.join(self.home, "bin")
+        self.env = {
+            "PATH": self.bin + ":/usr/bin:/bin",
+            "QMAIL_HOME": self.home,
+        }
+
+    # --- files -------------------------------------------------------
+    def path(self, *parts):
+        return os.path.join(self.home, *parts)
+
+    def write(self, path, content, mode=0o644):
+        data = content.encode() if isinstance(content, str) else content
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        if IS_ROOT:
+            os.chown(path, self.uid, self.gid)
+
+    def control(self, name, content):
+        """Write control/NAME (content None removes it)."""
+        p = self.path("control", name)
+        if content is None:
+            if os.path.exists(p):
+                os.unlink(p)
+            return
+        self.write(p, content)
+
+    def rules(self, text, name="tcp.smtp"):
+        """Write etc/NAME and compile it with tcprules; returns the cdb path."""
+        src = os.path.join(self.etc, name)
+        cdb = src + ".cdb"
+        with open(src, "w") as f:
+            f.write(text)
+        with open(src, "rb") as f:
+            r = subprocess.run([os.path.join(BIN, "tcprules"), cdb, cdb + ".tmp"], stdin=f,
+                               capture_output=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError("tcprules failed: %s" % r.stderr.decode(errors="replace"))
+        os.chmod(cdb, 0o644)
+        return cdb
+
+    # --- processes ---------------------------------------------------
+    def start(self, argv, env=None, logname="log"):
+        """Start a long-running program; stderr goes to tmp/LOGNAME."""
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        logpath = os.path.join(self.tmp, logname)
+        logf = open(logpath, "ab")
+        p = subprocess.Popen(argv, env=e, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=logf, cwd=self.tmp)
+        self.procs.append(p)
+        self.logs.append(logf)
+        return p
+
+    def start_smtpd(self, rules=None, env=None, host="127.0.0.1", tcpserver_args=(),
+                    smtpd_argv=None):
+        """tcpserver + qmail-smtpd on a free port of host; returns the port.
+        rules: tcp.smtp text (compiled and passed with -x) or None."""
+        argv = [os.path.join(self.bin, "tcpserver"), "-1", "-R", "-H", "-v"]
+        if rules is not None:
+            argv += ["-x", self.rules(rules)]
+        if IS_ROOT:
+            argv += ["-u", str(self.uid), "-g", str(self.gid)]
+        argv += list(tcpserver_args)
+        argv += [host, "0"]
+        argv += smtpd_argv or [os.path.join(self.bin, "qmail-smtpd")]
+        p = self.start(argv, env=env, logname="smtpd.log")
+        line = self._readline_timeout(p, 10)
+        if not line:
+            raise RuntimeError("tcpserver did not print its port; log:\n" + self.log("smtpd.log"))
+        self.port = int(line.split()[-1])
+        return self.port
+
+    def _readline_timeout(self, p, timeout):
+        import selectors
+        sel = selectors.DefaultSelector()
+        sel.register(p.stdout, selectors.EVENT_READ)
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            ch = os.read(p.stdout.fileno(), 1)
+            if not ch:
+                break
+            if ch == b"\n":
+                return buf.decode()
+            buf += ch
+        return None
+
+    def log(self, logname="smtpd.log"):
+        try:
+            with open(os.path.join(self.tmp, logname), "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def smtpd_pipe(self, data, env=None, timeout=20):
+        """Run qmail-smtpd on a pipe (no network), as tcpserver would have
+        after accepting a client at 127.0.0.1.  Returns (stdout bytes,
+        stderr text, exit code)."""
+        e = dict(self.env)
+        e.update({"PROTO": "TCP", "TCPLOCALIP": "127.0.0.1", "TCPLOCALPORT": "25",
+                  "TCPREMOTEIP": "127.0.0.1", "TCPREMOTEPORT": "40000",
+                  "TCPLOCALHOST": "test.local"})
+        if env:
+            e.update(env)
+        pre = None
+        if IS_ROOT:
+            uid, gid = self.uid, self.gid
+
+            def pre():
+                os.setgroups([gid])
+                os.setgid(gid)
+                os.setuid(uid)
+        r = subprocess.run([os.path.join(self.bin, "qmail-smtpd")], input=data, env=e,
+                           capture_output=True, timeout=timeout, preexec_fn=pre, cwd=self.tmp)
+        return r.stdout, r.stderr.decode(errors="replace"), r.returncode
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+            if p.stdout:
+                p.stdout.close()
+        for f in self.logs:
+            f.close()
+        self.procs = []
+        self.logs = []
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get("QNG_KEEP"):
+            print("kept", self.tmp)
+            return
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- queue inspection --------------------------------------------
+    def queue_ids(self, sub="todo"):
+        d = self.path("queue", sub)
+        return sorted(int(n) for n in os.listdir(d) if n.isdigit())
+
+    def queued(self):
+        """Every committed message: list of dicts with id, message bytes,
+        sender, recipients, and the raw envelope."""
+        out = []
+        for i in self.queue_ids("todo"):
+            with open(self.path("queue", "mess", str(i % 23), str(i)), "rb") as f:
+                mess = f.read()
+            with open(self.path("queue", "todo", str(i)), "rb") as f:
+                env = f.read()
+            recs = env.split(b"\0")
+            sender = None
+            rcpts = []
+            for r in recs:
+                if r.startswith(b"F"):
+                    sender = r[1:].decode("utf-8", "surrogateescape")
+                elif r.startswith(b"T"):
+                    rcpts.append(r[1:].decode("utf-8", "surrogateescape"))
+            out.append({"id": i, "mess": mess, "sender": sender, "rcpts": rcpts, "env": env})
+        return out
+
+    def queue_files(self):
+        """Every file under queue/ except lock/ (to check nothing is left)."""
+        res = []
+        q = self.path("queue")
+        for root, dirs, files in os.walk(q):
+            if os.path.relpath(root, q).startswith("lock"):
+                continue
+            for n in files:
+                res.append(os.path.relpath(os.path.join(root, n), q))
+        return sorted(res)
+
+    def run(self, prog, *args, input=None, env=None, timeout=30):
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        return subprocess.run([os.path.join(self.bin, prog)] + list(args), input=input,
+                              env=e, capture_output=True, timeout=timeout)
+
+
+def smtp_raw(port, data, host="127.0.0.1", timeout=10, read_until_close=True):
+    """Send raw bytes after the greeting and return everything the server
+    said (greeting included) until it closes or goes quiet."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        out = b""
+        s.settimeout(timeout)
+        out += s.recv(4096)
+        if data:
+            s.sendall(data)
+        s.settimeout(2 if not read_until_close else timeout)
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+class Dialog:
+    """A line-by-line SMTP client on a raw socket, for exact replies.
+
+    d = Dialog(port); d.greeting  -> '220 test.local ESMTP'
+    d.cmd('HELO x')               -> ['250 test.local']  (all reply lines)
+    """
+
+    def __init__(self, port, host="127.0.0.1", timeout=10):
+        self.s = socket.create_connection((host, port), timeout=timeout)
+        self.f = self.s.makefile("rb")
+        self.greeting = self.reply()[0]
+
+    def reply(self):
+        lines = []
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise EOFError("connection closed; got %r" % lines)
+            line = line.decode("utf-8", "replace").rstrip("\r\n")
+            lines.append(line)
+            if len(line) < 4 or line[3] != "-":
+                return lines
+
+    def send(self, data):
+        self.s.sendall(data.encode() if isinstance(data, str) else data)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def close(self):
+        try:
+            self.f.close()
+            self.s.close()
+        except OSError:
+            pass
