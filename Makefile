@@ -38,7 +38,7 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(FORTIFY) \
            -fstack-protector-strong -fPIE $(SANFLAGS) \
-           -Isrc/lib -I$(B)/gen -MMD -MP
+           -Isrc/lib -I$(B)/gen $(EXTRA_INC) -MMD -MP
 LDFLAGS ?=
 ALLLDFLAGS = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
 LIBS    := -lcdb
@@ -101,6 +101,8 @@ $(LIB_A): $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # Unit tests: one binary per tests/unit/test_*.c, linked against everything.
+# Tests and fuzz targets see every family's private headers.
+$(B)/tests/%.o: EXTRA_INC := $(FAMILIES:%=-Isrc/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 $(B)/tests/%: $(B)/tests/unit/%.o $(B)/tests/unit/harness.o $(FAMILY_A) $(LIB_A)

@@ -32,10 +32,10 @@ const char *harness_tmpdir(void);
     harness_check_long((long long)(a), (long long)(b), #a, #b, __FILE__, \
                        __LINE__)
 #define CHECK_STR(a, b) harness_check_str((a), (b), #a, #b, __FILE__, __LINE__)
-/* CHECK_BSTR - a struct bstr's bytes equal the C string s exactly. */
-#define CHECK_BSTR(bs, s) \
-    harness_check_mem((bs).s, (bs).len, (s), strlen(s), #bs, __FILE__, \
-                      __LINE__)
+/* CHECK_BSTR - a struct bstr's bytes equal the C string want exactly. */
+#define CHECK_BSTR(bs, want) \
+    harness_check_mem((bs).s, (bs).len, (want), strlen(want), #bs, \
+                      __FILE__, __LINE__)
 
 #define TEST_MAIN(cases) \
     int main(void) \

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * showctl - the control file table and its printer (see showctl.h).
+ * Defaults are qmail-1.03's (DESIGN.md §3).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bstr.h"
+#include "ctl.h"
+#include "showctl.h"
+
+const struct showctl_entry showctl_table[] = {
+    {"me", 'v', NULL, "this host's name; the default for most others"},
+    {"defaulthost", 'v', "@me", "host added to addresses without one (inject)"},
+    {"defaultdomain", 'v', "@me", "domain added to host names without a dot"},
+    {"plusdomain", 'v', "@me", "domain added to host names ending in +"},
+    {"idhost", 'v', "@me", "host name used in Message-IDs"},
+    {"locals", 'l', "@me", "domains delivered locally"},
+    {"rcpthosts", 'l', NULL,
+     "domains SMTP accepts mail for (absent: any, an open relay!)"},
+    {"morercpthosts.cdb", 'c', NULL, "more rcpthosts, compiled"},
+    {"virtualdomains", 'l', NULL, "virtual domains and users"},
+    {"percenthack", 'l', NULL, "domains where user%host@domain is rewritten"},
+    {"smtproutes", 'l', NULL, "artificial SMTP routes"},
+    {"smtpgreeting", 'v', "@me", "SMTP greeting text"},
+    {"helohost", 'v', "@me", "name sent in HELO by qmail-remote"},
+    {"localiphost", 'v', "@me", "name replacing this host's [IP] literals"},
+    {"databytes", 'n', "0", "largest message SMTP accepts (0: no limit)"},
+    {"timeoutsmtpd", 'n', "1200", "seconds qmail-smtpd waits per read/write"},
+    {"timeoutremote", 'n', "1200", "seconds qmail-remote waits per read/write"},
+    {"timeoutconnect", 'n', "60", "seconds qmail-remote waits to connect"},
+    {"queuelifetime", 'n', "604800", "seconds a message may stay queued"},
+    {"bouncefrom", 'v', "MAILER-DAEMON", "sender name of bounces"},
+    {"bouncehost", 'v', "@me", "sender host of bounces"},
+    {"doublebounceto", 'v', "postmaster", "recipient of double bounces"},
+    {"doublebouncehost", 'v', "@me", "host of doublebounceto"},
+    {"concurrencylocal", 'n', "10", "simultaneous local deliveries"},
+    {"concurrencyremote", 'n', "20", "simultaneous remote deliveries"},
+    {"badmailfrom", 'l', NULL, "envelope senders refused by SMTP"},
+    {"envnoathost", 'v', "@me", "domain for recipients without @"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct showctl_entry *
+showctl_find(const char *name)
+{
+    for (const struct showctl_entry *e = showctl_table; e->name; e++)
+        if (strcmp(e->name, name) == 0)
+            return e;
+    return NULL;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* print_default - the default text with "@x" resolved to x's value. */
+static int
+resolve_default(const char *def, struct bstr *out)
+{
+    struct bstr path = BSTR_INIT;
+    int r;
+
+    if (!def || def[0] != '@')
+        return bstr_copys(out, def ? def : "");
+    if (bstr_catf(&path, "control/%s", def + 1) == -1)
+        return -1;
+    r = ctl_readline(path.s, out);
+    bstr_free(&path);
+    if (r == 0)
+        return bstr_copys(out, "(unset)");
+    return r == -1 ? -1 : 0;
+}
+
+/* showctl_print - every known file, its value and where it came from. */
+int
+showctl_print(FILE *out)
+{
+    struct bstr path = BSTR_INIT, val = BSTR_INIT;
+    DIR *d;
+    struct dirent *de;
+    char **unknown = NULL;
+    size_t nunknown = 0;
+    int rc = -1;
+
+    for (const struct showctl_entry *e = showctl_table; e->name; e++) {
+        struct stat st;
+        int r;
+
+        if (bstr_copys(&path, "control/") == -1 ||
+            bstr_cats(&path, e->name) == -1)
+            goto out;
+        if (e->kind == 'c') {
+            r = stat(path.s, &st);
+            if (r == 0)
+                fprintf(out, "%s: present, %lld bytes. %s.\n", e->name,
+                        (long long)st.st_size, e->meaning);
+            else if (errno == ENOENT)
+                fprintf(out, "%s: (absent) %s.\n", e->name, e->meaning);
+            else
+                goto out;
+            continue;
+        }
+        if (e->kind == 'l') {
+            r = ctl_readlist(path.s, &val);
+            if (r == -1)
+                goto out;
+            if (r == 0) {
+                if (e->def && resolve_default(e->def, &val) == 0)
+                    fprintf(out, "%s: (default) %s. %s.\n", e->name, val.s,
+                            e->meaning);
+                else
+                    fprintf(out, "%s: (absent) %s.\n", e->name, e->meaning);
+                continue;
+            }
+            fprintf(out, "%s: %s.\n", e->name, e->meaning);
+            for (const char *it = ctl_list_next(&val, NULL); it;
+                 it = ctl_list_next(&val, it))
+                fprintf(out, "  %s\n", it);
+            continue;
+        }
+        r = ctl_readline(path.s, &val);
+        if (r == -1)
+            goto out;
+        if (r == 1) {
+            fprintf(out, "%s: %s (%s)\n", e->name, val.s, e->meaning);
+        } else if (e->def) {
+            if (resolve_default(e->def, &val) == -1)
+                goto out;
+            fprintf(out, "%s: (default) %s (%s)\n", e->name, val.s,
+                    e->meaning);
+        } else {
+            fprintf(out, "%s: (absent!) %s\n", e->name, e->meaning);
+        }
+    }
+
+    d = opendir("control");
+    if (!d)
+        goto out;
+    while ((de = readdir(d))) {
+        char **nu;
+
+        if (de->d_name[0] == '.' || showctl_find(de->d_name))
+            continue;
+        nu = realloc(unknown, (nunknown + 1) * sizeof *unknown);
+        if (!nu) {
+            closedir(d);
+            goto out;
+        }
+        unknown = nu;
+        unknown[nunknown] = strdup(de->d_name);
+        if (!unknown[nunknown]) {
+            closedir(d);
+            goto out;
+        }
+        nunknown++;
+    }
+    closedir(d);
+    if (nunknown)
+        qsort(unknown, nunknown, sizeof *unknown, cmpstr);
+    for (size_t i = 0; i < nunknown; i++)
+        fprintf(out, "%s: not a control file qmail-ng reads (a typo?)\n",
+                unknown[i]);
+    rc = 0;
+out:
+    for (size_t i = 0; i < nunknown; i++)
+        free(unknown[i]);
+    free(unknown);
+    bstr_free(&path);
+    bstr_free(&val);
+    return rc;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: ISC */
+/* test_iob - buffered I/O over pipes: lines, limits, deadlines. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "iob.h"
+
+static void
+t_lines(void)
+{
+    int p[2];
+    char buf[8];
+    struct iob in;
+    struct bstr line = BSTR_INIT;
+    const char *data = "HELO a\r\nMAIL FROM:<x@y>\r\nlast";
+
+    CHECK(pipe(p) == 0);
+    CHECK(write(p[1], data, strlen(data)) == (ssize_t)strlen(data));
+    close(p[1]);
+    iob_init(&in, p[0], buf, sizeof buf, NULL, NULL); /* tiny buffer */
+    CHECK_INT(iob_getline(&in, &line, 100), IOB_LINE);
+    CHECK_BSTR(line, "HELO a\r\n");
+    CHECK_INT(iob_getline(&in, &line, 100), IOB_LINE);
+    CHECK_BSTR(line, "MAIL FROM:<x@y>\r\n");
+    CHECK_INT(iob_getline(&in, &line, 100), IOB_EOF);
+    CHECK_BSTR(line, "last");
+    close(p[0]);
+    bstr_free(&line);
+}
+
+static void
+t_long_line(void)
+{
+    int p[2];
+    char buf[16];
+    struct iob in;
+    struct bstr line = BSTR_INIT;
+
+    CHECK(pipe(p) == 0);
+    CHECK(write(p[1], "0123456789abcdefghij\nnext\n", 26) == 26);
+    close(p[1]);
+    iob_init(&in, p[0], buf, sizeof buf, NULL, NULL);
+    CHECK_INT(iob_getline(&in, &line, 10), IOB_LONG);
+    CHECK_BSTR(line, "0123456789");
+    CHECK_INT(iob_getline(&in, &line, 10), IOB_LINE);
+    CHECK_BSTR(line, "next\n");
+    close(p[0]);
+    bstr_free(&line);
+}
+
+static void
+t_timeout(void)
+{
+    int p[2];
+    char buf[16];
+    struct iob in;
+    struct bstr line = BSTR_INIT;
+
+    CHECK(pipe(p) == 0);
+    iob_init(&in, p[0], buf, sizeof buf, NULL, NULL);
+    in.timeout_ms = 50;
+    CHECK_INT(iob_getline(&in, &line, 10), -1);
+    CHECK_INT(errno, ETIMEDOUT);
+    close(p[0]);
+    close(p[1]);
+    bstr_free(&line);
+}
+
+static void
+t_write_and_peek(void)
+{
+    int p[2];
+    char obuf[4], ibuf[64], got[64];
+    struct iob out, in;
+
+    CHECK(pipe(p) == 0);
+    iob_init(&out, p[1], obuf, sizeof obuf, NULL, NULL);
+    CHECK(iob_puts(&out, "250-first\r\n") == 0); /* larger than buffer */
+    CHECK(iob_puts(&out, "250 x\r\n") == 0);
+    CHECK(iob_flush(&out) == 0);
+    close(p[1]);
+    iob_init(&in, p[0], ibuf, sizeof ibuf, NULL, NULL);
+    CHECK(iob_fill(&in) > 0);
+    CHECK_INT(iob_buffered(&in), 18);
+    CHECK(memcmp(iob_peek(&in), "250-first", 9) == 0);
+    iob_skip(&in, 11);
+    CHECK_INT(iob_get(&in, got, sizeof got), 7);
+    CHECK(memcmp(got, "250 x\r\n", 7) == 0);
+    CHECK_INT(iob_fill(&in), 0);
+    close(p[0]);
+}
+
+static void
+t_write_to_closed_pipe(void)
+{
+    int p[2];
+    char obuf[16];
+    struct iob out;
+
+    CHECK(pipe(p) == 0);
+    close(p[0]);
+
+    iob_init(&out, p[1], obuf, sizeof obuf, NULL, NULL);
+    CHECK(iob_puts(&out, "x") == 0);
+    CHECK_INT(iob_flush(&out), -1);
+    CHECK_INT(errno, EPIPE);
+    close(p[1]);
+}
+
+static const struct test_case tests[] = {
+    {"lines across a tiny buffer", t_lines},
+    {"over-long line dropped to its end", t_long_line},
+    {"read deadline", t_timeout},
+    {"writes larger than the buffer; peek and skip", t_write_and_peek},
+    {"write error reported", t_write_to_closed_pipe},
+};
+
+int
+main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    return harness_run(tests, sizeof tests / sizeof tests[0]);
+}
