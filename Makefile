@@ -79,7 +79,7 @@ FAMILY_A := $(FAMILIES:%=$(B)/lib%.a)
 BINS := $(PROGS:%=$(B)/bin/%)
 
 all: $(BINS)
-.PHONY: all check run bench fuzz install clean unit e2e fuzz-replay deps
+.PHONY: all check check-nodeps run bench fuzz install clean unit e2e fuzz-replay deps
 
 # The compile-time home is a generated header, rewritten only when it changes.
 $(B)/gen/conf_home.h: FORCE
@@ -120,7 +120,10 @@ $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(FAMILY_A) $(LIB_A)
 	    -Wl,--start-group $(FAMILY_A) $(LIB_A) -Wl,--end-group \
 	    $(LIBS) $(SSL_LIBS)
 
-check: $(BINS) $(UNIT_BIN) $(FUZZ_REPLAY)
+check: deps
+	@$(MAKE) --no-print-directory check-nodeps
+
+check-nodeps: $(BINS) $(UNIT_BIN) $(FUZZ_REPLAY)
 	@B=$(B) scripts/check
 
 unit: $(UNIT_BIN)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# scripts/deps.sh - check what building and testing qmail-ng needs.  As root
+# on Debian, install what is missing with apt-get; otherwise print the exact
+# command and stop.  Quiet when everything is there.
+set -u
+
+missing=()
+need_pkg() { missing+=("$1"); }
+
+command -v gcc >/dev/null 2>&1 || need_pkg gcc
+command -v make >/dev/null 2>&1 || need_pkg make
+command -v pkg-config >/dev/null 2>&1 || need_pkg pkg-config
+[ -f /usr/include/cdb.h ] || need_pkg libcdb-dev
+pkg-config --exists openssl 2>/dev/null || [ -f /usr/include/openssl/ssl.h ] || need_pkg libssl-dev
+command -v python3 >/dev/null 2>&1 || need_pkg python3
+command -v runuser >/dev/null 2>&1 || need_pkg util-linux
+# the brief libFuzzer runs in `make check` (skipped when clang is absent)
+command -v clang >/dev/null 2>&1 || need_pkg clang
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+    ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer*.a >/dev/null 2>&1 ||
+    need_pkg libclang-rt-14-dev
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/qng-deps.log 2>&1; then
+        apt-get update -qq >/dev/null 2>&1
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/qng-deps.log 2>&1 || {
+            cat /tmp/qng-deps.log; echo "deps: apt-get failed"; exit 1; }
+    fi
+    exit 0
+fi
+echo "deps: missing ${missing[*]}"
+echo "deps: as root, run:  $cmd"
+exit 1
