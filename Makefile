@@ -88,6 +88,9 @@ $(B)/gen/conf_home.h: FORCE
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
 
+# Keep test and fuzz objects between runs.
+.SECONDARY:
+
 V ?=
 Q := $(if $(V),,@)
 

@@ -86,6 +86,7 @@ cdbmap_make_start(struct cdbmap_make *mk, const char *final, const char *tmp)
     struct bstr t = BSTR_INIT, f = BSTR_INIT;
 
     mk->fd = -1;
+    mk->started = 0;
     mk->tmp = t;
     mk->final = f;
     if (bstr_copys(&mk->final, final) == -1)
@@ -98,6 +99,7 @@ cdbmap_make_start(struct cdbmap_make *mk, const char *final, const char *tmp)
         goto fail;
     if (cdb_make_start(&mk->cm, mk->fd) != 0)
         goto fail;
+    mk->started = 1;
     return 0;
 fail:
     cdbmap_make_abort(mk);
@@ -122,6 +124,7 @@ cdbmap_make_add(struct cdbmap_make *mk, const void *key, size_t klen,
 int
 cdbmap_make_finish(struct cdbmap_make *mk)
 {
+    mk->started = 0;
     if (cdb_make_finish(&mk->cm) != 0)
         goto fail;
     if (fsync(mk->fd) == -1)
@@ -147,6 +150,10 @@ cdbmap_make_abort(struct cdbmap_make *mk)
 {
     int e = errno;
 
+    /* tinycdb has no other way to release the record lists */
+    if (mk->started && mk->fd != -1)
+        (void)cdb_make_finish(&mk->cm);
+    mk->started = 0;
     if (mk->fd != -1) {
         close(mk->fd);
         mk->fd = -1;

@@ -22,6 +22,7 @@ struct cdbmap {
 
 struct cdbmap_make {
     int fd;
+    int started; /* cdb_make_start done: finish releases its memory */
     struct cdb_make cm;
     struct bstr tmp;
     struct bstr final;

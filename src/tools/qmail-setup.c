@@ -73,5 +73,6 @@ main(int argc, char **argv)
         log_die(EXIT_PERM, "root mode (-r) needs root");
     if (setup_run(&o) == -1)
         log_die(EXIT_TEMP, "%s", setup_error());
+    free((char *)o.bindir);
     return 0;
 }
