@@ -87,14 +87,15 @@ $(B)/gen/conf_home.h: FORCE
 	@printf '#define QMAIL_HOME_DEFAULT "%s"\n' '$(QMAIL_HOME)' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
+.PHONY: FORCE
 
 # Keep test and fuzz objects between runs.
-.SECONDARY:
+.PRECIOUS: $(B)/tests/%.o
 
 V ?=
 Q := $(if $(V),,@)
 
-$(B)/%.o: %.c $(B)/gen/conf_home.h
+$(B)/%.o: %.c | $(B)/gen/conf_home.h
 	@mkdir -p $(@D)
 	@$(if $(V),,echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) -c -o $@ $<
