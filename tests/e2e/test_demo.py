@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: ISC
+"""The demo instance (scripts/demo, what `make run` starts): it comes up on
+its port, accepts a relayed message from 127.0.0.1, qmail-qstat counts it,
+and stop really stops it."""
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import tempfile
+import unittest
+
+import qng
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class DemoTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="qng-demo-")
+        os.chmod(self.tmp, 0o755)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.env = dict(os.environ)
+        self.env.update({"QNG_DEMO": os.path.join(self.tmp, "demo"),
+                         "QNG_DEMO_PORT": str(free_port()),
+                         "B": os.path.relpath(qng.BUILD, qng.REPO)})
+        self.script = os.path.join(qng.REPO, "scripts", "demo")
+        self.addCleanup(self.demo, "stop")
+
+    def demo(self, *args):
+        return subprocess.run([self.script] + list(args), env=self.env, capture_output=True,
+                              timeout=60)
+
+    def test_start_send_count_stop(self):
+        r = self.demo("start")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        port = int(self.env["QNG_DEMO_PORT"])
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+            code, msg = s.ehlo("client.test")
+            self.assertEqual(code, 250)
+            self.assertTrue(msg.startswith(b"localhost"))
+            # relaying from 127.0.0.1 is allowed by the demo's tcp.smtp
+            s.sendmail("me@example.test", ["demo@example.test", "someone@elsewhere.test"],
+                       "Subject: hello\n\nIt works.\n")
+        r = self.demo("status")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"messages in queue: 1\n", r.stdout)
+        r = self.demo("stop")
+        self.assertEqual(r.returncode, 0)
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        self.assertEqual(self.demo("status").returncode, 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
