@@ -19,6 +19,10 @@ static const struct outcome table[OC_COUNT] = {
     [OC_HELP] = {OC_HELP, "ok", 214, "2.0.0",
                 "qmail-ng: see the qmail-smtpd(8) manual"},
     [OC_DATA_GO] = {OC_DATA_GO, "ok", 354, NULL, "go ahead"},
+    /* The next three carry the greeting as their text (qmail-smtpd). */
+    [OC_GREET] = {OC_GREET, "ok", 220, NULL, ""},
+    [OC_HELO] = {OC_HELO, "ok", 250, NULL, ""},
+    [OC_QUIT] = {OC_QUIT, "ok", 221, "2.0.0", ""},
 
     [OC_SYNTAX] = {OC_SYNTAX, "syntax", 555, "5.5.4", "syntax error (#5.5.4)"},
     [OC_UNIMPL] = {OC_UNIMPL, "unimplemented", 502, "5.5.1",
@@ -75,6 +79,9 @@ static const struct outcome table[OC_COUNT] = {
                    "unable to read controls (#4.3.0)"},
     [OC_TEMPFAIL] = {OC_TEMPFAIL, "tempfail", 451, "4.3.0",
                     "temporary local problem, try again later (#4.3.0)"},
+    [OC_ROOT] = {OC_ROOT, "root", 421, "4.3.0",
+                "sorry, this service is misconfigured to run as root "
+                "(#4.3.0)"},
 
     [OC_QQ_ADDR] = {OC_QQ_ADDR, "qq", 554, "5.1.3",
                    "envelope address too long for qq (#5.1.3)"},

@@ -52,6 +52,9 @@ enum reason {
     OC_VRFY,
     OC_HELP,
     OC_DATA_GO,
+    OC_GREET,
+    OC_HELO,
+    OC_QUIT,
     /* SMTP protocol errors */
     OC_SYNTAX,
     OC_UNIMPL,
@@ -81,6 +84,7 @@ enum reason {
     OC_NOMEM,
     OC_CONTROL,
     OC_TEMPFAIL,
+    OC_ROOT,
     /* qmail-queue results */
     OC_QQ_ADDR,
     OC_QQ_PERM,

@@ -1,8 +1,197 @@
 /* SPDX-License-Identifier: ISC */
-/* placeholder until the program is written */
-int main(void);
-int
-main(void)
+/*
+ * qmail-smtpd - receive mail over SMTP on fds 0/1, as started by
+ * tcpserver, and hand each message to qmail-queue.
+ *
+ * It has no network code and no privilege: it refuses to run as root,
+ * reads its settings once from $QMAIL_HOME/control, takes the client's
+ * identity and trust (RELAYCLIENT) from tcpserver's environment, and
+ * speaks qmail-1.03's dialogue with the ESMTP extensions of today.  Every
+ * way the session can end is one of the die paths below.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "fmt.h"
+#include "log.h"
+#include "priv.h"
+#include "smtpd.h"
+
+static struct smtpd_config cf;
+static struct smtpd_policy pol;
+static struct smtpd_session sess;
+
+/* ---- die paths: every way out, and the reply the client gets ---------- */
+
+static void
+log_session(struct smtpd_session *s)
 {
-    return 111;
+    struct bstr helo = BSTR_INIT;
+    bool show = s->seenhelo && s->helo.len &&
+                smtpd_safe_cat(&helo, s->helo.s, 100) == 0;
+
+    /* helo is made safe: a HELO with spaces cannot forge fields here */
+    log_line("session ip=%s host=%s helo=%s msgs=%lu rcpts=%lu bytes=%llu "
+             "end=%s",
+             s->remoteip, s->remotehost, show ? helo.s : "-", s->msgs,
+             s->rcpts_total, s->bytes_total, s->how);
+    bstr_free(&helo);
+}
+
+/* End the session: abort any half-received message, say why, log, exit. */
+static void __attribute__((noreturn))
+die(struct smtpd_session *s, enum reason r, const char *how)
+{
+    smtpd_abort(s);
+    s->how = how;
+    if (r != OC_OK)
+        smtpd_reply_quiet(s, r, NULL);
+    (void)smtpd_flush(s);
+    log_session(s);
+    _exit(r == OC_OK ? 0 : 1);
+}
+
+/* Before the session exists: one reply written straight out, one line. */
+static void __attribute__((noreturn))
+die_early(enum reason r, const char *why, const char *what)
+{
+    const struct outcome *o = outcome_get(r);
+    char line[256];
+    size_t n = fmt_ull(line, o->smtp);
+
+    line[n++] = ' ';
+    for (const char *t = o->text; *t && n < sizeof line - 2; t++)
+        line[n++] = *t;
+    line[n++] = '\r';
+    line[n++] = '\n';
+    if (write(1, line, n) < 0) {
+        /* the client is gone; the log line still tells why */
+    }
+    log_line("fatal: %s%s", why, what);
+    _exit(1);
+}
+
+static void __attribute__((noreturn))
+die_nomem(void)
+{
+    die_early(OC_NOMEM, "out of memory", "");
+}
+
+static void __attribute__((noreturn))
+die_root(void)
+{
+    die_early(OC_ROOT, "refusing to run as root: ",
+              "start me with tcpserver -u UID -g GID");
+}
+
+static void __attribute__((noreturn))
+die_control(const char *file)
+{
+    die_early(OC_CONTROL, "unable to read controls: ", file);
+}
+
+/* ---- settings ----------------------------------------------------------- */
+
+#define OFF(f) offsetof(struct smtpd_config, f)
+static const struct ctl_setting settings[] = {
+    {"me", CTL_LINE, NULL, 0, 0, OFF(me), CTL_NOFLAG},
+    {"smtpgreeting", CTL_LINE, "@me", 0, 0, OFF(greeting), CTL_NOFLAG},
+    {"localiphost", CTL_LINE, "@me", 0, 0, OFF(localiphost), CTL_NOFLAG},
+    {"rcpthosts", CTL_LIST, NULL, 0, 0, OFF(rcpthosts),
+     OFF(rcpthosts_present)},
+    {"badmailfrom", CTL_LIST, NULL, 0, 0, OFF(badmailfrom), CTL_NOFLAG},
+    {"databytes", CTL_ULONG, "0", 0, ULONG_MAX, OFF(databytes), CTL_NOFLAG},
+    {"timeoutsmtpd", CTL_ULONG, "1200", 1, 86400, OFF(timeout), CTL_NOFLAG},
+};
+
+static void
+load_settings(void)
+{
+    const char *bad = NULL;
+    const char *x;
+
+    if (chdir(priv_home()) == -1)
+        die_control(priv_home());
+    if (ctl_load(settings, sizeof settings / sizeof settings[0], &cf,
+                 &bad) == -1) {
+        if (errno == ENOMEM)
+            die_nomem();
+        die_control(bad ? bad : "?");
+    }
+    /* qmail: the environment (tcpserver rules) overrides the file. */
+    if ((x = getenv("DATABYTES"))) {
+        unsigned long long u;
+        size_t n = 0;
+
+        while (x[n])
+            n++;
+        if (n && scan_ull(x, n, &u) == n && u <= ULONG_MAX)
+            cf.databytes = (unsigned long)u;
+        else
+            log_line("warning: ignoring DATABYTES=%s: not a number", x);
+    }
+    if (!cf.rcpthosts_present)
+        log_line("warning: control/rcpthosts is missing: "
+                 "no relay control, anyone may relay");
+    if (smtpd_policy_init(&pol, &cf, "control/morercpthosts.cdb") == -1) {
+        if (errno == ENOMEM)
+            die_nomem();
+        die_control("morercpthosts.cdb");
+    }
+}
+
+static const char *
+env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+
+    return v ? v : def;
+}
+
+/* ---- main: settings, then the command loop ---------------------------- */
+
+int
+main(int argc, char **argv)
+{
+    struct smtpd_session *s = &sess;
+    static char inbuf[SMTPD_INBUF], outbuf[SMTPD_OUTBUF], databuf[SMTPD_INBUF];
+    struct sigaction sa;
+
+    (void)argc;
+    log_init(argv[0] ? argv[0] : "qmail-smtpd");
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = 0;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL); /* a dead client or qq is an error */
+
+    /* Nothing that parses network input runs as root (DESIGN.md §2). */
+    if (getuid() == 0 || geteuid() == 0)
+        die_root();
+    load_settings();
+    if (setenv("QMAIL_QUEUE_ORIGIN", "network", 1) == -1)
+        die_nomem();
+
+    if (smtpd_session_init(s, inbuf, outbuf, databuf) == -1)
+        die_nomem();
+    s->cf = &cf;
+    s->pol = &pol;
+    s->remoteip = env_or("TCPREMOTEIP", "unknown");
+    s->remotehost = env_or("TCPREMOTEHOST", "unknown");
+    s->remoteinfo = getenv("TCPREMOTEINFO");
+    s->local = env_or("TCPLOCALHOST", env_or("TCPLOCALIP", "unknown"));
+    s->relayclient = getenv("RELAYCLIENT");
+    s->qqprog = env_or("QMAILQUEUE", "bin/qmail-queue");
+    iob_settimeout(&s->in, (unsigned)cf.timeout);
+    iob_settimeout(&s->out, (unsigned)cf.timeout);
+
+    smtpd_greet(s);
+    for (;;) {
+        if (smtpd_read_command(s) == -1 || smtpd_dispatch(s) == -1)
+            die(s, s->fate, s->how);
+    }
 }

@@ -1,0 +1,911 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * commands - the SMTP verbs of qmail-smtpd: parsing (pure functions),
+ * one check + act pair per verb, and the {verb, handler, flags} table.
+ *
+ * Replies are qmail-1.03's texts from the outcome table; after EHLO they
+ * carry RFC 3463 codes (RFC 2034).  Replies are buffered and written
+ * only when the client has nothing more pipelined (RFC 2920), before any
+ * read that could block, and at once after 354.  Handlers never exit:
+ * they return -1 with s->fate and s->how saying how the session ends,
+ * and qmail-smtpd.c's die paths carry it out.  Every refusal is logged
+ * with its reason name; nothing half-received ever reaches the queue.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "addr.h"
+#include "fmt.h"
+#include "log.h"
+#include "smtpd.h"
+
+/* ---- parsing ---------------------------------------------------------- */
+
+/* case-insensitive: does s[0..len) start with the lowercase word w? */
+static bool
+has_prefix(const char *s, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+
+    return len >= n && strncasecmp(s, w, n) == 0;
+}
+
+/*
+ * smtpd_cmd_parse - split one command line as read (with its CRLF or
+ * LF, or none) into verb and argument.  The verb is matched without
+ * regard to case; the argument starts after the spaces following it and
+ * loses trailing spaces.  Returns OC_OK (c->verb is the unknown-verb
+ * entry when no verb matched), OC_LONGCMD when the line is over
+ * SMTPD_CMD_MAX bytes, or OC_BADCMD when it holds a NUL or a CR or LF
+ * that is not its line end.
+ */
+enum reason
+smtpd_cmd_parse(const char *line, size_t len, struct smtpd_cmd *c)
+{
+    const struct smtpd_verb *v;
+    size_t n = 0, i;
+
+    for (v = smtpd_verbs; v->name; v++)
+        ;
+    c->verb = v; /* the unknown-verb entry */
+    c->arg = "";
+    c->arglen = 0;
+    if (len && line[len - 1] == '\n')
+        len--;
+    if (len && line[len - 1] == '\r')
+        len--;
+    if (len > SMTPD_CMD_MAX)
+        return OC_LONGCMD;
+    if (memchr(line, '\0', len) || memchr(line, '\r', len) ||
+        memchr(line, '\n', len))
+        return OC_BADCMD;
+    while (n < len && line[n] != ' ')
+        n++;
+    for (v = smtpd_verbs; v->name; v++)
+        if (strlen(v->name) == n && strncasecmp(v->name, line, n) == 0)
+            break;
+    c->verb = v;
+    for (i = n; i < len && line[i] == ' '; i++)
+        ;
+    while (len > i && line[len - 1] == ' ')
+        len--;
+    c->arg = line + i;
+    c->arglen = len - i;
+    return OC_OK;
+}
+
+static enum reason
+addr_reason(int st)
+{
+    switch (st) {
+    case ADDR_OK:
+        return OC_OK;
+    case ADDR_NEEDUTF8:
+        return OC_NEEDUTF8;
+    case ADDR_BADUTF8:
+        return OC_BADUTF8;
+    default:
+        return OC_SYNTAX;
+    }
+}
+
+/* RFC 5321 esmtp-keyword: (ALPHA / DIGIT) *(ALPHA / DIGIT / "-") */
+static bool
+keyword_ok(const char *k, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)k[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                     (c >= '0' && c <= '9');
+
+        if (!alnum && (i == 0 || c != '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool
+word_is(const char *s, size_t n, const char *w)
+{
+    return strlen(w) == n && strncasecmp(s, w, n) == 0;
+}
+
+/*
+ * ESMTP parameters after a path: SP-separated "keyword[=value]".  m NULL
+ * (RCPT) accepts none.  Returns OC_OK, OC_SYNTAX (no space after the
+ * path), or OC_BADPARAM (unknown, repeated or malformed parameter).
+ */
+static enum reason
+parse_params(const char *p, size_t len, struct smtpd_mail_arg *m)
+{
+    bool seen_size = false, seen_body = false, seen_utf8 = false;
+    size_t i = 0;
+
+    for (;;) {
+        size_t start = i, k, klen, vlen;
+        const char *val;
+
+        while (i < len && p[i] == ' ')
+            i++;
+        if (i == len)
+            return OC_OK;
+        if (i == start)
+            return OC_SYNTAX; /* "<a@b>junk" */
+        start = i;
+        while (i < len && p[i] != ' ')
+            i++;
+        for (k = start; k < i && p[k] != '='; k++)
+            ;
+        klen = k - start;
+        val = p + k + 1;
+        vlen = k < i ? i - k - 1 : 0;
+        if (!m || !keyword_ok(p + start, klen))
+            return OC_BADPARAM;
+        if (word_is(p + start, klen, "SIZE")) {
+            size_t d;
+
+            if (seen_size || k == i || vlen == 0)
+                return OC_BADPARAM;
+            for (d = 0; d < vlen && val[d] >= '0' && val[d] <= '9'; d++)
+                ;
+            if (d != vlen)
+                return OC_BADPARAM;
+            if (scan_ull(val, vlen, &m->size) != vlen)
+                m->size = ULLONG_MAX; /* too big to count: too big */
+            m->size_given = seen_size = true;
+        } else if (word_is(p + start, klen, "BODY")) {
+            if (seen_body || k == i)
+                return OC_BADPARAM;
+            if (word_is(val, vlen, "8BITMIME"))
+                m->body8 = true;
+            else if (!word_is(val, vlen, "7BIT"))
+                return OC_BADPARAM;
+            seen_body = true;
+        } else if (word_is(p + start, klen, "SMTPUTF8")) {
+            if (seen_utf8 || k != i)
+                return OC_BADPARAM;
+            m->utf8 = seen_utf8 = true;
+        } else {
+            return OC_BADPARAM;
+        }
+    }
+}
+
+/*
+ * smtpd_parse_mail - the argument of MAIL: "FROM:" (any case), optional
+ * spaces (qmail took "MAIL FROM: <a@b>"), a path with or without <>,
+ * then SIZE=n, BODY=7BIT|8BITMIME and SMTPUTF8 parameters.  A non-ASCII
+ * path needs SMTPUTF8; invalid UTF-8 never passes.  Returns OC_OK with
+ * m filled in, or the reason to refuse.
+ */
+enum reason
+smtpd_parse_mail(const char *arg, size_t len, struct smtpd_mail_arg *m)
+{
+    size_t i = 5, used = 0;
+    enum reason r;
+    int st;
+
+    m->size = 0;
+    m->size_given = m->body8 = m->utf8 = false;
+    bstr_truncate(&m->addr, 0);
+    if (!has_prefix(arg, len, "from:"))
+        return OC_SYNTAX;
+    while (i < len && arg[i] == ' ')
+        i++;
+    st = addr_parse_path(arg + i, len - i,
+                         ADDR_F_UTF8 | ADDR_F_NULL_OK | ADDR_F_NOBRACKET,
+                         &m->addr, &used);
+    if (st != ADDR_OK)
+        return addr_reason(st);
+    r = parse_params(arg + i + used, len - i - used, m);
+    if (r != OC_OK)
+        return r;
+    if (!m->utf8 && !addr_is_ascii(arg + i, used))
+        return OC_NEEDUTF8;
+    return OC_OK;
+}
+
+/*
+ * smtpd_parse_rcpt - the argument of RCPT: "TO:", optional spaces, a
+ * path; no parameters yet.  utf8: the transaction said SMTPUTF8.
+ * Returns OC_OK with addr set, or the reason to refuse.
+ */
+enum reason
+smtpd_parse_rcpt(const char *arg, size_t len, bool utf8, struct bstr *addr)
+{
+    size_t i = 3, used = 0;
+    enum reason r;
+    int st;
+
+    bstr_truncate(addr, 0);
+    if (!has_prefix(arg, len, "to:"))
+        return OC_SYNTAX;
+    while (i < len && arg[i] == ' ')
+        i++;
+    st = addr_parse_path(arg + i, len - i, ADDR_F_UTF8 | ADDR_F_NOBRACKET,
+                         addr, &used);
+    if (st != ADDR_OK)
+        return addr_reason(st);
+    r = parse_params(arg + i + used, len - i - used, NULL);
+    if (r != OC_OK)
+        return r;
+    if (!utf8 && !addr_is_ascii(arg + i, used))
+        return OC_NEEDUTF8;
+    return OC_OK;
+}
+
+/*
+ * smtpd_parse_bdat - "n" or "n LAST" (RFC 3030).  Returns 0, or -1 when
+ * the size cannot be read: the client's stream can no longer be followed.
+ */
+int
+smtpd_parse_bdat(const char *arg, size_t len, unsigned long long *size,
+                 bool *last)
+{
+    size_t i = scan_ull(arg, len, size);
+
+    *last = false;
+    if (i == 0)
+        return -1;
+    if (i == len)
+        return 0;
+    if (arg[i] != ' ')
+        return -1;
+    while (i < len && arg[i] == ' ')
+        i++;
+    if (!word_is(arg + i, len - i, "LAST"))
+        return -1;
+    *last = true;
+    return 0;
+}
+
+/* ---- replies and logs ------------------------------------------------- */
+
+static void
+put(struct smtpd_session *s, const char *p, size_t n)
+{
+    if (!s->wfail && iob_put(&s->out, p, n) == -1)
+        s->wfail = true;
+}
+
+static void
+put_line(struct smtpd_session *s, enum reason r, bool more, const char *text,
+         const char *extra)
+{
+    const struct outcome *o = outcome_get(r);
+    char code[FMT_ULONG + 1];
+    size_t n = fmt_ull(code, o->smtp);
+
+    code[n++] = more ? '-' : ' ';
+    put(s, code, n);
+    if (s->esmtp && o->esc && !more) {
+        put(s, o->esc, strlen(o->esc));
+        put(s, " ", 1);
+    }
+    put(s, text, strlen(text));
+    if (extra)
+        put(s, extra, strlen(extra));
+    put(s, "\r\n", 2);
+}
+
+/* smtpd_flush - write out pending replies: 0, or -1 (client gone). */
+int
+smtpd_flush(struct smtpd_session *s)
+{
+    if (s->wfail)
+        return -1;
+    if (s->out.len && iob_flush(&s->out) == -1) {
+        s->wfail = true;
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * smtpd_reply_quiet - queue one reply line: code, the enhanced code when
+ * EHLO asked for them, the table's text, then extra.  No log, no count.
+ */
+void
+smtpd_reply_quiet(struct smtpd_session *s, enum reason r, const char *extra)
+{
+    put_line(s, r, false, outcome_get(r)->text, extra);
+}
+
+static void
+log_reject(struct smtpd_session *s, const struct outcome *o)
+{
+    struct bstr *t = &s->tmp;
+    int e = 0;
+
+    bstr_truncate(t, 0);
+    e |= bstr_catf(t, "reject ip=%s reason=%s code=%u", s->remoteip, o->name,
+                   o->smtp);
+    if (s->cur_from) {
+        e |= bstr_cats(t, " from=<");
+        e |= bstr_catb(t, s->cur_from, s->cur_from_len);
+        e |= bstr_catc(t, '>');
+    }
+    if (s->cur_rcpt) {
+        e |= bstr_cats(t, " rcpt=<");
+        e |= bstr_catb(t, s->cur_rcpt, s->cur_rcpt_len);
+        e |= bstr_catc(t, '>');
+    } else if (s->seenmail && s->nrcpt) {
+        e |= bstr_catf(t, " rcpts=%lu", s->nrcpt);
+    }
+    if (e == 0)
+        log_line("%s", t->s);
+    else
+        log_line("reject ip=%s reason=%s code=%u", s->remoteip, o->name,
+                 o->smtp);
+}
+
+/*
+ * smtpd_reply - queue the reply for reason r (extra appended to its
+ * text).  A 4xx/5xx reply is logged and counts towards SMTPD_ERR_MAX.
+ */
+void
+smtpd_reply(struct smtpd_session *s, enum reason r, const char *extra)
+{
+    const struct outcome *o = outcome_get(r);
+
+    if (o->smtp >= 400) {
+        s->errors++;
+        log_reject(s, o);
+    }
+    smtpd_reply_quiet(s, r, extra);
+}
+
+/* smtpd_greet - "220 <smtpgreeting> ESMTP" (never an enhanced code). */
+void
+smtpd_greet(struct smtpd_session *s)
+{
+    put_line(s, OC_GREET, false, s->cf->greeting.s, " ESMTP");
+}
+
+static int
+nomem(struct smtpd_session *s)
+{
+    s->fate = OC_NOMEM;
+    s->how = "nomem";
+    return -1;
+}
+
+static void
+fate_io(struct smtpd_session *s, const char *eof_how)
+{
+    if (errno == ETIMEDOUT) {
+        s->fate = OC_TIMEOUT;
+        s->how = "timeout";
+    } else if (errno == ENOMEM) {
+        nomem(s);
+    } else {
+        s->fate = OC_OK;
+        s->how = eof_how;
+    }
+}
+
+/* ---- session and transaction ------------------------------------------ */
+
+/*
+ * smtpd_session_init - set up the buffers (inbuf: SMTPD_INBUF bytes,
+ * outbuf: SMTPD_OUTBUF, databuf: SMTPD_INBUF) and reserve the scratch
+ * strings so a session rarely allocates.  Returns 0 or -1 (no memory).
+ * The caller fills in cf, pol and the tcpserver fields.
+ */
+int
+smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
+                   char *databuf)
+{
+    iob_init(&s->in, 0, inbuf, SMTPD_INBUF, NULL, NULL);
+    iob_init(&s->out, 1, outbuf, SMTPD_OUTBUF, NULL, NULL);
+    s->databuf = databuf;
+    s->fate = OC_OK;
+    s->how = "eof";
+    s->qq.pid = -1;
+    if (bstr_ready(&s->marg.addr, SMTPD_CMD_MAX + 16) == -1 ||
+        bstr_ready(&s->sender, 256) == -1 || bstr_ready(&s->tmp, 512) == -1 ||
+        bstr_ready(&s->rcpts, 256) == -1 ||
+        bstr_ready(&s->line, SMTPD_CMD_MAX + 16) == -1)
+        return -1;
+    return 0;
+}
+
+/* Forget the transaction; whatever qmail-queue had is thrown away. */
+static void
+txn_reset(struct smtpd_session *s)
+{
+    if (s->qq_open) {
+        qq_abort(&s->qq);
+        s->qq_open = false;
+    }
+    s->seenmail = false;
+    s->utf8 = false;
+    s->bdat = false;
+    s->nrcpt = 0;
+    bstr_truncate(&s->sender, 0);
+    bstr_truncate(&s->rcpts, 0);
+}
+
+/* smtpd_abort - the session is ending: nothing half-received is queued. */
+void
+smtpd_abort(struct smtpd_session *s)
+{
+    txn_reset(s);
+}
+
+/*
+ * fill - have client bytes buffered, writing our pending replies first
+ * since the read may block.  Returns the bytes buffered, or -1 with the
+ * fate set (eof_how names an end of file).
+ */
+static ssize_t
+fill(struct smtpd_session *s, const char *eof_how)
+{
+    ssize_t r;
+
+    if (iob_buffered(&s->in))
+        return (ssize_t)iob_buffered(&s->in);
+    if (smtpd_flush(s) == -1) {
+        s->how = "write";
+        return -1;
+    }
+    r = iob_fill(&s->in);
+    if (r > 0)
+        return r;
+    if (r == 0)
+        errno = 0;
+    fate_io(s, r == 0 ? eof_how : "read");
+    return -1;
+}
+
+/*
+ * smtpd_read_command - read the next command line into s->line.
+ * Returns 0, or -1 with the fate set (end of file, timeout, error).
+ */
+int
+smtpd_read_command(struct smtpd_session *s)
+{
+    int r;
+
+    if (!memchr(iob_peek(&s->in), '\n', iob_buffered(&s->in)) &&
+        smtpd_flush(s) == -1) {
+        s->how = "write";
+        return -1;
+    }
+    r = iob_getline(&s->in, &s->line, SMTPD_CMD_MAX + 2);
+    if (r == IOB_LINE || r == IOB_LONG)
+        return 0;
+    if (r == IOB_EOF)
+        errno = 0;
+    fate_io(s, r == IOB_EOF ? "eof" : "read");
+    return -1;
+}
+
+/* Start qmail-queue and give it our Received line. */
+static enum reason
+qq_start(struct smtpd_session *s)
+{
+    struct smtpd_trace t;
+
+    t.remotehost = s->remotehost;
+    t.helo = s->seenhelo ? s->helo.s : NULL;
+    t.remoteinfo = s->remoteinfo;
+    t.remoteip = s->remoteip;
+    t.local = s->local;
+    t.utf8 = s->utf8;
+    bstr_truncate(&s->tmp, 0);
+    if (smtpd_received(&s->tmp, &t, time(NULL)) == -1)
+        return OC_NOMEM;
+    if (qq_open(&s->qq, s->qqprog, NULL) == -1)
+        return OC_QQ_TEMPOTHER;
+    s->qq_open = true;
+    qq_put(&s->qq, s->tmp.s, s->tmp.len);
+    return OC_OK;
+}
+
+/*
+ * Push n client bytes (or, for DATA, everything up to the end marker:
+ * n is then ignored) through the data parser into qmail-queue, or just
+ * discard them when feed is false.  Returns 0, or -1 with the fate set.
+ */
+static int
+pump(struct smtpd_session *s, unsigned long long n, bool dot, bool feed)
+{
+    for (;;) {
+        size_t avail, used, outlen = 0;
+        enum smtpd_data_ev ev = SMTPD_DATA_MORE;
+
+        if (!dot && n == 0)
+            return 0;
+        if (fill(s, "disconnect-in-data") == -1)
+            return -1;
+        avail = iob_buffered(&s->in);
+        if (!dot && avail > n)
+            avail = (size_t)n;
+        used = avail;
+        if (feed) {
+            ev = smtpd_data_feed(&s->data, iob_peek(&s->in), avail, &used,
+                                 s->databuf, &outlen);
+            if (outlen)
+                qq_put(&s->qq, s->databuf, outlen);
+        }
+        iob_skip(&s->in, used);
+        if (!dot)
+            n -= used;
+        else if (ev == SMTPD_DATA_END)
+            return 0;
+    }
+}
+
+/*
+ * The message is all in: queue it, or refuse it with err.  Either way
+ * the transaction is over.  Returns 0 or -1 (fate set).
+ */
+static int
+finish_message(struct smtpd_session *s, enum reason err)
+{
+    char extra[2 * FMT_ULONG + 8];
+    pid_t pid = s->qq.pid;
+    int code;
+    enum reason r;
+
+    s->cur_from = s->sender.s;
+    s->cur_from_len = s->sender.len;
+    if (err != OC_OK) {
+        smtpd_reply(s, err, NULL);
+        txn_reset(s);
+        return 0;
+    }
+    qq_from(&s->qq, s->sender.s, s->sender.len);
+    for (size_t i = 0; i < s->rcpts.len;) {
+        size_t n = strlen(s->rcpts.s + i);
+
+        qq_to(&s->qq, s->rcpts.s + i, n);
+        i += n + 1;
+    }
+    code = qq_close(&s->qq);
+    s->qq_open = false;
+    r = outcome_from_qq(code);
+    if (r != OC_OK) {
+        smtpd_reply(s, r, NULL);
+        txn_reset(s);
+        return 0;
+    }
+    snprintf(extra, sizeof extra, " %lld qp %ld", (long long)time(NULL),
+             (long)pid);
+    smtpd_reply(s, OC_OK, extra);
+    log_line("accepted qp=%ld ip=%s from=<%s> rcpts=%lu bytes=%llu",
+             (long)pid, s->remoteip, s->sender.s, s->nrcpt, s->data.bytes);
+    s->msgs++;
+    s->rcpts_total += s->nrcpt;
+    s->bytes_total += s->data.bytes;
+    txn_reset(s);
+    return 0;
+}
+
+/* ---- the verbs: check, then act --------------------------------------- */
+
+static int
+set_helo(struct smtpd_session *s, const char *arg, size_t len)
+{
+    txn_reset(s);
+    if (bstr_copyb(&s->helo, arg, len) == -1)
+        return nomem(s);
+    s->seenhelo = true;
+    return 0;
+}
+
+static int
+smtpd_helo(struct smtpd_session *s, const char *arg, size_t len)
+{
+    if (set_helo(s, arg, len) == -1)
+        return -1;
+    s->esmtp = false;
+    put_line(s, OC_HELO, false, s->cf->greeting.s, NULL);
+    return 0;
+}
+
+static int
+smtpd_ehlo(struct smtpd_session *s, const char *arg, size_t len)
+{
+    static const char *const ext[] = {"PIPELINING", "8BITMIME",
+                                      "ENHANCEDSTATUSCODES", "SMTPUTF8",
+                                      "CHUNKING"};
+    char size[FMT_ULONG + 8] = "SIZE";
+
+    if (set_helo(s, arg, len) == -1)
+        return -1;
+    s->esmtp = true;
+    put_line(s, OC_HELO, true, s->cf->greeting.s, NULL);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        put_line(s, OC_HELO, true, ext[i], NULL);
+    if (s->cf->databytes) {
+        size[4] = ' ';
+        size[5 + fmt_ull(size + 5, s->cf->databytes)] = '\0';
+    }
+    put_line(s, OC_HELO, false, size, NULL);
+    return 0;
+}
+
+static enum reason
+mail_check(struct smtpd_session *s, const char *arg, size_t len)
+{
+    struct smtpd_mail_arg *m = &s->marg;
+    enum reason r;
+
+    if (s->seenmail)
+        return OC_NESTEDMAIL;
+    r = smtpd_parse_mail(arg, len, m);
+    if (r != OC_OK)
+        return r;
+    s->cur_from = m->addr.s;
+    s->cur_from_len = m->addr.len;
+    if (smtpd_policy_badmailfrom(s->pol, m->addr.s, m->addr.len))
+        return OC_BADMAILFROM;
+    if (m->size_given && s->cf->databytes && m->size > s->cf->databytes)
+        return OC_TOOBIG;
+    return OC_OK;
+}
+
+static int
+smtpd_mail(struct smtpd_session *s, const char *arg, size_t len)
+{
+    enum reason r = mail_check(s, arg, len);
+
+    if (r != OC_OK) {
+        smtpd_reply(s, r, NULL);
+        return 0;
+    }
+    if (bstr_copy(&s->sender, &s->marg.addr) == -1)
+        return nomem(s);
+    s->seenmail = true;
+    s->utf8 = s->marg.utf8;
+    s->nrcpt = 0;
+    bstr_truncate(&s->rcpts, 0);
+    smtpd_reply(s, OC_MAIL_OK, NULL);
+    return 0;
+}
+
+static enum reason
+rcpt_check(struct smtpd_session *s, const char *arg, size_t len)
+{
+    struct bstr *a = &s->marg.addr;
+    enum reason r;
+
+    if (!s->seenmail)
+        return OC_WANTMAIL;
+    s->cur_from = s->sender.s;
+    s->cur_from_len = s->sender.len;
+    r = smtpd_parse_rcpt(arg, len, s->utf8, a);
+    if (r != OC_OK)
+        return r;
+    s->cur_rcpt = a->s;
+    s->cur_rcpt_len = a->len;
+    if (s->nrcpt >= SMTPD_RCPT_MAX)
+        return OC_TOOMANYRCPT;
+    r = smtpd_policy_rcpt(s->pol, a, s->relayclient != NULL);
+    s->cur_rcpt = a->s; /* the literal may have been rewritten */
+    s->cur_rcpt_len = a->len;
+    return r;
+}
+
+static int
+smtpd_rcpt(struct smtpd_session *s, const char *arg, size_t len)
+{
+    enum reason r = rcpt_check(s, arg, len);
+
+    if (r == OC_NOMEM)
+        return nomem(s);
+    if (r != OC_OK) {
+        smtpd_reply(s, r, NULL);
+        return 0;
+    }
+    /* qmail appends RELAYCLIENT's value to each recipient. */
+    if (bstr_catb(&s->rcpts, s->marg.addr.s, s->marg.addr.len) == -1 ||
+        (s->relayclient && bstr_cats(&s->rcpts, s->relayclient) == -1) ||
+        bstr_catc(&s->rcpts, '\0') == -1)
+        return nomem(s);
+    s->nrcpt++;
+    smtpd_reply(s, OC_RCPT_OK, NULL);
+    return 0;
+}
+
+static enum reason
+data_check(struct smtpd_session *s)
+{
+    if (!s->seenmail)
+        return OC_WANTMAIL;
+    s->cur_from = s->sender.s;
+    s->cur_from_len = s->sender.len;
+    if (s->nrcpt == 0)
+        return OC_WANTRCPT;
+    if (s->bdat)
+        return OC_BDAT_MIX;
+    return OC_OK;
+}
+
+static int
+smtpd_data(struct smtpd_session *s, const char *arg, size_t len)
+{
+    enum reason r = data_check(s);
+
+    (void)arg;
+    (void)len;
+    if (r == OC_OK)
+        r = qq_start(s);
+    if (r == OC_NOMEM)
+        return nomem(s);
+    if (r != OC_OK) {
+        smtpd_reply(s, r, NULL);
+        return 0;
+    }
+    smtpd_data_init(&s->data, true, s->cf->databytes);
+    smtpd_reply(s, OC_DATA_GO, NULL);
+    if (smtpd_flush(s) == -1) {
+        s->how = "write";
+        return -1;
+    }
+    if (pump(s, 0, true, true) == -1)
+        return -1;
+    return finish_message(s, s->data.err);
+}
+
+static int
+smtpd_bdat(struct smtpd_session *s, const char *arg, size_t len)
+{
+    char extra[FMT_ULONG + 24];
+    unsigned long long n;
+    bool last;
+    enum reason r;
+
+    if (smtpd_parse_bdat(arg, len, &n, &last) == -1) {
+        /* RFC 3030: without the size the stream cannot be followed. */
+        smtpd_reply(s, OC_SYNTAX, NULL);
+        s->fate = OC_OK;
+        s->how = "bdat-syntax";
+        return -1;
+    }
+    r = data_check(s);
+    if (r == OC_BDAT_MIX)
+        r = OC_OK; /* not DATA: another chunk */
+    if (r == OC_OK && !s->bdat) {
+        r = qq_start(s);
+        if (r == OC_OK) {
+            smtpd_data_init(&s->data, false, s->cf->databytes);
+            s->bdat = true;
+        } else {
+            /* The transaction lost this chunk: later ones must not
+             * make a message without it. */
+            txn_reset(s);
+        }
+    }
+    if (r == OC_NOMEM)
+        return nomem(s);
+    /* The chunk is read in full in every case (RFC 3030 §2). */
+    if (pump(s, n, false, r == OC_OK) == -1)
+        return -1;
+    if (r != OC_OK) {
+        smtpd_reply(s, r, NULL);
+        return 0;
+    }
+    if (s->data.err != OC_OK)
+        return finish_message(s, s->data.err);
+    if (last)
+        return finish_message(s, smtpd_data_finish(&s->data));
+    snprintf(extra, sizeof extra, " %llu octets received", n);
+    smtpd_reply(s, OC_OK, extra);
+    return 0;
+}
+
+static int
+smtpd_rset(struct smtpd_session *s, const char *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    txn_reset(s);
+    smtpd_reply(s, OC_RSET, NULL);
+    return 0;
+}
+
+static int
+smtpd_noop(struct smtpd_session *s, const char *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    smtpd_reply(s, OC_OK, NULL);
+    return 0;
+}
+
+static int
+smtpd_vrfy(struct smtpd_session *s, const char *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    smtpd_reply(s, OC_VRFY, NULL);
+    return 0;
+}
+
+static int
+smtpd_help(struct smtpd_session *s, const char *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    smtpd_reply(s, OC_HELP, NULL);
+    return 0;
+}
+
+static int
+smtpd_quit(struct smtpd_session *s, const char *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    txn_reset(s);
+    put_line(s, OC_QUIT, false, s->cf->greeting.s, NULL);
+    s->fate = OC_OK;
+    s->how = "quit";
+    return -1;
+}
+
+static int
+smtpd_unknown(struct smtpd_session *s, const char *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    smtpd_reply(s, OC_UNIMPL, NULL);
+    return 0;
+}
+
+/* The verbs, matched without regard to case; the last entry catches
+ * everything else. */
+const struct smtpd_verb smtpd_verbs[] = {
+    {"HELO", smtpd_helo, 0},
+    {"EHLO", smtpd_ehlo, 0},
+    {"MAIL", smtpd_mail, VERB_NEEDARG},
+    {"RCPT", smtpd_rcpt, VERB_NEEDARG},
+    {"DATA", smtpd_data, 0},
+    {"BDAT", smtpd_bdat, 0},
+    {"RSET", smtpd_rset, 0},
+    {"NOOP", smtpd_noop, 0},
+    {"VRFY", smtpd_vrfy, 0},
+    {"HELP", smtpd_help, 0},
+    {"QUIT", smtpd_quit, 0},
+    {NULL, smtpd_unknown, 0},
+};
+
+/*
+ * smtpd_dispatch - run the command in s->line.  Returns 0 to read the
+ * next one, or -1 when the session must end (s->fate, s->how).
+ */
+int
+smtpd_dispatch(struct smtpd_session *s)
+{
+    struct smtpd_cmd c;
+    enum reason r = smtpd_cmd_parse(s->line.s, s->line.len, &c);
+    int ret = 0;
+
+    s->cur_from = s->cur_rcpt = NULL;
+    if (r != OC_OK)
+        smtpd_reply(s, r, NULL);
+    else if ((c.verb->flags & VERB_NEEDARG) && c.arglen == 0)
+        smtpd_reply(s, OC_SYNTAX, NULL);
+    else
+        ret = c.verb->fn(s, c.arg, c.arglen);
+    s->cur_from = s->cur_rcpt = NULL;
+    if (s->wfail) {
+        s->fate = OC_OK;
+        s->how = "write";
+        return -1;
+    }
+    if (ret == 0 && s->errors >= SMTPD_ERR_MAX) {
+        s->fate = OC_TOOMANYERR;
+        s->how = "errors";
+        return -1;
+    }
+    return ret;
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * smtpd.h - qmail-smtpd's session, settings and internal interfaces.
+ *
+ * One process serves one SMTP connection on fds 0/1.  Settings are read
+ * once into struct smtpd_config and never change afterwards; everything
+ * that changes lives in struct smtpd_session and is passed explicitly.
+ * The parsers (command lines, ESMTP parameters, message data, Received
+ * fields) are pure functions that the unit tests and fuzzers call
+ * directly.  Nothing in this family exits: handlers report how a session
+ * must end in s->fate and qmail-smtpd.c's die paths act on it.
+ */
+#ifndef SMTPD_H
+#define SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bstr.h"
+#include "cdbmap.h"
+#include "iob.h"
+#include "outcome.h"
+#include "qq.h"
+
+#define SMTPD_CMD_MAX 1000     /* bytes of a command line, CRLF excluded */
+#define SMTPD_RCPT_MAX 1000    /* recipients in one transaction */
+#define SMTPD_ERR_MAX 20       /* error replies before the session ends */
+#define SMTPD_LINE_MAX 65536   /* bytes of a message line, CRLF excluded */
+#define SMTPD_HOPS_MAX 100     /* Received:/Delivered-To: lines allowed */
+#define SMTPD_FIELD_MAX 200    /* bytes of one Received field (HELO etc.) */
+#define SMTPD_INBUF 65536
+#define SMTPD_OUTBUF 8192
+
+/* ---- settings (qmail-smtpd.c reads them with ctl_load) -------------- */
+
+struct smtpd_config {
+    struct bstr me;
+    struct bstr greeting;    /* smtpgreeting, first line */
+    struct bstr localiphost; /* replaces [our own IP] in recipients */
+    struct bstr rcpthosts;   /* list; lowercased by smtpd_policy_init */
+    struct bstr badmailfrom; /* list; lowercased by smtpd_policy_init */
+    bool rcpthosts_present;  /* absent file: no relay control (qmail) */
+    unsigned long databytes; /* 0: no limit */
+    unsigned long timeout;   /* seconds per read or write */
+};
+
+/* ---- policy.c: relay control and badmailfrom ------------------------ */
+
+/* A read-only set of NUL-terminated strings, hashed for O(1) lookups. */
+struct smtpd_set {
+    const char **slot;
+    size_t mask;
+};
+
+struct smtpd_policy {
+    struct smtpd_set rcpthosts;
+    struct smtpd_set badmailfrom;
+    bool relaycontrol;        /* rcpthosts exists */
+    bool more;                /* morercpthosts.cdb is open */
+    struct cdbmap morercpthosts;
+    const char *localiphost;
+    struct bstr key;          /* scratch for lookups */
+    struct bstr val;
+};
+
+int smtpd_set_build(struct smtpd_set *set, const struct bstr *list);
+bool smtpd_set_has(const struct smtpd_set *set, const char *s, size_t len);
+void smtpd_set_free(struct smtpd_set *set);
+
+int smtpd_policy_init(struct smtpd_policy *p, struct smtpd_config *cf,
+                      const char *morepath);
+bool smtpd_policy_badmailfrom(const struct smtpd_policy *p, const char *a,
+                              size_t len);
+enum reason smtpd_policy_rcpt(struct smtpd_policy *p, struct bstr *addr,
+                              bool trusted);
+int smtpd_ipme(const char *literal, size_t len);
+
+/* ---- data.c: the DATA/BDAT push parser ------------------------------ */
+
+/*
+ * Feed the raw bytes of a DATA or BDAT body in any pieces; get back the
+ * message as the queue stores it (dot-unstuffed, LF line ends) and, for
+ * DATA, the event "end of data" exactly at CRLF.CRLF.  Problems are
+ * remembered in err (the first one found) and never stop the parsing:
+ * the caller must read to the end to stay in step with the client.
+ * Once err is set no more output is produced.
+ */
+enum smtpd_data_ev { SMTPD_DATA_MORE, SMTPD_DATA_END };
+
+struct smtpd_data {
+    bool dot;                /* DATA: dot-stuffed, ends at CRLF.CRLF */
+    unsigned char st;        /* transport state (data.c) */
+    bool inheader;           /* before the first empty line */
+    unsigned char hdrlen;    /* bytes of hdr[] in use */
+    char hdr[14];            /* start of the line, lowercased */
+    unsigned hops;           /* Received:/Delivered-To: lines seen */
+    size_t linelen;          /* bytes of the current line so far */
+    unsigned long long max;  /* size cap, 0: none */
+    unsigned long long bytes; /* message bytes as stored */
+    enum reason err;         /* OC_OK, or the first problem found */
+};
+
+void smtpd_data_init(struct smtpd_data *d, bool dot, unsigned long long max);
+enum smtpd_data_ev smtpd_data_feed(struct smtpd_data *d, const char *in,
+                                   size_t n, size_t *used, char *out,
+                                   size_t *outlen);
+enum reason smtpd_data_finish(struct smtpd_data *d);
+
+/* ---- received.c ----------------------------------------------------- */
+
+struct smtpd_trace {
+    const char *remotehost; /* TCPREMOTEHOST or "unknown" */
+    const char *helo;       /* NULL when the client gave none */
+    const char *remoteinfo; /* TCPREMOTEINFO or NULL */
+    const char *remoteip;
+    const char *local;      /* TCPLOCALHOST, TCPLOCALIP or "unknown" */
+    bool utf8;              /* SMTPUTF8 used: protocol UTF8SMTP */
+};
+
+int smtpd_received(struct bstr *out, const struct smtpd_trace *t,
+                   time_t now) WUR;
+int smtpd_safe_cat(struct bstr *out, const char *s, size_t max) WUR;
+
+/* ---- commands.c: parsing (pure) -------------------------------------- */
+
+struct smtpd_session;
+typedef int (*smtpd_handler)(struct smtpd_session *s, const char *arg,
+                             size_t len);
+
+enum smtpd_verb_flag {
+    VERB_NEEDARG = 1, /* without an argument: 555 syntax error */
+};
+
+struct smtpd_verb {
+    const char *name;
+    smtpd_handler fn;
+    unsigned flags;
+};
+
+struct smtpd_cmd {
+    const struct smtpd_verb *verb; /* the "unknown verb" entry if none */
+    const char *arg;               /* after the verb and its spaces */
+    size_t arglen;
+};
+
+struct smtpd_mail_arg {
+    struct bstr addr;           /* caller-owned; "" for <> */
+    unsigned long long size;    /* SIZE=, ULLONG_MAX when it overflowed */
+    bool size_given;
+    bool body8;                 /* BODY=8BITMIME */
+    bool utf8;                  /* SMTPUTF8 */
+};
+
+enum reason smtpd_cmd_parse(const char *line, size_t len,
+                            struct smtpd_cmd *c);
+enum reason smtpd_parse_mail(const char *arg, size_t len,
+                             struct smtpd_mail_arg *m);
+enum reason smtpd_parse_rcpt(const char *arg, size_t len, bool utf8,
+                             struct bstr *addr);
+int smtpd_parse_bdat(const char *arg, size_t len, unsigned long long *size,
+                     bool *last);
+
+/* ---- commands.c: the session ---------------------------------------- */
+
+struct smtpd_session {
+    const struct smtpd_config *cf;
+    struct smtpd_policy *pol;
+    struct iob in, out;
+
+    /* from tcpserver (never NULL except remoteinfo and relayclient) */
+    const char *remoteip, *remotehost, *remoteinfo, *local;
+    const char *relayclient;
+    const char *qqprog;
+
+    /* session */
+    struct bstr helo;
+    bool seenhelo;
+    bool esmtp;               /* EHLO: enhanced status codes on replies */
+    bool wfail;               /* a reply could not be written */
+    unsigned errors;
+    unsigned long msgs, rcpts_total;
+    unsigned long long bytes_total;
+
+    /* transaction */
+    bool seenmail;
+    bool utf8;                /* MAIL ... SMTPUTF8 */
+    struct bstr sender;
+    struct bstr rcpts;        /* NUL-terminated addresses */
+    unsigned long nrcpt;
+    const char *cur_from;     /* what a refusal is about, for the log */
+    size_t cur_from_len;
+    const char *cur_rcpt;
+    size_t cur_rcpt_len;
+    bool bdat;                /* a BDAT chunk was accepted */
+    bool qq_open;
+    struct qq qq;
+    struct smtpd_data data;
+
+    /* scratch */
+    struct bstr line;
+    struct smtpd_mail_arg marg;
+    struct bstr tmp;
+    char *databuf;            /* SMTPD_INBUF bytes: parser output */
+
+    /* how the session ends: a reply (OC_OK: none) and a word for the log */
+    enum reason fate;
+    const char *how;
+};
+
+extern const struct smtpd_verb smtpd_verbs[];
+
+int smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
+                       char *databuf) WUR;
+int smtpd_read_command(struct smtpd_session *s) WUR;
+int smtpd_dispatch(struct smtpd_session *s) WUR;
+void smtpd_reply(struct smtpd_session *s, enum reason r, const char *extra);
+void smtpd_reply_quiet(struct smtpd_session *s, enum reason r,
+                       const char *extra);
+int smtpd_flush(struct smtpd_session *s);
+void smtpd_greet(struct smtpd_session *s);
+void smtpd_abort(struct smtpd_session *s);
+
+#endif
