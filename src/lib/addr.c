@@ -122,6 +122,8 @@ domain_len(const char *s, size_t len, unsigned flags, int *st)
         n = (size_t)(end - s) - 1;
         if (n == 0 || n >= sizeof buf)
             return 0;
+        if (memchr(s + 1, '\0', n))
+            return 0; /* inet_pton would stop at the NUL and accept */
         memcpy(buf, s + 1, n);
         buf[n] = '\0';
         if (n > 5 && strncasecmp(buf, "IPv6:", 5) == 0) {
@@ -332,6 +334,9 @@ addr_parse_path(const char *s, size_t len, unsigned flags, struct bstr *out,
         if (bstr_catc(out, '@') == -1 || bstr_catb(out, s + i, n) == -1)
             return ADDR_TOOLONG;
         i += n;
+    } else if (memchr(out->s, '@', out->len)) {
+        /* <"a@b"> would read as a at domain b in the queue form */
+        return ADDR_SYNTAX;
     }
     if (bracket) {
         if (i >= len || s[i] != '>')

@@ -243,6 +243,11 @@ static const struct {
     {"TO:<\xff@b.c>", true, OC_BADUTF8, NULL},
     {"TO:<>", false, OC_SYNTAX, NULL},
     {"TO:<user@remote@local.example>", false, OC_SYNTAX, NULL},
+    /* no domain, '@' in the local part: the queue form would read
+     * "user at remote.example" (found by fuzz_addr) */
+    {"TO:<\"user@remote.example\">", false, OC_SYNTAX, NULL},
+    {"TO:<\"user@remote.example\"@local.example>", false, OC_OK,
+     "user@remote.example@local.example"},
     {"TO:<a@b.c> NOTIFY=NEVER", false, OC_BADPARAM, NULL},
     {"TO:<a@b.c> SIZE=1", false, OC_BADPARAM, NULL},
     {"TO:<a@b.c>x", false, OC_SYNTAX, NULL},

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fuzz_smtpdata - the DATA/BDAT push parser.  The input is fed whole,
+ * then in pieces whose sizes come from the input itself; both runs must
+ * agree on where DATA ends, on the verdict and, for an accepted message,
+ * on every output byte; the output must never outgrow the input or
+ * contain a CR.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/smtpd/smtpd.h" /* scripts/fuzz has only -Isrc/lib */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct result {
+    size_t used, outlen;
+    bool end;
+    enum reason err;
+};
+
+static void
+run(const char *in, size_t n, bool dot, unsigned long long max,
+    const uint8_t *cuts, size_t ncuts, char *out, struct result *r)
+{
+    struct smtpd_data d;
+    size_t pos = 0, k = 0;
+
+    smtpd_data_init(&d, dot, max);
+    r->outlen = 0;
+    r->end = false;
+    while (pos < n && !r->end) {
+        size_t piece = ncuts ? (size_t)cuts[k++ % ncuts] + 1 : n;
+        size_t used = 0, outlen = 0;
+
+        if (piece > n - pos)
+            piece = n - pos;
+        r->end = smtpd_data_feed(&d, in + pos, piece, &used, out + r->outlen,
+                                 &outlen) == SMTPD_DATA_END;
+        if (used > piece || outlen > used || (!r->end && used != piece))
+            abort();
+        r->outlen += outlen;
+        pos += used;
+        if (r->outlen > pos)
+            abort();
+    }
+    r->used = pos;
+    r->err = dot ? d.err : smtpd_data_finish(&d);
+    if (!dot && r->end)
+        abort();
+    if (memchr(out, '\r', r->outlen))
+        abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct result a, b;
+    const uint8_t *cuts;
+    const char *in;
+    char *o1, *o2;
+    size_t ncuts, n;
+    unsigned long long max;
+
+    if (size < 2)
+        return 0;
+    ncuts = data[0] % 8;
+    if (ncuts + 2 > size)
+        return 0;
+    max = data[1] < 128 ? 0 : (unsigned long long)(data[1] - 120);
+    cuts = data + 2;
+    in = (const char *)data + 2 + ncuts;
+    n = size - 2 - ncuts;
+    o1 = malloc(n + 1);
+    o2 = malloc(n + 1);
+    if (!o1 || !o2)
+        abort();
+    for (int dot = 0; dot < 2; dot++) {
+        run(in, n, dot, max, NULL, 0, o1, &a);
+        run(in, n, dot, max, cuts, ncuts, o2, &b);
+        if (a.used != b.used || a.end != b.end || a.err != b.err)
+            abort();
+        /* a refused message's partial output may depend on the pieces */
+        if (a.err == OC_OK &&
+            (a.outlen != b.outlen || memcmp(o1, o2, a.outlen) != 0))
+            abort();
+    }
+    free(o1);
+    free(o2);
+    return 0;
+}
