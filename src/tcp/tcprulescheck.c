@@ -84,7 +84,8 @@ main(int argc, char **argv)
 
     iob_init(&o, 1, obuf, sizeof obuf, NULL, NULL);
     if (r == 0) {
-        out(&o, "default:\nallow connection\n", 27);
+        out(&o, "default:\nallow connection\n",
+            strlen("default:\nallow connection\n"));
     } else {
         out(&o, "rule ", 5);
         out(&o, key.s, key.len);
