@@ -46,6 +46,25 @@ class SmtpdCase(unittest.TestCase):
         self.assertEqual(lines[1:], want, err)
         return lines, err
 
+    def exact_env_pipe(self, data, env, timeout=20):
+        """Like qng's smtpd_pipe, but with no tcpserver variables other
+        than those in env (to see the defaults)."""
+        import subprocess
+        e = dict(self.inst.env)
+        e.update(env)
+        pre = None
+        if qng.IS_ROOT:
+            uid, gid = self.inst.uid, self.inst.gid
+
+            def pre():
+                os.setgroups([gid])
+                os.setgid(gid)
+                os.setuid(uid)
+        r = subprocess.run([os.path.join(self.inst.bin, "qmail-smtpd")], input=data, env=e,
+                           capture_output=True, timeout=timeout, preexec_fn=pre,
+                           cwd=self.inst.tmp)
+        return r.stdout, r.stderr.decode(errors="replace"), r.returncode
+
     # --- network ------------------------------------------------------
     def server(self, rules=":allow\n", env=None):
         if not os.path.exists(os.path.join(qng.BIN, "tcpserver")):
