@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -53,7 +54,7 @@ die(struct smtpd_session *s, enum reason r, const char *how)
         smtpd_reply_quiet(s, r, NULL);
     (void)smtpd_flush(s);
     log_session(s);
-    _exit(r == OC_OK ? 0 : 1);
+    _exit(strcmp(how, "quit") == 0 || strcmp(how, "eof") == 0 ? 0 : 1);
 }
 
 /* Before the session exists: one reply written straight out, one line. */
