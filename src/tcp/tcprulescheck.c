@@ -108,5 +108,8 @@ main(int argc, char **argv)
     }
     if (iob_flush(&o) == -1)
         log_die_sys(EXIT_TEMP, "unable to write output");
+    bstr_free(&key);
+    bstr_free(&val);
+    bstr_free(&host);
     return 0;
 }
