@@ -73,6 +73,7 @@ conntab_init(struct conntab *t, size_t limit)
     return 0;
 }
 
+/* conntab_free - release the tables (t may be half initialised). */
 void
 conntab_free(struct conntab *t)
 {

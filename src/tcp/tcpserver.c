@@ -320,8 +320,11 @@ signals(struct server *sv)
         reap(sv);
 }
 
-/* One accepted connection: count it, refuse it, or fork its child. */
-static void
+/*
+ * One accepted connection: count it, refuse it, or fork its child.
+ * Returns -1 when accepting should pause (fork failed), else 0.
+ */
+static int
 serve(struct server *sv, int fd, const struct sockaddr_storage *ss,
       socklen_t sslen)
 {
@@ -332,7 +335,7 @@ serve(struct server *sv, int fd, const struct sockaddr_storage *ss,
     if (ipaddr_from_sockaddr(&ip, NULL, (const struct sockaddr *)ss, sslen) ==
         -1) {
         close(fd);
-        return;
+        return 0;
     }
     ipaddr_unmap(&ip);
     ipaddr_key16(&ip, key);
@@ -344,14 +347,14 @@ serve(struct server *sv, int fd, const struct sockaddr_storage *ss,
                      text, sv->perip);
         }
         close(fd);
-        return;
+        return 0;
     }
     pid = fork();
     if (pid == -1) {
         warn_sys(sv, "unable to fork");
         sv->backoff_until = now_ms() + BACKOFF_MS;
         close(fd);
-        return;
+        return -1;
     }
     if (pid == 0) {
         close(sv->lfd);
@@ -363,6 +366,7 @@ serve(struct server *sv, int fd, const struct sockaddr_storage *ss,
     if (conntab_add(&sv->tab, pid, key) == -1)
         log_die_sys(EXIT_TEMP, "internal error: child table");
     status(sv);
+    return 0;
 }
 
 static void
@@ -375,7 +379,8 @@ accept_some(struct server *sv)
                          SOCK_CLOEXEC);
 
         if (fd != -1) {
-            serve(sv, fd, &ss, sslen);
+            if (serve(sv, fd, &ss, sslen) == -1)
+                return;
             continue;
         }
         switch (errno) {

@@ -616,6 +616,42 @@ class TestProcess(TcpCase):
         held.sendall(b"2\n")
         self.assertEqual(held.recv(10), b"2\n")
 
+    def test_emfile_does_not_kill_the_server(self):
+        import resource
+        # 0, 1, 2, the listening socket and the signalfd: a 6th fd fails
+        lim = (5, 1024)
+
+        def pre():
+            resource.setrlimit(resource.RLIMIT_NOFILE, lim)
+        # no -u: a process that changed ids cannot have its limits raised
+        argv = [TCPSERVER, "-1", "-R", "-H", "-l", "x", "127.0.0.1", "0", ENV]
+        logf = open(os.path.join(self.inst.tmp, "tcp.log"), "ab")
+        self.addCleanup(logf.close)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=logf, preexec_fn=pre, env={"PATH": "/usr/bin:/bin"})
+        self.inst.procs.append(p)
+        line = self.inst._readline_timeout(p, 10)
+        self.assertIsNotNone(line, self.log())
+        self.port = int(line)
+        s = self.connect()
+        self.addCleanup(s.close)
+        self.wait_log(r"tcpserver: warning: unable to accept: Too many open files")
+        time.sleep(0.3)
+        self.assertIsNone(p.poll(), "tcpserver died")
+        try:
+            resource.prlimit(p.pid, resource.RLIMIT_NOFILE, (64, 1024))
+        except (OSError, AttributeError) as e:
+            self.skipTest("cannot raise the limit of a running process: %s" % e)
+        # the client waiting in the backlog is served once fds are available
+        s.settimeout(10)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        self.assertIn(b"PROTO=TCP", out)
+
     def test_service_name_port(self):
         try:
             socket.getservbyname("smtp", "tcp")
