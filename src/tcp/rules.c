@@ -518,6 +518,7 @@ probe(struct probe *p)
     return p->get(p->ctx, p->key->s ? p->key->s : "", p->key->len, p->val);
 }
 
+/* PROBE - look p->key up; a hit or an error returns from the caller. */
 #define PROBE(p)                                                             \
     do {                                                                     \
         int r_ = probe(p);                                                   \
