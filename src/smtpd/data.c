@@ -48,14 +48,36 @@ smtpd_data_init(struct smtpd_data *d, bool dot, unsigned long long max)
     d->err = OC_OK;
 }
 
-/* Bytes of one line's content (no CR, no LF). */
+/*
+ * Bytes of one line's content (no CR, no LF).  The problem found is the
+ * one at the earliest byte (NUL, then line length, then size when they
+ * fall on the same byte), and the bytes before it are still output, so
+ * the verdict and the output never depend on how the input was cut.
+ */
 static void
 emit_run(struct smtpd_data *d, const char *p, size_t n, char *out,
          size_t *outlen)
 {
-    d->bytes += n;
-    if (d->err != OC_OK)
+    enum reason r = OC_OK;
+    size_t cut = n; /* bytes before the first problem */
+    const char *z;
+
+    if (d->err != OC_OK) {
+        d->bytes += n;
         return;
+    }
+    if ((z = memchr(p, '\0', n))) {
+        cut = (size_t)(z - p);
+        r = OC_NUL;
+    }
+    if (d->linelen + n > SMTPD_LINE_MAX && SMTPD_LINE_MAX - d->linelen < cut) {
+        cut = SMTPD_LINE_MAX - d->linelen;
+        r = OC_LONGLINE;
+    }
+    if (d->max && d->bytes + n > d->max && d->max - d->bytes < cut) {
+        cut = (size_t)(d->max - d->bytes);
+        r = OC_TOOBIG;
+    }
     if (d->inheader && d->hdrlen < sizeof d->hdr) {
         size_t k = sizeof d->hdr - d->hdrlen;
 
@@ -66,17 +88,12 @@ emit_run(struct smtpd_data *d, const char *p, size_t n, char *out,
             d->hdr[d->hdrlen++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
         }
     }
+    memcpy(out + *outlen, p, cut);
+    *outlen += cut;
     d->linelen += n;
-    if (memchr(p, '\0', n))
-        flag(d, OC_NUL);
-    else if (d->linelen > SMTPD_LINE_MAX)
-        flag(d, OC_LONGLINE);
-    else if (d->max && d->bytes > d->max)
-        flag(d, OC_TOOBIG);
-    if (d->err == OC_OK) {
-        memcpy(out + *outlen, p, n);
-        *outlen += n;
-    }
+    d->bytes += n;
+    if (r != OC_OK)
+        flag(d, r);
 }
 
 static bool

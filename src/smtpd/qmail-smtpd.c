@@ -165,9 +165,15 @@ main(int argc, char **argv)
 
     (void)argc;
     log_init(argv[0] ? argv[0] : "qmail-smtpd");
-    sa.sa_handler = SIG_IGN;
-    sa.sa_flags = 0;
+    /* Whatever ran us (tcpserver, inetd, a script) may have left signals
+     * blocked or SIGCHLD ignored: then qmail-queue could not be waited
+     * for, and its own alarm would never ring. */
     sigemptyset(&sa.sa_mask);
+    sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
+    sa.sa_flags = 0;
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL); /* a dead client or qq is an error */
 
     /* Nothing that parses network input runs as root (DESIGN.md §2). */

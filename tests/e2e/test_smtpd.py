@@ -421,6 +421,28 @@ class TestTimeoutsAndLimits(SmtpdCase):
         self.assertIn(b"refusing to run as root", r.stderr)
         self.assertNotEqual(r.returncode, 0)
 
+    def test_inherited_signal_state(self):
+        """Started with SIGCHLD ignored and signals blocked (inetd,
+        scripts), it must still wait for qmail-queue and queue the mail."""
+        import signal
+        import subprocess
+        inst = self.inst
+
+        def pre():
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_BLOCK,
+                                   {signal.SIGALRM, signal.SIGTERM, signal.SIGCHLD})
+            if qng.IS_ROOT:
+                os.setgroups([inst.gid])
+                os.setgid(inst.gid)
+                os.setuid(inst.uid)
+        r = subprocess.run([os.path.join(inst.bin, "qmail-smtpd")],
+                           input=b"MAIL FROM:<a@b>\r\nRCPT TO:<u@example.test>\r\nDATA\r\nx\r\n.\r\n",
+                           env=dict(inst.env, TCPREMOTEIP="127.0.0.1"), capture_output=True,
+                           preexec_fn=pre, timeout=20, cwd=inst.tmp)
+        self.assertQueuedOK(r.stdout.decode().split("\r\n")[-2])
+        self.assertEqual(len(inst.queued()), 1)
+
     def test_controls(self):
         self.inst.control("me", None)
         lines, err, rc = self.pipe("QUIT\r\n")

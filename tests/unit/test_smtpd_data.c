@@ -270,6 +270,16 @@ test_size_cap(void)
     CHECK_INT(r.err, OC_OK);
     feed_all(&r, false, 2, S("ab\r\n"));
     CHECK_INT(r.err, OC_TOOBIG);
+
+    /* the earliest problem byte wins, however the input is cut (found by
+     * fuzz_smtpdata: a NUL after the size cap used to win in one piece) */
+    feed_all(&r, true, 5, S("0123456\0" "789\r\n.\r\n"));
+    CHECK_INT(r.err, OC_TOOBIG);
+    out_is(&r, S("01234"));
+    check_all_splits(S("0123456\0" "789\r\n.\r\n"), true, 5, "size before NUL");
+    feed_all(&r, true, 5, S("01\0" "345678\r\n.\r\n"));
+    CHECK_INT(r.err, OC_NUL);
+    check_all_splits(S("01\0" "345678\r\n.\r\n"), true, 5, "NUL before size");
 }
 
 static void
