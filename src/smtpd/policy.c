@@ -139,6 +139,19 @@ smtpd_policy_init(struct smtpd_policy *p, struct smtpd_config *cf,
     return bstr_ready(&p->key, ADDR_DOMAIN_MAX + 2);
 }
 
+/* smtpd_policy_free - release what smtpd_policy_init made. */
+void
+smtpd_policy_free(struct smtpd_policy *p)
+{
+    smtpd_set_free(&p->rcpthosts);
+    smtpd_set_free(&p->badmailfrom);
+    if (p->more)
+        cdbmap_close(&p->morercpthosts);
+    p->more = false;
+    bstr_free(&p->key);
+    bstr_free(&p->val);
+}
+
 /*
  * smtpd_policy_badmailfrom - true when the sender is listed, exactly or
  * by an "@domain" line; case does not matter.

@@ -71,6 +71,7 @@ void smtpd_set_free(struct smtpd_set *set);
 
 int smtpd_policy_init(struct smtpd_policy *p, struct smtpd_config *cf,
                       const char *morepath);
+void smtpd_policy_free(struct smtpd_policy *p);
 bool smtpd_policy_badmailfrom(const struct smtpd_policy *p, const char *a,
                               size_t len);
 enum reason smtpd_policy_rcpt(struct smtpd_policy *p, struct bstr *addr,

@@ -73,6 +73,15 @@ config(struct smtpd_config *cf, const char *const *rcpthosts,
         list(&cf->badmailfrom, bad);
 }
 
+static void
+unconfig(struct smtpd_config *cf, struct smtpd_policy *p)
+{
+    smtpd_policy_free(p);
+    bstr_free(&cf->localiphost);
+    bstr_free(&cf->rcpthosts);
+    bstr_free(&cf->badmailfrom);
+}
+
 static enum reason
 rcpt(struct smtpd_policy *p, const char *a, bool trusted, struct bstr *out)
 {
@@ -124,6 +133,7 @@ test_rcpthosts(void)
     CHECK_BSTR(a, "u@me.example");
     CHECK_INT(rcpt(&p, "u@[192.0.2.77]", true, &a), OC_OK);
     CHECK_BSTR(a, "u@[192.0.2.77]");
+    unconfig(&cf, &p);
     bstr_free(&a);
 }
 
@@ -139,6 +149,7 @@ test_no_rcpthosts(void)
     CHECK(smtpd_policy_init(&p, &cf, NULL) == 0);
     CHECK_INT(rcpt(&p, "u@anywhere.example", false, &a), OC_OK);
     CHECK_INT(rcpt(&p, "u%v@anywhere.example", false, &a), OC_ROUTING);
+    unconfig(&cf, &p);
 
     /* an empty rcpthosts file is present: nothing is ours */
     static const char *const none[] = {NULL};
@@ -146,6 +157,7 @@ test_no_rcpthosts(void)
     CHECK(smtpd_policy_init(&p, &cf, NULL) == 0);
     CHECK_INT(rcpt(&p, "u@anywhere.example", false, &a), OC_NOGATEWAY);
     CHECK_INT(rcpt(&p, "postmaster", false, &a), OC_OK);
+    unconfig(&cf, &p);
     bstr_free(&a);
 }
 
@@ -176,11 +188,13 @@ test_morercpthosts(void)
     CHECK_INT(rcpt(&p, "u@y.x.wild.example", false, &a), OC_OK);
     CHECK_INT(rcpt(&p, "u@wild.example", false, &a), OC_NOGATEWAY);
     CHECK_INT(rcpt(&p, "u@other.example", false, &a), OC_NOGATEWAY);
+    unconfig(&cf, &p);
 
-    /* an absent map is no map; a broken one is a control failure */
+    /* an absent map is no map */
     config(&cf, hosts, NULL);
     CHECK(smtpd_policy_init(&p, &cf, "/nonexistent/more.cdb") == 0);
     CHECK(!p.more);
+    unconfig(&cf, &p);
     bstr_free(&a);
     bstr_free(&path);
     bstr_free(&tmp);
@@ -204,6 +218,7 @@ test_badmailfrom(void)
     CHECK(!smtpd_policy_badmailfrom(&p, "anyone@x.bad.example", 20));
     CHECK(!smtpd_policy_badmailfrom(&p, "", 0));
     CHECK(!smtpd_policy_badmailfrom(&p, "bad.example", 11));
+    unconfig(&cf, &p);
 }
 
 static void
