@@ -545,7 +545,7 @@ pump(struct smtpd_session *s, unsigned long long n, bool dot, bool feed)
 
 /*
  * The message is all in: queue it, or refuse it with err.  Either way
- * the transaction is over.  Returns 0 or -1 (fate set).
+ * the transaction is over and the session goes on.  Returns 0.
  */
 static int
 finish_message(struct smtpd_session *s, enum reason err)
