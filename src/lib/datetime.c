@@ -14,17 +14,46 @@
 static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
+/*
+ * civil - the UTC calendar date and time of t, computed here rather than
+ * with gmtime_r(): glibc's gmtime reads /etc/localtime first, a file
+ * access per message that qmail-queue does not need.  The day count to
+ * date step is the usual era-based conversion of the proleptic Gregorian
+ * calendar.
+ */
+static void
+civil(time_t t, int *y, int *mo, int *d, int *h, int *mi, int *se)
+{
+    long long days = (long long)t / 86400, secs = (long long)t % 86400;
+    long long era, doe, yoe, doy, mp, z;
+
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    *h = (int)(secs / 3600);
+    *mi = (int)(secs / 60 % 60);
+    *se = (int)(secs % 60);
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *mo = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*mo <= 2));
+}
+
 /* date822_cat - append qmail's Received: date for t, in UTC. */
 int
 date822_cat(struct bstr *out, time_t t)
 {
-    struct tm tm;
+    int y, mo, d, h, mi, se;
 
-    if (!gmtime_r(&t, &tm))
-        return bstr_cats(out, "1 Jan 1970 00:00:00 -0000");
-    return bstr_catf(out, "%d %s %d %02d:%02d:%02d -0000", tm.tm_mday,
-                     months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
+    civil(t, &y, &mo, &d, &h, &mi, &se);
+    return bstr_catf(out, "%d %s %d %02d:%02d:%02d -0000", d, months[mo - 1],
+                     y, h, mi, se);
 }
 
 void

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * qq - hand a message to qmail-queue (or $QMAILQUEUE), as qmail's
- * qmail.c does: the message goes down one pipe (the child's fd 0), then
- * the envelope "Fsender\0Trcpt\0...\0" down another (its fd 1).  The
- * child's exit code is the verdict (outcome_from_qq()).  A write error
- * is remembered and reported at close, never lost.
+ * qq - hand messages to qmail-queue (or $QMAILQUEUE), as qmail's qmail.c
+ * does, with one addition.
+ *
+ * Single mode (any queue program): per message, the message goes down
+ * one pipe (the child's fd 0), then the envelope "Fsender\0Trcpt\0...\0"
+ * down another (its fd 1); the child's exit code is the verdict
+ * (outcome_from_qq()).
+ * Batch mode (our own qmail-queue only): one "qmail-queue -m" serves every
+ * message of a session over a socket (framing in src/queue/batch.h) and
+ * answers each with the exit code single mode would have given.  The
+ * trust boundary is unchanged: the same setuid program writes the queue.
+ * A write error is remembered and reported at close, never lost.
  */
 #ifndef QQ_H
 #define QQ_H
@@ -17,21 +24,30 @@
 #include "iob.h"
 
 struct qq {
-    pid_t pid;
-    int msgfd;
-    int envfd;
+    const char *prog;
+    bool batch;
+    pid_t pid;  /* the qmail-queue serving the current message */
+    int msgfd;  /* single mode: message pipe */
+    int envfd;  /* single mode: envelope pipe */
+    int sock;   /* batch mode: socket to qmail-queue -m */
+    bool open;  /* a message is in progress */
+    bool inenv; /* its message part is done; the envelope is being built */
     bool err;
     unsigned long long bytes;
-    struct iob out;
+    struct iob out;      /* single mode */
+    struct bstr env;     /* batch mode: the envelope being built */
+    size_t fill;         /* batch mode: bytes in buf */
     char buf[16384];
 };
 
-int qq_open(struct qq *q, const char *prog, char *const envp[]) WUR;
+void qq_init(struct qq *q, const char *prog, bool batch);
+int qq_open(struct qq *q) __attribute__((warn_unused_result));
 void qq_put(struct qq *q, const void *p, size_t n);
 void qq_puts(struct qq *q, const char *s);
 void qq_from(struct qq *q, const char *sender, size_t len);
 void qq_to(struct qq *q, const char *rcpt, size_t len);
 int qq_close(struct qq *q);
 void qq_abort(struct qq *q);
+void qq_end(struct qq *q);
 
 #endif

@@ -89,6 +89,16 @@ enqueue_begin(struct enqueue *e)
     return 0;
 }
 
+/* enqueue_write - append message bytes to mess/S/N. */
+int
+enqueue_write(struct enqueue *e, const void *p, size_t n)
+{
+    if (write_all(e->messfd, p, n) == -1)
+        return QQ_WRITE;
+    e->bytes += n;
+    return 0;
+}
+
 /*
  * enqueue_message - write the Received line, then copy fd in to end of
  * file.  Nothing is fsynced yet: enqueue_commit does it.
@@ -97,6 +107,7 @@ int
 enqueue_message(struct enqueue *e, int in, const char *received)
 {
     char buf[65536];
+    int code;
 
     if (write_all(e->messfd, received, strlen(received)) == -1)
         return QQ_WRITE;
@@ -110,23 +121,23 @@ enqueue_message(struct enqueue *e, int in, const char *received)
         }
         if (r == 0)
             break;
-        if (write_all(e->messfd, buf, (size_t)r) == -1)
-            return QQ_WRITE;
-        e->bytes += (unsigned long long)r;
+        if ((code = enqueue_write(e, buf, (size_t)r)) != 0)
+            return code;
     }
     return 0;
 }
 
 /*
- * enqueue_envelope - read "Fsender\0Trcpt\0...\0" from fd in and write
- * intd/N as "u<uid>\0p<pid>\0" followed by the F and T records.
+ * enqueue_envelope_buf - check a whole envelope "Fs\0Tr\0...\0" and
+ * write intd/N as "u<uid>\0p<pid>\0" followed by its F and T records.
+ * Bytes after the final NUL are a format error.
  */
 int
-enqueue_envelope(struct enqueue *e, int in)
+enqueue_envelope_buf(struct enqueue *e, const char *env, size_t len)
 {
     struct bstr out = BSTR_INIT;
     struct qenv p;
-    char buf[8192];
+    size_t off = 0;
     int code = 0;
     bool done = false;
 
@@ -134,57 +145,47 @@ enqueue_envelope(struct enqueue *e, int in)
     if (bstr_catf(&out, "u%lu", (unsigned long)e->uid) == -1 ||
         bstr_catc(&out, '\0') == -1 ||
         bstr_catf(&out, "p%ld", (long)e->pid) == -1 ||
-        bstr_catc(&out, '\0') == -1) {
+        bstr_catc(&out, '\0') == -1 || bstr_readyplus(&out, len) == -1) {
         code = QQ_NOMEM;
         goto out;
     }
     while (!done) {
-        ssize_t r = read(in, buf, sizeof buf);
-        size_t off = 0;
+        size_t used;
+        int ev = qenv_push(&p, env + off, len - off, &used);
 
-        if (r == -1) {
-            if (errno == EINTR)
-                continue;
-            code = QQ_READ;
-            goto out;
-        }
-        if (r == 0) {
+        off += used;
+        switch (ev) {
+        case QENV_MORE:
             code = QQ_READ; /* the envelope ended before its last record */
             goto out;
-        }
-        while (off < (size_t)r && !done) {
-            size_t used;
-            int ev = qenv_push(&p, buf + off, (size_t)r - off, &used);
-
-            off += used;
-            switch (ev) {
-            case QENV_MORE:
-                break;
-            case QENV_SENDER:
-            case QENV_RCPT:
-                if (bstr_catc(&out, ev == QENV_SENDER ? 'F' : 'T') == -1 ||
-                    bstr_catb(&out, p.item.s, p.item.len) == -1 ||
-                    bstr_catc(&out, '\0') == -1) {
-                    code = QQ_NOMEM;
-                    goto out;
-                }
-                if (ev == QENV_RCPT)
-                    e->rcpts++;
-                break;
-            case QENV_END:
-                done = true;
-                break;
-            case QENV_TOOLONG:
-                code = QQ_ADDR_TOO_LONG;
-                goto out;
-            case QENV_NOMEM:
+        case QENV_SENDER:
+        case QENV_RCPT:
+            if (bstr_catc(&out, ev == QENV_SENDER ? 'F' : 'T') == -1 ||
+                bstr_catb(&out, p.item.s, p.item.len) == -1 ||
+                bstr_catc(&out, '\0') == -1) {
                 code = QQ_NOMEM;
                 goto out;
-            default:
-                code = QQ_ENVELOPE;
-                goto out;
             }
+            if (ev == QENV_RCPT)
+                e->rcpts++;
+            break;
+        case QENV_END:
+            done = true;
+            break;
+        case QENV_TOOLONG:
+            code = QQ_ADDR_TOO_LONG;
+            goto out;
+        case QENV_NOMEM:
+            code = QQ_NOMEM;
+            goto out;
+        default:
+            code = QQ_ENVELOPE;
+            goto out;
         }
+    }
+    if (off != len) {
+        code = QQ_ENVELOPE;
+        goto out;
     }
     e->intdfd = open(e->intdfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (e->intdfd == -1) {
@@ -197,6 +198,61 @@ enqueue_envelope(struct enqueue *e, int in)
 out:
     qenv_free(&p);
     bstr_free(&out);
+    return code;
+}
+
+/*
+ * enqueue_envelope - read the envelope from fd in (up to its final NUL,
+ * as qmail-queue reads it: anything after it is not read) and write it.
+ */
+int
+enqueue_envelope(struct enqueue *e, int in)
+{
+    struct bstr env = BSTR_INIT;
+    struct qenv p;
+    char buf[8192];
+    int code = 0;
+
+    /* The parser finds the end; the bytes are kept for the writer. */
+    qenv_init(&p, ENQUEUE_ADDR_MAX);
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof buf);
+        size_t off = 0, used;
+        int ev = QENV_MORE;
+
+        if (r == -1) {
+            if (errno == EINTR)
+                continue;
+            code = QQ_READ;
+            break;
+        }
+        if (r == 0) {
+            code = QQ_READ;
+            break;
+        }
+        while (off < (size_t)r) {
+            ev = qenv_push(&p, buf + off, (size_t)r - off, &used);
+            off += used;
+            if (ev != QENV_SENDER && ev != QENV_RCPT)
+                break;
+        }
+        if (bstr_catb(&env, buf, off) == -1) {
+            code = QQ_NOMEM;
+            break;
+        }
+        if (ev == QENV_END) {
+            code = enqueue_envelope_buf(e, env.s, env.len);
+            break;
+        }
+        if (ev != QENV_MORE && ev != QENV_SENDER && ev != QENV_RCPT) {
+            code = ev == QENV_TOOLONG ? QQ_ADDR_TOO_LONG
+                   : ev == QENV_NOMEM ? QQ_NOMEM
+                                      : QQ_ENVELOPE;
+            break;
+        }
+    }
+    qenv_free(&p);
+    bstr_free(&env);
     return code;
 }
 
@@ -258,9 +314,20 @@ enqueue_commit(struct enqueue *e)
     return 0;
 }
 
+/* enqueue_close - close the files of a message (after commit or cleanup). */
+void
+enqueue_close(struct enqueue *e)
+{
+    if (e->messfd != -1)
+        close(e->messfd);
+    if (e->intdfd != -1)
+        close(e->intdfd);
+    e->messfd = e->intdfd = -1;
+}
+
 /*
  * enqueue_cleanup - remove what an unfinished enqueue made.  Safe in a
- * signal handler: only unlink(2) and close(2).
+ * signal handler: only unlink(2).
  */
 void
 enqueue_cleanup(struct enqueue *e)

@@ -11,7 +11,8 @@
  *             lock/trigger poked                           (queued)
  * Every function returns a qmail-queue exit code (0: go on).  Until
  * commit, enqueue_cleanup() removes every file made, so a failure leaves
- * nothing behind.
+ * nothing behind.  The steps take buffers as well as fds, so one process
+ * can queue many messages in a row (qmail-queue -m).
  */
 #ifndef ENQUEUE_H
 #define ENQUEUE_H
@@ -43,9 +44,12 @@ struct enqueue {
 
 void enqueue_init(struct enqueue *e, uid_t uid, pid_t pid, time_t now);
 int enqueue_begin(struct enqueue *e);
+int enqueue_write(struct enqueue *e, const void *p, size_t n);
 int enqueue_message(struct enqueue *e, int in, const char *received);
+int enqueue_envelope_buf(struct enqueue *e, const char *env, size_t len);
 int enqueue_envelope(struct enqueue *e, int in);
 int enqueue_commit(struct enqueue *e);
 void enqueue_cleanup(struct enqueue *e);
+void enqueue_close(struct enqueue *e);
 
 #endif

@@ -407,7 +407,7 @@ smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
     s->databuf = databuf;
     s->fate = OC_OK;
     s->how = "eof";
-    s->qq.pid = -1;
+    qq_init(&s->qq, "bin/qmail-queue", false);
     if (bstr_ready(&s->marg.addr, SMTPD_CMD_MAX + 16) == -1 ||
         bstr_ready(&s->sender, 256) == -1 || bstr_ready(&s->tmp, 512) == -1 ||
         bstr_ready(&s->rcpts, 256) == -1 ||
@@ -437,6 +437,7 @@ void
 smtpd_abort(struct smtpd_session *s)
 {
     txn_reset(s);
+    qq_end(&s->qq);
 }
 
 /*
@@ -502,8 +503,9 @@ qq_start(struct smtpd_session *s)
     bstr_truncate(&s->tmp, 0);
     if (smtpd_received(&s->tmp, &t, time(NULL)) == -1)
         return OC_NOMEM;
-    if (qq_open(&s->qq, s->qqprog, NULL) == -1)
-        return OC_QQ_TEMPOTHER;
+    if (qq_open(&s->qq) == -1)
+        return errno == ENOMEM || errno == EAGAIN ? OC_QQ_TEMPOTHER
+                                                  : OC_QQ_EXEC;
     s->qq_open = true;
     qq_put(&s->qq, s->tmp.s, s->tmp.len);
     return OC_OK;

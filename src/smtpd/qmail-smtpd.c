@@ -193,6 +193,9 @@ main(int argc, char **argv)
     s->local = env_or("TCPLOCALHOST", env_or("TCPLOCALIP", "unknown"));
     s->relayclient = getenv("RELAYCLIENT");
     s->qqprog = env_or("QMAILQUEUE", "bin/qmail-queue");
+    /* Our own qmail-queue serves the whole session (qmail-queue -m); a
+     * $QMAILQUEUE program gets qmail's interface, one run per message. */
+    qq_init(&s->qq, s->qqprog, getenv("QMAILQUEUE") == NULL);
     iob_settimeout(&s->in, (unsigned)cf.timeout);
     iob_settimeout(&s->out, (unsigned)cf.timeout);
 

@@ -40,6 +40,13 @@ class Result(unittest.TextTestResult):
         self.stream.write("FAIL %s (error)\n%s\n" % (self._name(test), self._exc_info_to_string(err, test)))
         self.stream.flush()
 
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self.stream.write("FAIL %s (subtest)\n%s\n" % (
+                self._name(subtest), self._exc_info_to_string(err, test)))
+            self.stream.flush()
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         self.stream.write("skip %s: %s\n" % (self._name(test), reason))

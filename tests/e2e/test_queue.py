@@ -208,6 +208,102 @@ class QueueTest(unittest.TestCase):
                               "messages in queue but not yet preprocessed: %d\n" % (len(q), len(q)))
 
 
+def frame(kind, payload=b""):
+    return kind + len(payload).to_bytes(4, "big") + payload
+
+
+class BatchTest(unittest.TestCase):
+    """qmail-queue -m: many messages over one socket, each on its own."""
+
+    def setUp(self):
+        self.inst = qng.Instance()
+        self.addCleanup(self.inst.cleanup)
+
+    def start(self):
+        import socket
+        a, b = socket.socketpair()
+        p = subprocess.Popen([os.path.join(self.inst.bin, "qmail-queue"), "-m"], stdin=b,
+                             stdout=b, stderr=subprocess.DEVNULL, env=self.inst.env)
+        b.close()
+        a.settimeout(20)
+        self.addCleanup(a.close)
+        return p, a
+
+    def test_many_messages_one_process(self):
+        p, s = self.start()
+        for i in range(5):
+            s.sendall(frame(b"D", b"Subject: %d\n\n" % i) + frame(b"D", b"body %d\n" % i))
+            s.sendall(frame(b"E", envelope("s%d@x.test" % i, "r%d@example.test" % i)))
+            self.assertEqual(s.recv(1), b"\0")
+        s.shutdown(1)
+        self.assertEqual(p.wait(timeout=10), 0)
+        q = self.inst.queued()
+        self.assertEqual(len(q), 5)
+        pids = set()
+        for m in q:
+            i = int(m["sender"][1])
+            first, rest = m["mess"].split(b"\n", 1)
+            self.assertEqual(rest, b"Subject: %d\n\nbody %d\n" % (i, i))
+            self.assertEqual(m["rcpts"], ["r%d@example.test" % i])
+            pids.add(m["env"].split(b"\0")[1])
+            self.assertIn(b"(qmail %d invoked" % p.pid, first)
+        self.assertEqual(pids, {b"p%d" % p.pid})
+
+    def test_failure_and_abort_affect_one_message(self):
+        p, s = self.start()
+        # 1: address too long -> 11, nothing left of it
+        s.sendall(frame(b"D", b"x\n") + frame(b"E", b"F" + b"a" * 1004 + b"\0\0"))
+        self.assertEqual(s.recv(1), bytes([11]))
+        # 2: aborted half-way -> no answer, nothing left
+        s.sendall(frame(b"D", b"half a message\n") + frame(b"A"))
+        # 3: fine
+        s.sendall(frame(b"D", b"ok\n") + frame(b"E", envelope("a@b", "c@d")))
+        self.assertEqual(s.recv(1), b"\0")
+        # 4: bad envelope -> 91
+        s.sendall(frame(b"D", b"y\n") + frame(b"E", b"Xnope\0\0"))
+        self.assertEqual(s.recv(1), bytes([91]))
+        s.shutdown(1)
+        self.assertEqual(p.wait(timeout=10), 0)
+        self.assertEqual(len(self.inst.queued()), 1)
+        self.assertEqual(len([f for f in self.inst.queue_files() if f.startswith("mess/")]), 1)
+
+    def test_end_of_file_mid_message_leaves_nothing(self):
+        p, s = self.start()
+        s.sendall(frame(b"D", b"cut short\n"))
+        s.shutdown(1)
+        self.assertEqual(p.wait(timeout=10), 54)
+        self.assertEqual(self.inst.queue_files(), [])
+
+    def test_malformed_frames(self):
+        for junk in [b"Z\0\0\0\0", b"D\xff\xff\xff\xff", b"A\0\0\0\1x"]:
+            p, s = self.start()
+            s.sendall(frame(b"D", b"x\n") + junk)
+            s.shutdown(1)
+            self.assertEqual(p.wait(timeout=10), 91, junk)
+        self.assertEqual(self.inst.queue_files(), [])
+
+    def test_disk_full_answers_53_and_goes_on(self):
+        import socket
+        a, b = socket.socketpair()
+
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        p = subprocess.Popen([os.path.join(self.inst.bin, "qmail-queue"), "-m"], stdin=b,
+                             stdout=b, stderr=subprocess.DEVNULL, env=self.inst.env,
+                             preexec_fn=limit)
+        b.close()
+        a.settimeout(20)
+        big = b"z" * 60000
+        a.sendall(frame(b"D", big) + frame(b"D", big) + frame(b"E", envelope("a", "b")))
+        self.assertEqual(a.recv(1), bytes([53]))
+        a.sendall(frame(b"D", b"small\n") + frame(b"E", envelope("a", "b")))
+        self.assertEqual(a.recv(1), b"\0")
+        a.close()
+        self.assertEqual(p.wait(timeout=10), 0)
+        self.assertEqual(len(self.inst.queued()), 1)
+
+
 class QstatTest(unittest.TestCase):
     def test_empty_queue_output_matches_seed_format(self):
         inst = qng.Instance()

@@ -339,9 +339,13 @@ class TestQueueFailures(SmtpdCase):
         self.assertEqual(lines[-1], "554 mail server permanently rejected message (#5.3.0)")
 
     def test_qq_missing(self):
+        # The spawn fails at DATA, so DATA itself is refused (no 354) and
+        # the client's two data lines are read as (unknown) commands.
         lines, err, rc = self.pipe(TXN + "DATA\r\nx\r\n.\r\n",
                                    env={"QMAILQUEUE": "/nonexistent/qmail-queue"})
-        self.assertEqual(lines[-1], "451 4.3.0 unable to exec qq (#4.3.0)")
+        self.assertEqual(lines[-3:], ["451 4.3.0 unable to exec qq (#4.3.0)",
+                                      "502 5.5.1 unimplemented (#5.5.1)",
+                                      "502 5.5.1 unimplemented (#5.5.1)"])
 
     def test_qq_environment_and_input(self):
         """QMAILQUEUE gets the message on fd 0, the envelope on fd 1 and
