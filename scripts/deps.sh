@@ -14,7 +14,11 @@ command -v pkg-config >/dev/null 2>&1 || need_pkg pkg-config
 [ -f /usr/include/cdb.h ] || need_pkg libcdb-dev
 pkg-config --exists openssl 2>/dev/null || [ -f /usr/include/openssl/ssl.h ] || need_pkg libssl-dev
 command -v python3 >/dev/null 2>&1 || need_pkg python3
-command -v runuser >/dev/null 2>&1 || need_pkg util-linux
+# runuser lives in /usr/sbin, outside an ordinary user's PATH
+command -v runuser >/dev/null 2>&1 || [ -x /usr/sbin/runuser ] || [ -x /sbin/runuser ] ||
+    need_pkg util-linux
+# service names such as "smtp" for tcpserver (the guides' command lines)
+[ -f /etc/services ] || need_pkg netbase
 # the brief libFuzzer runs in `make check` (skipped when clang is absent)
 command -v clang >/dev/null 2>&1 || need_pkg clang
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
