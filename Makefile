@@ -89,8 +89,7 @@ $(B)/gen/conf_home.h: FORCE
 FORCE:
 .PHONY: FORCE
 
-# Keep test and fuzz objects between runs.
-.PRECIOUS: $(B)/tests/%.o
+
 
 V ?=
 Q := $(if $(V),,@)
@@ -118,6 +117,10 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(B)/tests/unit/harness.o $(FAMILY_A) $(LIB_A)
 # Fuzz targets: with gcc, a replay driver runs each saved corpus file.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+# Test and fuzz objects are kept between runs (and make check's output
+# ends with its summary line, not with make removing intermediates).
+.SECONDARY: $(UNIT_SRC:%.c=$(B)/%.o) $(FUZZ_SRC:%.c=$(B)/%.o) \
+    $(B)/tests/unit/harness.o $(B)/tests/fuzz/replay.o
 $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(FAMILY_A) $(LIB_A)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $< $(B)/tests/fuzz/replay.o \
