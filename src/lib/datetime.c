@@ -67,6 +67,16 @@ tai64n_fmt(char out[TAI64N_LEN], const struct timespec *ts)
     fmt_hex(out + 17, (unsigned long long)ts->tv_nsec, 8);
 }
 
+/* datetime_mono_ms - a monotonic clock in milliseconds, for deadlines. */
+long long
+datetime_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 tai64n_now(char out[TAI64N_LEN])
 {
@@ -74,18 +84,6 @@ tai64n_now(char out[TAI64N_LEN])
 
     clock_gettime(CLOCK_REALTIME, &ts);
     tai64n_fmt(out, &ts);
-}
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* tai64n_scan - parse a label ('@' optional): 0, or -1 if malformed. */
@@ -101,7 +99,7 @@ tai64n_scan(const char *s, size_t len, struct timespec *ts)
     if (len < 24)
         return -1;
     for (int i = 0; i < 24; i++) {
-        int v = hexval(s[i]);
+        int v = scan_xdigit(s[i]);
         if (v < 0)
             return -1;
         if (i < 16)

@@ -18,5 +18,6 @@ int date822_cat(struct bstr *out, time_t t) WUR;
 void tai64n_fmt(char out[TAI64N_LEN], const struct timespec *ts);
 void tai64n_now(char out[TAI64N_LEN]);
 int tai64n_scan(const char *s, size_t len, struct timespec *ts) WUR;
+long long datetime_mono_ms(void);
 
 #endif

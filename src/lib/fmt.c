@@ -74,6 +74,19 @@ scan_ull(const char *s, size_t len, unsigned long long *u)
     return i;
 }
 
+/* scan_xdigit - the value of one hex digit, or -1. */
+int
+scan_xdigit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 size_t
 scan_ulong(const char *s, size_t len, unsigned long *u)
 {

@@ -19,5 +19,6 @@ size_t fmt_ull0(char *buf, unsigned long long u, size_t width);
 size_t fmt_hex(char *buf, unsigned long long u, size_t width);
 size_t scan_ulong(const char *s, size_t len, unsigned long *u);
 size_t scan_ull(const char *s, size_t len, unsigned long long *u);
+int scan_xdigit(char c);
 
 #endif

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "ipaddr.h"
 
 static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
@@ -46,18 +47,6 @@ ipaddr_scan4(const char *s, size_t len, unsigned char out[4])
     return i == len;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * ipaddr_scan6 - parse RFC 4291 text: eight groups of 1-4 hex digits,
  * at most one "::" standing for one or more zero groups, optionally a
@@ -80,8 +69,8 @@ ipaddr_scan6(const char *s, size_t len, unsigned char out[16])
         size_t start = i;
         unsigned v = 0;
 
-        while (i < len && i - start < 4 && hexval(s[i]) >= 0)
-            v = v * 16 + (unsigned)hexval(s[i++]);
+        while (i < len && i - start < 4 && scan_xdigit(s[i]) >= 0)
+            v = v * 16 + (unsigned)scan_xdigit(s[i++]);
         if (i == start)
             return false;
         if (i < len && s[i] == '.') {

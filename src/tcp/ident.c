@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "datetime.h"
 #include "fmt.h"
 #include "ident.h"
 
@@ -102,22 +103,13 @@ ident_parse(const char *resp, size_t len, unsigned rport, unsigned lport,
     return 1;
 }
 
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for events on fd until deadline: 1 ready, 0 timed out, -1. */
 static int
 wait_until(int fd, short events, long long deadline)
 {
     for (;;) {
         struct pollfd p = {fd, events, 0};
-        long long left = deadline - now_ms();
+        long long left = deadline - datetime_mono_ms();
         int r;
 
         if (left <= 0)
@@ -160,7 +152,7 @@ ident_query(const struct sockaddr *local, socklen_t llen,
 {
     struct sockaddr_storage from, to;
     char q[2 * FMT_ULONG + 8], resp[IDENT_LINE_MAX];
-    long long deadline = now_ms() + (long long)timeout * 1000;
+    long long deadline = datetime_mono_ms() + (long long)timeout * 1000;
     unsigned rport, lport;
     size_t qlen, got = 0;
     int fd, err = 0, r = 0;

@@ -32,6 +32,7 @@
 
 #include "conn.h"
 #include "conntab.h"
+#include "datetime.h"
 #include "fmt.h"
 #include "ipaddr.h"
 #include "log.h"
@@ -78,15 +79,6 @@ number(const char *s, unsigned long min, unsigned long max)
     if (len == 0 || scan_ulong(s, len, &u) != len || u < min || u > max)
         usage();
     return u;
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -277,7 +269,7 @@ status(const struct server *sv)
 static void
 warn_sys(struct server *sv, const char *what)
 {
-    long long now = now_ms();
+    long long now = datetime_mono_ms();
 
     if (sv->cf.verbosity >= CONN_ERRORS && now - sv->last_warn >= 1000) {
         sv->last_warn = now;
@@ -352,7 +344,7 @@ serve(struct server *sv, int fd, const struct sockaddr_storage *ss,
     pid = fork();
     if (pid == -1) {
         warn_sys(sv, "unable to fork");
-        sv->backoff_until = now_ms() + BACKOFF_MS;
+        sv->backoff_until = datetime_mono_ms() + BACKOFF_MS;
         close(fd);
         return -1;
     }
@@ -402,7 +394,7 @@ accept_some(struct server *sv)
         default:
             /* EMFILE, ENFILE, ENOBUFS, ENOMEM: pause instead of spinning */
             warn_sys(sv, "unable to accept");
-            sv->backoff_until = now_ms() + BACKOFF_MS;
+            sv->backoff_until = datetime_mono_ms() + BACKOFF_MS;
             return;
         }
     }
@@ -493,7 +485,7 @@ main(int argc, char **argv)
 
     for (;;) {
         struct pollfd p[2] = {{sv.sfd, POLLIN, 0}, {sv.lfd, POLLIN, 0}};
-        long long wait = -1, now = now_ms();
+        long long wait = -1, now = datetime_mono_ms();
         nfds_t n = 1;
 
         if (sv.backoff_until > now)
