@@ -54,10 +54,12 @@ count_files(const char *dir)
     struct qscan_ids ids = {0};
     size_t n;
 
-    if (strcmp(dir, "mess") == 0 || strcmp(dir, "info") == 0)
-        qscan_split(dir, &ids) == 0 ? (void)0 : (void)0;
-    else if (qscan_dir(dir, &ids) == -1)
+    if (strcmp(dir, "mess") == 0 || strcmp(dir, "info") == 0) {
+        if (qscan_split(dir, &ids) == -1)
+            return 9999;
+    } else if (qscan_dir(dir, &ids) == -1) {
         return 9999;
+    }
     n = ids.n;
     qscan_free(&ids);
     return n;
