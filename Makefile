@@ -44,12 +44,21 @@ ALLLDFLAGS = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
 LIBS    := -lcdb
 SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 
-# Programs and the family folder holding each one's main file.
-FAMILIES := queue smtpd tcp tools
-PROGS_queue := qmail-queue
-PROGS_smtpd := qmail-smtpd
-PROGS_tcp   := tcpserver tcprules tcprulescheck
-PROGS_tools := qmail-qstat qmail-showctl qmail-setup
+# Programs and the family folder holding each one's main file.  A program
+# is built once its main file exists (families grow file by file).
+FAMILIES := queue smtpd tcp tools send local inject
+WANT_queue  := qmail-queue
+WANT_smtpd  := qmail-smtpd
+WANT_tcp    := tcpserver tcprules tcprulescheck
+WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal
+WANT_send   := qmail-send qmail-clean qmail-start qmail-rspawn qmail-qread \
+               qmail-qrm qmail-qrequeue qmail-qexpire
+WANT_local  := qmail-lspawn qmail-local qmail-getpw qmail-newu qmail-pw2u \
+               forward condredirect bouncesaying except preline \
+               maildirmake maildir2mbox
+WANT_inject := qmail-inject sendmail predate datemail mailsubj
+$(foreach f,$(FAMILIES),$(eval PROGS_$(f) := $(filter \
+    $(patsubst src/$(f)/%.c,%,$(wildcard src/$(f)/*.c)),$(WANT_$(f)))))
 PROGS := $(foreach f,$(FAMILIES),$(PROGS_$(f)))
 # ucspi-tcp's tools install beside the admin's other /usr/local tools.
 UCSPI_PROGS := tcpserver tcprules tcprulescheck
@@ -79,7 +88,7 @@ FAMILY_A := $(FAMILIES:%=$(B)/lib%.a)
 BINS := $(PROGS:%=$(B)/bin/%)
 
 all: $(BINS)
-.PHONY: all check check-nodeps run bench fuzz install clean unit e2e fuzz-replay deps
+.PHONY: all check check-nodeps print-mains run bench fuzz install clean unit e2e fuzz-replay deps
 
 # The compile-time home is a generated header, rewritten only when it changes.
 $(B)/gen/conf_home.h: FORCE
@@ -146,6 +155,10 @@ fuzz: $(B)/gen/conf_home.h
 
 deps:
 	@scripts/deps.sh
+
+# For scripts/fuzz: the main files it must leave out.
+print-mains:
+	@echo $(foreach f,$(FAMILIES),$(PROGS_$(f):%=src/$(f)/%.c))
 
 run: deps
 	@$(MAKE) --no-print-directory all
