@@ -10,7 +10,8 @@
  *   queue/mess (+ splits), todo, lock           qmailq       0750
  *   queue/info (+ splits), local, remote, bounce  qmails     0700
  *   lock/tcpto 0644 qmailr, lock/sendmutex 0600 qmails,
- *   lock/trigger fifo 0622 qmails, bin/qmail-queue 4711 qmailq
+ *   lock/trigger fifo 0622 qmails, lock/sendctl fifo 0600 qmails (queue
+ *   tools' requests to qmail-send), bin/qmail-queue 4711 qmailq
  * Single-user mode: the same modes, one owner, no setuid bit.
  */
 #include <dirent.h>
@@ -362,7 +363,8 @@ setup_run(const struct setup_opts *o)
         mkdir_own("queue/lock", 0750, id.qmailq, g) == -1 ||
         zero_file("queue/lock/tcpto", 1024, 0644, id.qmailr, g) == -1 ||
         zero_file("queue/lock/sendmutex", 0, 0600, id.qmails, g) == -1 ||
-        make_fifo("queue/lock/trigger", 0622, id.qmails, g) == -1)
+        make_fifo("queue/lock/trigger", 0622, id.qmails, g) == -1 ||
+        make_fifo("queue/lock/sendctl", 0600, id.qmails, g) == -1)
         return -1;
 
     if (o->me)

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * bounce - failure reports and the messages that carry them back.
+ *
+ * While a message is being delivered, every recipient that fails for
+ * good adds a paragraph "<addr>:\ntext\n\n" to bounce/N (fsynced before
+ * the recipient is marked done, so no failure is ever forgotten).  When
+ * the message is finished, bounce/N becomes one bounce message: QSBMF
+ * text (qmail's bounce format, readable by people and by qmail-era
+ * scripts) as the first part of an RFC 3464 multipart/report, with a
+ * message/delivery-status part and the original message.  Bounces go to
+ * the sender; a bounce of a bounce (empty sender) goes to doublebounceto
+ * with the sender "#@[]"; a bounce of that is dropped (triple bounce).
+ * The same composer writes deferral notices (Action: delayed) with the
+ * original headers only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datetime.h"
+#include "outcome.h"
+#include "priv.h"
+#include "qpath.h"
+#include "qq.h"
+#include "send.h"
+
+#define BOUNCE_TEXT_MAX 2000
+
+/*
+ * bounce_add - record that rcpt failed for good with text.  Blank lines
+ * are dropped from the text (they separate QSBMF paragraphs).  Returns 0
+ * once the paragraph is on disk, or -1.
+ */
+int
+bounce_add(uint64_t id, const char *rcpt, const char *text, size_t len)
+{
+    char fn[QPATH_MAX];
+    struct bstr p = BSTR_INIT;
+    size_t off = 0;
+    int fd, rc = -1;
+
+    if (bstr_catf(&p, "<%s>:\n", rcpt) == -1)
+        goto out;
+    for (size_t i = 0; i < len && i < BOUNCE_TEXT_MAX; i++) {
+        char c = text[i];
+
+        if (c == '\n' && (p.len == 0 || p.s[p.len - 1] == '\n'))
+            continue;
+        if (c == '\0')
+            c = '?';
+        if (bstr_catc(&p, c) == -1)
+            goto out;
+    }
+    if (p.s[p.len - 1] != '\n' && bstr_catc(&p, '\n') == -1)
+        goto out;
+    if (bstr_catc(&p, '\n') == -1)
+        goto out;
+    qpath_fmt(fn, "bounce", id);
+    fd = open(fn, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd == -1)
+        goto out;
+    while (off < p.len) {
+        ssize_t w = write(fd, p.s + off, p.len - off);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    if (off == p.len && fsync(fd) == 0)
+        rc = 0;
+    if (close(fd) == -1)
+        rc = -1;
+out:
+    bstr_free(&p);
+    return rc;
+}
+
+/* esc - the last "(#d.d.d)" code in a text, or the default. */
+static void
+esc(const char *t, size_t n, char out[16], const char *def)
+{
+    snprintf(out, 16, "%s", def);
+    for (size_t i = 0; i + 8 <= n; i++) {
+        size_t j = i + 2, k;
+
+        if (t[i] != '(' || t[i + 1] != '#')
+            continue;
+        if (t[j] != '2' && t[j] != '4' && t[j] != '5')
+            continue;
+        for (k = j; k < n && k - j < 12 && t[k] != ')'; k++)
+            if (!((t[k] >= '0' && t[k] <= '9') || t[k] == '.'))
+                break;
+        if (k < n && t[k] == ')' && k - j >= 5)
+            snprintf(out, 16, "%.*s", (int)(k - j), t + j);
+    }
+}
+
+/*
+ * dsn_fields - one per-recipient block of the delivery-status part for
+ * each paragraph of the report.
+ */
+static int
+dsn_fields(struct bstr *out, const struct bstr *report, bool delay)
+{
+    size_t i = 0;
+
+    while (i < report->len) {
+        const char *p = report->s + i;
+        const char *end = strstr(p, "\n\n");
+        size_t n = end ? (size_t)(end - p) : report->len - i;
+        const char *nl = memchr(p, '\n', n);
+        char code[16];
+
+        i += n + 2;
+        if (!nl || nl - p < 3 || p[0] != '<' || nl[-1] != ':' || nl[-2] != '>')
+            continue;
+        esc(nl + 1, n - (size_t)(nl + 1 - p), code, delay ? "4.0.0" : "5.0.0");
+        if (bstr_catf(out, "\nFinal-Recipient: rfc822; %.*s\n",
+                      (int)(nl - p - 3), p + 1) == -1 ||
+            bstr_catf(out, "Action: %s\nStatus: %s\n",
+                      delay ? "delayed" : "failed", code) == -1 ||
+            bstr_cats(out, "Diagnostic-Code: x-qmail-ng;") == -1)
+            return -1;
+        for (const char *t = nl + 1; t < p + n; t++) {
+            char c = *t == '\n' ? ' ' : *t;
+            if ((unsigned char)c < 0x20 || c == 0x7f)
+                c = '?';
+            if (bstr_catc(out, c) == -1)
+                return -1;
+        }
+        if (bstr_catc(out, '\n') == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * bounce_compose - the bounce (or, with delay, the deferral notice) for
+ * a message of sender, from its report paragraphs.  head is everything
+ * up to where the original message goes, tail what follows it.  The
+ * caller puts "Return-Path: <sender>\n" and the message (or, for a
+ * notice, its header) in between.  Returns 0 or -1.
+ */
+int
+bounce_compose(struct bstr *head, struct bstr *tail,
+               const struct send_conf *c, const char *sender,
+               const struct bstr *report, time_t now, int64_t birth,
+               uint64_t id, bool delay)
+{
+    bool dbl = sender[0] == '\0';
+    struct bstr boundary = BSTR_INIT;
+    int rc = -1;
+
+    bstr_truncate(head, 0);
+    bstr_truncate(tail, 0);
+    if (bstr_catf(&boundary, "qmail-ng-%llu-%lld", (unsigned long long)id,
+                  (long long)now) == -1)
+        goto out;
+    if (bstr_cats(head, "Date: ") == -1 || date822_cat(head, now) == -1 ||
+        bstr_catf(head, "\nFrom: %s@%s\n", c->bouncefrom.s,
+                  c->bouncehost.s) == -1)
+        goto out;
+    if (dbl ? bstr_catf(head, "To: %s@%s\n", c->doublebounceto.s,
+                        c->doublebouncehost.s)
+            : bstr_catf(head, "To: %s\n", sender))
+        goto out;
+    if (bstr_catf(head, "Subject: %s\n",
+                  delay ? "warning: message delayed" : "failure notice") ==
+            -1 ||
+        bstr_catf(head, "Message-ID: <%lld.%llu.%s@%s>\n", (long long)now,
+                  (unsigned long long)id, delay ? "notice" : "bounce",
+                  c->me.s) == -1 ||
+        bstr_cats(head, "MIME-Version: 1.0\n") == -1 ||
+        bstr_catf(head,
+                  "Content-Type: multipart/report; "
+                  "report-type=delivery-status;\n\tboundary=\"%s\"\n\n",
+                  boundary.s) == -1 ||
+        bstr_cats(head, "This is a MIME-formatted delivery report.\n") ==
+            -1 ||
+        bstr_catf(head,
+                  "\n--%s\nContent-Type: text/plain; charset=us-ascii\n\n",
+                  boundary.s) == -1)
+        goto out;
+
+    /* QSBMF: the part people and qmail-era scripts read */
+    if (bstr_catf(head, "Hi. This is the qmail-send program at %s.\n",
+                  c->me.s) == -1)
+        goto out;
+    if (delay) {
+        if (bstr_cats(head,
+                      "I haven't been able to deliver your message to the "
+                      "following addresses yet.\nThis is only a warning: "
+                      "I'm still trying, you don't need to send it again.\n"
+                      "\n") == -1)
+            goto out;
+    } else if (dbl) {
+        if (bstr_cats(head,
+                      "I tried to deliver a bounce message to this address, "
+                      "but the bounce bounced!\n\n") == -1)
+            goto out;
+    } else if (bstr_cats(head,
+                         "I'm afraid I wasn't able to deliver your message to "
+                         "the following addresses.\nThis is a permanent "
+                         "error; I've given up. Sorry it didn't work "
+                         "out.\n\n") == -1) {
+        goto out;
+    }
+    if (bstr_catb(head, report->s, report->len) == -1)
+        goto out;
+    if (bstr_cats(head, delay ? "--- Below this line are the headers of "
+                                "the message.\n"
+                        : dbl ? "--- Below this line is the original "
+                                "bounce.\n"
+                              : "--- Below this line is a copy of the "
+                                "message.\n") == -1)
+        goto out;
+
+    /* RFC 3464: the part programs read */
+    if (bstr_catf(head, "\n--%s\nContent-Type: message/delivery-status\n\n",
+                  boundary.s) == -1 ||
+        bstr_catf(head, "Reporting-MTA: dns; %s\nArrival-Date: ", c->me.s) ==
+            -1 ||
+        date822_cat(head, (time_t)birth) == -1 ||
+        bstr_catc(head, '\n') == -1 || dsn_fields(head, report, delay) == -1)
+        goto out;
+    if (bstr_catf(head, "\n--%s\nContent-Type: %s\n\n", boundary.s,
+                  delay ? "text/rfc822-headers" : "message/rfc822") == -1)
+        goto out;
+    if (bstr_catf(tail, "\n--%s--\n", boundary.s) == -1)
+        goto out;
+    rc = 0;
+out:
+    bstr_free(&boundary);
+    return rc;
+}
+
+static int
+slurp(const char *fn, struct bstr *out)
+{
+    int fd = open(fn, O_RDONLY | O_CLOEXEC);
+
+    bstr_truncate(out, 0);
+    if (fd == -1)
+        return -1;
+    for (;;) {
+        ssize_t r;
+
+        if (bstr_readyplus(out, 8192) == -1)
+            break;
+        r = read(fd, out->s + out->len, 8192);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            close(fd);
+            if (r == 0)
+                out->s[out->len] = '\0';
+            return (int)r;
+        }
+        out->len += (size_t)r;
+    }
+    close(fd);
+    return -1;
+}
+
+/*
+ * copy_message - the original into the bounce: everything, or for a
+ * notice the header only (up to the first empty line).
+ */
+static int
+copy_message(struct qq *q, uint64_t id, bool headers_only)
+{
+    char fn[QPATH_MAX], buf[65536];
+    int fd;
+    bool nl = true; /* at the start of a line */
+
+    qpath_fmt(fn, "mess", id);
+    fd = open(fn, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return -1;
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        size_t n;
+
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            close(fd);
+            return (int)r;
+        }
+        n = (size_t)r;
+        if (headers_only) {
+            for (size_t i = 0; i < n; i++) {
+                if (buf[i] == '\n' && nl) {
+                    qq_put(q, buf, i);
+                    close(fd);
+                    return 0;
+                }
+                nl = buf[i] == '\n';
+            }
+        }
+        qq_put(q, buf, n);
+    }
+}
+
+/*
+ * bounce_inject - queue the bounce of message id (or, with delay, the
+ * deferral notice built from delayreport) through qmail-queue.
+ * Returns 0 with *qp set, 1 for a triple bounce (nothing to send), or -1
+ * (errno set; the caller keeps bounce/N and tries again later).
+ */
+int
+bounce_inject(const struct send_conf *c, uint64_t id, const char *sender,
+              bool delay, const struct bstr *delayreport, pid_t *qp)
+{
+    char fn[QPATH_MAX];
+    struct bstr report = BSTR_INIT, head = BSTR_INIT, tail = BSTR_INIT;
+    struct bstr prog = BSTR_INIT, to = BSTR_INIT;
+    struct qq q;
+    int64_t birth = 0;
+    struct bstr s2 = BSTR_INIT;
+    int code, rc = -1;
+
+    if (strcmp(sender, "#@[]") == 0)
+        return 1; /* a bounce of a double bounce goes nowhere */
+    if (delay) {
+        if (bstr_copy(&report, delayreport) == -1)
+            goto out;
+    } else {
+        qpath_fmt(fn, "bounce", id);
+        if (slurp(fn, &report) == -1)
+            goto out;
+    }
+    if (info_read(id, &s2, &birth) != 1)
+        birth = time(NULL);
+    if (bounce_compose(&head, &tail, c, sender, &report, time(NULL), birth,
+                       id, delay) == -1)
+        goto out;
+    if (sender[0] == '\0') {
+        if (bstr_catf(&to, "%s@%s", c->doublebounceto.s,
+                      c->doublebouncehost.s) == -1)
+            goto out;
+    } else if (bstr_copys(&to, sender) == -1) {
+        goto out;
+    }
+    if (bstr_catf(&prog, "%s/bin/qmail-queue", priv_home()) == -1)
+        goto out;
+    qq_init(&q, prog.s, false);
+    if (qq_open(&q) == -1)
+        goto out;
+    *qp = q.pid;
+    qq_put(&q, head.s, head.len);
+    qq_puts(&q, "Return-Path: <");
+    qq_puts(&q, sender);
+    qq_puts(&q, ">\n");
+    if (copy_message(&q, id, delay) == -1) {
+        qq_abort(&q);
+        goto out;
+    }
+    qq_put(&q, tail.s, tail.len);
+    if (sender[0] == '\0')
+        qq_from(&q, "#@[]", 4);
+    else
+        qq_from(&q, "", 0);
+    qq_to(&q, to.s, to.len);
+    code = qq_close(&q);
+    qq_end(&q);
+    if (code != 0) {
+        errno = EAGAIN;
+        goto out;
+    }
+    rc = 0;
+out:
+    bstr_free(&report);
+    bstr_free(&head);
+    bstr_free(&tail);
+    bstr_free(&prog);
+    bstr_free(&to);
+    bstr_free(&s2);
+    return rc;
+}

@@ -1,0 +1,1075 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * qmail-send - the queue manager.
+ *
+ * Started by qmail-start with its helpers on fixed descriptors:
+ *   1 (and 2)  the log (qmail-send's lines; a logger stamps them)
+ *   3 -> 4 <-  qmail-lspawn: requests, reports (spawnproto.h)
+ *   5 -> 6 <-  qmail-rspawn
+ *   7 -> 8 <-  qmail-clean: "t<id>" / "x<id>" requests, '+'/'!' answers
+ * It works in $QMAIL_HOME/queue: new messages in todo/ are preprocessed
+ * (todo.c), deliveries are scheduled by due time and concurrency
+ * (send.h), done marks, bounces (bounce.c) and the log follow qmail-1.03.
+ *
+ * Signals: HUP rereads control/, ALRM makes every message due now, TERM
+ * stops starting deliveries, waits for the running ones, then exits.
+ * lock/trigger wakes it when qmail-queue commits a message; lock/sendctl
+ * carries queue tools' requests (requeue, expire, remove).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "log.h"
+#include "outcome.h"
+#include "priv.h"
+#include "qpath.h"
+#include "qscan.h"
+#include "send.h"
+
+#define TODO_BATCH 64        /* todo/ entries per main-loop turn */
+#define TODO_RESCAN 60       /* seconds between unprompted todo/ scans */
+#define CLEAN_INFLIGHT 1024  /* unanswered qmail-clean requests at most */
+#define BOUNCE_RETRY 300     /* seconds before another try at a bounce */
+#define EXTRA_ACTIVE 16      /* loaded jobs beyond a channel's concurrency */
+
+static const char *const channame[NCHAN] = {"local", "remote"};
+
+struct slot {
+    bool busy;
+    struct job *job;
+    size_t *idx; /* recipients of this delivery */
+    size_t n;
+    unsigned long delnum;
+};
+
+struct chan {
+    int wfd, rfd;
+    struct bstr wbuf;
+    size_t woff;
+    struct spawn_repparser rp;
+    struct slot *slot;
+    unsigned long used;
+    struct job *qhead, *qtail; /* jobs with recipients not yet dispatched */
+    unsigned long active;      /* loaded jobs */
+    struct sched heap;
+    bool dead;
+};
+
+struct cleanreq {
+    char type;
+    uint64_t id;
+};
+
+static struct send_conf cf;
+static struct msgmap msgs;
+static struct chan ch[NCHAN];
+static struct sched bounceheap;
+static unsigned long delnum;
+static bool exiting;
+
+static int cleanw = 7, cleanr = 8;
+static struct bstr cleanbuf;
+static size_t cleanoff;
+static struct cleanreq *cleanq;
+static size_t cleanhead, cleancount;
+
+static DIR *todo_dir;
+static bool todo_again;
+static time_t todo_last;
+static int trigger_fd = -1, ctl_fd = -1;
+static struct bstr ctl_line;
+
+/* ---- the way out ------------------------------------------------------ */
+
+static void __attribute__((noreturn))
+die(const char *what)
+{
+    slog("alert: %s", what);
+    slog_flush();
+    _exit(EXIT_TEMP);
+}
+
+static void __attribute__((noreturn))
+die_nomem(void)
+{
+    die("out of memory, exiting");
+}
+
+static void
+status(void)
+{
+    slog("status: local %lu/%lu remote %lu/%lu", ch[CHAN_LOCAL].used,
+         cf.concurrency[CHAN_LOCAL], ch[CHAN_REMOTE].used,
+         cf.concurrency[CHAN_REMOTE]);
+}
+
+/* ---- qmail-clean ------------------------------------------------------ */
+
+static void
+clean_request(char type, uint64_t id)
+{
+    size_t cap = CLEAN_INFLIGHT * 4;
+
+    if (!cleanq && !(cleanq = calloc(cap, sizeof *cleanq)))
+        die_nomem();
+    if (cleancount == cap)
+        die("too many requests to qmail-clean pending, exiting");
+    cleanq[(cleanhead + cleancount) % cap].type = type;
+    cleanq[(cleanhead + cleancount) % cap].id = id;
+    cleancount++;
+    if (bstr_catc(&cleanbuf, type) == -1 || bstr_catu(&cleanbuf, id) == -1 ||
+        bstr_catc(&cleanbuf, '\0') == -1)
+        die_nomem();
+}
+
+static void schedule_now(struct msg *m, int c);
+static void message_done(uint64_t id);
+
+static void
+clean_answer(char a)
+{
+    size_t cap = CLEAN_INFLIGHT * 4;
+    struct cleanreq r;
+    struct msg *m;
+
+    if (!cleancount)
+        return;
+    r = cleanq[cleanhead];
+    cleanhead = (cleanhead + 1) % cap;
+    cleancount--;
+    m = msgmap_get(&msgs, r.id);
+    if (r.type == 't') {
+        if (!m)
+            return;
+        if (a != '+') {
+            /* todo/N stays; the next scan preprocesses it again */
+            slog("warning: qmail-clean unable to clean up todo/%llu",
+                 (unsigned long long)r.id);
+            msgmap_del(&msgs, r.id);
+            return;
+        }
+        m->flags &= ~MSG_NEW;
+        for (int c = 0; c < NCHAN; c++)
+            if (m->flags & MSG_PENDING(c))
+                schedule_now(m, c);
+        if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1))))
+            message_done(r.id);
+    } else if (r.type == 'x') {
+        if (a != '+')
+            slog("warning: qmail-clean unable to clean up msg %llu",
+                 (unsigned long long)r.id);
+        if (m && (m->flags & MSG_DONEWAIT))
+            msgmap_del(&msgs, r.id);
+    }
+}
+
+/* ---- scheduling ------------------------------------------------------- */
+
+static void
+schedule_at(struct msg *m, int c, int64_t when)
+{
+    struct sched_item it;
+
+    m->gen[c]++;
+    it.when = when;
+    it.id = m->id;
+    it.gen = m->gen[c];
+    it.chan = (uint32_t)c;
+    if (sched_push(&ch[c].heap, &it) == -1)
+        die_nomem();
+}
+
+static void
+schedule_now(struct msg *m, int c)
+{
+    schedule_at(m, c, time(NULL));
+}
+
+static void
+job_enqueue(struct chan *k, struct job *j)
+{
+    j->qnext = NULL;
+    if (k->qtail)
+        k->qtail->qnext = j;
+    else
+        k->qhead = j;
+    k->qtail = j;
+}
+
+/* message_done - every recipient is finished: bounce, then clean up. */
+static void
+message_done(uint64_t id)
+{
+    char fn[QPATH_MAX];
+    struct msg *m = msgmap_get(&msgs, id);
+    struct stat st;
+    struct bstr sender = BSTR_INIT;
+    int64_t birth;
+
+    if (!m)
+        return;
+    qpath_fmt(fn, "bounce", id);
+    if (stat(fn, &st) == 0 && !(m->flags & MSG_REMOVE)) {
+        pid_t qp = 0;
+        int r = info_read(id, &sender, &birth);
+
+        if (r == 1)
+            r = bounce_inject(&cf, id, sender.s, false, NULL, &qp);
+        else
+            r = -1;
+        bstr_free(&sender);
+        if (r == -1) {
+            struct sched_item it = {time(NULL) + BOUNCE_RETRY, id, 0,
+                                    SCHED_BOUNCE};
+
+            slog("warning: trouble injecting bounce message, will try later");
+            m->flags |= MSG_BOUNCE;
+            if (sched_push(&bounceheap, &it) == -1)
+                die_nomem();
+            return;
+        }
+        if (r == 1)
+            slog("triple bounce: discarding bounce/%llu",
+                 (unsigned long long)id);
+        else
+            slog("bounce msg %llu qp %ld", (unsigned long long)id, (long)qp);
+        if (unlink(fn) == -1 && errno != ENOENT)
+            slog("warning: unable to unlink bounce/%llu",
+                 (unsigned long long)id);
+    } else if (m->flags & MSG_REMOVE) {
+        unlink(fn);
+    }
+    m->flags &= ~MSG_BOUNCE;
+    qpath_fmt(fn, "info", id);
+    if (unlink(fn) == -1 && errno != ENOENT) {
+        slog("warning: unable to unlink info/%llu, will try later",
+             (unsigned long long)id);
+        return;
+    }
+    slog("end msg %llu", (unsigned long long)id);
+    m->flags |= MSG_DONEWAIT;
+    clean_request('x', id);
+}
+
+static void
+channel_complete(struct msg *m, int c)
+{
+    char fn[QPATH_MAX];
+
+    qpath_fmt(fn, channame[c], m->id);
+    if (unlink(fn) == -1 && errno != ENOENT)
+        slog("warning: unable to unlink %s", fn);
+    m->flags &= ~MSG_PENDING(c);
+    if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1) | MSG_ACTIVE(0) |
+                      MSG_ACTIVE(1))))
+        message_done(m->id);
+}
+
+/* Recipients still deferred once a message is too old bounce instead. */
+static void
+give_up(struct job *j, const char *why)
+{
+    for (size_t i = 0; i < j->nr; i++) {
+        struct bstr t = BSTR_INIT;
+        const char *addr = j->strings.s + j->r[i].addr;
+
+        if (j->r[i].state != 'S' && j->r[i].state != 'T')
+            continue;
+        if (j->r[i].text &&
+            bstr_cats(&t, j->strings.s + j->r[i].text) == -1)
+            die_nomem();
+        if (t.len && t.s[t.len - 1] != '\n' && bstr_catc(&t, '\n') == -1)
+            die_nomem();
+        if (bstr_cats(&t, why) == -1)
+            die_nomem();
+        if (bounce_add(j->id, addr, t.s, t.len) == 0 &&
+            job_mark_done(j, i) == 0)
+            j->r[i].state = 'D';
+        else
+            slog("warning: unable to bounce %s of msg %llu, will try later",
+                 addr, (unsigned long long)j->id);
+        bstr_free(&t);
+    }
+}
+
+static void
+drop_all(struct job *j)
+{
+    for (size_t i = 0; i < j->nr; i++)
+        if (j->r[i].state == 'S' || j->r[i].state == 'T')
+            (void)job_mark_done(j, i);
+}
+
+/* notice - a deferral notice, once, for an old enough message. */
+static void
+notice(struct job *j)
+{
+    struct bstr rep = BSTR_INIT;
+    pid_t qp = 0;
+    int64_t age = (int64_t)time(NULL) - j->birth;
+
+    if (!cf.warnafter || age < (int64_t)cf.warnafter || j->sender.len == 0 ||
+        strcmp(j->sender.s, "#@[]") == 0 || info_has(j->id, 'W'))
+        return;
+    for (size_t i = 0; i < j->nr; i++) {
+        if (j->r[i].state != 'S')
+            continue;
+        if (bstr_catf(&rep, "<%s>:\n%s\n\n", j->strings.s + j->r[i].addr,
+                      j->r[i].text ? j->strings.s + j->r[i].text : "") == -1)
+            die_nomem();
+    }
+    if (rep.len &&
+        bounce_inject(&cf, j->id, j->sender.s, true, &rep, &qp) == 0 &&
+        info_mark(j->id, 'W') == 0)
+        slog("notice msg %llu qp %ld", (unsigned long long)j->id, (long)qp);
+    bstr_free(&rep);
+}
+
+/* finish_job - all of a job's deliveries have reported. */
+static void
+finish_job(struct job *j)
+{
+    struct msg *m = msgmap_get(&msgs, j->id);
+    int c = j->chan;
+    bool left = false;
+    time_t now = time(NULL);
+
+    ch[c].active--;
+    if (!m) {
+        job_free(j);
+        free(j);
+        return;
+    }
+    m->flags &= ~MSG_ACTIVE(c);
+    if (m->flags & MSG_REMOVE)
+        drop_all(j);
+    else if (m->flags & MSG_EXPIRE)
+        give_up(j, "The queue administrator expired this message. (#5.4.7)");
+    else if (j->deferred && now - j->birth >= (int64_t)cf.queuelifetime)
+        give_up(j, "I'm not going to try again; this message has been in "
+                   "the queue too long.");
+    for (size_t i = 0; i < j->nr; i++)
+        if (j->r[i].state != 'D')
+            left = true;
+    if (left) {
+        if (j->deferred)
+            notice(j);
+        schedule_at(m, c, retry_next((time_t)j->birth, now, cf.skip[c]));
+    } else {
+        channel_complete(m, c);
+    }
+    job_free(j);
+    free(j);
+}
+
+/* activate - load due messages while the channel has room. */
+static void
+activate(int c)
+{
+    struct chan *k = &ch[c];
+    time_t now = time(NULL);
+    const struct sched_item *it;
+
+    while (!exiting && k->active < cf.concurrency[c] + EXTRA_ACTIVE &&
+           (it = sched_peek(&k->heap)) && it->when <= now) {
+        struct sched_item x = *it;
+        struct msg *m = msgmap_get(&msgs, x.id);
+        struct job *j;
+        int r;
+
+        sched_pop(&k->heap);
+        if (!m || m->gen[c] != x.gen || (m->flags & MSG_ACTIVE(c)) ||
+            !(m->flags & MSG_PENDING(c)))
+            continue; /* stale entry */
+        j = malloc(sizeof *j);
+        if (!j)
+            die_nomem();
+        r = job_load(j, x.id, c, m->birth);
+        if (r <= 0) {
+            free(j);
+            if (r == 0) {
+                channel_complete(m, c);
+            } else {
+                slog("warning: trouble reading %s/%llu, will try later",
+                     channame[c], (unsigned long long)x.id);
+                schedule_at(m, c, now + 60);
+            }
+            continue;
+        }
+        m->birth = j->birth;
+        m->flags |= MSG_ACTIVE(c);
+        k->active++;
+        if (j->nr == 0 || (m->flags & (MSG_REMOVE | MSG_EXPIRE)))
+            finish_job(j);
+        else
+            job_enqueue(k, j);
+    }
+}
+
+/* start one delivery of recipient(s) of the job at the queue head */
+static void
+dispatch(int c)
+{
+    struct chan *k = &ch[c];
+
+    while (!exiting && !k->dead && k->used < cf.concurrency[c] && k->qhead) {
+        struct job *j = k->qhead;
+        struct slot *s = NULL;
+        struct bstr rcpts = BSTR_INIT;
+        unsigned long si;
+        size_t i;
+
+        for (si = 0; si < cf.spawnlimit; si++)
+            if (!k->slot[si].busy) {
+                s = &k->slot[si];
+                break;
+            }
+        if (!s)
+            return;
+        while (j->next < j->nr && j->r[j->next].state != 'T')
+            j->next++;
+        if (j->next >= j->nr) {
+            k->qhead = j->qnext;
+            if (!k->qhead)
+                k->qtail = NULL;
+            if (!j->running)
+                finish_job(j);
+            continue;
+        }
+        i = j->next++;
+        s->idx = malloc(sizeof *s->idx);
+        if (!s->idx)
+            die_nomem();
+        s->idx[0] = i;
+        s->n = 1;
+        s->job = j;
+        s->busy = true;
+        s->delnum = ++delnum;
+        j->r[i].state = 'R';
+        j->running++;
+        k->used++;
+        if (bstr_cats(&rcpts, j->strings.s + j->r[i].addr) == -1 ||
+            bstr_catc(&rcpts, '\0') == -1 ||
+            spawnproto_request(&k->wbuf, (unsigned)si, j->id, j->sender.s,
+                               j->sender.len, &rcpts, 1) == -1)
+            die_nomem();
+        bstr_free(&rcpts);
+        slog("starting delivery %lu: msg %llu to %s %s", s->delnum,
+             (unsigned long long)j->id, channame[c],
+             j->strings.s + j->r[i].addr);
+        status();
+    }
+}
+
+/* report - a spawner says how a delivery went. */
+static void
+report(int c, const struct spawn_report *rep)
+{
+    struct chan *k = &ch[c];
+    struct slot *s;
+    struct job *j;
+    struct bstr text = BSTR_INIT;
+    const char *word;
+    size_t toff = 0;
+    bool mangled;
+
+    if (rep->slot >= cf.spawnlimit || !k->slot[rep->slot].busy) {
+        slog("warning: qmail-%cspawn reported for an idle slot %u",
+             c == CHAN_LOCAL ? 'l' : 'r', rep->slot);
+        return;
+    }
+    s = &k->slot[rep->slot];
+    j = s->job;
+    mangled = rep->codes.len != s->n;
+    for (size_t n = 0; n < s->n; n++) {
+        size_t i = s->idx[n];
+        char code = mangled ? 's' : rep->codes.s[n];
+        const char *t = mangled ? "" : rep->texts.s + toff;
+        size_t tl = strlen(t);
+        const char *addr = j->strings.s + j->r[i].addr;
+
+        if (!mangled)
+            toff += tl + 1;
+        if (code == 'r') {
+            if (job_mark_done(j, i) == -1) {
+                slog("warning: unable to mark msg %llu done for %s, will "
+                     "deliver again", (unsigned long long)j->id, addr);
+                j->r[i].state = 'S';
+                j->deferred = true;
+            }
+        } else if (code == 'h') {
+            if (bounce_add(j->id, addr, tl ? t : rep->text.s,
+                           tl ? tl : rep->text.len) == 0 &&
+                job_mark_done(j, i) == 0) {
+                struct msg *m = msgmap_get(&msgs, j->id);
+
+                if (m)
+                    m->flags |= MSG_BOUNCE;
+            } else {
+                j->r[i].state = 'S';
+                j->deferred = true;
+            }
+        } else {
+            j->r[i].state = 'S';
+            j->deferred = true;
+            j->r[i].text = (uint32_t)j->strings.len;
+            if (bstr_catb(&j->strings, tl ? t : rep->text.s,
+                          tl ? tl : rep->text.len) == -1 ||
+                bstr_catc(&j->strings, '\0') == -1)
+                die_nomem();
+        }
+    }
+    word = rep->final == 'K' ? "success" : rep->final == 'D' ? "failure"
+                                                             : "deferral";
+    if (mangled)
+        slog("delivery %lu: report mangled, will defer", s->delnum);
+    slog_text(&text, rep->text.s, rep->text.len);
+    slog("delivery %lu: %s: %s", s->delnum, word, text.s ? text.s : "");
+    bstr_free(&text);
+    free(s->idx);
+    s->idx = NULL;
+    s->busy = false;
+    k->used--;
+    j->running--;
+    status();
+    if (!j->running && j->next >= j->nr) {
+        /* the job may still sit in the dispatch queue: take it out */
+        struct job **pp = &k->qhead, *prev = NULL;
+
+        while (*pp && *pp != j) {
+            prev = *pp;
+            pp = &(*pp)->qnext;
+        }
+        if (*pp) {
+            *pp = j->qnext;
+            if (k->qtail == j)
+                k->qtail = prev;
+        }
+        finish_job(j);
+    }
+}
+
+/* ---- todo/ ------------------------------------------------------------ */
+
+static void
+preprocess(uint64_t id)
+{
+    struct todo_result res = {BSTR_INIT, 0, 0, 0, {0, 0}};
+    struct msg *m = msgmap_get(&msgs, id);
+
+    if (m)
+        return; /* already preprocessed, waiting for qmail-clean */
+    if (todo_preprocess(&cf, id, &res) == -1) {
+        if (errno == EINVAL)
+            slog("warning: todo/%llu is not an envelope; left for "
+                 "qmail-qfix", (unsigned long long)id);
+        else if (errno != ENOENT)
+            slog("warning: trouble preprocessing todo/%llu: %s, will try "
+                 "later", (unsigned long long)id, strerror(errno));
+        bstr_free(&res.sender);
+        return;
+    }
+    m = msgmap_add(&msgs, id);
+    if (!m)
+        die_nomem();
+    m->birth = time(NULL);
+    m->flags = MSG_NEW;
+    for (int c = 0; c < NCHAN; c++)
+        if (res.nrcpt[c])
+            m->flags |= MSG_PENDING(c);
+    slog("new msg %llu", (unsigned long long)id);
+    slog("info msg %llu: bytes %llu from <%s> qp %lu uid %lu",
+         (unsigned long long)id, res.bytes, res.sender.s ? res.sender.s : "",
+         res.qp, res.uid);
+    bstr_free(&res.sender);
+    clean_request('t', id);
+}
+
+/* todo_work - a bounded slice of the todo/ scan. */
+static bool
+todo_work(void)
+{
+    struct dirent *de;
+    unsigned done = 0;
+
+    if (exiting || cleancount > CLEAN_INFLIGHT)
+        return false;
+    if (!todo_dir) {
+        if (!todo_again && time(NULL) - todo_last < TODO_RESCAN)
+            return false;
+        todo_again = false;
+        todo_last = time(NULL);
+        todo_dir = opendir("todo");
+        if (!todo_dir) {
+            slog("warning: unable to scan todo/: %s", strerror(errno));
+            return false;
+        }
+    }
+    while (done < TODO_BATCH && (de = readdir(todo_dir))) {
+        unsigned long long id;
+
+        if (!qpath_scan_id(de->d_name, &id) || id == 0)
+            continue;
+        preprocess(id);
+        done++;
+    }
+    if (done < TODO_BATCH) {
+        closedir(todo_dir);
+        todo_dir = NULL;
+        return todo_again;
+    }
+    return true;
+}
+
+/* ---- start-up: what the queue already holds ------------------------- */
+
+static bool
+has_id(const struct qscan_ids *ids, uint64_t id)
+{
+    size_t lo = 0, hi = ids->n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (ids->v[mid] == id)
+            return true;
+        if (ids->v[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void
+startup_scan(void)
+{
+    struct qscan_ids info = {0}, ids[NCHAN] = {{0}, {0}}, todo = {0},
+                     bounce = {0};
+    time_t now = time(NULL);
+    char fn[QPATH_MAX];
+
+    if (qscan_split("info", &info) == -1 || qscan_split("local", &ids[0]) ||
+        qscan_split("remote", &ids[1]) || qscan_dir("todo", &todo) == -1 ||
+        qscan_dir("bounce", &bounce) == -1)
+        die("unable to scan the queue at start-up, exiting");
+    qscan_sort_unique(&ids[0]);
+    qscan_sort_unique(&ids[1]);
+    qscan_sort_unique(&todo);
+    qscan_sort_unique(&bounce);
+    for (size_t i = 0; i < info.n; i++) {
+        uint64_t id = info.v[i];
+        struct stat st;
+        struct msg *m;
+
+        if (has_id(&todo, id))
+            continue; /* preprocessing was interrupted: redo it */
+        qpath_fmt(fn, "info", id);
+        if (stat(fn, &st) == -1)
+            continue;
+        m = msgmap_add(&msgs, id);
+        if (!m)
+            die_nomem();
+        m->birth = st.st_mtime;
+        for (int c = 0; c < NCHAN; c++)
+            if (has_id(&ids[c], id)) {
+                m->flags |= MSG_PENDING(c);
+                schedule_at(m, c, retry_next(st.st_mtime, now, cf.skip[c]));
+            }
+        if (has_id(&bounce, id))
+            m->flags |= MSG_BOUNCE;
+        if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1)))) {
+            /* everything was finished before the restart */
+            struct sched_item it = {now, id, 0, SCHED_BOUNCE};
+
+            if (sched_push(&bounceheap, &it) == -1)
+                die_nomem();
+        }
+    }
+    qscan_free(&info);
+    qscan_free(&ids[0]);
+    qscan_free(&ids[1]);
+    qscan_free(&todo);
+    qscan_free(&bounce);
+    todo_again = true;
+}
+
+/* bounces that could not be injected, and messages finished before a
+ * restart, come back here */
+static void
+bounce_work(void)
+{
+    const struct sched_item *it;
+    time_t now = time(NULL);
+
+    while (!exiting && (it = sched_peek(&bounceheap)) && it->when <= now) {
+        uint64_t id = it->id;
+        struct msg *m;
+
+        sched_pop(&bounceheap);
+        m = msgmap_get(&msgs, id);
+        if (m && !(m->flags & (MSG_PENDING(0) | MSG_PENDING(1) |
+                               MSG_ACTIVE(0) | MSG_ACTIVE(1) | MSG_DONEWAIT)))
+            message_done(id);
+    }
+}
+
+/* ---- requests from queue tools (lock/sendctl) -------------------------- */
+
+static void
+requeue(struct msg *m)
+{
+    for (int c = 0; c < NCHAN; c++)
+        if ((m->flags & MSG_PENDING(c)) && !(m->flags & MSG_ACTIVE(c)))
+            schedule_now(m, c);
+}
+
+static void
+ctl_command(const char *line)
+{
+    char verb[16];
+    const char *arg = strchr(line, ' ');
+    unsigned long long id = 0;
+    struct msg *m = NULL;
+    size_t vl = arg ? (size_t)(arg - line) : strlen(line);
+
+    if (vl >= sizeof verb)
+        return;
+    memcpy(verb, line, vl);
+    verb[vl] = '\0';
+    if (arg) {
+        arg++;
+        if (strcmp(arg, "all") != 0 &&
+            (!qpath_scan_id(arg, &id) || !(m = msgmap_get(&msgs, id)))) {
+            slog("warning: queue request for unknown msg %s", arg);
+            return;
+        }
+    }
+    if (strcmp(verb, "requeue") == 0 && arg && !m) {
+        for (size_t i = 0; i <= msgs.mask; i++)
+            if (msgs.slot[i].id)
+                requeue(&msgs.slot[i]);
+        slog("requeue: all messages are due now");
+    } else if (strcmp(verb, "requeue") == 0 && m) {
+        requeue(m);
+        slog("requeue msg %llu", id);
+    } else if ((strcmp(verb, "expire") == 0 || strcmp(verb, "remove") == 0) &&
+               m) {
+        m->flags |= strcmp(verb, "expire") == 0 ? MSG_EXPIRE : MSG_REMOVE;
+        slog("%s msg %llu", verb, id);
+        requeue(m);
+    } else {
+        slog("warning: unknown queue request: %s", line);
+    }
+}
+
+static void
+ctl_read(void)
+{
+    char buf[4096];
+    ssize_t r;
+
+    while ((r = read(ctl_fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < r; i++) {
+            if (buf[i] != '\n') {
+                if (ctl_line.len < 200 && bstr_catc(&ctl_line, buf[i]) == -1)
+                    die_nomem();
+                continue;
+            }
+            if (ctl_line.len)
+                ctl_command(ctl_line.s);
+            bstr_truncate(&ctl_line, 0);
+        }
+    }
+}
+
+/* ---- pipes to the helpers --------------------------------------------- */
+
+static void
+write_some(int fd, struct bstr *b, size_t *off)
+{
+    while (*off < b->len) {
+        ssize_t w = write(fd, b->s + *off, b->len - *off);
+
+        if (w == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+            die("lost connection to a helper (write), exiting");
+        }
+        *off += (size_t)w;
+    }
+    bstr_truncate(b, 0);
+    *off = 0;
+}
+
+static void
+read_reports(int c)
+{
+    struct chan *k = &ch[c];
+    char buf[65536];
+
+    for (;;) {
+        ssize_t r = read(k->rfd, buf, sizeof buf);
+        size_t off = 0;
+
+        if (r == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+        }
+        if (r <= 0) {
+            k->dead = true;
+            return;
+        }
+        while (off < (size_t)r) {
+            size_t used;
+            int ev = spawnproto_rep_push(&k->rp, buf + off, (size_t)r - off,
+                                         &used);
+
+            off += used;
+            if (ev == SPAWNPROTO_REPORT)
+                report(c, &k->rp.rep);
+            else if (ev == SPAWNPROTO_BAD)
+                die("a spawner's report is garbled, exiting");
+            else if (ev == SPAWNPROTO_NOMEM)
+                die_nomem();
+        }
+    }
+}
+
+static void
+read_clean(void)
+{
+    char buf[4096];
+
+    for (;;) {
+        ssize_t r = read(cleanr, buf, sizeof buf);
+
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1 && errno == EAGAIN)
+            return;
+        if (r <= 0)
+            die("lost connection to qmail-clean, exiting");
+        for (ssize_t i = 0; i < r; i++)
+            clean_answer(buf[i]);
+    }
+}
+
+static void
+nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+        die("unable to set up the helpers' pipes, exiting");
+}
+
+static void
+reload(void)
+{
+    struct send_conf n;
+    const char *bad = NULL;
+
+    if (conf_load(&n, &bad) == -1) {
+        slog("alert: unable to reread control/%s, keeping the old settings",
+             bad ? bad : "?");
+        conf_free(&n);
+        return;
+    }
+    /* the slot arrays were sized with the old spawnlimit */
+    if (n.spawnlimit > cf.spawnlimit)
+        n.spawnlimit = cf.spawnlimit;
+    for (int c = 0; c < NCHAN; c++)
+        if (n.concurrency[c] > n.spawnlimit)
+            n.concurrency[c] = n.spawnlimit;
+    conf_free(&cf);
+    cf = n;
+    slog("status: control files reread");
+}
+
+static int
+next_timeout(bool busy)
+{
+    time_t now = time(NULL);
+    int64_t next = now + TODO_RESCAN;
+    const struct sched_item *it;
+
+    if (busy)
+        return 0;
+    for (int c = 0; c < NCHAN; c++)
+        if ((it = sched_peek(&ch[c].heap)) && it->when < next &&
+            ch[c].active < cf.concurrency[c] + EXTRA_ACTIVE)
+            next = it->when;
+    if ((it = sched_peek(&bounceheap)) && it->when < next)
+        next = it->when;
+    if (next <= now)
+        return 0;
+    return (int)(next - now) * 1000;
+}
+
+int
+main(void)
+{
+    const char *bad = NULL;
+    sigset_t mask;
+    int sfd;
+
+    log_init("qmail-send");
+    if (chdir(priv_home()) == -1)
+        die("unable to chdir to the qmail home, exiting");
+    if (conf_load(&cf, &bad) == -1)
+        die("unable to read controls, exiting");
+    if (chdir("queue") == -1)
+        die("unable to chdir to queue, exiting");
+    if (setenv("QMAIL_QUEUE_ORIGIN", "bounce", 1) == -1 ||
+        msgmap_init(&msgs) == -1)
+        die_nomem();
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGALRM);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd == -1)
+        die("unable to set up signals, exiting");
+
+    for (int c = 0; c < NCHAN; c++) {
+        ch[c].wfd = 3 + 2 * c;
+        ch[c].rfd = 4 + 2 * c;
+        ch[c].slot = calloc(cf.spawnlimit, sizeof *ch[c].slot);
+        if (!ch[c].slot)
+            die_nomem();
+        spawnproto_rep_init(&ch[c].rp);
+        nonblock(ch[c].wfd);
+        nonblock(ch[c].rfd);
+    }
+    nonblock(cleanw);
+    nonblock(cleanr);
+    trigger_fd = open("lock/trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (trigger_fd == -1)
+        die("unable to open lock/trigger, exiting");
+    ctl_fd = open("lock/sendctl", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+    startup_scan();
+    slog("status: local 0/%lu remote 0/%lu", cf.concurrency[CHAN_LOCAL],
+         cf.concurrency[CHAN_REMOTE]);
+    slog_flush();
+
+    for (;;) {
+        struct pollfd p[10];
+        int n = 0, ip_sig, ip_trig, ip_ctl = -1, ip_clean, ip_cw = -1;
+        int ip_r[NCHAN], ip_w[NCHAN];
+        bool busy;
+
+        for (int c = 0; c < NCHAN; c++) {
+            activate(c);
+            dispatch(c);
+        }
+        bounce_work();
+        busy = todo_work();
+        for (int c = 0; c < NCHAN; c++)
+            if (ch[c].wbuf.len)
+                write_some(ch[c].wfd, &ch[c].wbuf, &ch[c].woff);
+        if (cleanbuf.len)
+            write_some(cleanw, &cleanbuf, &cleanoff);
+        slog_flush();
+
+        if (exiting && !ch[0].used && !ch[1].used && !cleancount &&
+            !cleanbuf.len)
+            break;
+        for (int c = 0; c < NCHAN; c++)
+            if (ch[c].dead) {
+                slog("alert: lost connection to qmail-%cspawn, exiting",
+                     c == CHAN_LOCAL ? 'l' : 'r');
+                slog_flush();
+                _exit(EXIT_TEMP);
+            }
+
+        p[n].fd = sfd;
+        p[n].events = POLLIN;
+        ip_sig = n++;
+        p[n].fd = trigger_fd;
+        p[n].events = POLLIN;
+        ip_trig = n++;
+        if (ctl_fd != -1) {
+            p[n].fd = ctl_fd;
+            p[n].events = POLLIN;
+            ip_ctl = n++;
+        }
+        p[n].fd = cleanr;
+        p[n].events = POLLIN;
+        ip_clean = n++;
+        if (cleanbuf.len) {
+            p[n].fd = cleanw;
+            p[n].events = POLLOUT;
+            ip_cw = n++;
+        }
+        for (int c = 0; c < NCHAN; c++) {
+            p[n].fd = ch[c].rfd;
+            p[n].events = POLLIN;
+            ip_r[c] = n++;
+            ip_w[c] = -1;
+            if (ch[c].wbuf.len) {
+                p[n].fd = ch[c].wfd;
+                p[n].events = POLLOUT;
+                ip_w[c] = n++;
+            }
+        }
+        if (poll(p, (nfds_t)n, next_timeout(busy)) == -1 && errno != EINTR)
+            die("poll failed, exiting");
+
+        if (p[ip_sig].revents & POLLIN) {
+            struct signalfd_siginfo si;
+
+            while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGHUP) {
+                    reload();
+                } else if (si.ssi_signo == SIGALRM) {
+                    ctl_command("requeue all");
+                } else if (si.ssi_signo == SIGTERM ||
+                           si.ssi_signo == SIGINT) {
+                    if (!exiting)
+                        slog("status: exiting");
+                    exiting = true;
+                }
+            }
+        }
+        if (p[ip_trig].revents & POLLIN) {
+            char buf[256];
+
+            while (read(trigger_fd, buf, sizeof buf) > 0)
+                ;
+            todo_again = true;
+        }
+        if (ip_ctl >= 0 && (p[ip_ctl].revents & POLLIN))
+            ctl_read();
+        if (p[ip_clean].revents & (POLLIN | POLLHUP))
+            read_clean();
+        (void)ip_cw;
+        for (int c = 0; c < NCHAN; c++) {
+            (void)ip_w[c];
+            if (p[ip_r[c]].revents & (POLLIN | POLLHUP))
+                read_reports(c);
+        }
+    }
+    slog_flush();
+    return 0;
+}

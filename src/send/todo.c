@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * todo - preprocessing: a committed message in todo/N becomes info/S/N
+ * (its sender), local/S/N and remote/S/N (its routed recipients, one
+ * "T<addr>\0" record each).  All three are written whole and fsynced
+ * before qmail-send asks qmail-clean to remove todo/N, so a crash at any
+ * point leaves either todo/N (and preprocessing is simply redone, the
+ * files rewritten from scratch) or the finished files - never a message
+ * half-routed with deliveries already under way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "qpath.h"
+#include "send.h"
+
+static int
+write_file(const char *fn, const struct bstr *b)
+{
+    int fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    size_t off = 0;
+
+    if (fd == -1)
+        return -1;
+    while (off < b->len) {
+        ssize_t w = write(fd, b->s + off, b->len - off);
+        if (w == -1) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) == -1)
+        goto fail;
+    return close(fd);
+fail:
+    close(fd);
+    return -1;
+}
+
+static int
+read_file(const char *fn, struct bstr *out)
+{
+    int fd = open(fn, O_RDONLY | O_CLOEXEC);
+
+    bstr_truncate(out, 0);
+    if (fd == -1)
+        return -1;
+    for (;;) {
+        ssize_t r;
+
+        if (bstr_readyplus(out, 65536) == -1)
+            break;
+        r = read(fd, out->s + out->len, 65536);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            close(fd);
+            return (int)r;
+        }
+        out->len += (size_t)r;
+        out->s[out->len] = '\0';
+        if (out->len > (256u << 20)) {
+            errno = EFBIG;
+            break;
+        }
+    }
+    close(fd);
+    return -1;
+}
+
+/*
+ * todo_preprocess - route message id and write its info/local/remote
+ * files.  Returns 0 (res filled for the log), or -1 with errno: the
+ * message stays in todo/ and is tried again later.  A todo file that is
+ * not an envelope (EINVAL) is left alone for qmail-qfix and the admin.
+ */
+int
+todo_preprocess(const struct send_conf *c, uint64_t id,
+                struct todo_result *res)
+{
+    char fn[QPATH_MAX];
+    struct bstr raw = BSTR_INIT, info = BSTR_INIT, out = BSTR_INIT;
+    struct bstr ch[NCHAN] = {BSTR_INIT, BSTR_INIT};
+    struct stat st;
+    size_t i = 0;
+    bool have_f = false;
+    int rc = -1;
+
+    memset(res->nrcpt, 0, sizeof res->nrcpt);
+    res->bytes = 0;
+    res->qp = res->uid = 0;
+    bstr_truncate(&res->sender, 0);
+    qpath_fmt(fn, "todo", id);
+    if (read_file(fn, &raw) == -1)
+        goto out;
+    while (i < raw.len) {
+        const char *p = raw.s + i;
+        const char *nul = memchr(p, '\0', raw.len - i);
+        size_t n;
+
+        if (!nul) {
+            errno = EINVAL; /* qmail-queue never leaves a torn todo file */
+            goto out;
+        }
+        n = (size_t)(nul - p);
+        i += n + 1;
+        if (n == 0)
+            continue;
+        switch (p[0]) {
+        case 'u':
+            scan_ulong(p + 1, n - 1, &res->uid);
+            if (bstr_catb(&info, p, n + 1) == -1)
+                goto out;
+            break;
+        case 'p':
+            scan_ulong(p + 1, n - 1, &res->qp);
+            if (bstr_catb(&info, p, n + 1) == -1)
+                goto out;
+            break;
+        case 'F':
+            if (have_f) {
+                errno = EINVAL;
+                goto out;
+            }
+            have_f = true;
+            if (bstr_copyb(&res->sender, p + 1, n - 1) == -1 ||
+                bstr_catb(&info, p, n + 1) == -1)
+                goto out;
+            break;
+        case 'T': {
+            enum route_chan r = route_addr(&c->route, p + 1, n - 1, &out);
+            int k = r == ROUTE_LOCAL ? CHAN_LOCAL : CHAN_REMOTE;
+
+            if (out.len == 0) {
+                errno = ENOMEM;
+                goto out;
+            }
+            if (bstr_catc(&ch[k], 'T') == -1 ||
+                bstr_catb(&ch[k], out.s, out.len) == -1 ||
+                bstr_catc(&ch[k], '\0') == -1)
+                goto out;
+            res->nrcpt[k]++;
+            break;
+        }
+        default:
+            errno = EINVAL;
+            goto out;
+        }
+    }
+    if (!have_f) {
+        errno = EINVAL;
+        goto out;
+    }
+    qpath_fmt(fn, "mess", id);
+    if (stat(fn, &st) == -1)
+        goto out;
+    res->bytes = (unsigned long long)st.st_size;
+    /* channel files first, info last: info is what marks a message as
+     * preprocessed for a restarted qmail-send */
+    for (int k = 0; k < NCHAN; k++) {
+        qpath_fmt(fn, k == CHAN_LOCAL ? "local" : "remote", id);
+        if (res->nrcpt[k] ? write_file(fn, &ch[k]) == -1
+                          : (unlink(fn) == -1 && errno != ENOENT))
+            goto out;
+    }
+    qpath_fmt(fn, "info", id);
+    if (write_file(fn, &info) == -1)
+        goto out;
+    rc = 0;
+out:
+    bstr_free(&raw);
+    bstr_free(&info);
+    bstr_free(&out);
+    bstr_free(&ch[0]);
+    bstr_free(&ch[1]);
+    return rc;
+}
