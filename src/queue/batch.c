@@ -77,11 +77,13 @@ static void
 start(struct batch *b)
 {
     struct enqueue *e = b->e;
+    const char *extra = e->extra; /* a setting, kept across messages */
     time_t now = time(NULL);
     int code;
 
     alarm(QUEUE_TIMEOUT);
     enqueue_init(e, e->uid, e->pid, now);
+    e->extra = extra;
     b->state = OPEN;
     b->code = 0;
     if ((code = enqueue_begin(e)) != 0) {

@@ -168,6 +168,12 @@ enqueue_envelope_buf(struct enqueue *e, const char *env, size_t len)
             }
             if (ev == QENV_RCPT)
                 e->rcpts++;
+            if (ev == QENV_SENDER && e->extra &&
+                (bstr_catc(&out, 'T') == -1 || bstr_cats(&out, e->extra) == -1 ||
+                 bstr_catc(&out, '\0') == -1)) {
+                code = QQ_NOMEM;
+                goto out;
+            }
             break;
         case QENV_END:
             done = true;

@@ -39,6 +39,7 @@ struct enqueue {
     time_t start;
     unsigned long long bytes;
     unsigned long rcpts;
+    const char *extra; /* control/queueextra: one more recipient, or NULL */
     volatile sig_atomic_t made_pid, made_mess, made_intd, committed;
 };
 

@@ -25,6 +25,7 @@
 
 #include "batch.h"
 #include "bstr.h"
+#include "ctl.h"
 #include "datetime.h"
 #include "enqueue.h"
 #include "outcome.h"
@@ -105,7 +106,7 @@ received_line(struct bstr *out, pid_t pid, time_t now)
 int
 main(int argc, char **argv)
 {
-    struct bstr received = BSTR_INIT;
+    struct bstr received = BSTR_INIT, extra = BSTR_INIT;
     struct sigaction sa;
     const char *how;
     time_t now = time(NULL);
@@ -132,6 +133,16 @@ main(int argc, char **argv)
     if (chdir("queue") == -1)
         die(QQ_QUEUEDIR);
 
+    /* qmail's QUEUE_EXTRA, as a control file: an archive copy of every
+     * message goes to this address too (e.g. "log", delivered by
+     * ~alias/.qmail-log) */
+    if (ctl_readline("../control/queueextra", &extra) == -1)
+        die(QQ_CONFIG);
+    if (extra.len) {
+        if (extra.len > ENQUEUE_ADDR_MAX || memchr(extra.s, '\0', extra.len))
+            die(QQ_CONFIG);
+        e.extra = extra.s;
+    }
     how = origin(uid);
     if (how)
         snprintf(received_origin, sizeof received_origin, "%s", how);
