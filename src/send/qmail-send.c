@@ -883,8 +883,15 @@ reload(void)
 {
     struct send_conf n;
     const char *bad = NULL;
+    int r;
 
-    if (conf_load(&n, &bad) == -1) {
+    /* control/ is beside queue/, where qmail-send lives */
+    if (chdir("..") == -1)
+        die("unable to chdir to the qmail home, exiting");
+    r = conf_load(&n, &bad);
+    if (chdir("queue") == -1)
+        die("unable to chdir to queue, exiting");
+    if (r == -1) {
         slog("alert: unable to reread control/%s, keeping the old settings",
              bad ? bad : "?");
         conf_free(&n);

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,9 +123,15 @@ static pid_t
 child(void)
 {
     pid_t pid = fork();
+    sigset_t none;
 
     if (pid == -1)
         log_die_sys(EXIT_TEMP, "unable to fork");
+    if (pid == 0) {
+        /* the helpers get signals as usual; only qmail-send holds them */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+    }
     return pid;
 }
 
@@ -132,11 +139,21 @@ int
 main(int argc, char **argv)
 {
     struct ids id;
+    sigset_t hold;
     int lreq[2], lrep[2], rreq[2], rrep[2], creq[2], crep[2], logp[2];
     const char *deliv = argc > 1 ? argv[1] : "./Maildir/";
     bool logger = argc > 2;
 
     log_init("qmail-start");
+    /* A signal sent to qmail-send while it is still starting is held,
+     * not fatal: qmail-send reads them from a signalfd once it runs. */
+    sigemptyset(&hold);
+    sigaddset(&hold, SIGHUP);
+    sigaddset(&hold, SIGALRM);
+    sigaddset(&hold, SIGTERM);
+    sigaddset(&hold, SIGINT);
+    sigaddset(&hold, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &hold, NULL);
     if (chdir(priv_home()) == -1)
         log_die_sys(EXIT_TEMP, "unable to chdir to %s", priv_home());
     get_ids(&id);

@@ -104,14 +104,16 @@ class Instance:
         return cdb
 
     # --- processes ---------------------------------------------------
-    def start(self, argv, env=None, logname="log"):
-        """Start a long-running program; stderr goes to tmp/LOGNAME."""
+    def start(self, argv, env=None, logname="log", stdout_to_log=False):
+        """Start a long-running program; stderr (and with stdout_to_log,
+        stdout too) goes to tmp/LOGNAME."""
         e = dict(self.env)
         if env:
             e.update(env)
         logpath = os.path.join(self.tmp, logname)
         logf = open(logpath, "ab")
-        p = subprocess.Popen(argv, env=e, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.Popen(argv, env=e, stdin=subprocess.DEVNULL,
+                             stdout=logf if stdout_to_log else subprocess.PIPE,
                              stderr=logf, cwd=self.tmp)
         self.procs.append(p)
         self.logs.append(logf)
@@ -152,6 +154,63 @@ class Instance:
                 return buf.decode()
             buf += ch
         return None
+
+    def start_send(self, defaultdelivery="./Maildir/", fake_local=False, env=None):
+        """qmail-start with qmail-send and its helpers; the log goes to
+        tmp/send.log.  fake_local replaces qmail-lspawn by the test double
+        tests/e2e/fakespawn.py (answers by recipient name; its requests
+        are logged to tmp/spawn.log)."""
+        if fake_local:
+            dst = os.path.join(self.bin, "qmail-lspawn")
+            shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakespawn.py"),
+                        dst)
+            os.chmod(dst, 0o755)
+            if IS_ROOT:
+                os.chown(dst, self.uid, self.gid)
+        e = {"FAKESPAWN_LOG": os.path.join(self.tmp, "spawn.log")}
+        if not os.path.exists(e["FAKESPAWN_LOG"]):
+            self.write(e["FAKESPAWN_LOG"], b"")
+        if env:
+            e.update(env)
+        self.send = self.start([os.path.join(self.bin, "qmail-start"), defaultdelivery],
+                               env=e, logname="send.log", stdout_to_log=True)
+        return self.send
+
+    def wait_log(self, pattern, logname="send.log", timeout=15, count=1):
+        """Wait until the log has count lines matching the regex; return them."""
+        import re
+        rx = re.compile(pattern)
+
+        def found():
+            lines = [l for l in self.log(logname).splitlines() if rx.search(l)]
+            return lines if len(lines) >= count else None
+        return wait_for(found, timeout, what="%d log line(s) matching %r in %s:\n%s" % (
+            count, pattern, logname, self.log(logname)[-3000:]))
+
+    def inject(self, body, sender, rcpts, env=None):
+        """Queue a message with qmail-queue (as the instance owner)."""
+        envl = b"F" + sender.encode() + b"\0" + b"".join(
+            b"T" + r.encode() + b"\0" for r in rcpts) + b"\0"
+        r, w = os.pipe()
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        pre = None
+        if IS_ROOT:
+            uid, gid = self.uid, self.gid
+
+            def pre():
+                os.setgroups([gid])
+                os.setgid(gid)
+                os.setuid(uid)
+        p = subprocess.Popen([os.path.join(self.bin, "qmail-queue")], stdin=subprocess.PIPE,
+                             stdout=r, env=e, preexec_fn=pre)
+        os.close(r)
+        p.stdin.write(body if isinstance(body, bytes) else body.encode())
+        p.stdin.close()
+        os.write(w, envl)
+        os.close(w)
+        return p.wait(timeout=30)
 
     def log(self, logname="smtpd.log"):
         try:
@@ -229,6 +288,48 @@ class Instance:
                 elif r.startswith(b"T"):
                     rcpts.append(r[1:].decode("utf-8", "surrogateescape"))
             out.append({"id": i, "mess": mess, "sender": sender, "rcpts": rcpts, "env": env})
+        return out
+
+    def messages(self):
+        """Every message in the queue, preprocessed or not: dicts with id,
+        mess, sender, rcpts (all recipients, done or not) and pending (those
+        not yet done)."""
+        out = []
+        q = self.path("queue")
+        for m in self.queued():
+            m["pending"] = list(m["rcpts"])
+            out.append(m)
+        for d in range(23):
+            for name in os.listdir(os.path.join(q, "info", str(d))):
+                i = int(name)
+                try:
+                    with open(os.path.join(q, "info", str(d), name), "rb") as f:
+                        info = f.read()
+                    with open(os.path.join(q, "mess", str(d), name), "rb") as f:
+                        mess = f.read()
+                except FileNotFoundError:
+                    continue
+                sender = None
+                for r in info.split(b"\0"):
+                    if r.startswith(b"F"):
+                        sender = r[1:].decode("utf-8", "surrogateescape")
+                rcpts, pending = [], []
+                for chan in ("local", "remote"):
+                    try:
+                        with open(os.path.join(q, chan, str(d), name), "rb") as f:
+                            recs = f.read().split(b"\0")
+                    except FileNotFoundError:
+                        continue
+                    for r in recs:
+                        if r[:1] in (b"T", b"D"):
+                            a = r[1:].decode("utf-8", "surrogateescape")
+                            rcpts.append(a)
+                            if r[:1] == b"T":
+                                pending.append(a)
+                if any(m["id"] == i for m in out):
+                    continue
+                out.append({"id": i, "mess": mess, "sender": sender, "rcpts": rcpts,
+                            "pending": pending})
         return out
 
     def queue_files(self):

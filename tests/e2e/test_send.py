@@ -1,0 +1,310 @@
+# SPDX-License-Identifier: ISC
+"""qmail-send's queue management end to end: preprocessing, scheduling,
+done marks, bounces (QSBMF + RFC 3464), double and triple bounces, the
+retry schedule and queuelifetime, deferral notices, signals, a queue
+written in qmail-1.03's format, qmail-qread and the queue tools.
+
+Local deliveries here go through a stand-in spawner (fakespawn.py) that
+answers by recipient name, so each test can make a delivery succeed,
+fail or defer; the delivery tests with the real qmail-lspawn and
+qmail-local are in test_delivery.py."""
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+
+import qng
+
+LOG_NEW = r"^new msg (\d+)$"
+
+
+class SendCase(unittest.TestCase):
+    fake = True
+    controls = {}
+
+    def setUp(self):
+        self.inst = qng.Instance(me="mx.test", rcpthosts=["mx.test"], locals_=["mx.test"])
+        self.addCleanup(self.inst.cleanup)
+        for k, v in self.controls.items():
+            self.inst.control(k, v)
+        self.inst.start_send(fake_local=self.fake)
+        self.inst.wait_log(r"^status: local 0/10 remote 0/20$")
+
+    def log(self):
+        return self.inst.log("send.log")
+
+    def msgs_logged(self):
+        return re.findall(r"^new msg (\d+)$", self.log(), re.M)
+
+    def queued_except(self, ids):
+        return [m for m in self.inst.messages() if m["id"] not in ids]
+
+
+class LogAndDeliveryTest(SendCase):
+    def test_seed_log_lines_for_a_local_delivery(self):
+        self.assertEqual(self.inst.inject("Subject: x\n\nhi\n", "s@x.test", ["ok1@mx.test"]), 0)
+        end = self.inst.wait_log(r"^end msg \d+$")[0]
+        lines = self.log().splitlines()
+        n = end.split()[-1]
+        i = lines.index("new msg %s" % n)
+        self.assertRegex(lines[i + 1],
+                         r"^info msg %s: bytes \d+ from <s@x\.test> qp \d+ uid \d+$" % n)
+        self.assertRegex(lines[i + 2],
+                         r"^starting delivery (\d+): msg %s to local ok1@mx\.test$" % n)
+        d = re.match(r"^starting delivery (\d+)", lines[i + 2]).group(1)
+        self.assertEqual(lines[i + 3], "status: local 1/10 remote 0/20")
+        self.assertEqual(lines[i + 4], "delivery %s: success: did_0+0+1/" % d)
+        self.assertEqual(lines[i + 5], "status: local 0/10 remote 0/20")
+        self.assertEqual(lines[i + 6], "end msg %s" % n)
+        # bytes in the info line is the queued message's size
+        bytes_ = int(re.search(r"bytes (\d+)", lines[i + 1]).group(1))
+        self.assertGreater(bytes_, len("Subject: x\n\nhi\n"))
+        # nothing of it is left in the queue
+        qng.wait_for(lambda: self.inst.queue_files() == [], 10, what="queue to empty")
+
+    def test_every_recipient_once_and_remote_deferred(self):
+        rcpts = ["ok%d@mx.test" % i for i in range(25)] + ["far@remote.test"]
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", rcpts), 0)
+        self.inst.wait_log(r"success: did_0\+0\+1/$", count=25)
+        self.inst.wait_log(r"deferral: Sorry,_remote_delivery_is_not_available")
+        with open(os.path.join(self.inst.tmp, "spawn.log")) as f:
+            got = sorted(l.split()[2] for l in f)
+        self.assertEqual(got, sorted(rcpts[:-1]))
+        # the local channel is finished (its file gone), the remote one waits
+        out = self.inst.run("qmail-qread").stdout.decode()
+        self.assertNotIn("local", out)
+        self.assertIn("\tremote\tfar@remote.test\n", out)
+        # never more than concurrencylocal at once
+        counts = [int(m) for m in re.findall(r"^status: local (\d+)/10", self.log(), re.M)]
+        self.assertLessEqual(max(counts), 10)
+
+    def test_virtualdomains_and_percenthack_routing(self):
+        self.inst.control("virtualdomains", "virt.test:vuser\n")
+        self.inst.control("percenthack", "mx.test\n")
+        os.kill(self.inst.send.pid, signal.SIGHUP)
+        self.inst.wait_log(r"^status: control files reread$")
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["ok@virt.test",
+                                                                "ok2%mx.test@mx.test"]), 0)
+        self.inst.wait_log(r"success", count=2)
+        self.assertIn("to local vuser-ok@virt.test", self.log())
+        self.assertIn("to local ok2@mx.test", self.log())
+
+
+class BounceTest(SendCase):
+    def bounce_of(self, original_id):
+        """The bounce message queued for original_id (a new message)."""
+        line = self.inst.wait_log(r"^bounce msg %s qp \d+$" % original_id)[0]
+        return line
+
+    def test_bounce_content(self):
+        body = "From: s@x.test\nSubject: the original\n\nsome text\n"
+        self.assertEqual(self.inst.inject(body, "s@x.test", ["ok@mx.test", "bad1@mx.test"]), 0)
+        n = self.inst.wait_log(LOG_NEW)[0].split()[-1]
+        self.bounce_of(n)
+        self.inst.wait_log(r"^end msg %s$" % n)
+        # the bounce goes to the (remote) sender: it waits in the queue
+        def bounce_msg():
+            for m in self.inst.messages():
+                if m["rcpts"] == ["s@x.test"]:
+                    return m
+            return None
+        m = qng.wait_for(bounce_msg, 10, what="the bounce in the queue")
+        text = m["mess"].decode()
+        self.assertEqual(m["sender"], "")
+        self.assertIn("\nFrom: MAILER-DAEMON@mx.test\n", text)
+        self.assertIn("\nTo: s@x.test\n", text)
+        self.assertIn("\nSubject: failure notice\n", text)
+        self.assertIn("Content-Type: multipart/report; report-type=delivery-status;", text)
+        self.assertIn("Hi. This is the qmail-send program at mx.test.\n"
+                      "I'm afraid I wasn't able to deliver your message to the following "
+                      "addresses.\nThis is a permanent error; I've given up. Sorry it didn't "
+                      "work out.\n\n<bad1@mx.test>:\n"
+                      "Sorry, no mailbox here by that name. (#5.1.1)\n\n"
+                      "--- Below this line is a copy of the message.\n", text)
+        self.assertNotIn("<ok@mx.test>", text)
+        self.assertIn("Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.test\n", text)
+        self.assertIn("Final-Recipient: rfc822; bad1@mx.test\nAction: failed\nStatus: 5.1.1\n", text)
+        self.assertIn("Content-Type: message/rfc822\n\nReturn-Path: <s@x.test>\n", text)
+        self.assertIn("Subject: the original\n\nsome text\n", text)
+
+    def test_double_bounce_goes_to_postmaster(self):
+        self.assertEqual(self.inst.inject("x\n", "", ["bad2@mx.test"]), 0)
+        n = self.inst.wait_log(LOG_NEW)[0].split()[-1]
+        self.bounce_of(n)
+        # the double bounce: from #@[] to postmaster@mx.test, delivered locally
+        lines = self.inst.wait_log(r"^info msg \d+: bytes \d+ from <#@\[\]> qp \d+ uid \d+$")
+        self.inst.wait_log(r"to local postmaster@mx\.test$")
+
+    def test_triple_bounce_is_discarded(self):
+        self.assertEqual(self.inst.inject("x\n", "#@[]", ["bad3@mx.test"]), 0)
+        n = self.inst.wait_log(LOG_NEW)[0].split()[-1]
+        self.inst.wait_log(r"^triple bounce: discarding bounce/%s$" % n)
+        self.inst.wait_log(r"^end msg %s$" % n)
+        qng.wait_for(lambda: self.inst.queue_files() == [], 10, what="queue to empty")
+
+
+class RetryTest(SendCase):
+    controls = {"retryschedule": "local:1\nremote:1\n", "queuelifetime": "6\n",
+                "warnafter": "2\n"}
+
+    def test_retries_notice_then_bounce_after_queuelifetime(self):
+        t0 = time.monotonic()
+        self.assertEqual(self.inst.inject("Subject: slow\n\nx\n", "s@x.test", ["later1@mx.test"]), 0)
+        n = self.inst.wait_log(LOG_NEW)[0].split()[-1]
+        # attempts at birth + 0, 1, 4, then >6 s old: bounce
+        self.inst.wait_log(r"^bounce msg %s qp" % n, timeout=30)
+        starts = re.findall(r"^starting delivery \d+: msg %s to local later1@mx\.test$" % n,
+                            self.log(), re.M)
+        self.assertGreaterEqual(len(starts), 3)
+        self.assertLessEqual(len(starts), 5)
+        self.assertGreaterEqual(time.monotonic() - t0, 6)
+        # one deferral notice, then the bounce
+        self.assertEqual(len(re.findall(r"^notice msg %s qp \d+$" % n, self.log(), re.M)), 1)
+        bounces = [m for m in self.inst.messages()
+                   if b"Subject: failure notice" in m["mess"] and m["rcpts"] == ["s@x.test"]]
+        notices = [m for m in self.inst.messages()
+                   if b"Subject: warning: message delayed" in m["mess"]]
+        self.assertEqual(len(notices), 1)
+        self.assertIn(b"Action: delayed\nStatus: 4.3.0\n", notices[0]["mess"])
+        self.assertIn(b"Content-Type: text/rfc822-headers\n\nReturn-Path: <s@x.test>\n"
+                      b"Received: (qmail", notices[0]["mess"])
+        self.assertNotIn(b"\n\nx\n", notices[0]["mess"].split(b"text/rfc822-headers")[1])
+        # the bounce arrived after the notice was queued and says why
+        qng.wait_for(lambda: [m for m in self.inst.messages()
+                              if b"Subject: failure notice" in m["mess"]], 10)
+        b = [m for m in self.inst.messages() if b"Subject: failure notice" in m["mess"]][0]
+        self.assertIn(b"<later1@mx.test>:\nTemporary trouble, try later. (#4.3.0)\n"
+                      b"I'm not going to try again; this message has been in the queue too long.\n",
+                      b["mess"])
+
+
+class SignalTest(SendCase):
+    controls = {"retryschedule": "local:100\nremote:100\n"}
+
+    def test_alrm_retries_now(self):
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["later5@mx.test"]), 0)
+        self.inst.wait_log(r"deferral: Temporary_trouble")
+        os.kill(self.inst.send.pid, signal.SIGALRM)
+        self.inst.wait_log(r"deferral: Temporary_trouble", count=2)
+
+    def test_hup_rereads_locals(self):
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["ok@new.test"]), 0)
+        self.inst.wait_log(r"to remote ok@new\.test$")
+        self.inst.control("locals", "mx.test\nnew.test\n")
+        os.kill(self.inst.send.pid, signal.SIGHUP)
+        self.inst.wait_log(r"^status: control files reread$")
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["ok@new.test"]), 0)
+        self.inst.wait_log(r"to local ok@new\.test$")
+
+    def test_term_finishes_running_deliveries(self):
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["slow1@mx.test"]), 0)
+        self.inst.wait_log(r"to local slow1@mx\.test$")
+        os.kill(self.inst.send.pid, signal.SIGTERM)
+        self.assertEqual(self.inst.send.wait(timeout=15), 0)
+        log = self.log()
+        self.assertIn("status: exiting", log)
+        self.assertRegex(log, r"delivery \d+: success: did_0\+0\+1/")
+        self.assertEqual(self.inst.queue_files(), [])
+
+    def test_restart_never_repeats_a_finished_recipient(self):
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["ok7@mx.test", "later7@mx.test"]), 0)
+        self.inst.wait_log(r"deferral: Temporary_trouble")
+        self.inst.wait_log(r"success: did_0\+0\+1/")
+        os.kill(self.inst.send.pid, signal.SIGTERM)
+        self.inst.send.wait(timeout=15)
+        before = self.log().count("status: local 0/10 remote 0/20\n")
+        self.inst.start_send(fake_local=True)
+        self.inst.wait_log(r"^status: local 0/10 remote 0/20$", count=before + 1)
+        os.kill(self.inst.send.pid, signal.SIGALRM)
+        self.inst.wait_log(r"deferral: Temporary_trouble", count=2)
+        with open(os.path.join(self.inst.tmp, "spawn.log")) as f:
+            rcpts = [l.split()[2] for l in f]
+        self.assertEqual(rcpts.count("ok7@mx.test"), 1)
+        self.assertEqual(rcpts.count("later7@mx.test"), 2)
+
+
+class CompatTest(unittest.TestCase):
+    """A queue as qmail-1.03 leaves it is delivered."""
+
+    def test_qmail_103_queue(self):
+        inst = qng.Instance(me="mx.test", rcpthosts=["mx.test"], locals_=["mx.test"])
+        self.addCleanup(inst.cleanup)
+        # three messages the way qmail-1.03 stores them: mess/S/N with the
+        # message, info/S/N with the sender, local/S/N with T/D records
+        ids = []
+        for i in range(3):
+            path = inst.path("queue", "mess", "0", "x")
+            inst.write(path, b"Received: (qmail 1 invoked by uid 0); 1 Jan 2020 00:00:00 -0000\n"
+                             b"Subject: old %d\n\nbody\n" % i)
+            n = os.stat(path).st_ino
+            os.rename(path, inst.path("queue", "mess", str(n % 23), str(n)))
+            inst.write(inst.path("queue", "info", str(n % 23), str(n)), b"Fold@x.test\0", 0o600)
+            inst.write(inst.path("queue", "local", str(n % 23), str(n)),
+                       b"Dalready%d@mx.test\0Tok%d@mx.test\0" % (i, i), 0o600)
+            ids.append(n)
+        inst.start_send(fake_local=True)
+        inst.wait_log(r"^status: local 0/10 remote 0/20$")
+        os.kill(inst.send.pid, signal.SIGALRM)  # qmail-ng waits for the schedule
+        inst.wait_log(r"^end msg \d+$", count=3)
+        with open(os.path.join(inst.tmp, "spawn.log")) as f:
+            got = sorted(l.split()[2] for l in f)
+        self.assertEqual(got, ["ok0@mx.test", "ok1@mx.test", "ok2@mx.test"])
+        qng.wait_for(lambda: inst.queue_files() == [], 10, what="queue to empty")
+
+
+class ToolsTest(SendCase):
+    controls = {"retryschedule": "local:100\nremote:100\n"}
+
+    def test_qread_format(self):
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["ok@mx.test", "later@mx.test",
+                                                                "far@remote.test"]), 0)
+        self.inst.wait_log(r"success", count=1)
+        self.inst.wait_log(r"deferral", count=2)
+        out = self.inst.run("qmail-qread").stdout.decode()
+        self.assertRegex(out, r"^\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT  #\d+  \d+  "
+                              r"<s@x\.test>\n")
+        self.assertIn("\tdone\tlocal\tok@mx.test\n\tlocal\tlater@mx.test\n"
+                      "\tremote\tfar@remote.test\n", out)
+        # the seed's pipeline
+        p = subprocess.run("%s | grep remote | grep -v done" % os.path.join(self.inst.bin, "qmail-qread"),
+                           shell=True, capture_output=True, env=self.inst.env)
+        self.assertEqual(p.stdout.decode(), "\tremote\tfar@remote.test\n")
+
+    def test_requeue_remove_expire(self):
+        for r in ["later1@mx.test", "later2@mx.test", "later3@mx.test"]:
+            self.assertEqual(self.inst.inject("x\n", "s@x.test", [r]), 0)
+        self.inst.wait_log(r"deferral", count=3)
+        ids = [int(x) for x in self.msgs_logged()]
+        r = self.inst.run("qmail-qrequeue", str(ids[0]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.inst.wait_log(r"^requeue msg %d$" % ids[0])
+        self.inst.wait_log(r"deferral", count=4)
+        r = self.inst.run("qmail-qrm", str(ids[1]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.inst.wait_log(r"^end msg %d$" % ids[1])
+        r = self.inst.run("qmail-qexpire", str(ids[2]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.inst.wait_log(r"^bounce msg %d qp" % ids[2])
+        b = qng.wait_for(lambda: [m for m in self.inst.messages()
+                                  if b"administrator expired" in m["mess"]], 10)
+        self.assertEqual(b[0]["rcpts"], ["s@x.test"])
+        r = self.inst.run("qmail-qrm", "12345678901")
+        self.assertEqual(r.returncode, 0)
+        self.inst.wait_log(r"unknown msg 12345678901")
+
+    def test_tools_without_qmail_send(self):
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["later9@mx.test"]), 0)
+        self.inst.wait_log(r"deferral")
+        n = int(self.msgs_logged()[0])
+        os.kill(self.inst.send.pid, signal.SIGTERM)
+        self.inst.send.wait(timeout=15)
+        self.assertEqual(self.inst.run("qmail-qrequeue").returncode, 111)
+        r = self.inst.run("qmail-qrm", str(n))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.inst.queue_files(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
