@@ -121,6 +121,7 @@ dsn_fields(struct bstr *out, const struct bstr *report, bool delay)
         if (!nl || nl - p < 3 || p[0] != '<' || nl[-1] != ':' || nl[-2] != '>')
             continue;
         esc(nl + 1, n - (size_t)(nl + 1 - p), code, delay ? "4.0.0" : "5.0.0");
+        code[0] = delay ? '4' : '5'; /* the class is the report's, not the text's */
         if (bstr_catf(out, "\nFinal-Recipient: rfc822; %.*s\n",
                       (int)(nl - p - 3), p + 1) == -1 ||
             bstr_catf(out, "Action: %s\nStatus: %s\n",

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_send - qmail-send's building blocks: the retry schedule against
+ * the admin guide's table, the heap and the message map against simple
+ * models under random operations, and the bounce composer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "send.h"
+
+static void
+t_retry_table(void)
+{
+    /* seeds/qmail-admin-guide.txt 5.1: remote attempts at these ages */
+    static const long table[] = {0,      400,    1600,   3600,   6400,
+                                 10000,  14400,  19600,  25600,  32400,
+                                 40000,  48400,  57600,  67600,  78400,
+                                 90000,  102400, 115600, 129600, 144400,
+                                 160000, 176400, 193600, 211600, 230400,
+                                 250000, 270400, 291600, 313600, 336400,
+                                 360000, 384400, 409600, 435600, 462400,
+                                 490000, 518400, 547600, 577600, 608400};
+    time_t birth = 1000000;
+
+    for (size_t k = 0; k + 1 < sizeof table / sizeof table[0]; k++) {
+        /* right after attempt k, the next one is attempt k+1 */
+        CHECK_INT(retry_next(birth, birth + table[k], 20) - birth,
+                  table[k + 1]);
+        CHECK_INT(retry_next(birth, birth + table[k + 1] - 1, 20) - birth,
+                  table[k + 1]);
+    }
+    /* local: skip 10 */
+    CHECK_INT(retry_next(birth, birth, 10) - birth, 100);
+    CHECK_INT(retry_next(birth, birth + 100, 10) - birth, 400);
+    /* a clock that went backwards is not a reason to wait forever */
+    CHECK_INT(retry_next(birth, birth - 50, 20) - birth, 400);
+    CHECK_INT(retry_next(birth, birth, 1) - birth, 1);
+}
+
+static void
+t_heap_order(void)
+{
+    struct sched h = {0};
+    int64_t last = -1;
+
+    srand(7);
+    for (int i = 0; i < 5000; i++) {
+        struct sched_item it = {rand() % 1000, (uint64_t)i + 1, 0, 0};
+        CHECK(sched_push(&h, &it) == 0);
+        if (i % 3 == 0) {
+            const struct sched_item *p = sched_peek(&h);
+            /* what pops is never later than anything pushed after it */
+            CHECK(p != NULL);
+            sched_pop(&h);
+        }
+    }
+    while (sched_peek(&h)) {
+        const struct sched_item *p = sched_peek(&h);
+        if (!CHECK(p->when >= last))
+            break;
+        last = p->when;
+        sched_pop(&h);
+    }
+    CHECK_INT(h.n, 0);
+    sched_free(&h);
+}
+
+static void
+t_msgmap_model(void)
+{
+    struct msgmap m;
+    static unsigned char model[20000];
+
+    CHECK(msgmap_init(&m) == 0);
+    srand(11);
+    for (int i = 0; i < 200000; i++) {
+        uint64_t id = (uint64_t)(rand() % 20000) + 1;
+
+        if (rand() % 3) {
+            struct msg *x = msgmap_add(&m, id);
+            CHECK(x != NULL);
+            if (x) {
+                x->flags = (uint32_t)id;
+                model[id - 1] = 1;
+            }
+        } else {
+            msgmap_del(&m, id);
+            model[id - 1] = 0;
+        }
+    }
+    size_t n = 0;
+    for (uint64_t id = 1; id <= 20000; id++) {
+        struct msg *x = msgmap_get(&m, id);
+
+        if (model[id - 1]) {
+            n++;
+            if (!CHECK(x && x->flags == (uint32_t)id))
+                break;
+        } else if (!CHECK(x == NULL)) {
+            break;
+        }
+    }
+    CHECK_INT(m.n, n);
+    msgmap_free(&m);
+}
+
+static void
+t_bounce_compose(void)
+{
+    struct send_conf c;
+    struct bstr head = BSTR_INIT, tail = BSTR_INIT, rep = BSTR_INIT;
+
+    memset(&c, 0, sizeof c);
+    CHECK(bstr_copys(&c.me, "mx.test") == 0);
+    CHECK(bstr_copys(&c.bouncefrom, "MAILER-DAEMON") == 0);
+    CHECK(bstr_copys(&c.bouncehost, "mx.test") == 0);
+    CHECK(bstr_copys(&c.doublebounceto, "postmaster") == 0);
+    CHECK(bstr_copys(&c.doublebouncehost, "mx.test") == 0);
+    CHECK(bstr_copys(&rep, "<a@b.test>:\nSorry, no mailbox here by that "
+                           "name. (#5.1.1)\n\n<c@d.test>:\nsomething "
+                           "(#5.7.1) went (#bad) wrong\n\n") == 0);
+    CHECK(bounce_compose(&head, &tail, &c, "s@x.test", &rep, 1065864148,
+                         1065864000, 42, false) == 0);
+    CHECK(strstr(head.s, "Date: 11 Oct 2003 09:22:28 -0000\n") == head.s);
+    CHECK(strstr(head.s, "\nTo: s@x.test\n") != NULL);
+    CHECK(strstr(head.s, "boundary=\"qmail-ng-42-1065864148\"") != NULL);
+    CHECK(strstr(head.s, "Final-Recipient: rfc822; a@b.test\nAction: failed\n"
+                         "Status: 5.1.1\n") != NULL);
+    CHECK(strstr(head.s, "Final-Recipient: rfc822; c@d.test\nAction: failed\n"
+                         "Status: 5.7.1\n") != NULL);
+    CHECK(strstr(head.s, "Arrival-Date: 11 Oct 2003 09:20:00 -0000\n") != NULL);
+    CHECK_BSTR(tail, "\n--qmail-ng-42-1065864148--\n");
+    /* double bounce: to doublebounceto, with its own wording */
+    CHECK(bounce_compose(&head, &tail, &c, "", &rep, 1, 1, 42, false) == 0);
+    CHECK(strstr(head.s, "\nTo: postmaster@mx.test\n") != NULL);
+    CHECK(strstr(head.s, "but the bounce bounced!") != NULL);
+    /* notice: delayed, headers only */
+    CHECK(bounce_compose(&head, &tail, &c, "s@x.test", &rep, 1, 1, 42,
+                         true) == 0);
+    CHECK(strstr(head.s, "Action: delayed\nStatus: 4.1.1\n") != NULL);
+    CHECK(strstr(head.s, "Content-Type: text/rfc822-headers\n") != NULL);
+    bstr_free(&head);
+    bstr_free(&tail);
+    bstr_free(&rep);
+    bstr_free(&c.me);
+    bstr_free(&c.bouncefrom);
+    bstr_free(&c.bouncehost);
+    bstr_free(&c.doublebounceto);
+    bstr_free(&c.doublebouncehost);
+}
+
+static const struct test_case tests[] = {
+    {"retry schedule matches the admin guide's table", t_retry_table},
+    {"heap pops in time order", t_heap_order},
+    {"message map against a model", t_msgmap_model},
+    {"bounce and notice composition", t_bounce_compose},
+};
+
+TEST_MAIN(tests)
