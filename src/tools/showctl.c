@@ -42,6 +42,11 @@ const struct showctl_entry showctl_table[] = {
     {"concurrencyremote", 'n', "20", "simultaneous remote deliveries"},
     {"badmailfrom", 'l', NULL, "envelope senders refused by SMTP"},
     {"envnoathost", 'v', "@me", "domain for recipients without @"},
+    {"spawnlimit", 'n', "120", "hard maximum of the two concurrencies"},
+    {"retryschedule", 'l', "local:10, remote:20",
+     "steps of the quadratic retry schedule"},
+    {"warnafter", 'n', "0", "seconds before a deferral notice (0: never)"},
+    {"queueextra", 'v', "", "extra recipient of every message (archive)"},
     {NULL, 0, NULL, NULL},
 };
 
