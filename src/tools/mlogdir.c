@@ -304,7 +304,7 @@ run_processor(struct mlogdir *d)
     } files[] = {
         {"previous", O_RDONLY, 0},
         {"processed", O_WRONLY | O_CREAT | O_TRUNC, 1},
-        {"state", O_RDONLY, 4},
+        {"state", O_RDONLY | O_CREAT, 4}, /* missing: an empty state */
         {"newstate", O_WRONLY | O_CREAT | O_TRUNC, 5},
     };
     int fds[4];
