@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * lspawn - qmail-lspawn's request loop and its per-delivery child (see
+ * lspawn.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exits.h"
+#include "log.h"
+#include "outcome.h"
+#include "priv.h"
+#include "qpath.h"
+#include "lspawn.h"
+#include "spawnproto.h"
+
+void
+capture_init(struct capture *c)
+{
+    struct bstr empty = BSTR_INIT;
+
+    c->head = empty;
+    c->tailpos = 0;
+    c->total = 0;
+}
+
+void
+capture_free(struct capture *c)
+{
+    bstr_free(&c->head);
+}
+
+/* capture_add - keep the first SPAWN_HEAD and last SPAWN_TAIL bytes. */
+int
+capture_add(struct capture *c, const char *p, size_t n)
+{
+    if (c->head.len < SPAWN_HEAD) {
+        size_t k = SPAWN_HEAD - c->head.len;
+
+        if (k > n)
+            k = n;
+        if (bstr_catb(&c->head, p, k) == -1)
+            return -1;
+        c->total += k;
+        p += k;
+        n -= k;
+    }
+    if (n > SPAWN_TAIL) {
+        c->total += n - SPAWN_TAIL;
+        p += n - SPAWN_TAIL;
+        n = SPAWN_TAIL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        c->tail[c->tailpos] = p[i];
+        c->tailpos = (c->tailpos + 1) % SPAWN_TAIL;
+    }
+    c->total += n;
+    return 0;
+}
+
+/* capture_text - the kept output; "..." marks what was left out. */
+int
+capture_text(const struct capture *c, struct bstr *out)
+{
+    unsigned long long rest = c->total - c->head.len;
+
+    bstr_truncate(out, 0);
+    if (bstr_catb(out, c->head.s ? c->head.s : "", c->head.len) == -1)
+        return -1;
+    if (rest <= SPAWN_TAIL)
+        return bstr_catb(out, c->tail, (size_t)rest);
+    if (bstr_cats(out, "...") == -1)
+        return -1;
+    if (bstr_catb(out, c->tail + c->tailpos, SPAWN_TAIL - c->tailpos) == -1)
+        return -1;
+    return bstr_catb(out, c->tail, c->tailpos);
+}
+
+/* ---- the child: one delivery ---------------------------------------- */
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+child_die(int code, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n > sizeof buf - 2)
+        n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    if (write(1, buf, (size_t)n) < 0)
+        _exit(code);
+    _exit(code);
+}
+
+/*
+ * lspawn_child - become the delivery for rcpt: message on fd 0, output
+ * on outfd (as fd 1 and 2), then qmail-local as the user.  Never returns;
+ * a failure before qmail-local runs is reported like one of its own.
+ */
+void
+lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
+             const char *sender, const char *rcpt, int outfd)
+{
+    struct local_user u;
+    struct bstr local = BSTR_INIT;
+    char mess[QPATH_MAX];
+    const char *at, *domain, *why;
+    sigset_t none;
+    int fd;
+
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (dup2(outfd, 1) == -1 || dup2(outfd, 2) == -1)
+        _exit(EXIT_TEMP);
+    if (outfd > 2)
+        close(outfd);
+
+    /* the message first, while we may still read the whole queue */
+    qpath_fmt(mess, "mess", msgid);
+    fd = open(mess, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd == -1)
+        child_die(EXIT_TEMP, "Unable to open message %s: %s. (#4.3.0)", mess,
+                  strerror(errno));
+    if (fd == 0 ? fcntl(0, F_SETFD, 0) == -1 : dup2(fd, 0) == -1)
+        child_die(EXIT_TEMP, "Unable to set up message: %s. (#4.3.0)",
+                  strerror(errno));
+    if (fd != 0)
+        close(fd);
+
+    at = strrchr(rcpt, '@');
+    domain = at ? at + 1 : "";
+    if (bstr_copyb(&local, rcpt, at ? (size_t)(at - rcpt) : strlen(rcpt)) ==
+        -1)
+        child_die(EXIT_TEMP, "Out of memory in qmail-lspawn. (#4.3.0)");
+    if (local.len == 0 || memchr(local.s, '\0', local.len))
+        child_die(EXIT_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
+    bstr_lower(&local);
+
+    local_user_init(&u);
+    if (users_find(&c->users, local.s, local.len, &u, &why) == -1)
+        child_die(EXIT_TEMP, "%s (#4.3.0)", why);
+    if (c->users.rootmode) {
+        if (u.uid == 0)
+            child_die(EXIT_PERM, "Not allowed to perform deliveries as "
+                                 "root. (#5.7.1)");
+        if (priv_drop((uid_t)u.uid, (gid_t)u.gid) == -1)
+            child_die(EXIT_TEMP, "Unable to switch to user %s: %s. (#4.3.0)",
+                      u.user.s, strerror(errno));
+    }
+    if (getuid() == 0 || geteuid() == 0)
+        child_die(EXIT_PERM, "Not allowed to perform deliveries as root. "
+                             "(#5.7.1)");
+
+    {
+        const char *argv[] = {"qmail-local", "--", u.user.s,
+                              u.home.s,      local.s, u.dash.s ? u.dash.s : "",
+                              u.ext.s ? u.ext.s : "", domain, sender,
+                              c->defaultdelivery, NULL};
+
+        execv(c->qmail_local, (char *const *)argv);
+    }
+    child_die(EXIT_TEMP, "Unable to run qmail-local: %s. (#4.3.0)",
+              strerror(errno));
+}
+
+/* ---- the parent: requests in, reports out ---------------------------- */
+
+struct job {
+    bool used;
+    pid_t pid;
+    int fd; /* read end of the child's output, -1 once at end of file */
+    unsigned slot;
+    struct capture out;
+};
+
+struct loop {
+    const struct lspawn_conf *c;
+    int in, out;
+    struct job *jobs;
+    size_t njobs; /* running */
+    bool failed;  /* a report could not be written: qmail-send is gone */
+};
+
+static int sigpipe_w = -1;
+
+static void
+on_child(int sig)
+{
+    int e = errno;
+
+    (void)sig;
+    if (write(sigpipe_w, "", 1) < 0) {
+        /* the pipe is full: a wake-up is already pending */
+    }
+    errno = e;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+
+        if (w == -1) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* report - one report: the recipient's record and the final one. */
+static void
+report(struct loop *l, unsigned slot, char final, const char *text,
+       size_t len)
+{
+    struct bstr r = BSTR_INIT;
+
+    if (spawnproto_report_start(&r, slot) == -1 ||
+        spawnproto_report_rcpt(&r, exits_rcpt(final), text, len) == -1 ||
+        spawnproto_report_end(&r, final, text, len) == -1) {
+        /* out of memory: say so in as few bytes as possible */
+        static const char nomem[] = "Out of memory in qmail-lspawn.";
+        bstr_free(&r);
+        if (spawnproto_report_start(&r, slot) == -1 ||
+            spawnproto_report_rcpt(&r, 's', nomem, sizeof nomem - 1) == -1 ||
+            spawnproto_report_end(&r, 'Z', nomem, sizeof nomem - 1) == -1) {
+            log_line("out of memory: cannot report slot %u", slot);
+            l->failed = true;
+            bstr_free(&r);
+            return;
+        }
+    }
+    if (write_all(l->out, r.s, r.len) == -1) {
+        log_line("cannot write a report to qmail-send: %s", strerror(errno));
+        l->failed = true;
+    }
+    bstr_free(&r);
+}
+
+/* drain - read what the child wrote, without waiting for more. */
+static void
+drain(struct job *j)
+{
+    char buf[4096];
+
+    while (j->fd != -1) {
+        ssize_t r = read(j->fd, buf, sizeof buf);
+
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1 && errno == EAGAIN)
+            return;
+        if (r <= 0) {
+            close(j->fd);
+            j->fd = -1;
+            return;
+        }
+        if (capture_add(&j->out, buf, (size_t)r) == -1)
+            return; /* keep what we have; the rest is dropped */
+    }
+}
+
+static void
+finish(struct loop *l, struct job *j, int status)
+{
+    struct bstr text = BSTR_INIT;
+    char final = exits_final(status);
+
+    drain(j);
+    if (j->fd != -1) {
+        close(j->fd); /* a grandchild kept it open: not our business */
+        j->fd = -1;
+    }
+    if (capture_text(&j->out, &text) == -1)
+        bstr_truncate(&text, 0);
+    if (WIFSIGNALED(status) &&
+        bstr_catf(&text, "qmail-local crashed (signal %d). (#4.3.0)\n",
+                  WTERMSIG(status)) == -1)
+        bstr_truncate(&text, 0);
+    report(l, j->slot, final, text.s ? text.s : "", text.len);
+    bstr_free(&text);
+    capture_free(&j->out);
+    j->used = false;
+    l->njobs--;
+}
+
+static void
+reap(struct loop *l)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+
+        if (pid == 0 || (pid == -1 && errno != EINTR))
+            return;
+        if (pid == -1)
+            continue;
+        for (size_t i = 0; i < SPAWN_JOBS_MAX; i++)
+            if (l->jobs[i].used && l->jobs[i].pid == pid) {
+                finish(l, &l->jobs[i], status);
+                break;
+            }
+    }
+}
+
+static void
+refuse(struct loop *l, const struct spawn_request *rq, const char *why)
+{
+    report(l, rq->slot, 'Z', why, strlen(why));
+}
+
+/* start - a child for one request, or a temporary failure report. */
+static void
+start(struct loop *l, const struct spawn_request *rq)
+{
+    struct job *j = NULL;
+    int pfd[2];
+    pid_t pid;
+
+    if (rq->nrcpt != 1) {
+        /* qmail-send sends local deliveries one recipient at a time */
+        struct bstr r = BSTR_INIT;
+        static const char why[] = "qmail-lspawn takes one recipient per "
+                                  "delivery. (#4.3.0)";
+        bool ok = spawnproto_report_start(&r, rq->slot) == 0;
+
+        for (size_t i = 0; ok && i < rq->nrcpt; i++)
+            ok = spawnproto_report_rcpt(&r, 's', why, sizeof why - 1) == 0;
+        ok = ok && spawnproto_report_end(&r, 'Z', why, sizeof why - 1) == 0;
+        log_line("request for slot %u has %zu recipients", rq->slot,
+                 rq->nrcpt);
+        if (!ok || write_all(l->out, r.s, r.len) == -1)
+            l->failed = true;
+        bstr_free(&r);
+        return;
+    }
+    for (size_t i = 0; i < SPAWN_JOBS_MAX; i++)
+        if (!l->jobs[i].used) {
+            j = &l->jobs[i];
+            break;
+        }
+    if (!j) {
+        refuse(l, rq, "Too many deliveries at once in qmail-lspawn. "
+                      "(#4.3.0)");
+        return;
+    }
+    if (pipe2(pfd, O_CLOEXEC) == -1) {
+        refuse(l, rq, "Unable to create a pipe in qmail-lspawn. (#4.3.0)");
+        return;
+    }
+    pid = fork();
+    if (pid == -1) {
+        close(pfd[0]);
+        close(pfd[1]);
+        refuse(l, rq, "Unable to fork in qmail-lspawn. (#4.3.0)");
+        return;
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        close(l->in);
+        if (l->out != pfd[1] && l->out > 2)
+            close(l->out);
+        lspawn_child(l->c, rq->msgid, rq->sender.s ? rq->sender.s : "",
+                     rq->rcpts.s, pfd[1]);
+    }
+    close(pfd[1]);
+    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    j->used = true;
+    j->pid = pid;
+    j->fd = pfd[0];
+    j->slot = rq->slot;
+    capture_init(&j->out);
+    l->njobs++;
+}
+
+/*
+ * lspawn_run - serve requests from in, reports to out, until in is
+ * closed and every delivery has been reported.  Returns the exit code:
+ * 0, or 111 when qmail-send spoke nonsense or stopped listening.
+ */
+int
+lspawn_run(const struct lspawn_conf *c, int in, int out)
+{
+    struct loop l = {c, in, out, NULL, 0, false};
+    struct spawn_reqparser rp;
+    struct pollfd *pfd;
+    struct sigaction sa;
+    int sp[2];
+    bool bad = false;
+
+    l.jobs = calloc(SPAWN_JOBS_MAX, sizeof *l.jobs);
+    pfd = calloc(SPAWN_JOBS_MAX + 2, sizeof *pfd);
+    if (!l.jobs || !pfd || pipe2(sp, O_CLOEXEC | O_NONBLOCK) == -1) {
+        log_line("cannot start: %s", strerror(errno));
+        free(l.jobs);
+        free(pfd);
+        return EXIT_TEMP;
+    }
+    sigpipe_w = sp[1];
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_child;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    spawnproto_req_init(&rp);
+
+    while ((l.in != -1 || l.njobs > 0) && !l.failed) {
+        size_t n = 0, first_job;
+
+        pfd[n].fd = sp[0];
+        pfd[n++].events = POLLIN;
+        if (l.in != -1) {
+            pfd[n].fd = l.in;
+            pfd[n++].events = POLLIN;
+        }
+        first_job = n;
+        for (size_t i = 0; i < SPAWN_JOBS_MAX; i++)
+            if (l.jobs[i].used && l.jobs[i].fd != -1) {
+                pfd[n].fd = l.jobs[i].fd;
+                pfd[n++].events = POLLIN;
+            }
+        if (poll(pfd, n, -1) == -1) {
+            if (errno == EINTR)
+                continue;
+            log_line("poll: %s", strerror(errno));
+            break;
+        }
+        for (size_t k = first_job; k < n; k++)
+            if (pfd[k].revents)
+                for (size_t i = 0; i < SPAWN_JOBS_MAX; i++)
+                    if (l.jobs[i].used && l.jobs[i].fd == pfd[k].fd) {
+                        drain(&l.jobs[i]);
+                        break;
+                    }
+        if (pfd[0].revents) {
+            char buf[64];
+
+            while (read(sp[0], buf, sizeof buf) > 0)
+                ;
+        }
+        reap(&l);
+        if (l.in != -1 && first_job == 2 && pfd[1].revents) {
+            char buf[4096];
+            ssize_t r = read(l.in, buf, sizeof buf);
+            size_t off = 0;
+
+            if (r == -1 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (r <= 0) {
+                if (r == -1)
+                    log_line("reading requests: %s", strerror(errno));
+                l.in = -1;
+                continue;
+            }
+            while (off < (size_t)r) {
+                size_t used;
+                int ev = spawnproto_req_push(&rp, buf + off, (size_t)r - off,
+                                             &used);
+
+                off += used;
+                if (ev == SPAWNPROTO_REQUEST) {
+                    start(&l, &rp.req);
+                } else if (ev == SPAWNPROTO_BAD || ev == SPAWNPROTO_NOMEM) {
+                    log_line(ev == SPAWNPROTO_BAD
+                                 ? "malformed request from qmail-send"
+                                 : "out of memory reading requests");
+                    bad = true;
+                    l.in = -1;
+                    break;
+                } else if (used == 0) {
+                    break;
+                }
+            }
+        }
+    }
+    spawnproto_req_free(&rp);
+    free(l.jobs);
+    free(pfd);
+    return bad || l.failed ? EXIT_TEMP : 0;
+}

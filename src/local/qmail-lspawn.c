@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * qmail-lspawn - run qmail-local for each local delivery qmail-send asks
+ * for (spawnproto.h on fds 0 and 1; defaultdelivery is the argument).
+ *
+ * Root mode (running as root in an instance whose QMAIL_HOME belongs to
+ * root, as qmail-setup -r makes it): each delivery runs as the user who
+ * owns the address, never as uid 0.  Single-user instance: everything
+ * runs as the instance's owner; started as root, qmail-lspawn first
+ * becomes that owner.  Works in $QMAIL_HOME/queue.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bstr.h"
+#include "log.h"
+#include "outcome.h"
+#include "priv.h"
+#include "lspawn.h"
+
+int
+main(int argc, char **argv)
+{
+    struct lspawn_conf c;
+    struct bstr qlocal = BSTR_INIT, cdb = BSTR_INIT, alias = BSTR_INIT;
+    const char *home = priv_home();
+    struct stat st;
+
+    log_init("qmail-lspawn");
+    if (argc != 2)
+        log_die(EXIT_PERM, "usage: qmail-lspawn defaultdelivery");
+    if (stat(home, &st) == -1)
+        log_die_sys(EXIT_TEMP, "cannot stat %s", home);
+    memset(&c, 0, sizeof c);
+    if (geteuid() == 0 && st.st_uid == 0) {
+        c.users.rootmode = true;
+    } else if (geteuid() == 0) {
+        /* a single-user instance started by root: become its owner */
+        if (priv_drop(st.st_uid, st.st_gid) == -1)
+            log_die_sys(EXIT_TEMP, "cannot become the owner of %s", home);
+    }
+    if (bstr_catf(&qlocal, "%s/bin/qmail-local", home) == -1 ||
+        bstr_catf(&cdb, "%s/users/cdb", home) == -1 ||
+        bstr_catf(&alias, "%s/alias", home) == -1)
+        log_die(EXIT_TEMP, "out of memory");
+    if (chdir(home) == -1 || chdir("queue") == -1)
+        log_die_sys(EXIT_TEMP, "cannot chdir to %s/queue", home);
+
+    c.defaultdelivery = argv[1];
+    c.qmail_local = qlocal.s;
+    c.users.ops = &users_system;
+    c.users.cdb = cdb.s;
+    c.users.aliashome = alias.s;
+    c.users.uid = getuid();
+    c.users.gid = getgid();
+    return lspawn_run(&c, 0, 1);
+}
