@@ -59,7 +59,8 @@ mlogdir_init(struct mlogdir *d, const struct mlog_dirconf *conf)
 
 /*
  * mlogdir_open - create the directory if needed (mode 0700, as
- * daemontools), open it and take its lock, relative to startfd.  A
+ * daemontools; lock is created 0600 as there), open it and take its
+ * lock, relative to startfd.  A
  * directory another multilog holds fails with EWOULDBLOCK.
  */
 int
@@ -73,7 +74,7 @@ mlogdir_open(struct mlogdir *d, int startfd)
     if (d->dirfd == -1)
         return why(d, "unable to open directory %s", path);
     d->lockfd = openat(d->dirfd, "lock",
-                       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+                       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (d->lockfd == -1)
         return why(d, "unable to open %s/lock", path);
     if (flock(d->lockfd, LOCK_EX | LOCK_NB) == -1)
@@ -355,7 +356,7 @@ static int
 sync_file(struct mlogdir *d, const char *name, mode_t mode)
 {
     int fd = openat(d->dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                    0644);
+                    0600);
 
     if (fd == -1)
         return why(d, "unable to create %s/%s", d->conf->path, name);

@@ -353,7 +353,8 @@ start(struct multilog *m, char **argv, size_t argc)
         if (a->kind != MLOG_STATUS)
             continue;
         st->path = a->arg;
-        st->fd = open(a->arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        /* created 0600 as daemontools creates it; never truncated */
+        st->fd = open(a->arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         if (st->fd == -1)
             log_die_sys(EXIT_TEMP, "unable to create %s", a->arg);
     }

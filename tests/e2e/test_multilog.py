@@ -110,6 +110,7 @@ class MultilogTest(unittest.TestCase):
         # a clean end: current complete (0744), nothing archived
         self.assertEqual(mode(self.path("main", "current")), 0o744)
         self.assertEqual(mode(self.path("main")), 0o700)
+        self.assertEqual(mode(self.path("main", "lock")), 0o600)
         self.assertEqual(self.archives("main"), [])
 
     def test_selection_patterns(self):
@@ -146,6 +147,7 @@ class MultilogTest(unittest.TestCase):
         st = self.read("status")
         self.assertEqual(len(st), 1001)
         self.assertEqual(st, b"STAT short" + b"\n" * 991)
+        self.assertEqual(mode(self.path("status")), 0o600)  # as daemontools
         # a long line: its first 1000 bytes, then one newline
         r = self.run_ml(["=status"], b"x" * 1500 + b"\n")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -118,7 +118,7 @@ t_open_lock(void)
     start(&d, &c, dir);
     CHECK_INT(mode_of(dir, "."), 0700);
     CHECK_INT(mode_of(dir, "current"), 0644);
-    CHECK_INT(mode_of(dir, "lock"), 0644);
+    CHECK_INT(mode_of(dir, "lock"), 0600);
     CHECK(slurp(dir, "state") != NULL);
     CHECK_INT(d.bytes, 0);
     /* a second writer is refused */
