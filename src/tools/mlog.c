@@ -422,7 +422,9 @@ mlog_is_archive(const char *name)
 size_t
 mlog_prune_count(size_t archives, unsigned long num)
 {
-    return archives >= num ? archives - num + 1 : 0;
+    size_t k = archives >= num ? archives - num + 1 : 0;
+
+    return k > archives ? archives : k; /* num 0 must not mean one more */
 }
 
 static int

@@ -241,7 +241,7 @@ mlogdir_prune(struct mlogdir *d)
         size_t k;
 
         mlog_sort_names(names, n);
-        k = mlog_prune_count(n, d->conf->num);
+        k = names ? mlog_prune_count(n, d->conf->num) : 0;
         for (size_t i = 0; i < k; i++)
             if (unlinkat(d->dirfd, names[i], 0) == -1 && errno != ENOENT) {
                 e = errno;

@@ -447,6 +447,8 @@ static const struct {
 } prunes[] = {
     {0, 10, 0}, {8, 10, 0}, {9, 10, 0}, {10, 10, 1},
     {12, 10, 3}, {1, 2, 0}, {2, 2, 1}, {5, 2, 4},
+    /* a count below 2 never comes from a script; still no overrun */
+    {0, 0, 0}, {3, 0, 3}, {3, 1, 3},
 };
 
 static void
