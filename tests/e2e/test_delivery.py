@@ -135,6 +135,34 @@ class DeliveryTest(unittest.TestCase):
         self.assertIn("Delivered-To: box-anything@new.test\n", got)
 
 
+    def test_forward_loop_bounces(self):
+        """box forwards to loop2, loop2 back to box: the Delivered-To check
+        stops it and the sender gets a bounce instead of an endless loop."""
+        home = os.path.dirname(self.inst.maildir)
+        self.inst.write(os.path.join(home, ".qmail-loop1"), "&box-loop2@example.test\n")
+        self.inst.write(os.path.join(home, ".qmail-loop2"), "&box-loop1@example.test\n")
+        self.assertEqual(self.inst.inject("Subject: round and round\n\nx\n", "box@example.test",
+                                          ["box-loop1@example.test"]), 0)
+        b = self.wait_mail(self.inst.maildir)[0].decode()
+        self.assertIn("Subject: failure notice", b)
+        self.assertIn("This message is looping: it already has my Delivered-To line. (#5.4.6)", b)
+        self.assertIn("Delivered-To: box-loop1@example.test\n", b)
+        self.assertIn("Delivered-To: box-loop2@example.test\n", b)
+        time.sleep(1)
+        self.assertEqual(len(maildir_messages(self.inst.maildir)), 1)
+
+    def test_queueextra_archive_copy(self):
+        """control/queueextra: every message also goes to this address."""
+        self.inst.control("queueextra", "log\n")
+        self.inst.write(self.inst.path("alias", ".qmail-log"), "./Maildir/\n")
+        self.assertEqual(self.inst.inject("Subject: archived\n\nx\n", "s@x.test",
+                                          ["box@example.test"]), 0)
+        self.wait_mail(self.inst.maildir)
+        copy = self.wait_mail(self.inst.path("alias", "Maildir"))[0].decode()
+        self.assertIn("Delivered-To: log@mx.test\n", copy)
+        self.assertIn("Subject: archived\n", copy)
+
+
 class LoggerTest(unittest.TestCase):
     def test_log_through_multilog(self):
         inst = mailbox_instance()
