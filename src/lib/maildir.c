@@ -330,6 +330,7 @@ maildir_list_name(const struct maildir_list *l, size_t i)
     return l->names.s + l->v[i].off;
 }
 
+/* maildir_list_free - release a list from maildir_scan. */
 void
 maildir_list_free(struct maildir_list *l)
 {

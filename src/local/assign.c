@@ -234,6 +234,7 @@ out:
     return -1;
 }
 
+/* local_user_init - an empty answer, ready for a lookup. */
 void
 local_user_init(struct local_user *u)
 {
@@ -243,6 +244,7 @@ local_user_init(struct local_user *u)
     u->uid = u->gid = 0;
 }
 
+/* local_user_free - release what a lookup filled in. */
 void
 local_user_free(struct local_user *u)
 {

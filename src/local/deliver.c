@@ -27,6 +27,7 @@
 
 #define HEADER_LINE_MAX 65536 /* a longer line cannot be ours */
 
+/* qlocal_init - an empty delivery context (message on fd 0). */
 void
 qlocal_init(struct qlocal *q)
 {
@@ -38,6 +39,7 @@ qlocal_init(struct qlocal *q)
     q->newsender = q->err = empty;
 }
 
+/* qlocal_free - release the context's strings. */
 void
 qlocal_free(struct qlocal *q)
 {

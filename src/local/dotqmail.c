@@ -15,6 +15,7 @@
 
 #include "dotqmail.h"
 
+/* dotqmail_init - an empty instruction list. */
 void
 dotqmail_init(struct dotqmail *d)
 {
@@ -25,6 +26,7 @@ dotqmail_init(struct dotqmail *d)
     d->args = empty;
 }
 
+/* dotqmail_free - release the list; it is empty again afterwards. */
 void
 dotqmail_free(struct dotqmail *d)
 {
@@ -282,6 +284,7 @@ dotqmail_safeext(struct bstr *out, const char *ext, size_t len)
     return 0;
 }
 
+/* dotqmail_search_init - start the file search for dash and a safe ext. */
 void
 dotqmail_search_init(struct dq_search *s, const char *dash,
                      const char *safeext, size_t len)

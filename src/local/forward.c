@@ -43,5 +43,7 @@ main(int argc, char **argv)
     if (code)
         log_die(code, "fatal: %s", err.s ? err.s : "");
     log_line("qp %ld", qp);
+    bstr_free(&prog);
+    bstr_free(&err);
     return 0;
 }

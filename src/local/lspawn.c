@@ -22,6 +22,7 @@
 #include "lspawn.h"
 #include "spawnproto.h"
 
+/* capture_init - nothing captured yet. */
 void
 capture_init(struct capture *c)
 {
@@ -32,6 +33,7 @@ capture_init(struct capture *c)
     c->total = 0;
 }
 
+/* capture_free - release the captured head. */
 void
 capture_free(struct capture *c)
 {
@@ -168,7 +170,8 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
                              "(#5.7.1)");
 
     {
-        const char *argv[] = {"qmail-local", "--", u.user.s,
+        /* the full path as argv[0]: ps tells which instance it serves */
+        const char *argv[] = {c->qmail_local, "--", u.user.s,
                               u.home.s,      local.s, u.dash.s ? u.dash.s : "",
                               u.ext.s ? u.ext.s : "", domain, sender,
                               c->defaultdelivery, NULL};

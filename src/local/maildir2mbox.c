@@ -139,8 +139,10 @@ main(void)
     if (maildir_clean_tmp(maildir, CLEAN_AGE) == -1 ||
         maildir_scan(maildir, &l) == -1)
         log_die_sys(EXIT_TEMP, "fatal: unable to scan $MAILDIR");
-    if (l.n == 0)
+    if (l.n == 0) {
+        maildir_list_free(&l);
         return 0; /* nothing new */
+    }
 
     lockfd = open(mail, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (lockfd == -1)
@@ -187,5 +189,6 @@ main(void)
         bstr_free(&path);
     }
     maildir_list_free(&l);
+    bstr_free(&dot);
     return 0;
 }

@@ -29,6 +29,7 @@ mbox_needs_quote(const char *line, size_t len)
     return len - i >= 5 && memcmp(line + i, from_, 5) == 0;
 }
 
+/* mbox_quote_init - a quoter at the start of a message. */
 void
 mbox_quote_init(struct mbox_quoter *q)
 {

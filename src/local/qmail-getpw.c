@@ -68,5 +68,8 @@ main(int argc, char **argv)
         log_die(EXIT_TEMP, "out of memory");
     if (fwrite(out.s, 1, out.len, stdout) != out.len || fflush(stdout) == EOF)
         log_die_sys(EXIT_TEMP, "cannot write output");
+    local_user_free(&u);
+    bstr_free(&alias);
+    bstr_free(&out);
     return 0;
 }

@@ -413,5 +413,12 @@ main(int argc, char **argv)
         printf("qp %ld\n", q.qp);
     if (fflush(stdout) == EOF)
         _exit(EXIT_TEMP);
+    free(fwd);
+    dotqmail_free(&dq);
+    qlocal_free(&q);
+    bstr_free(&safeext);
+    bstr_free(&name);
+    bstr_free(&text);
+    bstr_free(&qqprog);
     return 0;
 }

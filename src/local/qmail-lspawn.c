@@ -27,6 +27,7 @@ main(int argc, char **argv)
     struct bstr qlocal = BSTR_INIT, cdb = BSTR_INIT, alias = BSTR_INIT;
     const char *home = priv_home();
     struct stat st;
+    int code;
 
     log_init("qmail-lspawn");
     if (argc != 2)
@@ -55,5 +56,9 @@ main(int argc, char **argv)
     c.users.aliashome = alias.s;
     c.users.uid = getuid();
     c.users.gid = getgid();
-    return lspawn_run(&c, 0, 1);
+    code = lspawn_run(&c, 0, 1);
+    bstr_free(&qlocal);
+    bstr_free(&cdb);
+    bstr_free(&alias);
+    return code;
 }

@@ -78,5 +78,7 @@ main(int argc, char **argv)
         }
         log_die_sys(EXIT_TEMP, "fatal: unable to build users/cdb");
     }
+    bstr_free(&text);
+    bstr_free(&errs);
     return 0;
 }

@@ -337,5 +337,10 @@ main(int argc, char **argv)
     outs(".\n");
     if (fflush(stdout) == EOF || ferror(stdout))
         die_write();
+    bstr_free(&p.incl);
+    bstr_free(&p.excl);
+    bstr_free(&p.names);
+    bstr_free(&p.users);
+    bstr_free(&p.aliashome);
     return 0;
 }
