@@ -424,7 +424,8 @@ inject_finish(struct inject *ij, const struct inject_stamp *st,
         return -1;
     if (returnpath &&
         (bstr_cats(out, "Return-Path: <") == -1 ||
-         addr_quote(out, ij->sender.s, ij->sender.len) == -1 ||
+         (ij->sender.len &&
+          addr_quote(out, ij->sender.s, ij->sender.len) == -1) ||
          bstr_cats(out, ">\n") == -1))
         return -1;
     if (!ij->seen[resent ? K_RDATE : K_DATE] &&

@@ -126,6 +126,12 @@ delimited(struct ctx *c, size_t i, char close)
             return NONE;
         }
         ch = u[i];
+        if (close == ']' && (ch == ' ' || ch == '\t'))
+            continue; /* blanks in a literal mean nothing (RFC 5322) */
+        if (close == ']' && ch == '\\') {
+            fail(c, "a backslash in a domain literal");
+            return NONE;
+        }
         if (ch == '\\') {
             if (i + 1 >= c->u.len || is_ctl(u[i + 1])) {
                 fail(c, "a backslash at the end or before a control "
@@ -373,7 +379,11 @@ addrspec(struct ctx *c, bool angle)
         const struct tok *t = at(c, k);
         bool label = (k - atpos) % 2 == 1;
 
-        if (label ? t->type != T_ATOM : t->type != '.')
+        /* a label is an atom as written: a backslash would hide a
+         * special character that no rendering could show again */
+        if (label ? t->type != T_ATOM || memchr(c->u.s + t->off, '\\',
+                                                t->len)
+                  : t->type != '.')
             return fail(c, "a bad domain");
         if ((label ? catval(c, &c->a.domain, t)
                    : bstr_catc(&c->a.domain, '.')) == -1)
@@ -622,10 +632,18 @@ headeraddr_list(const char *s, size_t len, headeraddr_fn fn, void *ctx,
     }
     if (bstr_ready(&c.u, len) == -1)
         goto done;
-    /* unfold: the line breaks go, the blanks after them stay */
+    /* unfold: a line break followed by a blank (or ending the value)
+     * goes, the blank stays; any other CR or LF is a control character */
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '\n' || (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n'))
+        size_t k = i;
+
+        if (s[k] == '\r' && k + 1 < len && s[k + 1] == '\n')
+            k++;
+        if (s[k] == '\n' && (k + 1 == len || s[k + 1] == ' ' ||
+                             s[k + 1] == '\t')) {
+            i = k;
             continue;
+        }
         c.u.s[c.u.len++] = s[i];
     }
     c.u.s[c.u.len] = '\0';
