@@ -195,6 +195,28 @@ class TestSpawn(SpawnCase):
         self.assertEqual(reps[0][2], "K")
         self.assertNotIn("\0", reps[0][3])
 
+    def test_hostile_addresses(self):
+        """Quotes, newlines and path tricks from the envelope stay data."""
+        self.alias.maildir()
+        self.alias.write(".qmail-default", "./Maildir/\n|printf '%s' \"$EXT\" > ext\n")
+        rcpts = [b'"john doe"@' + HOST.encode(),
+                 b"x\nDelivered-To: evil@" + HOST.encode() + b"@" + HOST.encode(),
+                 b"../../../etc/passwd@" + HOST.encode(),
+                 b"a\rb@" + HOST.encode()]
+        reqs = b"".join(request(i, self.message(), "s\n\"q\"@x.test", r)
+                        for i, r in enumerate(rcpts))
+        reps, code, err, _ = self.spawn(reqs)
+        self.assertEqual(code, 0, err)
+        for i in range(len(rcpts)):
+            self.assertEqual(reps[i][2], "K", reps[i])
+        for m in self.alias.messages():
+            head, body = m.split(b"\n\n", 1)
+            lines = head.split(b"\n")
+            self.assertEqual([l.split(b":")[0] for l in lines],
+                             [b"Return-Path", b"Delivered-To", b"Subject"], m)
+            self.assertEqual(lines[0], b'Return-Path: <"s_\\"q\\""@x.test>')
+        self.assertEqual(len(self.alias.messages()), len(rcpts))
+
     def test_several_recipients_refused(self):
         reps, code, _, _ = self.spawn(request(4, self.message(), "", "a@" + HOST, "b@" + HOST))
         self.assertEqual(code, 0)
