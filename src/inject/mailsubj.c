@@ -48,5 +48,7 @@ main(int argc, char **argv)
         log_die_sys(EXIT_TEMP, "%s %s", why, prog.s);
     if (code == -2)
         log_die(EXIT_TEMP, "%s was killed by a signal", prog.s);
+    bstr_free(&head);
+    bstr_free(&prog);
     return code;
 }

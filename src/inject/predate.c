@@ -27,6 +27,7 @@ main(int argc, char **argv)
         inject_date(&date, time(NULL)) == -1 || bstr_catc(&date, '\n') == -1)
         log_die(EXIT_TEMP, "out of memory");
     code = inject_pipeto(argv + 1, true, date.s, date.len, &why);
+    bstr_free(&date);
     if (code == -1)
         log_die_sys(EXIT_TEMP, "%s %s", why, argv[1]);
     if (code == -2)

@@ -302,17 +302,24 @@ main(int argc, char **argv)
     if (!toqueue) {
         if (iob_flush(&out) == -1)
             log_die_sys(EXIT_TEMP, "unable to write the message");
-        return 0;
-    }
-    qq_from(&qq, ij.sender.s ? ij.sender.s : "", ij.sender.len);
-    for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
-        qq_to(&qq, rcpts.s + i, strlen(rcpts.s + i));
-    opt = qq_close(&qq);
-    if (opt != 0) {
-        enum reason r = outcome_from_qq(opt);
+    } else {
+        qq_from(&qq, ij.sender.s ? ij.sender.s : "", ij.sender.len);
+        for (size_t i = 0; i < rcpts.len; i += strlen(rcpts.s + i) + 1)
+            qq_to(&qq, rcpts.s + i, strlen(rcpts.s + i));
+        opt = qq_close(&qq);
+        qq_end(&qq);
+        if (opt != 0) {
+            enum reason r = outcome_from_qq(opt);
 
-        log_die(outcome_kind(r) == OUTCOME_PERM ? EXIT_PERM : EXIT_TEMP,
-                "%s", outcome_get(r)->text);
+            log_die(outcome_kind(r) == OUTCOME_PERM ? EXIT_PERM : EXIT_TEMP,
+                    "%s", outcome_get(r)->text);
+        }
     }
+    /* everything freed, so that LeakSanitizer sees no leak */
+    bstr_free(&head);
+    bstr_free(&rcpts);
+    header_free(&h);
+    inject_free(&ij);
+    inject_conf_free(&cf);
     return 0;
 }
