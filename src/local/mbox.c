@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -265,7 +266,8 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
             int msgfd, struct bstr *err)
 {
     struct bstr dot = BSTR_INIT;
-    bool locked, rd;
+    struct stat st;
+    bool locked, rd, regular;
     off_t pos;
     int fd, r, e;
 
@@ -276,7 +278,14 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
                         strerror(errno));
         return -1;
     }
-    r = lock_dot(path, MBOX_LOCK_SECONDS, &dot);
+    if (fstat(fd, &st) == -1) {
+        errf(err, "Unable to open %s: %s. (#4.2.1)", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* /dev/null and friends: nothing to lock, truncate or sync */
+    regular = S_ISREG(st.st_mode);
+    r = regular ? lock_dot(path, MBOX_LOCK_SECONDS, &dot) : 0;
     if (r == -1) {
         e = errno;
         close(fd);
@@ -289,8 +298,8 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
                             strerror(e));
         return -1;
     }
-    locked = lock_ex_wait(fd, MBOX_LOCK_SECONDS) == 0;
-    if (!locked && errno == ETIMEDOUT) {
+    locked = regular && lock_ex_wait(fd, MBOX_LOCK_SECONDS) == 0;
+    if (regular && !locked && errno == ETIMEDOUT) {
         close(fd);
         lock_dot_release(&dot);
         bstr_free(&dot);
@@ -301,9 +310,9 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
     /* flock may be unsupported (some network filesystems): go on
      * unlocked, as qmail does, but then never truncate */
     rd = false;
-    pos = lseek(fd, 0, SEEK_END);
+    pos = regular ? lseek(fd, 0, SEEK_END) : 0;
     if (pos == -1 || copy(fd, head, nhead, msgfd, &rd) == -1 ||
-        fsync(fd) == -1) {
+        (fsync(fd) == -1 && (regular || errno != EINVAL))) {
         e = errno;
         if (locked && pos != -1 && ftruncate(fd, pos) == -1) {
             /* nothing more can be done; the error below is reported */

@@ -8,7 +8,8 @@
  * more '>' (the mboxrd rule: unquoting is exact), a missing final newline
  * is added, and a blank line ends the message.  The file is fsynced; on
  * any failure it is cut back to its old length, so a reader never sees
- * half a message.  The quoter is a push parser, so it is tested alone.
+ * half a message.  A file that is not a regular file (/dev/null) is just
+ * written to.  The quoter is a push parser, so it is tested alone.
  */
 #ifndef MBOX_H
 #define MBOX_H

@@ -292,6 +292,11 @@ class TestMbox(LocalCase):
         self.assertEqual(self.home.read("Mailbox"), old)
         self.assertFalse(os.path.exists(self.home.p("Mailbox.lock")))
 
+    def test_dev_null(self):
+        # qmail-1.03 deferred this forever (fsync fails on a device)
+        self.home.write(".qmail", "/dev/null\n")
+        self.assertDelivered(self.local(), "1+0+0")
+
     def test_unopenable_mbox_defers(self):
         self.home.write(".qmail", "./nodir/Mailbox\n")
         self.assertFails(self.local(), 111, "Unable to open ./nodir/Mailbox")
