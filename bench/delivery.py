@@ -178,6 +178,22 @@ def make_qng_mailbox(br):
             q = os.path.join(self.home, "queue")
             return sum(br.count_files(os.path.join(q, d)) for d in ("mess", "todo", "intd"))
 
+        def leftovers(self):
+            """Queue files still there, and qmail-send's warnings."""
+            q = os.path.join(self.home, "queue")
+            names = []
+            for d in ("mess", "todo", "intd", "info", "local", "remote"):
+                for root, _dirs, files in os.walk(os.path.join(q, d)):
+                    names += [os.path.relpath(os.path.join(root, f), q) for f in files]
+            warn = []
+            try:
+                with open(self.send_log, errors="replace") as f:
+                    warn = [l.strip() for l in f if l.startswith(("warning", "alert"))]
+            except OSError:
+                pass
+            return "files: %s; log: %s" % (" ".join(sorted(names)[:6]),
+                                           " | ".join(warn[-3:]) or "no warnings")
+
         def stop_send(self):
             stop_group(self.send, "qmail-start", br.warn)
             self.send = None
@@ -220,6 +236,13 @@ def make_postfix_mailbox(br):
 
         def queue_files(self):
             return self.queued()
+
+        def leftovers(self):
+            names = []
+            for d in br.PF_DIRS:
+                for root, _dirs, files in os.walk(os.path.join(self.queue, d)):
+                    names += [os.path.relpath(os.path.join(root, f), self.queue) for f in files]
+            return "files: %s; maillog: %s" % (" ".join(sorted(names)[:6]), self.tail_log(3))
 
         def why(self):
             return "maillog: %s" % self.tail_log()
@@ -329,6 +352,7 @@ def one_round(br, server, mode, n, body):
     time.sleep(0.2)
     cpu = br.tree_cpu(server.tree()) - cpu0
     left = server.queue_files()
+    leftovers = server.leftovers() if left else ""
     counts = [int(x) for x in re.findall(rb"\d+", out)]
     sent = counts[-1] if counts else 0
     why = server.why()
@@ -342,7 +366,8 @@ def one_round(br, server, mode, n, body):
     else:
         note = check_maildir(server.maildir, n, server.rcpt, body) or ""
         if not note and left:
-            note = "%d files left in the queue after delivery" % left
+            note = "%d files left in the queue 30 s after the last delivery: %s" % (
+                left, leftovers)
     elapsed = (t_last or time.monotonic()) - t0
     return {"rate": n / elapsed if t_last else got / elapsed, "seconds": round(elapsed, 3),
             "accept_s": round(t_sent - t0, 3),
