@@ -553,8 +553,7 @@ def scale_postfix(br, n, k, timeout):
                           out["build"]["disk_mb"]))
         if deferred != n:
             raise RuntimeError("Postfix's deferred queue holds %d, not %d" % (deferred, n))
-        pf.configure(qmgr=True, main_extra=delivery.PF_DELIVERY.format(
-            domain=delivery.DOMAIN, spool=pf.spool))
+        pf.configure(qmgr=True, main_extra=delivery.postfix_main(pf.spool))
         before = delivery.count_new(pf.maildir)
         t0 = time.monotonic()
         pf.start()
