@@ -15,6 +15,7 @@
 #include "ctl.h"
 #include "inject.h"
 
+/* inject_conf_init - empty settings, ready for inject_conf_env/_load. */
 void
 inject_conf_init(struct inject_conf *cf)
 {
@@ -232,6 +233,7 @@ inject_conf_load(struct inject_conf *cf, inject_getenv get, const char **bad)
     return 0;
 }
 
+/* inject_conf_free - release what the settings hold. */
 void
 inject_conf_free(struct inject_conf *cf)
 {

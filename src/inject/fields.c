@@ -70,6 +70,7 @@ static const struct {
     [K_MFT] = {"Mail-Followup-To", L_NONE, false},
 };
 
+/* inject_init - a message not begun, under the settings cf. */
 void
 inject_init(struct inject *ij, const struct inject_conf *cf)
 {
@@ -77,6 +78,7 @@ inject_init(struct inject *ij, const struct inject_conf *cf)
     ij->cf = cf;
 }
 
+/* inject_free - release everything the message's state holds. */
 void
 inject_free(struct inject *ij)
 {

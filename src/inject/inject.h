@@ -144,7 +144,8 @@ size_t inject_crlf_end(struct inject_crlf *st, char *out);
 /* ---- pipeto.c: a program fed a prefix and our input ---------------- */
 
 int inject_pipeto(char *const argv[], bool search, const char *prefix,
-                  size_t len, const char **why);
+                  size_t len, const char **why)
+    __attribute__((warn_unused_result));
 
 /* ---- smargs.c: sendmail's command line ------------------------------ */
 

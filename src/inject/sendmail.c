@@ -138,10 +138,15 @@ main(int argc, char **argv)
                            "-t to take them from the header");
     if (a.sender && *a.sender)
         from_sender(a.sender);
-    if (a.fullname) {
+    if (a.fullname && *a.fullname) {
         if (!inject_text_ok(a.fullname))
             log_die(EXIT_PERM, "the -F name contains a control character");
         set("QMAILNAME", a.fullname);
+    } else if (a.fullname) {
+        /* -F "": no name at all, not the caller's */
+        unsetenv("QMAILNAME");
+        unsetenv("MAILNAME");
+        unsetenv("NAME");
     }
     qi = calloc((size_t)a.nrcpt + 6, sizeof *qi);
     if (!qi)

@@ -213,6 +213,7 @@ header_name_is(const struct header *h, const char *name)
     return h->namelen == n && strncasecmp(h->field.s, name, n) == 0;
 }
 
+/* header_free - release the field buffer; h may be initialised again. */
 void
 header_free(struct header *h)
 {

@@ -453,14 +453,16 @@ mailbox(struct ctx *c, size_t i, size_t lt, size_t gt, size_t end)
 static int
 unit(struct ctx *c, size_t i, size_t j)
 {
-    while (i < j) {
-        size_t lt = NONE, k;
+    size_t scan = i; /* the next "<" at or after i, or j: only moves on */
 
-        for (k = i; k < j; k++)
-            if (c->t[k].type == '<') {
-                lt = k;
-                break;
-            }
+    while (i < j) {
+        size_t lt, k;
+
+        if (scan < i)
+            scan = i;
+        while (scan < j && c->t[scan].type != '<')
+            scan++;
+        lt = scan < j ? scan : NONE;
         if (lt != NONE) {
             size_t gt = lt + 1;
 
@@ -766,6 +768,7 @@ headeraddr_queue(struct bstr *out, const struct headeraddr *a)
     return 0;
 }
 
+/* headeraddr_free - release a's strings (a zeroed struct is fine). */
 void
 headeraddr_free(struct headeraddr *a)
 {

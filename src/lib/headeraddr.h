@@ -7,8 +7,9 @@
  * It reads mailboxes ("a@b", "Name <a@b>", "a@b (Name)"), groups
  * ("undisclosed-recipients:;"), comments, quoted strings, domain
  * literals and the obsolete forms qmail accepts: source routes (dropped),
- * a trailing "." or "@" (dropped), and old-style lists separated by
- * blanks ("a b" is read as "a, b").  Bytes past 0x7f are text (RFC 6532).
+ * a trailing "." or "@" (dropped), old-style lists separated by blanks
+ * ("a b" is read as "a, b") and ";" between addresses outside a group
+ * (read as ",").  Bytes past 0x7f are text (RFC 6532).
  * It refuses, with a reason: control characters, unbalanced quotes,
  * comments, brackets or groups, nested groups, more than one "@" in an
  * address, empty labels, an empty local part.  Rendering keeps phrases

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "header.h"
@@ -415,6 +416,7 @@ t_addr_huge(void)
     char *s = malloc(n);
     struct bstr out = BSTR_INIT;
     const char *why;
+    clock_t t0;
 
     if (!CHECK(s != NULL))
         return;
@@ -422,9 +424,16 @@ t_addr_huge(void)
         s[i] = 'a';
         s[i + 1] = ' ';
     }
+    t0 = clock();
     CHECK_INT(headeraddr_list(s, n, NULL, NULL, &out, 0, &why), 0);
     CHECK_INT(count_byte(&out, 'a'), n / 2);
     CHECK_INT(count_byte(&out, ','), n / 2 - 1);
+    /* words and bracketed addresses mixed: "a <b@c> a <b@c> ..." */
+    for (size_t i = 0; i + 8 <= n; i += 8)
+        memcpy(s + i, "a <b@c> ", 8);
+    CHECK_INT(headeraddr_list(s, n, NULL, NULL, &out, 0, &why), 0);
+    /* linear: a quadratic parser would take minutes here */
+    CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 10.0);
     for (size_t i = 0; i < n; i++)
         s[i] = '(';
     CHECK_INT(headeraddr_list(s, n, NULL, NULL, &out, 0, &why), -1);
