@@ -114,7 +114,7 @@ $(LIB_A): $(LIB_OBJ)
 
 # Unit tests: one binary per tests/unit/test_*.c, linked against everything.
 # Tests and fuzz targets see every family's private headers.
-$(B)/tests/%.o: EXTRA_INC := $(FAMILIES:%=-Isrc/%)
+$(B)/tests/%.o: EXTRA_INC := $(FAMILIES:%=-iquote src/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 $(B)/tests/%: $(B)/tests/unit/%.o $(B)/tests/unit/harness.o $(FAMILY_A) $(LIB_A)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,9 +64,27 @@ answer(int code)
     }
 }
 
+/*
+ * batch_report_failure - one stderr line naming the failed step, e.g.
+ * "qmail-queue: unable to create intd/ file 1234: File exists".
+ */
+void
+batch_report_failure(const struct enqueue *e)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "qmail-queue: unable to %s %llu: %s\n",
+                     e->why, e->id, strerror(e->err));
+
+    if (n > 0 && write(2, line, (size_t)n) == -1) {
+        /* nobody to tell */
+    }
+}
+
 static void
 fail(struct batch *b, int code)
 {
+    if (b->e->why)
+        batch_report_failure(b->e);
     enqueue_close(b->e);
     enqueue_cleanup(b->e);
     b->state = FAILED;

@@ -31,6 +31,15 @@ enqueue_init(struct enqueue *e, uid_t uid, pid_t pid, time_t now)
     e->start = now;
 }
 
+/* failed - remember what failed (for the caller's log line), return code. */
+static int
+failed(struct enqueue *e, int code, const char *what)
+{
+    e->why = what;
+    e->err = errno;
+    return code;
+}
+
 static int
 write_all(int fd, const char *p, size_t n)
 {
@@ -65,9 +74,10 @@ enqueue_begin(struct enqueue *e)
             break;
     }
     if (fd == -1)
-        return QQ_PID;
+        return failed(e, QQ_PID, "create pid/ file");
     e->made_pid = 1;
     if (fstat(fd, &st) == -1) {
+        failed(e, QQ_PID, "fstat pid/ file");
         close(fd);
         return QQ_PID;
     }
@@ -76,11 +86,13 @@ enqueue_begin(struct enqueue *e)
     qpath_fmt(e->intdfn, "intd", e->id);
     qpath_fmt(e->todofn, "todo", e->id);
     if (link(e->pidfn, e->messfn) == -1) {
+        failed(e, QQ_MESS, "link pid/ file to mess/");
         close(fd);
         return QQ_MESS;
     }
     e->made_mess = 1;
     if (unlink(e->pidfn) == -1) {
+        failed(e, QQ_PID, "unlink pid/ file");
         close(fd);
         return QQ_PID;
     }
@@ -94,7 +106,7 @@ int
 enqueue_write(struct enqueue *e, const void *p, size_t n)
 {
     if (write_all(e->messfd, p, n) == -1)
-        return QQ_WRITE;
+        return failed(e, QQ_WRITE, "write mess/ file");
     e->bytes += n;
     return 0;
 }
@@ -195,12 +207,12 @@ enqueue_envelope_buf(struct enqueue *e, const char *env, size_t len)
     }
     e->intdfd = open(e->intdfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (e->intdfd == -1) {
-        code = QQ_INTD;
+        code = failed(e, QQ_INTD, "create intd/ file");
         goto out;
     }
     e->made_intd = 1;
     if (write_all(e->intdfd, out.s, out.len) == -1)
-        code = QQ_WRITE;
+        code = failed(e, QQ_WRITE, "write intd/ file");
 out:
     qenv_free(&p);
     bstr_free(&out);
@@ -278,9 +290,9 @@ enqueue_commit(struct enqueue *e)
      * carry both files. */
     sync_file_range(e->intdfd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (fsync(e->messfd) == -1)
-        return QQ_WRITE;
+        return failed(e, QQ_WRITE, "fsync mess/ file");
     if (fsync(e->intdfd) == -1)
-        return QQ_WRITE;
+        return failed(e, QQ_WRITE, "fsync intd/ file");
     if (close(e->messfd) == -1) {
         e->messfd = -1;
         return QQ_WRITE;
@@ -299,12 +311,14 @@ enqueue_commit(struct enqueue *e)
         e->committed = 1;
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (r == -1)
-        return QQ_TODO;
+        return failed(e, QQ_TODO, "link intd/ file to todo/");
 
     fd = open("todo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd == -1)
-        return QQ_TODO;
+        return failed(e, QQ_TODO, "open todo/");
     r = fsync(fd);
+    if (r == -1)
+        failed(e, QQ_TODO, "fsync todo/");
     close(fd);
     if (r == -1)
         return QQ_TODO;

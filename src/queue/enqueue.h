@@ -40,6 +40,8 @@ struct enqueue {
     unsigned long long bytes;
     unsigned long rcpts;
     const char *extra; /* control/queueextra: one more recipient, or NULL */
+    const char *why;   /* the step that failed, for a log line */
+    int err;           /* and its errno */
     volatile sig_atomic_t made_pid, made_mess, made_intd, committed;
 };
 

@@ -36,11 +36,14 @@
 static struct enqueue e;
 static char received_origin[64];
 
-/* Every way out: remove what was made unless committed, then exit. */
+/* Every way out: remove what was made unless committed, say which step
+ * failed (qmail-queue's caller logs our stderr), then exit. */
 static void __attribute__((noreturn))
 die(int code)
 {
     enqueue_cleanup(&e);
+    if (e.why)
+        batch_report_failure(&e);
     _exit(code);
 }
 

@@ -32,17 +32,19 @@
 #define BOUNCE_TEXT_MAX 2000
 
 /*
- * bounce_add - record that rcpt failed for good with text.  Blank lines
- * are dropped from the text (they separate QSBMF paragraphs).  Returns 0
- * once the paragraph is on disk, or -1.
+ * bounce_append - add the paragraph saying that rcpt failed for good with
+ * text to bounce/N, without waiting for the disk: the open descriptor,
+ * for the caller to fsync before the recipient counts as done, or -1.
+ * Blank lines are dropped from the text (they separate QSBMF
+ * paragraphs).
  */
 int
-bounce_add(uint64_t id, const char *rcpt, const char *text, size_t len)
+bounce_append(uint64_t id, const char *rcpt, const char *text, size_t len)
 {
     char fn[QPATH_MAX];
     struct bstr p = BSTR_INIT;
     size_t off = 0;
-    int fd, rc = -1;
+    int fd = -1;
 
     if (bstr_catf(&p, "<%s>:\n", rcpt) == -1)
         goto out;
@@ -72,12 +74,28 @@ bounce_add(uint64_t id, const char *rcpt, const char *text, size_t len)
             break;
         off += (size_t)w;
     }
-    if (off == p.len && fsync(fd) == 0)
-        rc = 0;
-    if (close(fd) == -1)
-        rc = -1;
+    if (off != p.len) {
+        close(fd);
+        fd = -1;
+    }
 out:
     bstr_free(&p);
+    return fd;
+}
+
+/* bounce_add - bounce_append, fsynced: 0 once on disk, or -1. */
+int
+bounce_add(uint64_t id, const char *rcpt, const char *text, size_t len)
+{
+    int fd = bounce_append(id, rcpt, text, len);
+    int rc = 0;
+
+    if (fd == -1)
+        return -1;
+    if (fsync(fd) == -1)
+        rc = -1;
+    if (close(fd) == -1)
+        rc = -1;
     return rc;
 }
 

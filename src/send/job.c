@@ -113,6 +113,27 @@ job_free(struct job *j)
     j->nr = 0;
 }
 
+/*
+ * job_mark_write - write recipient i's "D" without waiting for the disk:
+ * the open descriptor, for the caller to fsync (and close), or -1.
+ */
+int
+job_mark_write(struct job *j, size_t i)
+{
+    char fn[QPATH_MAX];
+    int fd;
+
+    qpath_fmt(fn, chandir[j->chan], j->id);
+    fd = open(fn, O_WRONLY | O_CLOEXEC);
+    if (fd == -1)
+        return -1;
+    if (pwrite(fd, "D", 1, j->r[i].off) != 1) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* job_mark_done - make recipient i's record "D" on disk: 0 or -1. */
 int
 job_mark_done(struct job *j, size_t i)

@@ -5,7 +5,8 @@
  *
  * Requests on fd 0, NUL-terminated: "t<id>" (preprocessing is done:
  * remove intd/<id> and todo/<id>) and "x<id>" (the message is finished:
- * remove mess/S/<id>, and intd/todo leftovers).  One answer byte each on
+ * remove intd/todo leftovers, then mess/S/<id>, always last: as long as
+ * it exists its inode, the message number, cannot be given to another).  One answer byte each on
  * fd 1, in order: '+' done, '!' failed.  Requests that arrive together
  * are done together and todo/ is fsynced once before their answers go
  * out, so a removal qmail-send acts on is durable (a todo/ entry that
@@ -57,13 +58,18 @@ do_request(const char *r, size_t len, bool *synctodo)
         *synctodo = true;
         return '+';
     case 'x':
+        /* mess/ goes last: its inode is the message number, and while
+         * it exists no new message can be given the same number (whose
+         * intd/ and todo/ entries would otherwise be removed here) */
+        qpath_fmt(fn, "intd", id);
+        if (!gone(fn))
+            return '!';
+        qpath_fmt(fn, "todo", id);
+        if (!gone(fn))
+            return '!';
         qpath_fmt(fn, "mess", id);
         if (!gone(fn))
             return '!';
-        qpath_fmt(fn, "intd", id);
-        (void)gone(fn);
-        qpath_fmt(fn, "todo", id);
-        (void)gone(fn);
         return '+';
     default:
         return '!';

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "fsyncq.h"
 #include "log.h"
 #include "outcome.h"
 #include "priv.h"
@@ -68,6 +69,18 @@ struct chan {
 struct cleanreq {
     char type;
     uint64_t id;
+};
+
+/* what a background fsync was for (fsyncq.h) */
+enum { P_PRE, P_BOUNCE, P_MARK };
+
+struct pend {
+    int kind;
+    uint64_t id;     /* P_PRE */
+    int left;        /* P_PRE: files still to sync */
+    int err;
+    struct job *job; /* P_BOUNCE, P_MARK */
+    size_t idx;
 };
 
 static struct send_conf cf;
@@ -168,8 +181,11 @@ clean_answer(char a)
         if (a != '+')
             slog("warning: qmail-clean unable to clean up msg %llu",
                  (unsigned long long)r.id);
-        if (m && (m->flags & MSG_DONEWAIT))
+        if (m && (m->flags & MSG_DONEWAIT)) {
+            if (m->flags & MSG_REUSED)
+                todo_again = true;
             msgmap_del(&msgs, r.id);
+        }
     }
 }
 
@@ -442,7 +458,7 @@ dispatch(int c)
             k->qhead = j->qnext;
             if (!k->qhead)
                 k->qtail = NULL;
-            if (!j->running)
+            if (!j->running && !j->marking)
                 finish_job(j);
             continue;
         }
@@ -470,6 +486,8 @@ dispatch(int c)
         status();
     }
 }
+
+static void maybe_finish(struct chan *k, struct job *j);
 
 /* report - a spawner says how a delivery went. */
 static void
@@ -500,24 +518,38 @@ report(int c, const struct spawn_report *rep)
 
         if (!mangled)
             toff += tl + 1;
-        if (code == 'r') {
-            if (job_mark_done(j, i) == -1) {
-                slog("warning: unable to mark msg %llu done for %s, will "
-                     "deliver again", (unsigned long long)j->id, addr);
-                j->r[i].state = 'S';
-                j->deferred = true;
-            }
-        } else if (code == 'h') {
-            if (bounce_add(j->id, addr, tl ? t : rep->text.s,
-                           tl ? tl : rep->text.len) == 0 &&
-                job_mark_done(j, i) == 0) {
+        if (code == 'r' || code == 'h') {
+            struct pend *pd = malloc(sizeof *pd);
+            int fd = -1;
+
+            if (!pd)
+                die_nomem();
+            pd->job = j;
+            pd->idx = i;
+            pd->err = 0;
+            if (code == 'r') {
+                pd->kind = P_MARK;
+                fd = job_mark_write(j, i);
+            } else {
                 struct msg *m = msgmap_get(&msgs, j->id);
 
-                if (m)
+                pd->kind = P_BOUNCE;
+                fd = bounce_append(j->id, addr, tl ? t : rep->text.s,
+                                   tl ? tl : rep->text.len);
+                if (m && fd != -1)
                     m->flags |= MSG_BOUNCE;
-            } else {
+            }
+            if (fd == -1 || fsyncq_submit(fd, pd) == -1) {
+                slog("warning: unable to record the result for %s of msg "
+                     "%llu, will try again", addr, (unsigned long long)j->id);
+                if (fd != -1)
+                    close(fd);
+                free(pd);
                 j->r[i].state = 'S';
                 j->deferred = true;
+            } else {
+                j->r[i].state = 'M';
+                j->marking++;
             }
         } else {
             j->r[i].state = 'S';
@@ -542,34 +574,109 @@ report(int c, const struct spawn_report *rep)
     k->used--;
     j->running--;
     status();
-    if (!j->running && j->next >= j->nr) {
-        /* the job may still sit in the dispatch queue: take it out */
-        struct job **pp = &k->qhead, *prev = NULL;
+    maybe_finish(k, j);
+}
 
-        while (*pp && *pp != j) {
-            prev = *pp;
-            pp = &(*pp)->qnext;
+/*
+ * maybe_finish - a job whose deliveries have all reported and whose
+ * results are on disk is finished (it may still sit in the dispatch
+ * queue: take it out).
+ */
+static void
+maybe_finish(struct chan *k, struct job *j)
+{
+    struct job **pp, *prev = NULL;
+
+    if (j->running || j->marking || j->next < j->nr)
+        return;
+    for (pp = &k->qhead; *pp && *pp != j; pp = &(*pp)->qnext)
+        prev = *pp;
+    if (*pp) {
+        *pp = j->qnext;
+        if (k->qtail == j)
+            k->qtail = prev;
+    }
+    finish_job(j);
+}
+
+/* fsync_done - a background fsync finished: take the next step. */
+static void
+fsync_done(void *tag, int err)
+{
+    struct pend *pd = tag;
+
+    if (pd->kind == P_PRE) {
+        if (err)
+            pd->err = err;
+        if (--pd->left > 0)
+            return;
+        if (pd->err) {
+            /* todo/N stays and is preprocessed again later */
+            slog("warning: unable to sync preprocessed msg %llu: %s, will "
+                 "try again", (unsigned long long)pd->id, strerror(pd->err));
+            msgmap_del(&msgs, pd->id);
+        } else if (msgmap_get(&msgs, pd->id)) {
+            clean_request('t', pd->id);
         }
-        if (*pp) {
-            *pp = j->qnext;
-            if (k->qtail == j)
-                k->qtail = prev;
+        free(pd);
+        return;
+    }
+    if (!err && pd->kind == P_BOUNCE) {
+        /* the failure is recorded: now the recipient's done mark */
+        int fd = job_mark_write(pd->job, pd->idx);
+
+        pd->kind = P_MARK;
+        if (fd != -1 && fsyncq_submit(fd, pd) == 0)
+            return;
+        if (fd != -1)
+            close(fd);
+        err = EIO;
+    }
+    {
+        struct job *j = pd->job;
+        size_t i = pd->idx;
+
+        if (err) {
+            slog("warning: unable to record the result for %s of msg %llu, "
+                 "will try again", j->strings.s + j->r[i].addr,
+                 (unsigned long long)j->id);
+            j->r[i].state = 'S';
+            j->deferred = true;
+        } else {
+            j->r[i].state = 'D';
         }
-        finish_job(j);
+        j->marking--;
+        free(pd);
+        maybe_finish(&ch[j->chan], j);
     }
 }
 
 /* ---- todo/ ------------------------------------------------------------ */
 
 static void
+fsync_done_now(struct pend *pd)
+{
+    pd->left = 1;
+    fsync_done(pd, pd->err);
+}
+
+static void
 preprocess(uint64_t id)
 {
     struct todo_result res = {BSTR_INIT, 0, 0, 0, {0, 0}};
     struct msg *m = msgmap_get(&msgs, id);
+    struct pend *pd;
+    int fds[3], nfds = 0;
 
-    if (m)
-        return; /* already preprocessed, waiting for qmail-clean */
-    if (todo_preprocess(&cf, id, &res) == -1) {
+    if (m) {
+        /* Already preprocessed and waiting for qmail-clean; or finished,
+         * its mess/ file removed and the inode (so the number) already
+         * reused by a new message: look again once the old one is gone. */
+        if (m->flags & MSG_DONEWAIT)
+            m->flags |= MSG_REUSED;
+        return;
+    }
+    if (todo_preprocess(&cf, id, &res, fds, &nfds) == -1) {
         if (errno == EINVAL)
             slog("warning: todo/%llu is not an envelope; left for "
                  "qmail-qfix", (unsigned long long)id);
@@ -592,7 +699,23 @@ preprocess(uint64_t id)
          (unsigned long long)id, res.bytes, res.sender.s ? res.sender.s : "",
          res.qp, res.uid);
     bstr_free(&res.sender);
-    clean_request('t', id);
+    /* todo/N goes only once the new files are on disk */
+    pd = malloc(sizeof *pd);
+    if (!pd)
+        die_nomem();
+    pd->kind = P_PRE;
+    pd->id = id;
+    pd->left = nfds;
+    pd->err = 0;
+    for (int i = 0; i < nfds; i++)
+        if (fsyncq_submit(fds[i], pd) == -1) {
+            /* no memory for the queue item: sync it here */
+            if (fsync(fds[i]) == -1)
+                pd->err = errno;
+            close(fds[i]);
+            if (--pd->left == 0)
+                fsync_done_now(pd);
+        }
 }
 
 /* todo_work - a bounded slice of the todo/ scan. */
@@ -957,6 +1080,8 @@ main(void)
     sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd == -1)
         die("unable to set up signals, exiting");
+    if (fsyncq_init() == -1)
+        die("unable to start the fsync threads, exiting");
 
     for (int c = 0; c < NCHAN; c++) {
         ch[c].wfd = 3 + 2 * c;
@@ -981,8 +1106,8 @@ main(void)
     slog_flush();
 
     for (;;) {
-        struct pollfd p[10];
-        int n = 0, ip_sig, ip_trig, ip_ctl = -1, ip_clean, ip_cw = -1;
+        struct pollfd p[11];
+        int n = 0, ip_sig, ip_trig, ip_ctl = -1, ip_clean, ip_cw = -1, ip_fq;
         int ip_r[NCHAN], ip_w[NCHAN];
         bool busy;
 
@@ -1000,7 +1125,7 @@ main(void)
         slog_flush();
 
         if (exiting && !ch[0].used && !ch[1].used && !cleancount &&
-            !cleanbuf.len)
+            !cleanbuf.len && !fsyncq_pending())
             break;
         for (int c = 0; c < NCHAN; c++)
             if (ch[c].dead) {
@@ -1024,6 +1149,9 @@ main(void)
         p[n].fd = cleanr;
         p[n].events = POLLIN;
         ip_clean = n++;
+        p[n].fd = fsyncq_fd();
+        p[n].events = POLLIN;
+        ip_fq = n++;
         if (cleanbuf.len) {
             p[n].fd = cleanw;
             p[n].events = POLLOUT;
@@ -1068,6 +1196,8 @@ main(void)
         }
         if (ip_ctl >= 0 && (p[ip_ctl].revents & POLLIN))
             ctl_read();
+        if (p[ip_fq].revents & POLLIN)
+            fsyncq_collect(fsync_done);
         if (p[ip_clean].revents & (POLLIN | POLLHUP))
             read_clean();
         (void)ip_cw;

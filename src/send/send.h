@@ -64,6 +64,7 @@ time_t retry_next(time_t birth, time_t now, unsigned long skip);
 #define MSG_DONEWAIT 0x40                /* finished, mess/ not yet gone */
 #define MSG_EXPIRE 0x80                  /* admin: bounce what is left */
 #define MSG_REMOVE 0x100                 /* admin: drop what is left */
+#define MSG_REUSED 0x200                 /* a new message got this number */
 
 struct msg {
     uint64_t id;
@@ -122,6 +123,7 @@ struct job {
     struct rcpt *r;
     size_t nr, next;     /* recipients; next one to dispatch */
     unsigned running;
+    unsigned marking;    /* done marks (or bounce records) not yet fsynced */
     bool deferred;       /* some recipient failed temporarily */
     struct job *qnext;   /* channel's dispatch queue */
 };
@@ -129,11 +131,13 @@ struct job {
 int job_load(struct job *j, uint64_t id, int chan, int64_t birth);
 void job_free(struct job *j);
 int job_mark_done(struct job *j, size_t i);
+int job_mark_write(struct job *j, size_t i);
 int job_remaining(uint64_t id, int chan);
 
 /* ---- bounces (bounce.c) --------------------------------------------- */
 
 int bounce_add(uint64_t id, const char *rcpt, const char *text, size_t len);
+int bounce_append(uint64_t id, const char *rcpt, const char *text, size_t len);
 int bounce_compose(struct bstr *head, struct bstr *tail,
                    const struct send_conf *c, const char *sender,
                    const struct bstr *report, time_t now, int64_t birth,
@@ -151,7 +155,7 @@ struct todo_result {
 };
 
 int todo_preprocess(const struct send_conf *c, uint64_t id,
-                    struct todo_result *res);
+                    struct todo_result *res, int fds[3], int *nfds);
 
 /* ---- the log (slog.c) ------------------------------------------------ */
 

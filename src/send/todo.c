@@ -18,8 +18,12 @@
 #include "qpath.h"
 #include "send.h"
 
+/*
+ * write_file - fn holds exactly b.  With keep, the file is left open in
+ * *keep for the caller to fsync; otherwise it is fsynced and closed here.
+ */
 static int
-write_file(const char *fn, const struct bstr *b)
+write_file(const char *fn, const struct bstr *b, int *keep)
 {
     int fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     size_t off = 0;
@@ -34,6 +38,10 @@ write_file(const char *fn, const struct bstr *b)
             goto fail;
         }
         off += (size_t)w;
+    }
+    if (keep) {
+        *keep = fd;
+        return 0;
     }
     if (fsync(fd) == -1)
         goto fail;
@@ -76,13 +84,15 @@ read_file(const char *fn, struct bstr *out)
 
 /*
  * todo_preprocess - route message id and write its info/local/remote
- * files.  Returns 0 (res filled for the log), or -1 with errno: the
- * message stays in todo/ and is tried again later.  A todo file that is
+ * files.  With fds, the files are left open there (*nfds of them) for
+ * the caller to fsync before todo/ may be cleaned; without, they are
+ * fsynced here.  Returns 0 (res filled for the log), or -1 with errno:
+ * the message stays in todo/ and is tried again later.  A todo file that is
  * not an envelope (EINVAL) is left alone for qmail-qfix and the admin.
  */
 int
 todo_preprocess(const struct send_conf *c, uint64_t id,
-                struct todo_result *res)
+                struct todo_result *res, int fds[3], int *nfds)
 {
     char fn[QPATH_MAX];
     struct bstr raw = BSTR_INIT, info = BSTR_INIT, out = BSTR_INIT;
@@ -92,6 +102,8 @@ todo_preprocess(const struct send_conf *c, uint64_t id,
     bool have_f = false;
     int rc = -1;
 
+    if (nfds)
+        *nfds = 0;
     memset(res->nrcpt, 0, sizeof res->nrcpt);
     res->bytes = 0;
     res->qp = res->uid = 0;
@@ -164,16 +176,37 @@ todo_preprocess(const struct send_conf *c, uint64_t id,
     /* channel files first, info last: info is what marks a message as
      * preprocessed for a restarted qmail-send */
     for (int k = 0; k < NCHAN; k++) {
+        int kept = -1;
+
         qpath_fmt(fn, k == CHAN_LOCAL ? "local" : "remote", id);
-        if (res->nrcpt[k] ? write_file(fn, &ch[k]) == -1
-                          : (unlink(fn) == -1 && errno != ENOENT))
+        if (!res->nrcpt[k]) {
+            if (unlink(fn) == -1 && errno != ENOENT)
+                goto out;
+            continue;
+        }
+        if (write_file(fn, &ch[k], nfds ? &kept : NULL) == -1)
             goto out;
+        if (nfds)
+            fds[(*nfds)++] = kept;
     }
     qpath_fmt(fn, "info", id);
-    if (write_file(fn, &info) == -1)
-        goto out;
+    {
+        int kept = -1;
+
+        if (write_file(fn, &info, nfds ? &kept : NULL) == -1)
+            goto out;
+        if (nfds)
+            fds[(*nfds)++] = kept;
+    }
     rc = 0;
 out:
+    if (rc == -1 && nfds) {
+        int e = errno;
+
+        while (*nfds > 0)
+            close(fds[--*nfds]);
+        errno = e;
+    }
     bstr_free(&raw);
     bstr_free(&info);
     bstr_free(&out);
