@@ -112,6 +112,9 @@ def make_qng_mailbox(br):
             ctl = os.path.join(self.home, "control")
             with open(os.path.join(ctl, "locals"), "a") as f:
                 f.write(DOMAIN + "\n")
+            for name, value in qng_extra():
+                with open(os.path.join(ctl, name), "w") as f:
+                    f.write(value + "\n")
             mail = os.path.join(base, "mail")
             boxhome = os.path.join(mail, "box")
             for d in (mail, boxhome):
@@ -215,6 +218,20 @@ def make_qng_mailbox(br):
             return "send log: %s; smtpd log: %s" % (self.tail_send_log(), self.tail_log())
 
     return QngMailbox
+
+
+def qng_extra():
+    """BENCH_QNG_CONTROL: control files (name=value, separated by ';')
+    written into the qmail-ng delivery instance, e.g. concurrencylocal=20."""
+    out = []
+    for x in os.environ.get("BENCH_QNG_CONTROL", "").split(";"):
+        if "=" in x:
+            name, value = x.split("=", 1)
+            name = name.strip()
+            if not name or "/" in name or name.startswith("."):
+                raise SystemExit("BENCH_QNG_CONTROL: bad control file name %r" % name)
+            out.append((name, value.strip()))
+    return out
 
 
 def postfix_extra():
@@ -482,6 +499,10 @@ def workload(br, work, result, have_qng):
         "manager")
     say("  with delivery agents), from the client's start until the queue is empty, per "
         "message.")
+    if qng_extra():
+        say("  qmail-ng's control/ also has (BENCH_QNG_CONTROL): "
+            + "; ".join("%s=%s" % kv for kv in qng_extra()))
+        result["qng_control_extra"] = dict(qng_extra())
     if postfix_extra():
         say("  Postfix's main.cf also has (BENCH_POSTFIX_MAIN): "
             + "; ".join(postfix_extra().splitlines()))

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "outcome.h"
 #include "priv.h"
 #include "qpath.h"
+#include "local.h"
 #include "lspawn.h"
 #include "spawnproto.h"
 
@@ -110,8 +112,10 @@ child_die(int code, const char *fmt, ...)
 
 /*
  * lspawn_child - become the delivery for rcpt: message on fd 0, output
- * on outfd (as fd 1 and 2), then qmail-local as the user.  Never returns;
- * a failure before qmail-local runs is reported like one of its own.
+ * on outfd (as fd 1 and 2), then qmail-local as the user: its code, run
+ * here without an exec (local.h), or the program $QMAILLOCAL names.
+ * Never returns; a failure before qmail-local runs is reported like one
+ * of its own.
  */
 void
 lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
@@ -170,16 +174,27 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
                              "(#5.7.1)");
 
     {
-        /* the full path as argv[0]: ps tells which instance it serves */
-        const char *argv[] = {c->qmail_local, "--", u.user.s,
-                              u.home.s,      local.s, u.dash.s ? u.dash.s : "",
+        const char *argv[] = {"qmail-local",  "--", u.user.s,
+                              u.home.s,       local.s,
+                              u.dash.s ? u.dash.s : "",
                               u.ext.s ? u.ext.s : "", domain, sender,
                               c->defaultdelivery, NULL};
 
-        execv(c->qmail_local, (char *const *)argv);
+        if (c->qmail_local) {
+            argv[0] = c->qmail_local;
+            execv(c->qmail_local, (char *const *)argv);
+            child_die(EXIT_TEMP, "Unable to run %s: %s. (#4.3.0)",
+                      c->qmail_local, strerror(errno));
+        }
+        /* what an exec would have reset: signals, inherited descriptors */
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                signal(sig, SIG_DFL);
+        close_range(3, ~0U, 0);
+        prctl(PR_SET_NAME, "qmail-local", 0, 0, 0);
+        qmail_local_main(10, (char **)argv);
+        _exit(0);
     }
-    child_die(EXIT_TEMP, "Unable to run qmail-local: %s. (#4.3.0)",
-              strerror(errno));
 }
 
 /* ---- the parent: requests in, reports out ---------------------------- */

@@ -6,10 +6,11 @@
  * The parent never blocks on a delivery: it polls the request pipe, the
  * children's output pipes and a self-pipe for SIGCHLD.  Each child opens
  * the message (as root in a root-mode instance, before giving anything
- * up), finds the user (users.h), becomes that user and runs qmail-local
- * with its stdout and stderr on a pipe; that output, cut to fit, is the
- * report's text.  A report is sent as soon as its child has exited, even
- * if a grandchild still holds the pipe.
+ * up), finds the user (users.h), becomes that user and runs qmail-local's
+ * code (local.h; or the program $QMAILLOCAL names) with its stdout and
+ * stderr on a pipe; that output, cut to fit, is the report's text.  A
+ * report is sent as soon as its child has exited, even if a grandchild
+ * still holds the pipe.
  */
 #ifndef LSPAWN_H
 #define LSPAWN_H
@@ -26,7 +27,7 @@
 
 struct lspawn_conf {
     const char *defaultdelivery;
-    const char *qmail_local; /* $QMAIL_HOME/bin/qmail-local */
+    const char *qmail_local; /* $QMAILLOCAL, or NULL: no exec */
     struct users_conf users;
 };
 

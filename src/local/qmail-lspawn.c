@@ -2,6 +2,8 @@
 /*
  * qmail-lspawn - run qmail-local for each local delivery qmail-send asks
  * for (spawnproto.h on fds 0 and 1; defaultdelivery is the argument).
+ * Each delivery is a child running qmail-local's code (no exec), or, when
+ * $QMAILLOCAL names a program, that program with qmail-local's arguments.
  *
  * Root mode (running as root in an instance whose QMAIL_HOME belongs to
  * root, as qmail-setup -r makes it): each delivery runs as the user who
@@ -10,6 +12,7 @@
  * becomes that owner.  Works in $QMAIL_HOME/queue.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,7 +27,7 @@ int
 main(int argc, char **argv)
 {
     struct lspawn_conf c;
-    struct bstr qlocal = BSTR_INIT, cdb = BSTR_INIT, alias = BSTR_INIT;
+    struct bstr cdb = BSTR_INIT, alias = BSTR_INIT;
     const char *home = priv_home();
     struct stat st;
     int code;
@@ -42,22 +45,22 @@ main(int argc, char **argv)
         if (priv_drop(st.st_uid, st.st_gid) == -1)
             log_die_sys(EXIT_TEMP, "cannot become the owner of %s", home);
     }
-    if (bstr_catf(&qlocal, "%s/bin/qmail-local", home) == -1 ||
-        bstr_catf(&cdb, "%s/users/cdb", home) == -1 ||
+    if (bstr_catf(&cdb, "%s/users/cdb", home) == -1 ||
         bstr_catf(&alias, "%s/alias", home) == -1)
         log_die(EXIT_TEMP, "out of memory");
     if (chdir(home) == -1 || chdir("queue") == -1)
         log_die_sys(EXIT_TEMP, "cannot chdir to %s/queue", home);
 
     c.defaultdelivery = argv[1];
-    c.qmail_local = qlocal.s;
+    c.qmail_local = getenv("QMAILLOCAL");
+    if (c.qmail_local && !*c.qmail_local)
+        c.qmail_local = NULL;
     c.users.ops = &users_system;
     c.users.cdb = cdb.s;
     c.users.aliashome = alias.s;
     c.users.uid = getuid();
     c.users.gid = getgid();
     code = lspawn_run(&c, 0, 1);
-    bstr_free(&qlocal);
     bstr_free(&cdb);
     bstr_free(&alias);
     return code;

@@ -228,6 +228,33 @@ class LoggerTest(unittest.TestCase):
         self.assertRegex(text, r"(?m)^%send msg \d+$" % stamp)
 
 
+def lspawn_children(send_pid, seconds):
+    """The pids of qmail-lspawn's children (running deliveries) under the
+    qmail-send send_pid, polled for up to seconds until there is one."""
+    def children(pid):
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                return [int(p) for p in f.read().split()]
+        except OSError:
+            return []
+
+    def comm(pid):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+
+    lspawn = [p for p in children(send_pid) if comm(p) == "qmail-lspawn"]
+    deadline = time.monotonic() + seconds
+    while lspawn and time.monotonic() < deadline:
+        pids = children(lspawn[0])
+        if pids:
+            return pids
+        time.sleep(0.001)
+    return []
+
+
 class CrashLoopTest(unittest.TestCase):
     """kill -9 at random moments while 1,000 messages flow: every message
     is delivered at least once, and a message is delivered twice only when
@@ -279,10 +306,17 @@ class CrashLoopTest(unittest.TestCase):
                 kills[victim] += 1
                 start()
             else:
-                # only this instance's processes: their argv[0] is our bin/
-                r = subprocess.run(["pgrep", "-f", "^%s " % os.path.join(inst.bin, victim)],
-                                   capture_output=True, text=True)
-                pids = [int(p) for p in r.stdout.split()]
+                # only this instance's processes: a delivery is a child
+                # of qmail-lspawn (a child of qmail-send) named qmail-local
+                # (it runs qmail-local's code without an exec), and lives
+                # a few ms: watch qmail-lspawn's children for a moment;
+                # multilog's argv[0] is our bin/
+                if victim == "qmail-local":
+                    pids = lspawn_children(inst.send.pid, 0.5)
+                else:
+                    r = subprocess.run(["pgrep", "-f", "^%s " % os.path.join(inst.bin, victim)],
+                                       capture_output=True, text=True)
+                    pids = [int(p) for p in r.stdout.split()]
                 for p in pids[:1]:
                     try:
                         os.kill(p, signal.SIGKILL)

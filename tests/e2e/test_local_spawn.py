@@ -238,18 +238,21 @@ class TestSpawn(SpawnCase):
 
 
 class TestCrashes(SpawnCase):
-    """A qmail-local that crashes or exits oddly: replaced by a script."""
+    """A qmail-local that crashes or exits oddly: a script run in its
+    place through $QMAILLOCAL."""
 
     def fake_local(self, body):
-        p = os.path.join(self.inst.bin, "qmail-local")
+        p = os.path.join(self.inst.tmp, "fake-local")
         with open(p, "w") as f:
             f.write("#!/bin/sh\n" + body)
         os.chmod(p, 0o755)
         if qng.IS_ROOT:
             os.chown(p, self.inst.uid, self.inst.gid)
+        self.qmaillocal = p
 
     def one(self):
-        reps, code, err, _ = self.spawn(request(0, self.message(), "", "x@" + HOST))
+        reps, code, err, _ = self.spawn(request(0, self.message(), "", "x@" + HOST),
+                                        env={"QMAILLOCAL": self.qmaillocal})
         self.assertEqual(code, 0, err)
         return reps[0]
 
@@ -280,7 +283,7 @@ class TestCrashes(SpawnCase):
         if qng.IS_ROOT:
             os.chmod(self.inst.tmp, 0o777)
         reps, _, _, _ = self.spawn(request(0, self.message(), "snd@x.test", "Who.Ever@" + HOST),
-                                   default="./Mailbox")
+                                   default="./Mailbox", env={"QMAILLOCAL": self.qmaillocal})
         self.assertEqual(reps[0][2], "K")
         with open(out, "rb") as f:
             got = f.read()
@@ -288,10 +291,21 @@ class TestCrashes(SpawnCase):
                          b"\nwho.ever\n-\nwho.ever\nhost.test\nsnd@x.test\n./Mailbox\n" + MSG)
 
     def test_missing_qmail_local(self):
-        os.unlink(os.path.join(self.inst.bin, "qmail-local"))
+        self.qmaillocal = os.path.join(self.inst.tmp, "no-such-program")
         rep = self.one()
         self.assertEqual(rep[2], "Z")
-        self.assertIn("Unable to run qmail-local", rep[3])
+        self.assertIn("Unable to run %s: No such file or directory" % self.qmaillocal, rep[3])
+
+    def test_no_exec_without_qmaillocal(self):
+        # the delivery runs qmail-local's code in qmail-lspawn's child:
+        # the program file is not needed
+        self.alias.maildir()
+        self.alias.write(".qmail-default", "./Maildir/\n")
+        os.unlink(os.path.join(self.inst.bin, "qmail-local"))
+        reps, code, err, _ = self.spawn(request(0, self.message(), "", "x@" + HOST))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(reps[0][2], "K", reps)
+        self.assertEqual(len(self.alias.messages()), 1)
 
 
 class TestAssign(SpawnCase):
