@@ -41,22 +41,24 @@ ALLCFLAGS = -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(FORTIFY) \
            -Isrc/lib -I$(B)/gen $(EXTRA_INC) -MMD -MP
 LDFLAGS ?=
 ALLLDFLAGS = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
-LIBS    := -lcdb
+LIBS    := -lcdb -Wl,--as-needed -lresolv -Wl,--no-as-needed
 SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 
 # Programs and the family folder holding each one's main file.  A program
 # is built once its main file exists (families grow file by file).
-FAMILIES := queue smtpd tcp tools send local inject
+FAMILIES := queue smtpd tcp tools send local inject remote
 WANT_queue  := qmail-queue
 WANT_smtpd  := qmail-smtpd
 WANT_tcp    := tcpserver tcprules tcprulescheck
-WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal
+WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal \
+               dnsmx dnsip dnsptr
 WANT_send   := qmail-send qmail-clean qmail-start qmail-rspawn qmail-qread \
                qmail-qrm qmail-qrequeue qmail-qexpire
 WANT_local  := qmail-lspawn qmail-local qmail-getpw qmail-newu qmail-pw2u \
                forward condredirect bouncesaying except preline \
                maildirmake maildir2mbox
 WANT_inject := qmail-inject sendmail predate datemail mailsubj
+WANT_remote := qmail-remote qmail-tcpok
 $(foreach f,$(FAMILIES),$(eval PROGS_$(f) := $(filter \
     $(patsubst src/$(f)/%.c,%,$(wildcard src/$(f)/*.c)),$(WANT_$(f)))))
 PROGS := $(foreach f,$(FAMILIES),$(PROGS_$(f)))
