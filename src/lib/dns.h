@@ -45,12 +45,16 @@ struct dns_server {
     unsigned port; /* 53 unless the servers file says */
 };
 
+struct __res_state; /* <resolv.h>, for res_nmkquery */
+
 struct dns {
     struct dns_server srv[DNS_SERVERS_MAX];
     size_t nsrv;
     unsigned timeout_ms; /* per query and server (default 5000) */
     unsigned rounds;     /* times through the server list (default 2) */
     struct bstr err;     /* why the last lookup failed */
+    unsigned noedns;     /* bit i: server i answered FORMERR to EDNS0 */
+    struct __res_state *res;
 };
 
 /* An MX host, or a host with its addresses. */
@@ -70,16 +74,34 @@ struct dns_iplist {
 };
 
 /*
- * dns_init - servers from serversfile (NULL: skip it) or resolv.conf.
- * 0, or -1 with errno (ENOMEM; EINVAL with d->err naming the bad line).
+ * dns_init - servers from serversfile (NULL or absent: skip it) or
+ * resolv.conf.  0, or -1 with errno (ENOMEM; EINVAL with d->err naming
+ * the bad line; the errno of an unreadable file) and d->err saying why.
+ * Only the first DNS_SERVERS_MAX servers are used.  dns_free is
+ * needed after either result.
  */
 int dns_init(struct dns *d, const char *serversfile) WUR;
 void dns_free(struct dns *d);
 
 /*
+ * dns_servers_parse - add to d the servers listed in text: the
+ * dnsservers syntax above, or with resolvconf the "nameserver ADDR"
+ * lines of resolv.conf (others, and addresses it cannot use, skipped).
+ * 0, or -1 with errno EINVAL and d->err naming the bad line.
+ */
+int dns_servers_parse(struct dns *d, const char *text, size_t len,
+                      bool resolvconf) WUR;
+
+/*
+ * Results: out need not be initialized; it is overwritten, and holds
+ * nothing after a failure.  Free it with dns_*list_free after DNS_OK.
+ */
+
+/*
  * dns_ip - the addresses of name: family AF_INET (A), AF_INET6 (AAAA) or
  * AF_UNSPEC (both: AAAA first, then A).  For AF_UNSPEC the result is OK
- * if either lookup is, TEMP if either is temporary and none is OK.
+ * when an address was found or both lookups are OK; otherwise TEMP if
+ * either is temporary, else PERM (the name does not exist).
  */
 int dns_ip(struct dns *d, const char *name, int family,
            struct dns_iplist *out) WUR;
@@ -88,13 +110,23 @@ int dns_ip(struct dns *d, const char *name, int family,
  * dns_mx - the MX hosts of domain, sorted by preference, in random order
  * among equal preferences.  n == 0: no MX records (the caller uses the
  * domain itself, the implicit MX).  A single MX "." (RFC 7505, null MX)
- * gives DNS_PERM with d->err saying the domain accepts no mail.
+ * gives DNS_PERM with d->err saying the domain accepts no mail (a "."
+ * beside real MX hosts is ignored).
  */
 int dns_mx(struct dns *d, const char *domain, struct dns_mxlist *out) WUR;
 
-/* dns_ptr - the names of ip (PTR under in-addr.arpa or ip6.arpa). */
+/* dns_mx_sort - by preference, equal preferences in random order. */
+void dns_mx_sort(struct dns_mxlist *l);
+
+/*
+ * dns_ptr - the names of ip (PTR under in-addr.arpa or ip6.arpa; an
+ * IPv4-mapped IPv6 address is looked up as IPv4), in the answer's order.
+ */
 int dns_ptr(struct dns *d, const struct ipaddr *ip,
             struct dns_mxlist *out) WUR; /* pref 0 */
+
+/* dns_ptrname - the reverse name of ip ("4.3.2.1.in-addr.arpa"). */
+int dns_ptrname(struct bstr *out, const struct ipaddr *ip) WUR;
 
 void dns_iplist_free(struct dns_iplist *l);
 void dns_mxlist_free(struct dns_mxlist *l);
@@ -104,7 +136,11 @@ void dns_mxlist_free(struct dns_mxlist *l);
  * (ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ptr) for qname in answer[0..len),
  * following CNAMEs inside it.  *next receives the name to ask next when
  * the chain leaves the answer (empty when complete).  DNS_OK, DNS_TEMP
- * (malformed, or a loop) or DNS_PERM (NXDOMAIN).
+ * (malformed, an error rcode, another question, or a loop) or DNS_PERM
+ * (NXDOMAIN, a null MX).  Records are appended to *ips (A, AAAA) or
+ * *names (MX, PTR), which the caller initializes ({0}); names are kept
+ * only when they are plain host names (lower case, no trailing dot, at
+ * most DNS_NAME_MAX characters).
  */
 int dns_parse(struct dns *d, const unsigned char *answer, size_t len,
               const char *qname, int type, struct dns_iplist *ips,
