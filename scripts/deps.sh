@@ -19,6 +19,9 @@ command -v runuser >/dev/null 2>&1 || [ -x /usr/sbin/runuser ] || [ -x /sbin/run
     need_pkg util-linux
 # service names such as "smtp" for tcpserver (the guides' command lines)
 [ -f /etc/services ] || need_pkg netbase
+# a real DNS server on loopback for the DNS tests (tests/e2e/dnsserver.py);
+# it lives in /usr/sbin, outside an ordinary user's PATH
+command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ] || need_pkg unbound
 # the brief libFuzzer runs in `make check` (skipped when clang is absent)
 command -v clang >/dev/null 2>&1 || need_pkg clang
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
