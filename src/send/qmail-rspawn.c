@@ -1,68 +1,64 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * qmail-rspawn - the remote-delivery spawner (spawnproto.h).
+ * qmail-rspawn - run remote deliveries for qmail-send (spawnproto.h on
+ * fds 0 and 1), grouped by destination domain, each group's messages
+ * over as few SMTP connections as possible (rspawn.h): it runs
+ * `qmail-remote -m DOMAIN` workers ($QMAILREMOTE names another program
+ * speaking the same protocol) in $QMAIL_HOME/queue.
  *
- * Remote delivery (DNS, qmail-remote, one SMTP session per destination)
- * is the next milestone.  Until it lands, this spawner answers every
- * request with a temporary failure that says so plainly: remote mail
- * stays queued, is retried on qmail's schedule and bounces only after
- * queuelifetime, exactly as if the remote host were unreachable.
+ * control/concurrencyperdomain (default 20) caps the connections to one
+ * domain; qmail-send's concurrencyremote caps the deliveries running at
+ * once.  Started by qmail-start, as qmailr in a root install.
  */
-#include <errno.h>
-#include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include "bstr.h"
+#include "ctl.h"
 #include "log.h"
 #include "outcome.h"
-#include "spawnproto.h"
+#include "priv.h"
+#include "rspawn.h"
 
-static const char why[] =
-    "Sorry, remote delivery is not available yet in this qmail-ng; the "
-    "message stays queued and will be retried. (#4.3.0)\n";
+#define PERDOMAIN_DEFAULT 20
+#define PERDOMAIN_MAX 1000
+#define IDLE_MAX 20     /* idle workers at most */
+#define LINGER_MS 2000  /* an idle worker's wait for another message */
 
 int
 main(void)
 {
-    struct spawn_reqparser p;
-    struct bstr out = BSTR_INIT;
-    char buf[65536];
+    struct rspawn_conf c;
+    struct bstr remote = BSTR_INIT, ctl = BSTR_INIT;
+    const char *home = priv_home();
+    unsigned long perdomain = PERDOMAIN_DEFAULT;
+    int code;
 
     log_init("qmail-rspawn");
-    spawnproto_req_init(&p);
-    for (;;) {
-        ssize_t r = read(0, buf, sizeof buf);
-        size_t off = 0;
-
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return 0;
-        while (off < (size_t)r) {
-            size_t used;
-            int ev = spawnproto_req_push(&p, buf + off, (size_t)r - off,
-                                         &used);
-
-            off += used;
-            if (ev == SPAWNPROTO_BAD || ev == SPAWNPROTO_NOMEM)
-                log_die(EXIT_TEMP, "garbled request from qmail-send");
-            if (ev != SPAWNPROTO_REQUEST)
-                continue;
-            if (spawnproto_report_start(&out, p.req.slot) == -1)
-                log_die(EXIT_TEMP, "out of memory");
-            for (size_t i = 0; i < p.req.nrcpt; i++)
-                if (spawnproto_report_rcpt(&out, 's', why, strlen(why)) == -1)
-                    log_die(EXIT_TEMP, "out of memory");
-            if (spawnproto_report_end(&out, 'Z', why, strlen(why)) == -1)
-                log_die(EXIT_TEMP, "out of memory");
-        }
-        for (size_t done = 0; done < out.len;) {
-            ssize_t w = write(1, out.s + done, out.len - done);
-            if (w == -1 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return 111;
-            done += (size_t)w;
-        }
-        bstr_truncate(&out, 0);
+    if (bstr_catf(&remote, "%s/bin/qmail-remote", home) == -1 ||
+        bstr_catf(&ctl, "%s/control/concurrencyperdomain", home) == -1)
+        log_die(EXIT_TEMP, "out of memory");
+    switch (ctl_readulong(ctl.s, &perdomain)) {
+    case 0:
+        perdomain = PERDOMAIN_DEFAULT;
+        break;
+    case -1:
+        log_die_sys(EXIT_TEMP, "cannot read %s", ctl.s);
     }
+    if (perdomain < 1)
+        perdomain = 1;
+    if (perdomain > PERDOMAIN_MAX)
+        perdomain = PERDOMAIN_MAX;
+    if (chdir(home) == -1 || chdir("queue") == -1)
+        log_die_sys(EXIT_TEMP, "cannot chdir to %s/queue", home);
+    c.remote = getenv("QMAILREMOTE") && *getenv("QMAILREMOTE")
+                   ? getenv("QMAILREMOTE")
+                   : remote.s;
+    c.perdomain = (unsigned)perdomain;
+    c.idle_max = IDLE_MAX;
+    c.linger_ms = LINGER_MS;
+    code = rspawn_run(&c, 0, 1);
+    bstr_free(&remote);
+    bstr_free(&ctl);
+    return code;
 }

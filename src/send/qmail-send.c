@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@
 #define CLEAN_INFLIGHT 1024  /* unanswered qmail-clean requests at most */
 #define BOUNCE_RETRY 300     /* seconds before another try at a bounce */
 #define EXTRA_ACTIVE 16      /* loaded jobs beyond a channel's concurrency */
+#define REMOTE_RCPTS 100     /* recipients in one remote delivery at most */
 
 static const char *const channame[NCHAN] = {"local", "remote"};
 
@@ -50,7 +52,7 @@ struct slot {
     struct job *job;
     size_t *idx; /* recipients of this delivery */
     size_t n;
-    unsigned long delnum;
+    unsigned long delnum; /* of idx[0]; idx[k] is delnum + k */
 };
 
 struct chan {
@@ -222,50 +224,70 @@ job_enqueue(struct chan *k, struct job *j)
     k->qtail = j;
 }
 
+/*
+ * bounce_now - send what bounce/N holds (the failures recorded so far) as
+ * one bounce message and remove it; as qmail does at the end of every
+ * delivery pass, so a failed recipient is reported even while others of
+ * the message are still deferred.  False when that has to wait (trouble
+ * injecting: retried in BOUNCE_RETRY seconds).
+ */
+static bool
+bounce_now(struct msg *m)
+{
+    char fn[QPATH_MAX];
+    struct stat st;
+    struct bstr sender = BSTR_INIT;
+    int64_t birth;
+    pid_t qp = 0;
+    int r;
+
+    qpath_fmt(fn, "bounce", m->id);
+    if (m->flags & MSG_REMOVE) {
+        unlink(fn);
+        m->flags &= ~MSG_BOUNCE;
+        return true;
+    }
+    if (stat(fn, &st) == -1) {
+        m->flags &= ~MSG_BOUNCE;
+        return true;
+    }
+    r = info_read(m->id, &sender, &birth);
+    if (r == 1)
+        r = bounce_inject(&cf, m->id, sender.s, false, NULL, &qp);
+    else
+        r = -1;
+    bstr_free(&sender);
+    if (r == -1) {
+        struct sched_item it = {time(NULL) + BOUNCE_RETRY, m->id, 0,
+                                SCHED_BOUNCE};
+
+        slog("warning: trouble injecting bounce message, will try later");
+        m->flags |= MSG_BOUNCE;
+        if (sched_push(&bounceheap, &it) == -1)
+            die_nomem();
+        return false;
+    }
+    if (r == 1)
+        slog("triple bounce: discarding bounce/%llu",
+             (unsigned long long)m->id);
+    else
+        slog("bounce msg %llu qp %ld", (unsigned long long)m->id, (long)qp);
+    if (unlink(fn) == -1 && errno != ENOENT)
+        slog("warning: unable to unlink bounce/%llu",
+             (unsigned long long)m->id);
+    m->flags &= ~MSG_BOUNCE;
+    return true;
+}
+
 /* message_done - every recipient is finished: bounce, then clean up. */
 static void
 message_done(uint64_t id)
 {
     char fn[QPATH_MAX];
     struct msg *m = msgmap_get(&msgs, id);
-    struct stat st;
-    struct bstr sender = BSTR_INIT;
-    int64_t birth;
 
-    if (!m)
+    if (!m || !bounce_now(m))
         return;
-    qpath_fmt(fn, "bounce", id);
-    if (stat(fn, &st) == 0 && !(m->flags & MSG_REMOVE)) {
-        pid_t qp = 0;
-        int r = info_read(id, &sender, &birth);
-
-        if (r == 1)
-            r = bounce_inject(&cf, id, sender.s, false, NULL, &qp);
-        else
-            r = -1;
-        bstr_free(&sender);
-        if (r == -1) {
-            struct sched_item it = {time(NULL) + BOUNCE_RETRY, id, 0,
-                                    SCHED_BOUNCE};
-
-            slog("warning: trouble injecting bounce message, will try later");
-            m->flags |= MSG_BOUNCE;
-            if (sched_push(&bounceheap, &it) == -1)
-                die_nomem();
-            return;
-        }
-        if (r == 1)
-            slog("triple bounce: discarding bounce/%llu",
-                 (unsigned long long)id);
-        else
-            slog("bounce msg %llu qp %ld", (unsigned long long)id, (long)qp);
-        if (unlink(fn) == -1 && errno != ENOENT)
-            slog("warning: unable to unlink bounce/%llu",
-                 (unsigned long long)id);
-    } else if (m->flags & MSG_REMOVE) {
-        unlink(fn);
-    }
-    m->flags &= ~MSG_BOUNCE;
     qpath_fmt(fn, "info", id);
     if (unlink(fn) == -1 && errno != ENOENT) {
         slog("warning: unable to unlink info/%llu, will try later",
@@ -381,6 +403,8 @@ finish_job(struct job *j)
         if (j->deferred)
             notice(j);
         schedule_at(m, c, retry_next((time_t)j->birth, now, cf.skip[c]));
+        if (m->flags & MSG_BOUNCE)
+            bounce_now(m);
     } else {
         channel_complete(m, c);
     }
@@ -432,7 +456,21 @@ activate(int c)
     }
 }
 
-/* start one delivery of recipient(s) of the job at the queue head */
+/* rcpt_domain - the domain of an address as routed ("" without one). */
+static const char *
+rcpt_domain(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+
+    return at ? at + 1 : "";
+}
+
+/*
+ * dispatch - start deliveries of the jobs at the queue head: one
+ * recipient each for local, all the job's recipients at one domain (up
+ * to REMOTE_RCPTS) for remote, which qmail-rspawn delivers in one SMTP
+ * transaction.
+ */
 static void
 dispatch(int c)
 {
@@ -463,26 +501,42 @@ dispatch(int c)
             continue;
         }
         i = j->next++;
-        s->idx = malloc(sizeof *s->idx);
+        s->n = 0;
+        s->idx = malloc((c == CHAN_REMOTE ? REMOTE_RCPTS : 1) * sizeof *s->idx);
         if (!s->idx)
             die_nomem();
-        s->idx[0] = i;
-        s->n = 1;
+        s->idx[s->n++] = i;
+        if (c == CHAN_REMOTE) {
+            /* the job's other recipients at the same domain go along */
+            const char *dom = rcpt_domain(j->strings.s + j->r[i].addr);
+
+            for (size_t x = j->next; x < j->nr && s->n < REMOTE_RCPTS; x++)
+                if (j->r[x].state == 'T' &&
+                    !strcasecmp(dom, rcpt_domain(j->strings.s + j->r[x].addr)))
+                    s->idx[s->n++] = x;
+        }
         s->job = j;
         s->busy = true;
-        s->delnum = ++delnum;
-        j->r[i].state = 'R';
+        s->delnum = delnum + 1;
+        delnum += s->n;
         j->running++;
         k->used++;
-        if (bstr_cats(&rcpts, j->strings.s + j->r[i].addr) == -1 ||
-            bstr_catc(&rcpts, '\0') == -1 ||
-            spawnproto_request(&k->wbuf, (unsigned)si, j->id, j->sender.s,
-                               j->sender.len, &rcpts, 1) == -1)
+        for (size_t n = 0; n < s->n; n++) {
+            size_t x = s->idx[n];
+
+            j->r[x].state = 'R';
+            if (bstr_cats(&rcpts, j->strings.s + j->r[x].addr) == -1 ||
+                bstr_catc(&rcpts, '\0') == -1)
+                die_nomem();
+        }
+        if (spawnproto_request(&k->wbuf, (unsigned)si, j->id, j->sender.s,
+                               j->sender.len, &rcpts, s->n) == -1)
             die_nomem();
         bstr_free(&rcpts);
-        slog("starting delivery %lu: msg %llu to %s %s", s->delnum,
-             (unsigned long long)j->id, channame[c],
-             j->strings.s + j->r[i].addr);
+        for (size_t n = 0; n < s->n; n++)
+            slog("starting delivery %lu: msg %llu to %s %s", s->delnum + n,
+                 (unsigned long long)j->id, channame[c],
+                 j->strings.s + j->r[s->idx[n]].addr);
         status();
     }
 }
@@ -518,6 +572,16 @@ report(int c, const struct spawn_report *rep)
 
         if (!mangled)
             toff += tl + 1;
+        /* a line per recipient, as if each were a delivery of its own */
+        if (mangled) {
+            slog("delivery %lu: report mangled, will defer", s->delnum + n);
+        } else {
+            word = code == 'r' ? "success" : code == 'h' ? "failure"
+                                                         : "deferral";
+            slog_text(&text, tl ? t : rep->text.s, tl ? tl : rep->text.len);
+            slog("delivery %lu: %s: %s", s->delnum + n, word,
+                 text.s ? text.s : "");
+        }
         if (code == 'r' || code == 'h') {
             struct pend *pd = malloc(sizeof *pd);
             int fd = -1;
@@ -561,12 +625,6 @@ report(int c, const struct spawn_report *rep)
                 die_nomem();
         }
     }
-    word = rep->final == 'K' ? "success" : rep->final == 'D' ? "failure"
-                                                             : "deferral";
-    if (mangled)
-        slog("delivery %lu: report mangled, will defer", s->delnum);
-    slog_text(&text, rep->text.s, rep->text.len);
-    slog("delivery %lu: %s: %s", s->delnum, word, text.s ? text.s : "");
     bstr_free(&text);
     free(s->idx);
     s->idx = NULL;
@@ -841,9 +899,13 @@ bounce_work(void)
 
         sched_pop(&bounceheap);
         m = msgmap_get(&msgs, id);
-        if (m && !(m->flags & (MSG_PENDING(0) | MSG_PENDING(1) |
-                               MSG_ACTIVE(0) | MSG_ACTIVE(1) | MSG_DONEWAIT)))
+        if (!m || (m->flags & MSG_DONEWAIT))
+            continue;
+        if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1) | MSG_ACTIVE(0) |
+                          MSG_ACTIVE(1))))
             message_done(id);
+        else if (m->flags & MSG_BOUNCE)
+            bounce_now(m);
     }
 }
 

@@ -62,6 +62,9 @@ class Instance:
         self.control("rcpthosts", "".join(h + "\n" for h in rcpthosts))
         if locals_ is not None:
             self.control("locals", "".join(h + "\n" for h in locals_))
+        # DNS never leaves the machine: a test that wants answers starts
+        # its own server (dnsserver.py) and rewrites this file
+        self.control("dnsservers", "127.0.0.1:1\n")
         self.bin = os.path.join(self.home, "bin")
         self.env = {
             "PATH": self.bin + ":/usr/bin:/bin",
@@ -155,21 +158,31 @@ class Instance:
             buf += ch
         return None
 
-    def start_send(self, defaultdelivery="./Maildir/", fake_local=False, env=None):
+    def start_send(self, defaultdelivery="./Maildir/", fake_local=False, env=None,
+                   fake_remote=False):
         """qmail-start with qmail-send and its helpers; the log goes to
         tmp/send.log.  fake_local replaces qmail-lspawn by the test double
         tests/e2e/fakespawn.py (answers by recipient name; its requests
-        are logged to tmp/spawn.log)."""
-        if fake_local:
-            dst = os.path.join(self.bin, "qmail-lspawn")
-            shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakespawn.py"),
-                        dst)
+        are logged to tmp/spawn.log); fake_remote makes qmail-rspawn run
+        tests/e2e/fakeremote.py instead of qmail-remote (answers by
+        recipient name; requests logged to tmp/remote.log)."""
+        here = os.path.dirname(os.path.abspath(__file__))
+        e = {"FAKESPAWN_LOG": os.path.join(self.tmp, "spawn.log"),
+             "FAKEREMOTE_LOG": os.path.join(self.tmp, "remote.log")}
+        for fake, src, dst in ((fake_local, "fakespawn.py", "qmail-lspawn"),
+                               (fake_remote, "fakeremote.py", "fakeremote")):
+            if not fake:
+                continue
+            dst = os.path.join(self.bin, dst)
+            shutil.copy(os.path.join(here, src), dst)
             os.chmod(dst, 0o755)
             if IS_ROOT:
                 os.chown(dst, self.uid, self.gid)
-        e = {"FAKESPAWN_LOG": os.path.join(self.tmp, "spawn.log")}
-        if not os.path.exists(e["FAKESPAWN_LOG"]):
-            self.write(e["FAKESPAWN_LOG"], b"")
+        if fake_remote:
+            e["QMAILREMOTE"] = os.path.join(self.bin, "fakeremote")
+        for log in (e["FAKESPAWN_LOG"], e["FAKEREMOTE_LOG"]):
+            if not os.path.exists(log):
+                self.write(log, b"")
         if env:
             e.update(env)
         self.send = self.start([os.path.join(self.bin, "qmail-start"), defaultdelivery],

@@ -4,8 +4,9 @@ done marks, bounces (QSBMF + RFC 3464), double and triple bounces, the
 retry schedule and queuelifetime, deferral notices, signals, a queue
 written in qmail-1.03's format, qmail-qread and the queue tools.
 
-Local deliveries here go through a stand-in spawner (fakespawn.py) that
-answers by recipient name, so each test can make a delivery succeed,
+Local deliveries here go through a stand-in spawner (fakespawn.py) and
+remote ones through a stand-in qmail-remote (fakeremote.py), both
+answering by recipient name, so each test can make a delivery succeed,
 fail or defer; the delivery tests with the real qmail-lspawn and
 qmail-local are in test_delivery.py."""
 import os
@@ -29,7 +30,7 @@ class SendCase(unittest.TestCase):
         self.addCleanup(self.inst.cleanup)
         for k, v in self.controls.items():
             self.inst.control(k, v)
-        self.inst.start_send(fake_local=self.fake)
+        self.inst.start_send(fake_local=self.fake, fake_remote=True)
         self.inst.wait_log(r"^status: local 0/10 remote 0/20$")
 
     def log(self):
@@ -68,7 +69,7 @@ class LogAndDeliveryTest(SendCase):
         rcpts = ["ok%d@mx.test" % i for i in range(25)] + ["far@remote.test"]
         self.assertEqual(self.inst.inject("x\n", "s@x.test", rcpts), 0)
         self.inst.wait_log(r"success: did_0\+0\+1/$", count=25)
-        self.inst.wait_log(r"deferral: Sorry,_remote_delivery_is_not_available")
+        self.inst.wait_log(r"deferral: Remote_host_said:_451_try_again_later/$")
         with open(os.path.join(self.inst.tmp, "spawn.log")) as f:
             got = sorted(l.split()[2] for l in f)
         self.assertEqual(got, sorted(rcpts[:-1]))
@@ -215,7 +216,7 @@ class SignalTest(SendCase):
         os.kill(self.inst.send.pid, signal.SIGTERM)
         self.inst.send.wait(timeout=15)
         before = self.log().count("status: local 0/10 remote 0/20\n")
-        self.inst.start_send(fake_local=True)
+        self.inst.start_send(fake_local=True, fake_remote=True)
         self.inst.wait_log(r"^status: local 0/10 remote 0/20$", count=before + 1)
         os.kill(self.inst.send.pid, signal.SIGALRM)
         self.inst.wait_log(r"deferral: Temporary_trouble", count=2)
@@ -244,7 +245,7 @@ class CompatTest(unittest.TestCase):
             inst.write(inst.path("queue", "local", str(n % 23), str(n)),
                        b"Dalready%d@mx.test\0Tok%d@mx.test\0" % (i, i), 0o600)
             ids.append(n)
-        inst.start_send(fake_local=True)
+        inst.start_send(fake_local=True, fake_remote=True)
         inst.wait_log(r"^status: local 0/10 remote 0/20$")
         os.kill(inst.send.pid, signal.SIGALRM)  # qmail-ng waits for the schedule
         inst.wait_log(r"^end msg \d+$", count=3)
