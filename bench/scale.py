@@ -16,8 +16,9 @@ so none is due while we measure (the run checks that none started).
 
 Then, from a start of qmail-start with the queue as it is (caches warm
 from the writing) and from a second one after dropping the caches:
-  start-up      exec of qmail-start to qmail-send's first "status:" line
-                (it logs that after reading the whole queue);
+  start-up      exec of qmail-start to qmail-send's "status: queue read"
+                line (it logs that once the whole queue is in its schedule;
+                new mail flows meanwhile);
   first         exec to the delivery of a local message that waited in
                 todo/ (queued with qmail-queue before the start);
   memory        qmail-send's VmRSS and VmHWM from /proc/PID/status;
@@ -373,7 +374,7 @@ def qng_start(br, inst, label, k, timeout):
     tap = LogTap(rfd, inst.send_log)
     try:
         pid = inst.send.pid  # qmail-start execs qmail-send: the same process
-        st = tap.wait(r"^status: ", timeout, alive=inst.send)
+        st = tap.wait(r"^status: queue read", timeout, alive=inst.send)
         if not st:
             raise RuntimeError("qmail-send printed no status line in %d s; log: %s"
                                % (timeout, inst.tail_send_log()))

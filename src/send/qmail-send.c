@@ -44,6 +44,7 @@
 #define BOUNCE_RETRY 300     /* seconds before another try at a bounce */
 #define EXTRA_ACTIVE 16      /* loaded jobs beyond a channel's concurrency */
 #define REMOTE_RCPTS 100     /* recipients in one remote delivery at most */
+#define SCAN_BATCH 256       /* messages of the start-up scan per turn */
 
 static const char *const channame[NCHAN] = {"local", "remote"};
 
@@ -832,28 +833,57 @@ has_id(const struct qscan_ids *ids, uint64_t id)
     return false;
 }
 
+/* The start-up scan: the directories read at once, the messages taken
+ * in a slice per turn of the main loop, so new mail flows meanwhile. */
+static struct {
+    bool active;
+    struct qscan_ids info, ids[NCHAN], todo, bounce;
+    size_t next;
+    time_t now;
+} scan;
+
 static void
 startup_scan(void)
 {
-    struct qscan_ids info = {0}, ids[NCHAN] = {{0}, {0}}, todo = {0},
-                     bounce = {0};
-    time_t now = time(NULL);
-    char fn[QPATH_MAX];
-
-    if (qscan_split("info", &info) == -1 || qscan_split("local", &ids[0]) ||
-        qscan_split("remote", &ids[1]) || qscan_dir("todo", &todo) == -1 ||
-        qscan_dir("bounce", &bounce) == -1)
+    if (qscan_split("info", &scan.info) == -1 ||
+        qscan_split("local", &scan.ids[0]) ||
+        qscan_split("remote", &scan.ids[1]) ||
+        qscan_dir("todo", &scan.todo) == -1 ||
+        qscan_dir("bounce", &scan.bounce) == -1)
         die("unable to scan the queue at start-up, exiting");
-    qscan_sort_unique(&ids[0]);
-    qscan_sort_unique(&ids[1]);
-    qscan_sort_unique(&todo);
-    qscan_sort_unique(&bounce);
-    for (size_t i = 0; i < info.n; i++) {
-        uint64_t id = info.v[i];
+    qscan_sort_unique(&scan.ids[0]);
+    qscan_sort_unique(&scan.ids[1]);
+    qscan_sort_unique(&scan.todo);
+    qscan_sort_unique(&scan.bounce);
+    scan.now = time(NULL);
+    scan.next = 0;
+    scan.active = true;
+    todo_again = true;
+}
+
+/*
+ * startup_work - take the next SCAN_BATCH messages of the start-up scan
+ * into the schedule; true while some are left.  Messages preprocessed
+ * since the start are not in the scan's lists (their info/ came later),
+ * and those in todo/ at the start are preprocessed again.
+ */
+static bool
+startup_work(void)
+{
+    char fn[QPATH_MAX];
+    size_t end;
+
+    if (!scan.active)
+        return false;
+    end = scan.next + SCAN_BATCH;
+    if (end > scan.info.n)
+        end = scan.info.n;
+    for (; scan.next < end; scan.next++) {
+        uint64_t id = scan.info.v[scan.next];
         struct stat st;
         struct msg *m;
 
-        if (has_id(&todo, id))
+        if (has_id(&scan.todo, id) || msgmap_get(&msgs, id))
             continue; /* preprocessing was interrupted: redo it */
         qpath_fmt(fn, "info", id);
         if (stat(fn, &st) == -1)
@@ -863,26 +893,31 @@ startup_scan(void)
             die_nomem();
         m->birth = st.st_mtime;
         for (int c = 0; c < NCHAN; c++)
-            if (has_id(&ids[c], id)) {
+            if (has_id(&scan.ids[c], id)) {
                 m->flags |= MSG_PENDING(c);
-                schedule_at(m, c, retry_next(st.st_mtime, now, cf.skip[c]));
+                schedule_at(m, c,
+                            retry_next(st.st_mtime, scan.now, cf.skip[c]));
             }
-        if (has_id(&bounce, id))
+        if (has_id(&scan.bounce, id))
             m->flags |= MSG_BOUNCE;
         if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1)))) {
             /* everything was finished before the restart */
-            struct sched_item it = {now, id, 0, SCHED_BOUNCE};
+            struct sched_item it = {scan.now, id, 0, SCHED_BOUNCE};
 
             if (sched_push(&bounceheap, &it) == -1)
                 die_nomem();
         }
     }
-    qscan_free(&info);
-    qscan_free(&ids[0]);
-    qscan_free(&ids[1]);
-    qscan_free(&todo);
-    qscan_free(&bounce);
-    todo_again = true;
+    if (scan.next < scan.info.n)
+        return true;
+    slog("status: queue read, %zu messages", msgs.n);
+    qscan_free(&scan.info);
+    qscan_free(&scan.ids[0]);
+    qscan_free(&scan.ids[1]);
+    qscan_free(&scan.todo);
+    qscan_free(&scan.bounce);
+    scan.active = false;
+    return false;
 }
 
 /* bounces that could not be injected, and messages finished before a
@@ -1178,7 +1213,8 @@ main(void)
             dispatch(c);
         }
         bounce_work();
-        busy = todo_work();
+        busy = startup_work();
+        busy = todo_work() || busy;
         for (int c = 0; c < NCHAN; c++)
             if (ch[c].wbuf.len)
                 write_some(ch[c].wfd, &ch[c].wbuf, &ch[c].woff);

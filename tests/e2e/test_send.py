@@ -246,7 +246,7 @@ class CompatTest(unittest.TestCase):
                        b"Dalready%d@mx.test\0Tok%d@mx.test\0" % (i, i), 0o600)
             ids.append(n)
         inst.start_send(fake_local=True, fake_remote=True)
-        inst.wait_log(r"^status: local 0/10 remote 0/20$")
+        inst.wait_log(r"^status: queue read, 3 messages$")
         os.kill(inst.send.pid, signal.SIGALRM)  # qmail-ng waits for the schedule
         inst.wait_log(r"^end msg \d+$", count=3)
         with open(os.path.join(inst.tmp, "spawn.log")) as f:
