@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * conf - qmail-remote's settings and the per-destination state built from
+ * them (see remote.h).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "remote.h"
+#include "resolve.h"
+
+#define OFF(f) offsetof(struct remote_conf, f)
+
+/* Every control file qmail-remote reads, once, at start. */
+static const struct ctl_setting settings[] = {
+    {"me", CTL_LINE, NULL, 0, 0, OFF(me), CTL_NOFLAG},
+    {"helohost", CTL_LINE, "@me", 0, 0, OFF(helohost), CTL_NOFLAG},
+    {"timeoutconnect", CTL_ULONG, "60", 1, 86400, OFF(timeoutconnect),
+     CTL_NOFLAG},
+    {"timeoutremote", CTL_ULONG, "1200", 1, 86400, OFF(timeoutremote),
+     CTL_NOFLAG},
+    {"outgoingip", CTL_LIST, NULL, 0, 0, OFF(outgoingip), CTL_NOFLAG},
+    {"smtproutes", CTL_LIST, NULL, 0, 0, OFF(smtproutes), CTL_NOFLAG},
+    {"moreipme", CTL_LIST, NULL, 0, 0, OFF(moreipme), CTL_NOFLAG},
+    {"notipme", CTL_LIST, NULL, 0, 0, OFF(notipme), CTL_NOFLAG},
+};
+
+/*
+ * remote_conf_load - read the settings (cwd: $QMAIL_HOME).  Returns 0,
+ * or -1 with errno and *badfile naming the file.
+ */
+int
+remote_conf_load(struct remote_conf *c, const char **badfile)
+{
+    memset(c, 0, sizeof *c);
+    return ctl_load(settings, sizeof settings / sizeof settings[0], c,
+                    badfile);
+}
+
+void
+remote_conf_free(struct remote_conf *c)
+{
+    bstr_free(&c->me);
+    bstr_free(&c->helohost);
+    bstr_free(&c->outgoingip);
+    bstr_free(&c->smtproutes);
+    bstr_free(&c->moreipme);
+    bstr_free(&c->notipme);
+}
+
+/* outgoing - control/outgoingip: one IPv4 and one IPv6 address at most. */
+static int
+outgoing(struct remote *rm, struct bstr *why)
+{
+    const struct bstr *l = &rm->c->outgoingip;
+
+    for (const char *p = ctl_list_next(l, NULL); p; p = ctl_list_next(l, p)) {
+        struct ipaddr ip;
+
+        if (!ipaddr_scan(p, strlen(p), &ip)) {
+            if (bstr_catf(why, "control/outgoingip: %s is not an IP "
+                               "address. (#4.3.0)\n", p) == -1)
+                bstr_truncate(why, 0);
+            return -1;
+        }
+        ipaddr_unmap(&ip);
+        if (ip.family == AF_INET ? rm->has_src4 : rm->has_src6) {
+            if (bstr_catf(why, "control/outgoingip: more than one IPv%c "
+                               "address. (#4.3.0)\n",
+                          ip.family == AF_INET ? '4' : '6') == -1)
+                bstr_truncate(why, 0);
+            return -1;
+        }
+        if (ip.family == AF_INET) {
+            rm->src4 = ip;
+            rm->has_src4 = true;
+        } else {
+            rm->src6 = ip;
+            rm->has_src6 = true;
+        }
+    }
+    return 0;
+}
+
+/*
+ * remote_init - the state for delivering to host: routes, our addresses,
+ * source addresses, a closed connection.  The resolver and the tcpto
+ * path are the caller's to set.  Returns 0, or -1 with the reason (for
+ * a Z report, ending in a newline) in why; why is empty when out of
+ * memory.
+ */
+int
+remote_init(struct remote *rm, const struct remote_conf *c, const char *host,
+            struct bstr *why)
+{
+    size_t badline;
+    const char *bad;
+
+    memset(rm, 0, sizeof *rm);
+    rm->c = c;
+    rm->host = host;
+    smtp_init(&rm->s, (unsigned)c->timeoutremote);
+    ipme_init(&rm->ipme);
+    resolve_none(&rm->res);
+    bstr_truncate(why, 0);
+    if (routes_load(&rm->routes, &c->smtproutes, &badline) == -1) {
+        if (errno == EINVAL &&
+            bstr_catf(why, "control/smtproutes: line %zu is not a route. "
+                           "(#4.3.0)\n", badline) == -1)
+            bstr_truncate(why, 0);
+        return -1;
+    }
+    if (ipme_load(&rm->ipme, &c->moreipme, &c->notipme, &bad) == -1) {
+        if (errno == EINVAL && bad &&
+            bstr_catf(why, "control/moreipme or control/notipme: %s is not "
+                           "an IP address. (#4.3.0)\n", bad) == -1)
+            bstr_truncate(why, 0);
+        else if (errno != EINVAL && errno != ENOMEM &&
+                 bstr_catf(why, "Unable to list my own addresses: %s. "
+                                "(#4.3.0)\n", strerror(errno)) == -1)
+            bstr_truncate(why, 0);
+        return -1;
+    }
+    if (outgoing(rm, why) == -1)
+        return -1;
+    return 0;
+}
+
+void
+remote_free(struct remote *rm)
+{
+    smtp_free(&rm->s);
+    routes_free(&rm->routes);
+    ipme_free(&rm->ipme);
+}

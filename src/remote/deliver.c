@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * deliver - one message over the destination's connection (see
+ * remote.h): opening the connection, the SMTP transaction, the results.
+ *
+ * Result texts are qmail-remote's, one or more lines each ended by '\n':
+ * who said what ("IP does not like recipient.") and the server's reply
+ * ("Remote host said: 550 ...").  Anything that leaves the connection in
+ * an unknown state (timeout, dropped, garbled reply) closes it; the
+ * message then fails temporarily, with "Possible duplicate!" when the
+ * whole message was sent and only its reply is missing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "body.h"
+#include "remote.h"
+#include "tcpto.h"
+
+#define BODY_CHUNK 65536
+
+static const char nomem[] = "Out of memory. (#4.3.0)\n";
+
+/* ---- results ------------------------------------------------------- */
+
+/* remote_msg_init - a message with n recipients, nothing tried yet. */
+int
+remote_msg_init(struct remote_msg *m, const char *sender,
+                const char *const *rcpts, size_t n, int fd)
+{
+    memset(m, 0, sizeof *m);
+    m->sender = sender;
+    m->fd = fd;
+    m->final = 'Z';
+    m->r = calloc(n ? n : 1, sizeof *m->r);
+    if (!m->r)
+        return -1;
+    m->n = n;
+    for (size_t i = 0; i < n; i++)
+        m->r[i].addr = rcpts[i];
+    return 0;
+}
+
+void
+remote_msg_free(struct remote_msg *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        bstr_free(&m->r[i].text);
+    free(m->r);
+    bstr_free(&m->text);
+    m->r = NULL;
+    m->n = 0;
+}
+
+/*
+ * settle - the message's final result: code and text (a copy).  When the
+ * text cannot be stored, the result is a temporary failure saying so.
+ */
+static void
+settle(struct remote_msg *m, char code, const struct bstr *text)
+{
+    m->final = code;
+    if (bstr_copyb(&m->text, text->s ? text->s : "", text->len) == -1) {
+        m->final = 'Z';
+        bstr_free(&m->text);
+        m->text.s = (char *)nomem; /* never freed: cap stays 0 */
+        m->text.len = sizeof nomem - 1;
+    }
+}
+
+/* settle_text - settle with a C string. */
+static void
+settle_text(struct remote_msg *m, char code, const char *text)
+{
+    struct bstr t = {(char *)text, strlen(text), 0};
+
+    settle(m, code, &t);
+}
+
+/* rcpt_result - one recipient's code and text. */
+static void
+rcpt_result(struct remote_rcpt *r, char code, const struct bstr *text)
+{
+    r->code = code;
+    bstr_truncate(&r->text, 0);
+    if (text && bstr_catb(&r->text, text->s ? text->s : "", text->len) == -1)
+        bstr_truncate(&r->text, 0); /* the final text will stand in */
+}
+
+/* fail_code - 'D' for a 5xx reply, 'Z' for anything else. */
+static char
+fail_code(int code)
+{
+    return code >= 500 ? 'D' : 'Z';
+}
+
+/* died - the connection failed: Z with the reason, and close it. */
+static void
+died(struct remote *rm, struct remote_msg *m, bool critical)
+{
+    struct bstr t = BSTR_INIT;
+
+    if (smtp_died(&rm->s, critical, &t) == -1)
+        bstr_truncate(&t, 0);
+    settle(m, 'Z', &t);
+    if (t.len == 0)
+        settle_text(m, 'Z', nomem);
+    bstr_free(&t);
+    smtp_close(&rm->s);
+}
+
+/*
+ * said - the result: a line "<pre><server's IP><post>", then the server's
+ * last reply (qmail's way of saying who did what).
+ */
+static void
+said(struct remote *rm, struct remote_msg *m, char code, const char *pre,
+     const char *post)
+{
+    struct bstr t = BSTR_INIT;
+
+    if (bstr_catf(&t, "%s%s%s\n", pre, rm->s.ipstr, post) == -1 ||
+        smtp_said(&rm->s, &t) == -1)
+        settle_text(m, 'Z', nomem);
+    else
+        settle(m, code, &t);
+    bstr_free(&t);
+}
+
+/* ---- opening the connection ---------------------------------------- */
+
+/*
+ * greet - read the greeting and introduce ourselves: EHLO, or HELO when
+ * EHLO gets a 5xx.  Returns 0 (ready), or -1 with the reason in why.
+ */
+static int
+greet(struct remote *rm, struct bstr *why)
+{
+    struct smtp *s = &rm->s;
+    const char *helo = rm->c->helohost.s ? rm->c->helohost.s : "";
+    int code = smtp_read(s);
+
+    bstr_truncate(why, 0);
+    if (code == -1)
+        goto dead;
+    if (code / 100 != 2) {
+        if (bstr_catf(why, "Connected to %s but greeting failed.\n",
+                      s->ipstr) == -1 ||
+            smtp_said(s, why) == -1)
+            bstr_truncate(why, 0);
+        return -1;
+    }
+    if (bstr_catf(why, "EHLO %s\r\n", helo) == -1 ||
+        smtp_put(s, why->s, why->len) == -1 || (code = smtp_read(s)) == -1)
+        goto dead;
+    if (code / 100 == 2) {
+        smtp_ehlo_parse(s);
+    } else if (code / 100 == 5) {
+        bstr_truncate(why, 0);
+        if (bstr_catf(why, "HELO %s\r\n", helo) == -1 ||
+            smtp_put(s, why->s, why->len) == -1 ||
+            (code = smtp_read(s)) == -1)
+            goto dead;
+        s->ext = 0;
+        s->sizemax = 0;
+    }
+    bstr_truncate(why, 0);
+    if (code / 100 != 2) {
+        if (bstr_catf(why, "Connected to %s but my name was rejected.\n",
+                      s->ipstr) == -1 ||
+            smtp_said(s, why) == -1)
+            bstr_truncate(why, 0);
+        return -1;
+    }
+    s->ready = true;
+    return 0;
+dead:
+    bstr_truncate(why, 0);
+    if (smtp_died(s, false, why) == -1)
+        bstr_truncate(why, 0);
+    return -1;
+}
+
+/* source - the outgoing address for ip's family, or NULL. */
+static const struct ipaddr *
+source(const struct remote *rm, const struct ipaddr *ip)
+{
+    if (ip->family == AF_INET)
+        return rm->has_src4 ? &rm->src4 : NULL;
+    return rm->has_src6 ? &rm->src6 : NULL;
+}
+
+/*
+ * remember - tell the downed-host memory that ip failed, or answered.
+ * Its trouble is ignored: without it, only a shortcut is lost.
+ */
+static void
+remember(struct remote *rm, const struct ipaddr *ip, bool failed)
+{
+    int r;
+
+    if (!rm->tcpto)
+        return;
+    if (failed)
+        r = tcpto_mark(rm->tcpto, ip, (long long)time(NULL));
+    else
+        r = tcpto_clear(rm->tcpto, ip);
+    if (r == -1)
+        errno = 0;
+}
+
+/*
+ * open_session - connect to the first candidate that answers and greets.
+ * Returns 0, or -1 with the message's result settled.
+ */
+static int
+open_session(struct remote *rm, struct remote_msg *m)
+{
+    static const char noconn[] =
+        "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n";
+    static const char alldown[] =
+        "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
+        "Every address of the host failed recently and is resting; "
+        "qmail-tcpok clears this memory.\n";
+    struct hosts h;
+    struct tcpto t;
+    struct bstr why = BSTR_INIT, last = BSTR_INIT;
+    enum outcome_kind k;
+    long long now = (long long)time(NULL);
+    size_t tried = 0;
+
+    k = hosts_find(rm->host, &rm->routes, &rm->ipme, &rm->res, &h, &why);
+    if (k != OUTCOME_OK) {
+        if (why.len)
+            settle(m, k == OUTCOME_PERM ? 'D' : 'Z', &why);
+        else
+            settle_text(m, 'Z', nomem);
+        bstr_free(&why);
+        return -1;
+    }
+    if (!rm->tcpto || tcpto_load(rm->tcpto, &t) == -1)
+        memset(&t, 0, sizeof t);
+    for (size_t i = 0; i < h.n; i++) {
+        const struct ipaddr *ip = &h.a[i].ip;
+        int r;
+
+        if (tcpto_is_down(&t, ip, now))
+            continue;
+        tried++;
+        r = smtp_connect(&rm->s, ip, h.port, source(rm, ip),
+                         (unsigned)rm->c->timeoutconnect);
+        if (r == -1 && (errno == ETIMEDOUT || errno == ECONNREFUSED))
+            remember(rm, ip, true);
+        if (r != 0)
+            continue;
+        remember(rm, ip, false);
+        rm->connections++;
+        if (greet(rm, &why) == 0) {
+            bstr_free(&why);
+            bstr_free(&last);
+            return 0;
+        }
+        if (why.len && bstr_copy(&last, &why) == -1)
+            bstr_truncate(&last, 0);
+        if (rm->s.fd != -1 && !rm->s.err && !rm->s.bad)
+            smtp_quit(&rm->s);
+        smtp_close(&rm->s);
+    }
+    if (last.len)
+        settle(m, 'Z', &last);
+    else
+        settle_text(m, 'Z', tried == 0 && h.n ? alldown : noconn);
+    bstr_free(&why);
+    bstr_free(&last);
+    return -1;
+}
+
+/* ---- the transaction ------------------------------------------------ */
+
+static bool
+has_ctl(const char *a)
+{
+    for (; *a; a++)
+        if ((unsigned char)*a < 0x20 || *a == 0x7f)
+            return true;
+    return false;
+}
+
+static bool
+is_ascii(const char *a)
+{
+    for (; *a; a++)
+        if ((unsigned char)*a >= 0x80)
+            return false;
+    return true;
+}
+
+/* One transaction's progress; the commands are MAIL, RCPTs, DATA. */
+struct xact {
+    size_t *idx;     /* the recipients asked for, in order */
+    size_t nrcpt;
+    size_t sent;     /* commands written */
+    size_t got;      /* replies read */
+    bool mailfail;
+    size_t accepted;
+    bool sized;
+    unsigned long long size;
+    bool eightbit;
+    bool utf8;
+};
+
+/*
+ * put_cmd - queue command number i: 0 MAIL, 1..nrcpt RCPT, then DATA.
+ * Returns 0; -1 when the connection failed; -2 when out of memory.
+ */
+static int
+put_cmd(struct remote *rm, struct remote_msg *m, struct xact *x, size_t i,
+        struct bstr *buf)
+{
+    const char *a;
+
+    bstr_truncate(buf, 0);
+    if (i == 0) {
+        if (bstr_cats(buf, "MAIL FROM:<") == -1 ||
+            (*m->sender &&
+             addr_quote(buf, m->sender, strlen(m->sender)) == -1) ||
+            bstr_catc(buf, '>') == -1)
+            return -2;
+        if ((rm->s.ext & SMTP_SIZE) && x->sized &&
+            bstr_catf(buf, " SIZE=%llu", x->size) == -1)
+            return -2;
+        if ((rm->s.ext & SMTP_8BITMIME) && x->eightbit &&
+            bstr_cats(buf, " BODY=8BITMIME") == -1)
+            return -2;
+        if (x->utf8 && bstr_cats(buf, " SMTPUTF8") == -1)
+            return -2;
+    } else if (i <= x->nrcpt) {
+        a = m->r[x->idx[i - 1]].addr;
+        if (bstr_cats(buf, "RCPT TO:<") == -1 ||
+            addr_quote(buf, a, strlen(a)) == -1 || bstr_catc(buf, '>') == -1)
+            return -2;
+    } else if (bstr_cats(buf, "DATA") == -1) {
+        return -2;
+    }
+    if (bstr_cats(buf, "\r\n") == -1)
+        return -2;
+    return smtp_put(&rm->s, buf->s, buf->len);
+}
+
+/*
+ * send_body - the message after DATA's 354, then its final reply.
+ * Returns the reply code, or -1: *readfail when the message could not be
+ * read (errno), else the connection failed (rm->s says why), *critical
+ * when that was after the whole message went out.
+ */
+static int
+send_body(struct remote *rm, struct remote_msg *m, bool *readfail,
+          bool *critical)
+{
+    struct body_enc e;
+    struct bstr wire = BSTR_INIT;
+    char *buf = malloc(BODY_CHUNK);
+    int code = -1;
+
+    *readfail = *critical = false;
+    if (!buf) {
+        *readfail = true;
+        return -1;
+    }
+    body_init(&e);
+    if (lseek(m->fd, 0, SEEK_SET) == -1 && errno != ESPIPE)
+        goto readerr;
+    for (;;) {
+        ssize_t r = read(m->fd, buf, BODY_CHUNK);
+
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1)
+            goto readerr;
+        if (r == 0)
+            break;
+        bstr_truncate(&wire, 0);
+        if (body_push(&e, buf, (size_t)r, &wire) == -1)
+            goto readerr;
+        if (smtp_put(&rm->s, wire.s, wire.len) == -1)
+            goto out;
+    }
+    bstr_truncate(&wire, 0);
+    if (body_end(&e, &wire) == -1)
+        goto readerr;
+    if (smtp_put(&rm->s, wire.s, wire.len) == -1 || smtp_flush(&rm->s) == -1)
+        goto out;
+    *critical = true;
+    code = smtp_read(&rm->s);
+    goto out;
+readerr:
+    *readfail = true;
+out:
+    free(buf);
+    bstr_free(&wire);
+    return code;
+}
+
+/* after_data - the reply to DATA (and the message, when it was sent). */
+static void
+after_data(struct remote *rm, struct remote_msg *m, struct xact *x, int code)
+{
+    bool readfail, critical;
+
+    if (x->mailfail || x->accepted == 0) {
+        /* DATA went out pipelined, for nothing: end it with no message */
+        if (code == 354 && (smtp_put(&rm->s, ".\r\n", 3) == -1 ||
+                            smtp_read(&rm->s) == -1))
+            smtp_close(&rm->s);
+        return;
+    }
+    if (code != 354) {
+        said(rm, m, fail_code(code), "", " failed on DATA command.");
+        return;
+    }
+    code = send_body(rm, m, &readfail, &critical);
+    if (readfail) {
+        struct bstr t = BSTR_INIT;
+
+        /* mid-DATA there is no clean way out: drop the connection */
+        if (bstr_catf(&t, "Unable to read the message: %s. (#4.3.0)\n",
+                      strerror(errno)) == -1)
+            settle_text(m, 'Z', nomem);
+        else
+            settle(m, 'Z', &t);
+        bstr_free(&t);
+        smtp_close(&rm->s);
+        return;
+    }
+    if (code == -1) {
+        died(rm, m, critical);
+        return;
+    }
+    if (code / 100 == 2)
+        said(rm, m, 'K', "", " accepted message.");
+    else
+        said(rm, m, fail_code(code), "", " failed after I sent the message.");
+}
+
+/*
+ * on_reply - the reply to command i (0 MAIL, 1..nrcpt RCPT, then DATA).
+ */
+static void
+on_reply(struct remote *rm, struct remote_msg *m, struct xact *x, size_t i,
+         int code)
+{
+    struct bstr t = BSTR_INIT;
+    struct remote_rcpt *r;
+
+    if (i == 0) {
+        if (code / 100 != 2) {
+            x->mailfail = true;
+            said(rm, m, fail_code(code), "Connected to ",
+                 " but sender was rejected.");
+        }
+        return;
+    }
+    if (i > x->nrcpt) {
+        after_data(rm, m, x, code);
+        return;
+    }
+    if (x->mailfail)
+        return;
+    r = &m->r[x->idx[i - 1]];
+    if (code / 100 == 2) {
+        rcpt_result(r, 'r', NULL);
+        x->accepted++;
+        return;
+    }
+    if (bstr_catf(&t, "%s does not like recipient.\n", rm->s.ipstr) == -1 ||
+        smtp_said(&rm->s, &t) == -1)
+        bstr_truncate(&t, 0);
+    rcpt_result(r, code >= 500 ? 'h' : 's', &t);
+    bstr_free(&t);
+}
+
+/* refused_all - no recipient was accepted: qmail's "Giving up". */
+static void
+refused_all(struct remote *rm, struct remote_msg *m)
+{
+    struct bstr t = BSTR_INIT;
+    char code = 'D';
+
+    for (size_t i = 0; i < m->n; i++)
+        if (m->r[i].code == 's')
+            code = 'Z';
+    if (bstr_catf(&t, "Giving up on %s.\n", rm->s.ipstr) == -1)
+        settle_text(m, 'Z', nomem);
+    else
+        settle(m, code, &t);
+    bstr_free(&t);
+}
+
+/*
+ * want_data - whether DATA goes out now: the sender was not refused, and
+ * some recipient was accepted or still has its reply on the way.
+ */
+static bool
+want_data(const struct xact *x)
+{
+    return !x->mailfail && (x->accepted > 0 || x->got < x->sent);
+}
+
+/*
+ * transaction - MAIL, RCPT, DATA on the open connection, in groups of
+ * REMOTE_WINDOW commands per write with PIPELINING, else one at a time;
+ * replies are matched to commands in order (RFC 2920).
+ */
+static void
+transaction(struct remote *rm, struct remote_msg *m, struct xact *x)
+{
+    struct bstr buf = BSTR_INIT;
+    size_t window = (rm->s.ext & SMTP_PIPELINING) ? REMOTE_WINDOW : 1;
+    size_t total = x->nrcpt + 2;
+
+    for (;;) {
+        while (x->sent < total && x->sent - x->got < window) {
+            if (x->sent > 0 && x->mailfail)
+                break;
+            if (x->sent == total - 1 && !want_data(x))
+                break;
+            int r = put_cmd(rm, m, x, x->sent, &buf);
+
+            if (r == -2) {
+                settle_text(m, 'Z', nomem);
+                smtp_close(&rm->s); /* commands may be half queued */
+                goto out;
+            }
+            if (r == -1) {
+                died(rm, m, false);
+                goto out;
+            }
+            x->sent++;
+        }
+        if (x->got == x->sent)
+            break;
+        while (x->got < x->sent) {
+            int code = smtp_read(&rm->s);
+
+            if (code == -1) {
+                died(rm, m, false);
+                goto out;
+            }
+            on_reply(rm, m, x, x->got++, code);
+            if (rm->s.fd == -1)
+                goto out;
+        }
+    }
+    if (!x->mailfail && x->accepted == 0)
+        refused_all(rm, m);
+out:
+    bstr_free(&buf);
+}
+
+/* ---- one message ---------------------------------------------------- */
+
+/*
+ * check_ctl - refuse what must never reach the wire: control bytes in an
+ * address (a CR LF there would be a command of its own).  Returns 0, or
+ * -1 with the message settled (a bad sender, or no recipient left).
+ */
+static int
+check_ctl(struct remote_msg *m)
+{
+    static const char bad[] = "Sorry, the recipient address contains "
+                              "control characters. (#5.1.3)\n";
+    const struct bstr text = {(char *)bad, sizeof bad - 1, 0};
+    size_t left = 0;
+
+    if (has_ctl(m->sender)) {
+        settle_text(m, 'D', "Sorry, the envelope sender contains control "
+                            "characters. (#5.1.7)\n");
+        return -1;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        if (has_ctl(m->r[i].addr))
+            rcpt_result(&m->r[i], 'h', &text);
+        else
+            left++;
+    }
+    if (left == 0) {
+        settle_text(m, 'D', "Sorry, no recipient could be given to the "
+                            "remote host. (#5.1.3)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * check_utf8 - UTF-8 addresses need a server that announced SMTPUTF8
+ * (RFC 6531 §3.4); fill x->idx with the recipients to ask for.  Returns
+ * 0, or -1 with the message settled.
+ */
+static int
+check_utf8(struct remote *rm, struct remote_msg *m, struct xact *x)
+{
+    bool utf8ok = rm->s.ext & SMTP_SMTPUTF8;
+
+    x->nrcpt = 0;
+    x->utf8 = false;
+    if (!is_ascii(m->sender)) {
+        if (!utf8ok) {
+            struct bstr t = BSTR_INIT;
+
+            if (bstr_catf(&t, "Sorry, %s does not take UTF-8 addresses "
+                              "(SMTPUTF8), and the sender is one. "
+                              "(#5.6.7)\n", rm->s.ipstr) == -1)
+                settle_text(m, 'Z', nomem);
+            else
+                settle(m, 'D', &t);
+            bstr_free(&t);
+            return -1;
+        }
+        x->utf8 = true;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        struct remote_rcpt *r = &m->r[i];
+
+        if (r->code)
+            continue;
+        if (!is_ascii(r->addr)) {
+            if (!utf8ok) {
+                struct bstr t = BSTR_INIT;
+
+                if (bstr_catf(&t, "Sorry, %s does not take UTF-8 addresses "
+                                  "(SMTPUTF8). (#5.6.7)\n",
+                              rm->s.ipstr) == -1)
+                    bstr_truncate(&t, 0);
+                rcpt_result(r, 'h', &t);
+                bstr_free(&t);
+                continue;
+            }
+            x->utf8 = true;
+        }
+        x->idx[x->nrcpt++] = i;
+    }
+    if (x->nrcpt == 0) {
+        refused_all(rm, m);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * too_big - the message is over the limit the server announced with
+ * SIZE: a permanent failure, before anything is sent.
+ */
+static bool
+too_big(struct remote *rm, struct remote_msg *m, const struct xact *x)
+{
+    struct bstr t = BSTR_INIT;
+
+    if (!x->sized || !rm->s.sizemax || x->size <= rm->s.sizemax)
+        return false;
+    if (bstr_catf(&t, "Sorry, the message is %llu bytes, more than %s "
+                      "accepts (%llu bytes). (#5.3.4)\n",
+                  x->size, rm->s.ipstr, rm->s.sizemax) == -1)
+        settle_text(m, 'Z', nomem);
+    else
+        settle(m, 'D', &t);
+    bstr_free(&t);
+    return true;
+}
+
+/* reuse - RSET on the connection left by the previous message. */
+static void
+reuse(struct remote *rm)
+{
+    int code;
+
+    if (smtp_put(&rm->s, "RSET\r\n", 6) == -1 ||
+        (code = smtp_read(&rm->s)) == -1) {
+        smtp_close(&rm->s);
+        return;
+    }
+    if (code / 100 != 2)
+        smtp_quit(&rm->s);
+}
+
+/*
+ * remote_deliver - send message m to the destination, leaving results in
+ * m->r[] and m->final.  Uses the open connection (after RSET) or opens
+ * one; leaves it open for the next message when its state is known.
+ */
+void
+remote_deliver(struct remote *rm, struct remote_msg *m)
+{
+    struct xact x;
+
+    memset(&x, 0, sizeof x);
+    x.idx = calloc(m->n ? m->n : 1, sizeof *x.idx);
+    if (!x.idx) {
+        settle_text(m, 'Z', nomem);
+        return;
+    }
+    if (check_ctl(m) == -1)
+        goto out;
+    /* the size and 8-bit scan needs a seekable message; else skip it */
+    if (lseek(m->fd, 0, SEEK_SET) == 0) {
+        if (body_scan(m->fd, &x.size, &x.eightbit) == -1) {
+            struct bstr t = BSTR_INIT;
+
+            if (bstr_catf(&t, "Unable to read the message: %s. (#4.3.0)\n",
+                          strerror(errno)) == -1)
+                settle_text(m, 'Z', nomem);
+            else
+                settle(m, 'Z', &t);
+            bstr_free(&t);
+            goto out;
+        }
+        x.sized = true;
+    }
+    if (rm->s.ready)
+        reuse(rm);
+    if (!rm->s.ready && open_session(rm, m) == -1)
+        goto out;
+    if (!too_big(rm, m, &x) && check_utf8(rm, m, &x) == 0)
+        transaction(rm, m, &x);
+out:
+    free(x.idx);
+}
+
+/* remote_finish - QUIT the open connection, if any. */
+void
+remote_finish(struct remote *rm)
+{
+    if (rm->s.ready)
+        smtp_quit(&rm->s);
+    smtp_close(&rm->s);
+}

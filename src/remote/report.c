@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * report - a message's results as qmail-remote writes them.
+ *
+ * Classic (qmail-1.03's interface): one record per recipient, "r" when
+ * the server accepted it at RCPT, "h"/"s" when it refused it, then the
+ * message's "K", "Z" or "D"; an "r" recipient shares the message's fate
+ * when that is not K.  A recipient never asked for (the connection
+ * failed first) gets "h" or "s" after the message's fate, with its text.
+ *
+ * Batch (spawnproto.h, for qmail-rspawn): the same records after the
+ * slot, but every recipient's code is final: "r" only when the message
+ * was accepted, an accepted recipient of a failed message "h" or "s"
+ * like the message.  A recipient whose text is the message's is sent
+ * with an empty text (qmail-send then uses the final one), which keeps
+ * reports for many recipients small.
+ */
+#include <string.h>
+
+#include "remote.h"
+#include "spawnproto.h"
+
+/* fate - the code a recipient takes from the message's final code. */
+static char
+fate(char final)
+{
+    return final == 'D' ? 'h' : final == 'K' ? 'r' : 's';
+}
+
+/* str - a bstr's bytes, never NULL. */
+static const char *
+str(const struct bstr *b)
+{
+    return b->s ? b->s : "";
+}
+
+/* remote_report_classic - append m's classic output.  0, or -1. */
+int
+remote_report_classic(const struct remote_msg *m, struct bstr *out)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const struct remote_rcpt *r = &m->r[i];
+        const struct bstr *t = &r->text;
+        char code = r->code;
+
+        if (!code) {
+            code = fate(m->final) == 'r' ? 's' : fate(m->final);
+            t = &m->text;
+        } else if (code != 'r' && t->len == 0) {
+            t = &m->text;
+        }
+        if (spawnproto_report_rcpt(out, code, code == 'r' ? "" : str(t),
+                                   code == 'r' ? 0 : t->len) == -1)
+            return -1;
+    }
+    return spawnproto_report_end(out, m->final, str(&m->text), m->text.len);
+}
+
+/* remote_report_batch - append m's report for slot.  0, or -1. */
+int
+remote_report_batch(const struct remote_msg *m, unsigned slot,
+                    struct bstr *out)
+{
+    if (spawnproto_report_start(out, slot) == -1)
+        return -1;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct remote_rcpt *r = &m->r[i];
+        bool own = r->code == 'h' || r->code == 's';
+        char code = r->code;
+
+        if (r->code == 'r')
+            code = fate(m->final);
+        else if (!own) /* never asked for: never claim a delivery */
+            code = m->final == 'D' ? 'h' : 's';
+        if (spawnproto_report_rcpt(out, code, own ? str(&r->text) : "",
+                                   own ? r->text.len : 0) == -1)
+            return -1;
+    }
+    return spawnproto_report_end(out, m->final, str(&m->text), m->text.len);
+}
