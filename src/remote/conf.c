@@ -88,8 +88,8 @@ outgoing(struct remote *rm, struct bstr *why)
  * remote_init - the state for delivering to host: routes, our addresses,
  * source addresses, a closed connection.  The resolver and the tcpto
  * path are the caller's to set.  Returns 0, or -1 with the reason (for
- * a Z report, ending in a newline) in why; why is empty when out of
- * memory.
+ * a Z report, ending in a newline) appended to why, which is left empty
+ * when out of memory.
  */
 int
 remote_init(struct remote *rm, const struct remote_conf *c, const char *host,
@@ -104,7 +104,6 @@ remote_init(struct remote *rm, const struct remote_conf *c, const char *host,
     smtp_init(&rm->s, (unsigned)c->timeoutremote);
     ipme_init(&rm->ipme);
     resolve_none(&rm->res);
-    bstr_truncate(why, 0);
     if (routes_load(&rm->routes, &c->smtproutes, &badline) == -1) {
         if (errno == EINVAL &&
             bstr_catf(why, "control/smtproutes: line %zu is not a route. "

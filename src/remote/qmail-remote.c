@@ -71,11 +71,9 @@ setup(struct remote *rm, struct remote_conf *c, struct dns *d,
 
     if (remote_conf_load(c, &bad) == -1) {
         if (bstr_catf(why, "Unable to read control file %s: %s. (#4.3.0)\n",
-                      bad ? bad : "?", strerror(errno)) == -1)
+                      bad ? bad : "?", strerror(errno)) == -1 ||
+            (remote_init(rm, c, host, why) == -1 && why->len == 0))
             log_die(EXIT_TEMP, "out of memory");
-        if (remote_init(rm, c, host, why) == 0) {
-            /* routes are empty: nothing more to say */
-        }
         return;
     }
     if (remote_init(rm, c, host, why) == -1) {
@@ -156,7 +154,7 @@ main(int argc, char **argv)
     if (chdir(home) == -1) {
         if (bstr_catf(&why, "Unable to switch to %s: %s. (#4.3.0)\n", home,
                       strerror(errno)) == -1 ||
-            remote_init(&rm, &c, host.s, &why) == -1)
+            (remote_init(&rm, &c, host.s, &why) == -1 && why.len == 0))
             log_die(EXIT_TEMP, "out of memory");
     } else {
         setup(&rm, &c, &d, host.s, &why);
