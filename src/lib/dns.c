@@ -685,8 +685,9 @@ collect(struct dns *d, ns_msg *m, const struct chain *c, int type,
         case ns_t_aaaa:
             if (ns_rr_rdlen(rr) != (type == ns_t_a ? 4 : 16))
                 return malformed(d, c, type, "address of a wrong length");
-            r = push_ip(ips, type == ns_t_a ? AF_INET : AF_INET6,
-                        ns_rr_rdata(rr));
+            if (ips)
+                r = push_ip(ips, type == ns_t_a ? AF_INET : AF_INET6,
+                            ns_rr_rdata(rr));
             kept++;
             break;
         case ns_t_mx:
@@ -703,7 +704,8 @@ collect(struct dns *d, ns_msg *m, const struct chain *c, int type,
             }
             if (!name_norm(target, canon))
                 break; /* not a host name: nothing can be sent there */
-            r = push_name(names, pref, canon);
+            if (names)
+                r = push_name(names, pref, canon);
             kept++;
             break;
         default:
@@ -786,13 +788,26 @@ parse(struct dns *d, const unsigned char *a, size_t len, struct chain *c,
     return DNS_OK;
 }
 
+/* rollback - drop what was appended to the lists after nips, nnames. */
+static void
+rollback(struct dns_iplist *ips, size_t nips, struct dns_mxlist *names,
+         size_t nnames)
+{
+    if (ips)
+        ips->n = nips;
+    while (names && names->n > nnames)
+        free(names->mx[--names->n].name);
+}
+
 /* dns_parse - one answer, without the network (see dns.h). */
 int
 dns_parse(struct dns *d, const unsigned char *answer, size_t len,
           const char *qname, int type, struct dns_iplist *ips,
           struct dns_mxlist *names, struct bstr *next)
 {
+    size_t nips = ips ? ips->n : 0, nnames = names ? names->n : 0;
     struct chain c;
+    int r;
 
     bstr_truncate(next, 0);
     if (!name_norm(qname, c.name[0]))
@@ -800,7 +815,10 @@ dns_parse(struct dns *d, const unsigned char *answer, size_t len,
                       qname);
     c.n = 1;
     c.from[0] = c.via[0] = '\0';
-    return parse(d, answer, len, &c, type, ips, names, next);
+    r = parse(d, answer, len, &c, type, ips, names, next);
+    if (r != DNS_OK)
+        rollback(ips, nips, names, nnames);
+    return r;
 }
 
 /* --- the network ------------------------------------------------------ */
@@ -1291,11 +1309,7 @@ lookup(struct dns *d, const char *name, int type, struct dns_iplist *ips,
         bstr_truncate(&d->err, 0);
         return r;
     }
-    /* what a failed answer added is not a result */
-    if (ips)
-        ips->n = nips;
-    while (names && names->n > nnames)
-        free(names->mx[--names->n].name);
+    rollback(ips, nips, names, nnames); /* a failed answer's records */
     return r;
 }
 

@@ -138,9 +138,10 @@ void dns_mxlist_free(struct dns_mxlist *l);
  * the chain leaves the answer (empty when complete).  DNS_OK, DNS_TEMP
  * (malformed, an error rcode, another question, or a loop) or DNS_PERM
  * (NXDOMAIN, a null MX).  Records are appended to *ips (A, AAAA) or
- * *names (MX, PTR), which the caller initializes ({0}); names are kept
- * only when they are plain host names (lower case, no trailing dot, at
- * most DNS_NAME_MAX characters).
+ * *names (MX, PTR), which the caller initializes ({0}; NULL for the one
+ * not wanted) and which get nothing from an answer that fails.  Names
+ * are kept only when they are plain host names (lower case, no
+ * trailing dot, at most DNS_NAME_MAX characters).
  */
 int dns_parse(struct dns *d, const unsigned char *answer, size_t len,
               const char *qname, int type, struct dns_iplist *ips,
