@@ -600,6 +600,22 @@ malformed(struct dns *d, const struct chain *c, int type, const char *what)
                   type_text(type), c->name[c->n - 1], c->from, what);
 }
 
+/* loop - d->err shows the loop "a -> b -> a" from c->name[k]; TEMP. */
+static int
+loop(struct dns *d, const struct chain *c, size_t k, const char *back)
+{
+    bstr_truncate(&d->err, 0);
+    if (bstr_cats(&d->err, "CNAME lookup failed temporarily: CNAME loop: ") ==
+        -1)
+        return DNS_TEMP;
+    for (size_t j = k; j < c->n; j++)
+        if (bstr_catf(&d->err, "%s -> ", c->name[j]) == -1)
+            return DNS_TEMP;
+    if (bstr_catf(&d->err, "%s%s", back, c->via) == -1)
+        bstr_truncate(&d->err, 0);
+    return DNS_TEMP;
+}
+
 /* follow - extend the chain by the CNAMEs of the answer.  DNS_OK or TEMP. */
 static int
 follow(struct dns *d, ns_msg *m, struct chain *c, int type)
@@ -629,22 +645,9 @@ follow(struct dns *d, ns_msg *m, struct chain *c, int type)
                           "CNAME lookup failed temporarily: %s is an alias "
                           "of an invalid name%s",
                           cur, c->via);
-        for (size_t k = 0; k < c->n; k++) {
-            if (strcmp(c->name[k], canon) != 0)
-                continue;
-            bstr_truncate(&d->err, 0);
-            if (bstr_cats(&d->err, "CNAME lookup failed temporarily: "
-                                   "CNAME loop: ") == -1)
-                return DNS_TEMP;
-            for (size_t j = k; j < c->n; j++)
-                if (bstr_cats(&d->err, c->name[j]) == -1 ||
-                    bstr_cats(&d->err, " -> ") == -1)
-                    return DNS_TEMP;
-            if (bstr_cats(&d->err, canon) == -1 ||
-                bstr_cats(&d->err, c->via) == -1)
-                return DNS_TEMP;
-            return DNS_TEMP;
-        }
+        for (size_t k = 0; k < c->n; k++)
+            if (strcmp(c->name[k], canon) == 0)
+                return loop(d, c, k, canon);
         if (c->n > DNS_CNAME_MAX)
             return seterr(d, DNS_TEMP,
                           "CNAME lookup failed temporarily: more than %d "
@@ -873,8 +876,9 @@ question_end(const unsigned char *q, size_t qlen)
 /*
  * answer_matches - a is an answer to query q: same id, a response, the
  * same opcode, and the same question (names compared ignoring ASCII
- * case).  An error answer without a question (how some servers refuse
- * EDNS0) matches on its id alone: it is only ever a reason to retry.
+ * case).  An error or truncated answer without a question (how some
+ * servers refuse EDNS0) matches on its id alone: it is only ever a
+ * reason to ask again, never believed.
  */
 static bool
 answer_matches(const unsigned char *q, size_t qend, const unsigned char *a,
@@ -890,7 +894,8 @@ answer_matches(const unsigned char *q, size_t qend, const unsigned char *a,
     qd = (unsigned)a[4] << 8 | a[5];
     rcode = a[3] & 0x0f;
     if (qd == 0)
-        return rcode != ns_r_noerror && rcode != ns_r_nxdomain;
+        return (rcode != ns_r_noerror && rcode != ns_r_nxdomain) ||
+               (a[2] & 0x02);
     if (qd != 1 || alen < qend)
         return false;
     for (size_t i = HDR_LEN; i < qend; i++)
