@@ -21,7 +21,7 @@ stopped (with their files removed) by stop(), or by a with-block:
                    Options: v4/v6 (which addresses to listen on), tcp
                    (False: UDP only, so a truncated answer stays
                    truncated), udp_size (the most unbound puts in a UDP
-                   answer, max-udp-size).
+                   answer, max-udp-size), extra (more "server:" lines).
 
   StubDNS(handler) a small server of our own, in a thread, for answers a
                    real server will not give: truncated over UDP but
@@ -30,7 +30,10 @@ stopped (with their files removed) by stop(), or by a with-block:
                    send back (bytes, a list of them, or None for none,
                    which over TCP closes the connection);
                    reply() and rr() build them, zone_handler() answers
-                   from a dict like Unbound's without following CNAMEs.
+                   from a dict like Unbound's without following CNAMEs,
+                   rcode_handler(2) says SERVFAIL to everything, silent
+                   never answers, truncating(h) sets TC over UDP and
+                   lets h answer over TCP.
                    stub.queries lists what was asked: (name, type, tcp,
                    edns) tuples.
 
@@ -251,6 +254,22 @@ def zone_handler(zones):
     return handler
 
 
+def rcode_handler(rcode):
+    """A handler answering every query with rcode (2 SERVFAIL, 3 NXDOMAIN,
+    5 REFUSED) and no records."""
+    return lambda q, tcp: reply(q, rcode=rcode)
+
+
+def silent(q, tcp):
+    """A handler that never answers (and closes TCP connections)."""
+    return None
+
+
+def truncating(handler):
+    """handler over TCP; over UDP only an empty answer with TC set."""
+    return lambda q, tcp: handler(q, tcp) if tcp else reply(q, tc=True)
+
+
 class StubDNS:
     """A scripted DNS server (UDP and TCP on one port) in a thread."""
 
@@ -375,7 +394,8 @@ def ask(host, port, name, qtype="A", timeout=2.0):
 class Unbound:
     """Debian's unbound serving zones from local data on loopback."""
 
-    def __init__(self, zones, v4=True, v6=False, tcp=True, udp_size=None, start_timeout=15):
+    def __init__(self, zones, v4=True, v6=False, tcp=True, udp_size=None, extra=(),
+                 start_timeout=15):
         if not UNBOUND:
             raise RuntimeError("unbound is not installed (apt-get install unbound)")
         if not v4 and not v6:
@@ -384,6 +404,7 @@ class Unbound:
         self.tmp = tempfile.mkdtemp(prefix="qng-unbound-")
         os.chmod(self.tmp, 0o755)
         self.zones = zones
+        self.extra = list(extra)
         self.proc = None
         self.log = os.path.join(self.tmp, "unbound.log")
         last = ""
@@ -429,6 +450,7 @@ class Unbound:
             lines.append("    interface: %s@%d" % (h, self.port))
         if udp_size:
             lines.append("    max-udp-size: %d" % udp_size)
+        lines += ["    " + l.strip() for l in self.extra]
         for name, recs in self.zones.items():
             owner = name.rstrip(".") + "."
             for text in recs:

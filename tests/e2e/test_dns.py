@@ -11,7 +11,8 @@ import unittest
 
 import dnsserver
 import qng
-from dnsserver import StubDNS, Unbound, reply, rr, write_dnsservers, zone_handler
+from dnsserver import (StubDNS, Unbound, rcode_handler, reply, rr, silent, truncating,
+                       write_dnsservers, zone_handler)
 
 HAVE_V6 = dnsserver.have_ipv6()
 
@@ -127,6 +128,14 @@ class RealServerTest(DnsToolsBase):
         self.assertEqual(sorted(lines), sorted(mx_lines(ZONES["huge.test"])))
         prefs = [int(l.split()[0]) for l in lines]
         self.assertEqual(prefs, sorted(prefs))
+
+    def test_mx_over_512_bytes_tcp_when_udp_is_small(self):
+        # a server that keeps UDP answers to 512 bytes despite EDNS0
+        with Unbound({"medium.test": ZONES["medium.test"]}, udp_size=512) as ub:
+            write_dnsservers(self.inst, ub)
+            rc, out, err = self.tool("dnsmx", "medium.test")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(sorted(out.splitlines()), sorted(mx_lines(ZONES["medium.test"])))
 
     def test_truncated_without_tcp_is_temporary(self):
         write_dnsservers(self.inst, self.udponly)
@@ -259,14 +268,14 @@ class StubServerTest(DnsToolsBase):
         return s
 
     def test_servfail_is_temporary(self):
-        s = self.stub(lambda q, tcp: reply(q, rcode=2))
+        s = self.stub(rcode_handler(2))
         rc, out, err = self.tool("dnsmx", "example.test")
         self.assertEqual((rc, out), (111, ""))
         self.assertIn("MX lookup of example.test failed temporarily", err)
         self.assertIn("127.0.0.1:%d: SERVFAIL" % s.port, err)
 
     def test_refused_is_temporary(self):
-        self.stub(lambda q, tcp: reply(q, rcode=5))
+        self.stub(rcode_handler(5))
         rc, _, err = self.tool("dnsip", "example.test")
         self.assertEqual(rc, 111)
         self.assertIn("REFUSED", err)
@@ -305,13 +314,13 @@ class StubServerTest(DnsToolsBase):
 
     def test_truncated_udp_then_tcp(self):
         recs = [rr("example.test", "MX", "10 mx.example.test")]
-        s = self.stub(lambda q, tcp: reply(q, recs) if tcp else reply(q, tc=True))
+        s = self.stub(truncating(lambda q, tcp: reply(q, recs)))
         rc, out, err = self.tool("dnsmx", "example.test")
         self.assertEqual((rc, out, err), (0, "10 mx.example.test\n", ""))
         self.assertEqual([x[2] for x in s.queries], [False, True])
 
     def test_truncated_and_tcp_closed(self):
-        self.stub(lambda q, tcp: None if tcp else reply(q, tc=True))
+        self.stub(truncating(silent))
         rc, _, err = self.tool("dnsmx", "example.test")
         self.assertEqual(rc, 111)
         self.assertIn("truncated UDP answer, and TCP failed", err)
@@ -329,18 +338,18 @@ class StubServerTest(DnsToolsBase):
         self.assertEqual([x[3] for x in s.queries], [True, False])
 
     def test_silent_server_then_good_one(self):
-        silent = StubDNS(lambda q, tcp: None)
-        self.addCleanup(silent.stop)
+        quiet = StubDNS(silent)
+        self.addCleanup(quiet.stop)
         good = StubDNS(static({"example.test": [("MX", "10 mx.example.test")]}))
         self.addCleanup(good.stop)
-        write_dnsservers(self.inst, silent, good)
+        write_dnsservers(self.inst, quiet, good)
         t0 = time.monotonic()
         rc, out, err = self.tool("dnsmx", "example.test")
         self.assertEqual((rc, out, err), (0, "10 mx.example.test\n", ""))
         self.assertGreater(time.monotonic() - t0, 4)  # it waited for the first
 
     def test_silent_server_times_out(self):
-        s = self.stub(lambda q, tcp: None)
+        s = self.stub(silent)
         t0 = time.monotonic()
         rc, out, err = self.tool("dnsmx", "example.test")
         self.assertEqual((rc, out), (111, ""))
