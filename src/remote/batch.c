@@ -115,7 +115,7 @@ one(struct remote *rm, const struct spawn_request *req,
 int
 remote_batch(struct remote *rm, const struct bstr *fail, int in, int out)
 {
-    static char buf[BATCH_READ];
+    char buf[BATCH_READ];
     struct spawn_reqparser p;
     int code = EXIT_OK;
 

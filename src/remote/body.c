@@ -105,7 +105,7 @@ body_end(struct body_enc *e, struct bstr *out)
 int
 body_scan(int fd, unsigned long long *size, bool *eightbit)
 {
-    static char buf[BODY_SCAN_BUF];
+    char buf[BODY_SCAN_BUF];
     struct body_enc e;
 
     body_init(&e);

@@ -23,7 +23,7 @@
 
 #define BODY_CHUNK 65536
 
-static const char nomem[] = "Out of memory. (#4.3.0)\n";
+static const char nomem[] = REMOTE_NOMEM;
 
 /* ---- results ------------------------------------------------------- */
 
@@ -64,11 +64,11 @@ static void
 settle(struct remote_msg *m, char code, const struct bstr *text)
 {
     m->final = code;
+    m->nomem = false;
     if (bstr_copyb(&m->text, text->s ? text->s : "", text->len) == -1) {
         m->final = 'Z';
-        bstr_free(&m->text);
-        m->text.s = (char *)nomem; /* never freed: cap stays 0 */
-        m->text.len = sizeof nomem - 1;
+        m->nomem = true;
+        bstr_truncate(&m->text, 0);
     }
 }
 

@@ -25,6 +25,7 @@
 #include "smtp.h"
 
 #define REMOTE_WINDOW 100 /* pipelined commands per write at most */
+#define REMOTE_NOMEM "Out of memory. (#4.3.0)\n"
 
 /* The settings, read once from control/ (the table is in conf.c). */
 struct remote_conf {
@@ -65,6 +66,8 @@ struct remote_msg {
     int fd;                 /* the message, LF line ends */
     char final;             /* 'K', 'Z' or 'D' */
     struct bstr text;       /* the final text, lines ended by '\n' */
+    bool nomem;             /* the text is REMOTE_NOMEM (it could not be
+                               stored); final is 'Z' */
 };
 
 int remote_conf_load(struct remote_conf *c, const char **badfile) WUR;

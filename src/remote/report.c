@@ -34,10 +34,26 @@ str(const struct bstr *b)
     return b->s ? b->s : "";
 }
 
+/* final_text - the message's text (REMOTE_NOMEM when it was lost). */
+static struct bstr
+final_text(const struct remote_msg *m)
+{
+    struct bstr t = m->text;
+
+    if (m->nomem) {
+        t.s = (char *)REMOTE_NOMEM;
+        t.len = sizeof REMOTE_NOMEM - 1;
+        t.cap = 0;
+    }
+    return t;
+}
+
 /* remote_report_classic - append m's classic output.  0, or -1. */
 int
 remote_report_classic(const struct remote_msg *m, struct bstr *out)
 {
+    const struct bstr ft = final_text(m);
+
     for (size_t i = 0; i < m->n; i++) {
         const struct remote_rcpt *r = &m->r[i];
         const struct bstr *t = &r->text;
@@ -45,15 +61,15 @@ remote_report_classic(const struct remote_msg *m, struct bstr *out)
 
         if (!code) {
             code = fate(m->final) == 'r' ? 's' : fate(m->final);
-            t = &m->text;
+            t = &ft;
         } else if (code != 'r' && t->len == 0) {
-            t = &m->text;
+            t = &ft;
         }
         if (spawnproto_report_rcpt(out, code, code == 'r' ? "" : str(t),
                                    code == 'r' ? 0 : t->len) == -1)
             return -1;
     }
-    return spawnproto_report_end(out, m->final, str(&m->text), m->text.len);
+    return spawnproto_report_end(out, m->final, str(&ft), ft.len);
 }
 
 /* remote_report_batch - append m's report for slot.  0, or -1. */
@@ -61,6 +77,8 @@ int
 remote_report_batch(const struct remote_msg *m, unsigned slot,
                     struct bstr *out)
 {
+    const struct bstr ft = final_text(m);
+
     if (spawnproto_report_start(out, slot) == -1)
         return -1;
     for (size_t i = 0; i < m->n; i++) {
@@ -76,5 +94,5 @@ remote_report_batch(const struct remote_msg *m, unsigned slot,
                                    own ? r->text.len : 0) == -1)
             return -1;
     }
-    return spawnproto_report_end(out, m->final, str(&m->text), m->text.len);
+    return spawnproto_report_end(out, m->final, str(&ft), ft.len);
 }

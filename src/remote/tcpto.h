@@ -16,7 +16,8 @@
  * A record whose check sum, family or count is wrong reads as a free
  * slot, and a short last record is ignored, so a corrupt or truncated
  * file loses marks, never mail.  Updates write one record with pwrite
- * under an exclusive flock (lock.h); readers take the same lock.
+ * under an exclusive flock (lock.h); tcpto_load reads without it (a
+ * record caught half-written fails its check sum: one more attempt).
  *
  * An address with n consecutive failures is down for 2^(n-1) minutes
  * after the last one, at most TCPTO_MAX_BACKOFF seconds.  Failures while

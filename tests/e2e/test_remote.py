@@ -451,6 +451,15 @@ class ClassicTest(RemoteBase):
         self.assertEqual(recs[-1][0], "D")
         self.assertIn("(#5.1.2)", recs[-1][1])
 
+    @unittest.skipUnless(HAVE_V6, "no IPv6 loopback")
+    def test_ipv6_relay(self):
+        s = self.sink(("::1",))
+        self.route(":[::1]:%d\n" % s.port)
+        recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
+        self.assertEqual(recs[-1], ("K", "::1 accepted message.\n"
+                                         "Remote host said: 250 ok 1 qp 1\n"))
+        self.assertEqual(s.conns[0].peer, "::1")
+
     def test_relay_is_not_checked_against_me(self):
         # smtproutes to one of our own addresses is the admin's choice
         s = self.sink(("127.0.0.1",))
