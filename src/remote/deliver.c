@@ -209,8 +209,24 @@ remember(struct remote *rm, const struct ipaddr *ip, bool failed)
         r = tcpto_mark(rm->tcpto, ip, (long long)time(NULL));
     else
         r = tcpto_clear(rm->tcpto, ip);
-    if (r == -1)
-        errno = 0;
+    if (r == -1) {
+        /* unwritable or locked for long: go on without the memory */
+    }
+}
+
+/* unbound - why a connection from outgoingip could not be made. */
+static void
+unbound(struct remote *rm, const struct ipaddr *ip, struct bstr *why)
+{
+    char src[IPADDR_FMT];
+    int e = errno;
+
+    ipaddr_fmt(src, source(rm, ip));
+    bstr_truncate(why, 0);
+    if (bstr_catf(why, "Sorry, I wasn't able to establish an SMTP connection. "
+                       "(#4.4.1)\nUnable to connect from %s (control/"
+                       "outgoingip): %s.\n", src, strerror(e)) == -1)
+        bstr_truncate(why, 0);
 }
 
 /*
@@ -255,6 +271,8 @@ open_session(struct remote *rm, struct remote_msg *m)
                          (unsigned)rm->c->timeoutconnect);
         if (r == -1 && (errno == ETIMEDOUT || errno == ECONNREFUSED))
             remember(rm, ip, true);
+        if (r == -2 && source(rm, ip))
+            unbound(rm, ip, &last); /* our trouble: say so if all fail */
         if (r != 0)
             continue;
         remember(rm, ip, false);
