@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "datetime.h"
+#include "ipaddr.h"
 #include "outcome.h"
 #include "priv.h"
 #include "qpath.h"
@@ -119,6 +120,57 @@ esc(const char *t, size_t n, char out[16], const char *def)
     }
 }
 
+#define SAID "Remote host said: "
+
+/*
+ * remote_said - where the remote server's reply starts in a paragraph's
+ * text [t, end) (qmail-remote's "Remote host said: 550 ..."), or NULL.
+ */
+static const char *
+remote_said(const char *t, const char *end)
+{
+    size_t n = sizeof SAID - 1;
+
+    for (const char *l = t; l < end; l++)
+        if ((l == t || l[-1] == '\n') && (size_t)(end - l) > n &&
+            !memcmp(l, SAID, n))
+            return l + n;
+    return NULL;
+}
+
+/* smtp_esc - the RFC 3463 code after the reply's number, if it has one. */
+static void
+smtp_esc(const char *r, const char *end, char code[16])
+{
+    const char *p = r + 4, *q = p;
+    int dots = 0;
+
+    if (end - r < 10 || r[3] != ' ' || (r[0] != '4' && r[0] != '5') ||
+        *p != r[0])
+        return;
+    while (q < end && q - p < 12 && ((*q >= '0' && *q <= '9') || *q == '.'))
+        dots += *q++ == '.';
+    if (dots == 2 && q[-1] != '.' && (q == end || *q == ' ' || *q == '\n'))
+        snprintf(code, 16, "%.*s", (int)(q - p), p);
+}
+
+/*
+ * remote_mta - "Remote-MTA: dns; [IP]" when the text begins with the
+ * address qmail-remote talked to ("192.0.2.1 does not like ...").
+ */
+static int
+remote_mta(struct bstr *out, const char *t, const char *end)
+{
+    const char *sp = memchr(t, ' ', (size_t)(end - t));
+    struct ipaddr ip;
+    char buf[IPADDR_FMT];
+
+    if (!sp || !ipaddr_scan(t, (size_t)(sp - t), &ip))
+        return 0;
+    ipaddr_fmt(buf, &ip);
+    return bstr_catf(out, "Remote-MTA: dns; [%s]\n", buf);
+}
+
 /*
  * dsn_fields - one per-recipient block of the delivery-status part for
  * each paragraph of the report.
@@ -133,20 +185,26 @@ dsn_fields(struct bstr *out, const struct bstr *report, bool delay)
         const char *end = strstr(p, "\n\n");
         size_t n = end ? (size_t)(end - p) : report->len - i;
         const char *nl = memchr(p, '\n', n);
+        const char *said;
         char code[16];
 
         i += n + 2;
         if (!nl || nl - p < 3 || p[0] != '<' || nl[-1] != ':' || nl[-2] != '>')
             continue;
+        said = remote_said(nl + 1, p + n);
         esc(nl + 1, n - (size_t)(nl + 1 - p), code, delay ? "4.0.0" : "5.0.0");
+        if (said)
+            smtp_esc(said, p + n, code);
         code[0] = delay ? '4' : '5'; /* the class is the report's, not the text's */
         if (bstr_catf(out, "\nFinal-Recipient: rfc822; %.*s\n",
                       (int)(nl - p - 3), p + 1) == -1 ||
             bstr_catf(out, "Action: %s\nStatus: %s\n",
                       delay ? "delayed" : "failed", code) == -1 ||
-            bstr_cats(out, "Diagnostic-Code: x-qmail-ng;") == -1)
+            remote_mta(out, nl + 1, p + n) == -1 ||
+            bstr_cats(out, said ? "Diagnostic-Code: smtp; "
+                                : "Diagnostic-Code: x-qmail-ng;") == -1)
             return -1;
-        for (const char *t = nl + 1; t < p + n; t++) {
+        for (const char *t = said ? said : nl + 1; t < p + n; t++) {
             char c = *t == '\n' ? ' ' : *t;
             if ((unsigned char)c < 0x20 || c == 0x7f)
                 c = '?';
