@@ -47,6 +47,13 @@ const struct showctl_entry showctl_table[] = {
      "steps of the quadratic retry schedule"},
     {"warnafter", 'n', "0", "seconds before a deferral notice (0: never)"},
     {"queueextra", 'v', "", "extra recipient of every message (archive)"},
+    {"concurrencyperdomain", 'n', "20",
+     "simultaneous SMTP connections to one domain"},
+    {"outgoingip", 'l', NULL, "source addresses of qmail-remote (v4, v6)"},
+    {"moreipme", 'l', NULL, "more addresses that are this host"},
+    {"notipme", 'l', NULL, "addresses that are not this host after all"},
+    {"dnsservers", 'l', NULL,
+     "DNS servers (absent: those of /etc/resolv.conf)"},
     {NULL, 0, NULL, NULL},
 };
 
