@@ -142,21 +142,38 @@ smtp_flush(struct smtp *s)
 /*
  * smtp_read - flush, then read one reply into s->rep.  Returns its code;
  * -1 when the connection failed (s->err: errno, 0 at end of file) or the
- * reply was not one (s->bad says why).
+ * reply was not one (s->bad says why).  The whole reply must come within
+ * the timeout, not each read: a server trickling a byte at a time cannot
+ * hold a delivery for longer.
  */
 int
 smtp_read(struct smtp *s)
 {
+    long long deadline;
+    int saved = s->in.timeout_ms;
+
     if (smtp_flush(s) == -1)
         return -1;
     reply_reset(&s->rep);
+    deadline = saved < 0 ? -1 : datetime_mono_ms() + saved;
     for (;;) {
         size_t used;
         int ev;
 
         if (iob_buffered(&s->in) == 0) {
-            ssize_t r = iob_fill(&s->in);
+            ssize_t r;
 
+            if (deadline != -1) {
+                long long left = deadline - datetime_mono_ms();
+
+                if (left <= 0) {
+                    s->err = ETIMEDOUT;
+                    return -1;
+                }
+                s->in.timeout_ms = (int)left;
+            }
+            r = iob_fill(&s->in);
+            s->in.timeout_ms = saved;
             if (r <= 0) {
                 s->err = r == 0 ? 0 : errno;
                 return -1;

@@ -6,8 +6,10 @@ messages over one connection).  Routes come from smtproutes
 ("[127.0.0.2]:PORT" relays, "::PORT" for the MX tests); the MX tests use
 Debian's unbound from dnsserver.py.  Every wait is bounded."""
 import os
+import socket
 import struct
 import subprocess
+import threading
 import time
 import unittest
 
@@ -404,6 +406,37 @@ class ClassicTest(RemoteBase):
                                               "out. %s(#4.4.2)\n"
                                  % ("Possible duplicate! " if critical else ""))
                 s.stop()
+
+    def test_trickled_reply_times_out(self):
+        # a greeting sent a byte every 0.3 s: each read is quick, the
+        # reply as a whole is not, and timeoutremote bounds the whole
+        self.inst.control("timeoutremote", "2\n")
+        ls = socket.socket()
+        ls.bind(("127.0.0.2", 0))
+        ls.listen(1)
+        self.addCleanup(ls.close)
+
+        def trickle():
+            ls.settimeout(10)
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            with c:
+                for b in b"220-" + b"x" * 40 + b"\r\n220 ok\r\n":
+                    try:
+                        c.sendall(bytes([b]))
+                    except OSError:
+                        return
+                    time.sleep(0.3)
+        t = threading.Thread(target=trickle, daemon=True)
+        t.start()
+        self.route(":[127.0.0.2]:%d\n" % ls.getsockname()[1])
+        t0 = time.monotonic()
+        recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
+        self.assertLess(time.monotonic() - t0, 8)
+        self.assertEqual(recs[-1][0], "Z")
+        t.join(timeout=20)
 
     def test_stall_mid_body(self):
         self.inst.control("timeoutremote", "2\n")
