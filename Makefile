@@ -40,8 +40,8 @@ ALLCFLAGS = -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(FORTIFY) \
            -fstack-protector-strong -fPIE $(SANFLAGS) \
            -Isrc/lib -I$(B)/gen $(EXTRA_INC) -MMD -MP
 LDFLAGS ?=
-ALLLDFLAGS = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
-LIBS    := -lcdb -Wl,--as-needed -lresolv -Wl,--no-as-needed
+ALLLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
+LIBS    := -lcdb -lresolv
 SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 
 # Programs and the family folder holding each one's main file.  A program
