@@ -114,11 +114,12 @@ job_free(struct job *j)
 }
 
 /*
- * job_mark_write - write recipient i's "D" without waiting for the disk:
- * the open descriptor, for the caller to fsync (and close), or -1.
+ * job_mark_write - write the "D" of recipients idx[0..n) without waiting
+ * for the disk: the open descriptor, for the caller to fsync (and close)
+ * once for all of them, or -1.
  */
 int
-job_mark_write(struct job *j, size_t i)
+job_mark_write(struct job *j, const size_t *idx, size_t n)
 {
     char fn[QPATH_MAX];
     int fd;
@@ -127,10 +128,11 @@ job_mark_write(struct job *j, size_t i)
     fd = open(fn, O_WRONLY | O_CLOEXEC);
     if (fd == -1)
         return -1;
-    if (pwrite(fd, "D", 1, j->r[i].off) != 1) {
-        close(fd);
-        return -1;
-    }
+    for (size_t k = 0; k < n; k++)
+        if (pwrite(fd, "D", 1, j->r[idx[k]].off) != 1) {
+            close(fd);
+            return -1;
+        }
     return fd;
 }
 

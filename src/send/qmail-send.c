@@ -83,7 +83,9 @@ struct pend {
     int left;        /* P_PRE: files still to sync */
     int err;
     struct job *job; /* P_BOUNCE, P_MARK */
-    size_t idx;
+    size_t idx;      /* P_BOUNCE: the recipient */
+    size_t *idxs;    /* P_MARK: the recipients marked, nidx of them */
+    size_t nidx;
 };
 
 static struct send_conf cf;
@@ -544,6 +546,43 @@ dispatch(int c)
 
 static void maybe_finish(struct chan *k, struct job *j);
 
+/*
+ * mark_done - the done marks of recipients idx[0..n) of j (delivered):
+ * written at once, then one fsync in the background for all of them.
+ * Takes idx (malloc'ed) over.
+ */
+static void
+mark_done(struct job *j, size_t *idx, size_t n)
+{
+    struct pend *pd = calloc(1, sizeof *pd);
+    int fd;
+
+    if (!pd)
+        die_nomem();
+    pd->kind = P_MARK;
+    pd->job = j;
+    pd->idxs = idx;
+    pd->nidx = n;
+    fd = job_mark_write(j, idx, n);
+    if (fd == -1 || fsyncq_submit(fd, pd) == -1) {
+        for (size_t k = 0; k < n; k++) {
+            slog("warning: unable to record the result for %s of msg %llu, "
+                 "will try again", j->strings.s + j->r[idx[k]].addr,
+                 (unsigned long long)j->id);
+            j->r[idx[k]].state = 'S';
+        }
+        j->deferred = true;
+        if (fd != -1)
+            close(fd);
+        free(idx);
+        free(pd);
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        j->r[idx[k]].state = 'M';
+    j->marking += n;
+}
+
 /* report - a spawner says how a delivery went. */
 static void
 report(int c, const struct spawn_report *rep)
@@ -553,7 +592,7 @@ report(int c, const struct spawn_report *rep)
     struct job *j;
     struct bstr text = BSTR_INIT;
     const char *word;
-    size_t toff = 0;
+    size_t toff = 0, *marks, nmarks = 0;
     bool mangled;
 
     if (rep->slot >= cf.spawnlimit || !k->slot[rep->slot].busy) {
@@ -564,6 +603,9 @@ report(int c, const struct spawn_report *rep)
     s = &k->slot[rep->slot];
     j = s->job;
     mangled = rep->codes.len != s->n;
+    marks = malloc(s->n * sizeof *marks);
+    if (!marks)
+        die_nomem();
     for (size_t n = 0; n < s->n; n++) {
         size_t i = s->idx[n];
         char code = mangled ? 's' : rep->codes.s[n];
@@ -583,27 +625,22 @@ report(int c, const struct spawn_report *rep)
             slog("delivery %lu: %s: %s", s->delnum + n, word,
                  text.s ? text.s : "");
         }
-        if (code == 'r' || code == 'h') {
-            struct pend *pd = malloc(sizeof *pd);
-            int fd = -1;
+        if (code == 'r') {
+            marks[nmarks++] = i;
+        } else if (code == 'h') {
+            struct pend *pd = calloc(1, sizeof *pd);
+            struct msg *m = msgmap_get(&msgs, j->id);
+            int fd;
 
             if (!pd)
                 die_nomem();
             pd->job = j;
             pd->idx = i;
-            pd->err = 0;
-            if (code == 'r') {
-                pd->kind = P_MARK;
-                fd = job_mark_write(j, i);
-            } else {
-                struct msg *m = msgmap_get(&msgs, j->id);
-
-                pd->kind = P_BOUNCE;
-                fd = bounce_append(j->id, addr, tl ? t : rep->text.s,
-                                   tl ? tl : rep->text.len);
-                if (m && fd != -1)
-                    m->flags |= MSG_BOUNCE;
-            }
+            pd->kind = P_BOUNCE;
+            fd = bounce_append(j->id, addr, tl ? t : rep->text.s,
+                               tl ? tl : rep->text.len);
+            if (m && fd != -1)
+                m->flags |= MSG_BOUNCE;
             if (fd == -1 || fsyncq_submit(fd, pd) == -1) {
                 slog("warning: unable to record the result for %s of msg "
                      "%llu, will try again", addr, (unsigned long long)j->id);
@@ -627,6 +664,10 @@ report(int c, const struct spawn_report *rep)
         }
     }
     bstr_free(&text);
+    if (nmarks)
+        mark_done(j, marks, nmarks);
+    else
+        free(marks);
     free(s->idx);
     s->idx = NULL;
     s->busy = false;
@@ -682,9 +723,11 @@ fsync_done(void *tag, int err)
     }
     if (!err && pd->kind == P_BOUNCE) {
         /* the failure is recorded: now the recipient's done mark */
-        int fd = job_mark_write(pd->job, pd->idx);
+        int fd = job_mark_write(pd->job, &pd->idx, 1);
 
         pd->kind = P_MARK;
+        pd->idxs = &pd->idx;
+        pd->nidx = 1;
         if (fd != -1 && fsyncq_submit(fd, pd) == 0)
             return;
         if (fd != -1)
@@ -693,18 +736,25 @@ fsync_done(void *tag, int err)
     }
     {
         struct job *j = pd->job;
-        size_t i = pd->idx;
+        size_t *idx = pd->kind == P_MARK ? pd->idxs : &pd->idx;
+        size_t n = pd->kind == P_MARK ? pd->nidx : 1;
 
-        if (err) {
-            slog("warning: unable to record the result for %s of msg %llu, "
-                 "will try again", j->strings.s + j->r[i].addr,
-                 (unsigned long long)j->id);
-            j->r[i].state = 'S';
-            j->deferred = true;
-        } else {
-            j->r[i].state = 'D';
+        for (size_t k = 0; k < n; k++) {
+            size_t i = idx[k];
+
+            if (err) {
+                slog("warning: unable to record the result for %s of msg "
+                     "%llu, will try again", j->strings.s + j->r[i].addr,
+                     (unsigned long long)j->id);
+                j->r[i].state = 'S';
+                j->deferred = true;
+            } else {
+                j->r[i].state = 'D';
+            }
         }
-        j->marking--;
+        j->marking -= n;
+        if (idx != &pd->idx)
+            free(idx);
         free(pd);
         maybe_finish(&ch[j->chan], j);
     }

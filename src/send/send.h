@@ -131,7 +131,7 @@ struct job {
 int job_load(struct job *j, uint64_t id, int chan, int64_t birth);
 void job_free(struct job *j);
 int job_mark_done(struct job *j, size_t i);
-int job_mark_write(struct job *j, size_t i);
+int job_mark_write(struct job *j, const size_t *idx, size_t n);
 int job_remaining(uint64_t id, int chan);
 
 /* ---- bounces (bounce.c) --------------------------------------------- */
