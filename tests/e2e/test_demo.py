@@ -29,6 +29,8 @@ class DemoTest(unittest.TestCase):
         self.env = dict(os.environ)
         self.env.update({"QNG_DEMO": os.path.join(self.tmp, "demo"),
                          "QNG_DEMO_PORT": str(free_port()),
+                         # remote mail must not reach the machine's resolver
+                         "QNG_DEMO_DNSSERVERS": "127.0.0.1:1",
                          "B": os.path.relpath(qng.BUILD, qng.REPO)})
         self.script = os.path.join(qng.REPO, "scripts", "demo")
         self.addCleanup(self.demo, "stop")

@@ -103,17 +103,21 @@ class RootRelayTest(unittest.TestCase):
                                capture_output=True, timeout=30, preexec_fn=as_qmailq,
                                cwd="/")
             self.assertEqual(r.returncode, 0, r.stderr)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(self.sink.txns()) < msgs:
-            # qmail-rspawn and its workers, as they come and go
+        def look():
+            # qmail-rspawn and its workers (which linger 2 s after a message)
             for p in children(self.send.pid):
                 if comm(p) == "qmail-rspawn":
                     seen.add(("qmail-rspawn", owner_of(p)))
                     for w in children(p):
                         seen.add((comm(w), owner_of(w)))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(self.sink.txns()) < msgs:
+            look()
             time.sleep(0.01)
+        look()
         self.assertEqual(len(self.sink.txns()), msgs, self.read_log())
         self.assertIn(("qmail-rspawn", qmailr), seen)
+        self.assertTrue([n for n, _ in seen if n != "qmail-rspawn"], seen)  # a worker seen
         for name, uid in seen:
             if uid is not None:
                 self.assertEqual(uid, qmailr, (name, seen))
