@@ -37,6 +37,8 @@ static const struct ctl_setting settings[] = {
     {"concurrencyremote", CTL_ULONG, "20", 1, 65535,
      OFF(concurrency[CHAN_REMOTE]), CTL_NOFLAG},
     {"spawnlimit", CTL_ULONG, "120", 1, 65535, OFF(spawnlimit), CTL_NOFLAG},
+    {"concurrencyperdomain", CTL_ULONG, "20", 1, 1000, OFF(perdomain),
+     CTL_NOFLAG},
     {"queuelifetime", CTL_ULONG, "604800", 0, ULONG_MAX, OFF(queuelifetime),
      CTL_NOFLAG},
     {"warnafter", CTL_ULONG, "0", 0, ULONG_MAX, OFF(warnafter), CTL_NOFLAG},

@@ -468,79 +468,140 @@ rcpt_domain(const char *addr)
     return at ? at + 1 : "";
 }
 
+/* slot_domain - the domain of a busy slot's recipients. */
+static const char *
+slot_domain(const struct slot *s)
+{
+    const struct job *j = s->job;
+
+    return rcpt_domain(j->strings.s + j->r[s->idx[0]].addr);
+}
+
 /*
- * dispatch - start deliveries of the jobs at the queue head: one
- * recipient each for local, all the job's recipients at one domain (up
- * to REMOTE_RCPTS) for remote, which qmail-rspawn delivers in one SMTP
- * transaction.
+ * domain_full - whether the remote channel already runs perdomain
+ * deliveries to dom (a delivery beyond that would only wait in
+ * qmail-rspawn for a connection, holding a slot other domains could use).
+ */
+static bool
+domain_full(const struct chan *k, const char *dom)
+{
+    unsigned long n = 0;
+
+    for (unsigned long si = 0; si < cf.spawnlimit; si++)
+        if (k->slot[si].busy && !strcasecmp(slot_domain(&k->slot[si]), dom) &&
+            ++n >= cf.perdomain)
+            return true;
+    return false;
+}
+
+/* start - one delivery of j's recipient i (and, remote, its domain's). */
+static void
+start(int c, struct job *j, size_t i, unsigned long si)
+{
+    struct chan *k = &ch[c];
+    struct slot *s = &k->slot[si];
+    struct bstr rcpts = BSTR_INIT;
+
+    s->n = 0;
+    s->idx = malloc((c == CHAN_REMOTE ? REMOTE_RCPTS : 1) * sizeof *s->idx);
+    if (!s->idx)
+        die_nomem();
+    s->idx[s->n++] = i;
+    if (c == CHAN_REMOTE) {
+        /* the job's other recipients at the same domain go along */
+        const char *dom = rcpt_domain(j->strings.s + j->r[i].addr);
+
+        for (size_t x = i + 1; x < j->nr && s->n < REMOTE_RCPTS; x++)
+            if (j->r[x].state == 'T' &&
+                !strcasecmp(dom, rcpt_domain(j->strings.s + j->r[x].addr)))
+                s->idx[s->n++] = x;
+    }
+    s->job = j;
+    s->busy = true;
+    s->delnum = delnum + 1;
+    delnum += s->n;
+    j->running++;
+    k->used++;
+    for (size_t n = 0; n < s->n; n++) {
+        size_t x = s->idx[n];
+
+        j->r[x].state = 'R';
+        if (bstr_cats(&rcpts, j->strings.s + j->r[x].addr) == -1 ||
+            bstr_catc(&rcpts, '\0') == -1)
+            die_nomem();
+    }
+    if (spawnproto_request(&k->wbuf, (unsigned)si, j->id, j->sender.s,
+                           j->sender.len, &rcpts, s->n) == -1)
+        die_nomem();
+    bstr_free(&rcpts);
+    for (size_t n = 0; n < s->n; n++)
+        slog("starting delivery %lu: msg %llu to %s %s", s->delnum + n,
+             (unsigned long long)j->id, channame[c],
+             j->strings.s + j->r[s->idx[n]].addr);
+    status();
+}
+
+/*
+ * dispatch - start deliveries of the queued jobs, in order: one recipient
+ * each for local, all the job's recipients at one domain (up to
+ * REMOTE_RCPTS) for remote, which qmail-rspawn delivers in one SMTP
+ * transaction.  A remote recipient whose domain already has perdomain
+ * deliveries running waits, and the recipients and jobs behind it go
+ * first.  A job leaves the queue once all its recipients are started.
  */
 static void
 dispatch(int c)
 {
     struct chan *k = &ch[c];
+    struct job *j = k->qhead, *prev = NULL;
 
-    while (!exiting && !k->dead && k->used < cf.concurrency[c] && k->qhead) {
-        struct job *j = k->qhead;
-        struct slot *s = NULL;
-        struct bstr rcpts = BSTR_INIT;
+    while (j && !exiting && !k->dead && k->used < cf.concurrency[c]) {
+        const char *full = NULL;
         unsigned long si;
         size_t i;
 
         for (si = 0; si < cf.spawnlimit; si++)
-            if (!k->slot[si].busy) {
-                s = &k->slot[si];
+            if (!k->slot[si].busy)
                 break;
-            }
-        if (!s)
+        if (si >= cf.spawnlimit)
             return;
         while (j->next < j->nr && j->r[j->next].state != 'T')
             j->next++;
         if (j->next >= j->nr) {
-            k->qhead = j->qnext;
-            if (!k->qhead)
-                k->qtail = NULL;
+            /* every recipient started: out of the queue */
+            struct job *next = j->qnext;
+
+            if (prev)
+                prev->qnext = next;
+            else
+                k->qhead = next;
+            if (k->qtail == j)
+                k->qtail = prev;
             if (!j->running && !j->marking)
                 finish_job(j);
+            j = next;
             continue;
         }
-        i = j->next++;
-        s->n = 0;
-        s->idx = malloc((c == CHAN_REMOTE ? REMOTE_RCPTS : 1) * sizeof *s->idx);
-        if (!s->idx)
-            die_nomem();
-        s->idx[s->n++] = i;
-        if (c == CHAN_REMOTE) {
-            /* the job's other recipients at the same domain go along */
-            const char *dom = rcpt_domain(j->strings.s + j->r[i].addr);
+        for (i = j->next; i < j->nr; i++) {
+            const char *dom;
 
-            for (size_t x = j->next; x < j->nr && s->n < REMOTE_RCPTS; x++)
-                if (j->r[x].state == 'T' &&
-                    !strcasecmp(dom, rcpt_domain(j->strings.s + j->r[x].addr)))
-                    s->idx[s->n++] = x;
+            if (j->r[i].state != 'T')
+                continue;
+            if (c != CHAN_REMOTE)
+                break;
+            dom = rcpt_domain(j->strings.s + j->r[i].addr);
+            if (full && !strcasecmp(dom, full))
+                continue; /* a domain just found full */
+            if (!domain_full(k, dom))
+                break;
+            full = dom;
         }
-        s->job = j;
-        s->busy = true;
-        s->delnum = delnum + 1;
-        delnum += s->n;
-        j->running++;
-        k->used++;
-        for (size_t n = 0; n < s->n; n++) {
-            size_t x = s->idx[n];
-
-            j->r[x].state = 'R';
-            if (bstr_cats(&rcpts, j->strings.s + j->r[x].addr) == -1 ||
-                bstr_catc(&rcpts, '\0') == -1)
-                die_nomem();
+        if (i >= j->nr) {
+            prev = j; /* all its domains are busy: the next job */
+            j = j->qnext;
+            continue;
         }
-        if (spawnproto_request(&k->wbuf, (unsigned)si, j->id, j->sender.s,
-                               j->sender.len, &rcpts, s->n) == -1)
-            die_nomem();
-        bstr_free(&rcpts);
-        for (size_t n = 0; n < s->n; n++)
-            slog("starting delivery %lu: msg %llu to %s %s", s->delnum + n,
-                 (unsigned long long)j->id, channame[c],
-                 j->strings.s + j->r[s->idx[n]].addr);
-        status();
+        start(c, j, i, si);
     }
 }
 
@@ -687,6 +748,8 @@ maybe_finish(struct chan *k, struct job *j)
 {
     struct job **pp, *prev = NULL;
 
+    while (j->next < j->nr && j->r[j->next].state != 'T')
+        j->next++;
     if (j->running || j->marking || j->next < j->nr)
         return;
     for (pp = &k->qhead; *pp && *pp != j; pp = &(*pp)->qnext)

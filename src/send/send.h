@@ -42,6 +42,7 @@ struct send_conf {
     struct bstr retryschedule; /* list: "local:N", "remote:N" */
     unsigned long concurrency[NCHAN];
     unsigned long spawnlimit;   /* hard maximum for both */
+    unsigned long perdomain;    /* remote deliveries to one domain at once */
     unsigned long queuelifetime;
     unsigned long warnafter;    /* deferral notice after this age; 0: never */
     unsigned long skip[NCHAN];  /* quadratic retry step, seconds^(1/2) */
