@@ -17,6 +17,8 @@ command -v python3 >/dev/null 2>&1 || need_pkg python3
 # runuser lives in /usr/sbin, outside an ordinary user's PATH
 command -v runuser >/dev/null 2>&1 || [ -x /usr/sbin/runuser ] || [ -x /sbin/runuser ] ||
     need_pkg util-linux
+# pgrep and ps for the tests that kill processes at random moments
+command -v pgrep >/dev/null 2>&1 || need_pkg procps
 # service names such as "smtp" for tcpserver (the guides' command lines)
 [ -f /etc/services ] || need_pkg netbase
 # a real DNS server on loopback for the DNS tests (tests/e2e/dnsserver.py);
