@@ -21,6 +21,36 @@ BIN = os.path.join(BUILD, "bin")
 IS_ROOT = os.geteuid() == 0
 
 
+def _others_reach(path):
+    """Whether a user who is neither owner nor group can reach path."""
+    p = os.path.abspath(path)
+    while True:
+        st = os.stat(p)
+        if not st.st_mode & 0o001:
+            return False
+        if p == "/":
+            return True
+        p = os.path.dirname(p)
+
+
+def _public_bin():
+    """Run as root from a private checkout (/root/...), the instance's
+    unprivileged user could not run the programs: test a copy of them in
+    a world-readable temporary directory, removed at exit."""
+    import atexit
+    tmp = tempfile.mkdtemp(prefix="qng-bin-", dir="/var/tmp")
+    os.chmod(tmp, 0o755)
+    atexit.register(shutil.rmtree, tmp, True)
+    dst = os.path.join(tmp, "bin")
+    shutil.copytree(BIN, dst)
+    os.chmod(dst, 0o755)
+    return dst
+
+
+if IS_ROOT and os.path.isdir(BIN) and not _others_reach(BIN):
+    BIN = _public_bin()
+
+
 def owner_ids():
     """uid, gid that own a single-user instance made by this process."""
     if IS_ROOT:
