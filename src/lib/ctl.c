@@ -10,44 +10,9 @@
 
 #include "ctl.h"
 #include "fmt.h"
+#include "readfile.h"
 
 #define CTL_MAX (64u * 1024 * 1024) /* a control file larger is a mistake */
-
-static int
-slurp(const char *fn, struct bstr *out)
-{
-    int fd;
-
-    out->len = 0;
-    fd = open(fn, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd == -1)
-        return errno == ENOENT ? 0 : -1;
-    for (;;) {
-        ssize_t r;
-
-        if (bstr_readyplus(out, 4096) == -1)
-            goto fail;
-        r = read(fd, out->s + out->len, 4096);
-        if (r == -1) {
-            if (errno == EINTR)
-                continue;
-            goto fail;
-        }
-        if (r == 0)
-            break;
-        out->len += (size_t)r;
-        out->s[out->len] = '\0';
-        if (out->len > CTL_MAX) {
-            errno = EFBIG;
-            goto fail;
-        }
-    }
-    close(fd);
-    return 1;
-fail:
-    close(fd);
-    return -1;
-}
 
 static size_t
 strip_trailing(const char *s, size_t len)
@@ -66,7 +31,7 @@ int
 ctl_readline(const char *fn, struct bstr *out)
 {
     struct bstr raw = BSTR_INIT;
-    int r = slurp(fn, &raw);
+    int r = readfile_path(fn, &raw, CTL_MAX);
     const char *nl;
     size_t n;
 
@@ -119,7 +84,7 @@ int
 ctl_readlist(const char *fn, struct bstr *out)
 {
     struct bstr raw = BSTR_INIT;
-    int r = slurp(fn, &raw);
+    int r = readfile_path(fn, &raw, CTL_MAX);
     size_t i = 0;
 
     bstr_truncate(out, 0);

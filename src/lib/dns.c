@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "readfile.h"
 #include "fmt.h"
 
 #define EDNS_PAYLOAD 1232 /* the 2020 DNS flag day's UDP size */
@@ -466,40 +467,6 @@ dns_servers_parse(struct dns *d, const char *text, size_t len,
     return 0;
 }
 
-/* read_small - a whole file of at most FILE_MAX bytes: 1, 0 absent, -1. */
-static int
-read_small(const char *fn, struct bstr *out)
-{
-    int fd = open(fn, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-    bstr_truncate(out, 0);
-    if (fd == -1)
-        return errno == ENOENT ? 0 : -1;
-    for (;;) {
-        ssize_t r;
-
-        if (bstr_readyplus(out, 4096) == -1)
-            goto fail;
-        r = read(fd, out->s + out->len, 4096);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r == -1)
-            goto fail;
-        if (r == 0)
-            break;
-        out->len += (size_t)r;
-        if (out->len > FILE_MAX) {
-            errno = EFBIG;
-            goto fail;
-        }
-    }
-    close(fd);
-    return 1;
-fail:
-    close(fd);
-    return -1;
-}
-
 /* dns_init - defaults, and the servers to ask (see dns.h). */
 int
 dns_init(struct dns *d, const char *serversfile)
@@ -523,7 +490,7 @@ dns_init(struct dns *d, const char *serversfile)
         return seterr(d, -1, "unable to initialize the resolver library");
     }
     if (serversfile) {
-        r = read_small(serversfile, &text);
+        r = readfile_path(serversfile, &text, FILE_MAX);
         if (r == -1) {
             int e = errno;
 
@@ -543,7 +510,7 @@ dns_init(struct dns *d, const char *serversfile)
             return -1;
         }
     }
-    if (d->nsrv == 0 && read_small("/etc/resolv.conf", &text) == 1 &&
+    if (d->nsrv == 0 && readfile_path("/etc/resolv.conf", &text, FILE_MAX) == 1 &&
         dns_servers_parse(d, text.s, text.len, true) == -1)
         d->nsrv = 0; /* cannot happen: resolv.conf lines are skipped */
     bstr_free(&text);

@@ -18,32 +18,23 @@
 #include "log.h"
 #include "outcome.h"
 #include "priv.h"
+#include "readfile.h"
 
 #define ASSIGN_FILE_MAX (1UL << 30)
 
+/* slurp - the whole of fn, or die saying why. */
 static void
 slurp(const char *fn, struct bstr *out)
 {
-    char buf[65536];
-    int fd = open(fn, O_RDONLY | O_CLOEXEC);
+    int r = readfile_path(fn, out, ASSIGN_FILE_MAX);
 
-    if (fd == -1)
+    if (r == 1)
+        return;
+    if (r == 0)
         log_die_sys(EXIT_TEMP, "fatal: unable to open %s", fn);
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
-
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r == -1)
-            log_die_sys(EXIT_TEMP, "fatal: unable to read %s", fn);
-        if (r == 0)
-            break;
-        if (out->len + (size_t)r > ASSIGN_FILE_MAX)
-            log_die(EXIT_TEMP, "fatal: %s is too big", fn);
-        if (bstr_catb(out, buf, (size_t)r) == -1)
-            log_die(EXIT_TEMP, "fatal: out of memory");
-    }
-    close(fd);
+    if (errno == EFBIG)
+        log_die(EXIT_TEMP, "fatal: %s is too big", fn);
+    log_die_sys(EXIT_TEMP, "fatal: unable to read %s", fn);
 }
 
 int

@@ -28,6 +28,7 @@
 #include "priv.h"
 #include "qpath.h"
 #include "qq.h"
+#include "readfile.h"
 #include "send.h"
 
 #define BOUNCE_TEXT_MAX 2000
@@ -317,34 +318,6 @@ out:
     return rc;
 }
 
-static int
-slurp(const char *fn, struct bstr *out)
-{
-    int fd = open(fn, O_RDONLY | O_CLOEXEC);
-
-    bstr_truncate(out, 0);
-    if (fd == -1)
-        return -1;
-    for (;;) {
-        ssize_t r;
-
-        if (bstr_readyplus(out, 8192) == -1)
-            break;
-        r = read(fd, out->s + out->len, 8192);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            close(fd);
-            if (r == 0)
-                out->s[out->len] = '\0';
-            return (int)r;
-        }
-        out->len += (size_t)r;
-    }
-    close(fd);
-    return -1;
-}
-
 /*
  * copy_message - the original into the bounce: everything, or for a
  * notice the header only (up to the first empty line).
@@ -410,7 +383,7 @@ bounce_inject(const struct send_conf *c, uint64_t id, const char *sender,
             goto out;
     } else {
         qpath_fmt(fn, "bounce", id);
-        if (slurp(fn, &report) == -1)
+        if (readfile_path(fn, &report, 0) != 1)
             goto out;
     }
     if (info_read(id, &s2, &birth) != 1)

@@ -12,33 +12,10 @@
 #include <unistd.h>
 
 #include "qpath.h"
+#include "readfile.h"
 #include "send.h"
 
-static int
-slurp_fd(int fd, struct bstr *out)
-{
-    bstr_truncate(out, 0);
-    for (;;) {
-        ssize_t r;
-
-        if (bstr_readyplus(out, 4096) == -1)
-            return -1;
-        r = read(fd, out->s + out->len, 4096);
-        if (r == -1) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (r == 0)
-            return 0;
-        out->len += (size_t)r;
-        out->s[out->len] = '\0';
-        if (out->len > (64u << 20)) {
-            errno = EFBIG;
-            return -1;
-        }
-    }
-}
+#define INFO_MAX (64u << 20) /* an info/ file larger is not ours */
 
 /* find - the text of the first record of type rec in a record list. */
 static const char *
@@ -78,7 +55,7 @@ info_read(uint64_t id, struct bstr *sender, int64_t *birth)
     fd = open(fn, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
         return errno == ENOENT ? 0 : -1;
-    if (fstat(fd, &st) == -1 || slurp_fd(fd, &b) == -1) {
+    if (fstat(fd, &st) == -1 || readfile_fd(fd, &b, INFO_MAX) == -1) {
         int e = errno;
         close(fd);
         bstr_free(&b);
@@ -115,7 +92,7 @@ info_has(uint64_t id, char rec)
     fd = open(fn, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
         return false;
-    if (slurp_fd(fd, &b) == 0)
+    if (readfile_fd(fd, &b, INFO_MAX) == 0)
         has = find(&b, rec, &len) != NULL;
     close(fd);
     bstr_free(&b);

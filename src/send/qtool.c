@@ -11,6 +11,7 @@
 
 #include "priv.h"
 #include "qpath.h"
+#include "readfile.h"
 #include "qtool.h"
 
 /* qtool_enter - chdir to the queue: 0 or -1. */
@@ -45,33 +46,6 @@ qtool_request(const char *line)
     close(fd);
     bstr_free(&b);
     return w == (ssize_t)(n + 1) ? 0 : -1;
-}
-
-static int
-slurp(const char *fn, struct bstr *out)
-{
-    int fd = open(fn, O_RDONLY | O_CLOEXEC);
-
-    bstr_truncate(out, 0);
-    if (fd == -1)
-        return errno == ENOENT ? 0 : -1;
-    for (;;) {
-        ssize_t r;
-
-        if (bstr_readyplus(out, 8192) == -1)
-            break;
-        r = read(fd, out->s + out->len, 8192);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            close(fd);
-            return r == 0 ? 1 : -1;
-        }
-        out->len += (size_t)r;
-        out->s[out->len] = '\0';
-    }
-    close(fd);
-    return -1;
 }
 
 static void
@@ -134,7 +108,7 @@ qtool_show(FILE *out, uint64_t id, bool todo)
     int r;
 
     qpath_fmt(fn, todo ? "todo" : "info", id);
-    if (stat(fn, &st) == -1 || (r = slurp(fn, &info)) <= 0) {
+    if (stat(fn, &st) == -1 || (r = readfile_path(fn, &info, 0)) <= 0) {
         bstr_free(&info);
         return errno == ENOENT ? 0 : -1;
     }
@@ -157,10 +131,10 @@ qtool_show(FILE *out, uint64_t id, bool todo)
         show_records(out, &info, "todo");
     } else {
         qpath_fmt(fn, "local", id);
-        if (slurp(fn, &recs) == 1)
+        if (readfile_path(fn, &recs, 0) == 1)
             show_records(out, &recs, "local");
         qpath_fmt(fn, "remote", id);
-        if (slurp(fn, &recs) == 1)
+        if (readfile_path(fn, &recs, 0) == 1)
             show_records(out, &recs, "remote");
     }
     bstr_free(&info);

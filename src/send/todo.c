@@ -16,6 +16,7 @@
 
 #include "fmt.h"
 #include "qpath.h"
+#include "readfile.h"
 #include "send.h"
 
 /*
@@ -51,37 +52,6 @@ fail:
     return -1;
 }
 
-static int
-read_file(const char *fn, struct bstr *out)
-{
-    int fd = open(fn, O_RDONLY | O_CLOEXEC);
-
-    bstr_truncate(out, 0);
-    if (fd == -1)
-        return -1;
-    for (;;) {
-        ssize_t r;
-
-        if (bstr_readyplus(out, 65536) == -1)
-            break;
-        r = read(fd, out->s + out->len, 65536);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            close(fd);
-            return (int)r;
-        }
-        out->len += (size_t)r;
-        out->s[out->len] = '\0';
-        if (out->len > (256u << 20)) {
-            errno = EFBIG;
-            break;
-        }
-    }
-    close(fd);
-    return -1;
-}
-
 /*
  * todo_preprocess - route message id and write its info/local/remote
  * files.  With fds, the files are left open there (*nfds of them) for
@@ -109,7 +79,7 @@ todo_preprocess(const struct send_conf *c, uint64_t id,
     res->qp = res->uid = 0;
     bstr_truncate(&res->sender, 0);
     qpath_fmt(fn, "todo", id);
-    if (read_file(fn, &raw) == -1)
+    if (readfile_path(fn, &raw, 0) != 1)
         goto out;
     while (i < raw.len) {
         const char *p = raw.s + i;
