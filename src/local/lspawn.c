@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "childpipe.h"
 #include "exits.h"
 #include "log.h"
 #include "outcome.h"
@@ -215,20 +216,6 @@ struct loop {
     bool failed;  /* a report could not be written: qmail-send is gone */
 };
 
-static int sigpipe_w = -1;
-
-static void
-on_child(int sig)
-{
-    int e = errno;
-
-    (void)sig;
-    if (write(sigpipe_w, "", 1) < 0) {
-        /* the pipe is full: a wake-up is already pending */
-    }
-    errno = e;
-}
-
 static int
 write_all(int fd, const char *p, size_t n)
 {
@@ -422,31 +409,24 @@ lspawn_run(const struct lspawn_conf *c, int in, int out)
     struct loop l = {c, in, out, NULL, 0, false};
     struct spawn_reqparser rp;
     struct pollfd *pfd;
-    struct sigaction sa;
-    int sp[2];
+    int sp;
     bool bad = false;
 
     l.jobs = calloc(SPAWN_JOBS_MAX, sizeof *l.jobs);
     pfd = calloc(SPAWN_JOBS_MAX + 2, sizeof *pfd);
-    if (!l.jobs || !pfd || pipe2(sp, O_CLOEXEC | O_NONBLOCK) == -1) {
+    if (!l.jobs || !pfd || (sp = childpipe_init()) == -1) {
         log_line("cannot start: %s", strerror(errno));
         free(l.jobs);
         free(pfd);
         return EXIT_TEMP;
     }
-    sigpipe_w = sp[1];
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_child;
-    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     spawnproto_req_init(&rp);
 
     while ((l.in != -1 || l.njobs > 0) && !l.failed) {
         size_t n = 0, first_job;
 
-        pfd[n].fd = sp[0];
+        pfd[n].fd = sp;
         pfd[n++].events = POLLIN;
         if (l.in != -1) {
             pfd[n].fd = l.in;
@@ -472,10 +452,7 @@ lspawn_run(const struct lspawn_conf *c, int in, int out)
                         break;
                     }
         if (pfd[0].revents) {
-            char buf[64];
-
-            while (read(sp[0], buf, sizeof buf) > 0)
-                ;
+            childpipe_drain(sp);
         }
         reap(&l);
         if (l.in != -1 && first_job == 2 && pfd[1].revents) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bstr.h"
+#include "childpipe.h"
 #include "datetime.h"
 #include "log.h"
 #include "outcome.h"
@@ -60,20 +61,6 @@ struct loop {
     unsigned long nworkers;
     bool failed; /* qmail-send stopped listening */
 };
-
-static int sigpipe_w = -1;
-
-static void
-on_child(int sig)
-{
-    int e = errno;
-
-    (void)sig;
-    if (write(sigpipe_w, "", 1) < 0) {
-        /* the pipe is full: a wake-up is already pending */
-    }
-    errno = e;
-}
 
 /* ---- reports to qmail-send ------------------------------------------- */
 
@@ -573,19 +560,12 @@ rspawn_run(const struct rspawn_conf *c, int in, int out)
     struct pollfd *pfd = NULL;
     struct worker **who = NULL;
     size_t cap = 0;
-    struct sigaction sa;
-    int sp[2];
+    int sp;
 
-    if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) == -1) {
+    if ((sp = childpipe_init()) == -1) {
         log_line("cannot start: %s", strerror(errno));
         return EXIT_TEMP;
     }
-    sigpipe_w = sp[1];
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_child;
-    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     spawnproto_req_init(&rp);
 
@@ -602,7 +582,7 @@ rspawn_run(const struct rspawn_conf *c, int in, int out)
             if (!pfd || !who)
                 log_die(EXIT_TEMP, "out of memory");
         }
-        pfd[n].fd = sp[0];
+        pfd[n].fd = sp;
         pfd[n].events = POLLIN;
         who[n++] = NULL;
         if (l.in != -1) {
@@ -629,10 +609,7 @@ rspawn_run(const struct rspawn_conf *c, int in, int out)
             break;
         }
         if (pfd[0].revents) {
-            char buf[64];
-
-            while (read(sp[0], buf, sizeof buf) > 0)
-                ;
+            childpipe_drain(sp);
         }
         for (size_t k = 1; k < n; k++) {
             struct worker *w = who[k];
