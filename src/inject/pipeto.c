@@ -16,26 +16,9 @@
 #include <unistd.h>
 
 #include "inject.h"
+#include "writeall.h"
 
 extern char **environ;
-
-/* put - write all of p: 0, or -1 when the child is gone (EPIPE). */
-static int
-put(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w == -1) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 static int
 reap(pid_t pid, int *status)
@@ -82,7 +65,7 @@ inject_pipeto(char *const argv[], bool search, const char *prefix,
         *why = "unable to run";
         return -1;
     }
-    if (put(p[1], prefix, len) == -1)
+    if (write_all(p[1], prefix, len) == -1)
         gone = true;
     while (!gone) {
         ssize_t r = read(0, buf, sizeof buf);
@@ -100,7 +83,7 @@ inject_pipeto(char *const argv[], bool search, const char *prefix,
             *why = "unable to read the input";
             return -1;
         }
-        if (put(p[1], buf, (size_t)r) == -1)
+        if (write_all(p[1], buf, (size_t)r) == -1)
             gone = true;
     }
     close(p[1]);

@@ -17,6 +17,7 @@
 
 #include "fmt.h"
 #include "maildir.h"
+#include "writeall.h"
 
 #define MAILDIR_BUF 65536
 #define MAILDIR_TRIES 5
@@ -84,25 +85,6 @@ maildir_uniq(struct bstr *out)
                   ts.tv_nsec / 1000, (long)getpid(), ++count) == -1)
         return -1;
     return cat_host(out);
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-
-    while (n) {
-        ssize_t w = write(fd, c, n);
-
-        if (w == -1) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* copy - the rest of msgfd into fd; *stage says which side failed. */

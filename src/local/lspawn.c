@@ -24,6 +24,7 @@
 #include "local.h"
 #include "lspawn.h"
 #include "spawnproto.h"
+#include "writeall.h"
 
 /* capture_init - nothing captured yet. */
 void
@@ -215,23 +216,6 @@ struct loop {
     size_t njobs; /* running */
     bool failed;  /* a report could not be written: qmail-send is gone */
 };
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w == -1) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* report - one report: the recipient's record and the final one. */
 static void

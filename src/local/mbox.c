@@ -12,6 +12,7 @@
 
 #include "lock.h"
 #include "mbox.h"
+#include "writeall.h"
 
 #define MBOX_BUF 65536
 
@@ -188,23 +189,6 @@ errf(struct bstr *err, const char *fmt, ...)
     va_end(ap);
     if (r == -1)
         bstr_truncate(err, 0);
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w == -1) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* copy - head and the quoted message into fd; *rd set if reading failed. */

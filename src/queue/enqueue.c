@@ -20,6 +20,7 @@
 #include "enqueue.h"
 #include "outcome.h"
 #include "qenv.h"
+#include "writeall.h"
 
 void
 enqueue_init(struct enqueue *e, uid_t uid, pid_t pid, time_t now)
@@ -38,22 +39,6 @@ failed(struct enqueue *e, int code, const char *what)
     e->why = what;
     e->err = errno;
     return code;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w == -1) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /*

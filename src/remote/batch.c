@@ -21,25 +21,9 @@
 #include "outcome.h"
 #include "qpath.h"
 #include "spawnproto.h"
+#include "writeall.h"
 
 #define BATCH_READ 65536
-
-/* write_all - all of buf to fd: 0, or -1 (the reader is gone). */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, buf, len);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
 
 /*
  * fallback - a report written without allocating: every recipient 's',

@@ -20,6 +20,7 @@
 #include "outcome.h"
 #include "rspawn.h"
 #include "spawnproto.h"
+#include "writeall.h"
 
 /* A request not yet handed to a worker. */
 struct pending {
@@ -67,20 +68,10 @@ struct loop {
 static void
 send_out(struct loop *l, const struct bstr *b)
 {
-    size_t off = 0;
-
-    while (!l->failed && off < b->len) {
-        ssize_t w = write(l->out, b->s + off, b->len - off);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            log_line("cannot report to qmail-send: %s", strerror(errno));
-            l->failed = true;
-            return;
-        }
-        off += (size_t)w;
-    }
+    if (l->failed || write_all(l->out, b->s, b->len) == 0)
+        return;
+    log_line("cannot report to qmail-send: %s", strerror(errno));
+    l->failed = true;
 }
 
 /* fail - report every recipient of a request as failed temporarily. */
