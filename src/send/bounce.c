@@ -203,7 +203,7 @@ dsn_fields(struct bstr *out, const struct bstr *report, bool delay)
                       delay ? "delayed" : "failed", code) == -1 ||
             remote_mta(out, nl + 1, p + n) == -1 ||
             bstr_cats(out, said ? "Diagnostic-Code: smtp; "
-                                : "Diagnostic-Code: x-qmail-ng;") == -1)
+                                : "Diagnostic-Code: x-qmail-ng; ") == -1)
             return -1;
         for (const char *t = said ? said : nl + 1; t < p + n; t++) {
             char c = *t == '\n' ? ' ' : *t;

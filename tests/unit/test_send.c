@@ -4,6 +4,7 @@
  * the admin guide's table, the heap and the message map against simple
  * models under random operations, and the bounce composer.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,67 @@ t_msgmap_model(void)
 }
 
 static void
+t_bounce_remote_replies(void)
+{
+    static const struct {
+        const char *para, *want;
+    } cases[] = {
+        /* the server's reply, its RFC 3463 code, the address talked to */
+        {"<a@b.test>:\n192.0.2.1 does not like recipient.\nRemote host "
+         "said: 550 5.1.1 no such user\n",
+         "Final-Recipient: rfc822; a@b.test\nAction: failed\nStatus: 5.1.1\n"
+         "Remote-MTA: dns; [192.0.2.1]\nDiagnostic-Code: smtp; 550 5.1.1 no "
+         "such user\n"},
+        /* a code of another class, or not three parts: not taken */
+        {"<a@b.test>:\n2001:db8::1 failed on DATA command.\nRemote host said: "
+         "554 4.1.1 odd\n",
+         "Status: 5.0.0\nRemote-MTA: dns; [2001:db8::1]\nDiagnostic-Code: "
+         "smtp; 554 4.1.1 odd\n"},
+        {"<a@b.test>:\nRemote host said: 550 5.1.1.1.1 x\n",
+         "Status: 5.0.0\nDiagnostic-Code: smtp; 550 5.1.1.1.1 x\n"},
+        {"<a@b.test>:\nRemote host said: 550 5.1. x\n",
+         "Status: 5.0.0\nDiagnostic-Code: smtp; 550 5.1. x\n"},
+        /* too short to be a reply, control bytes, no address first */
+        {"<a@b.test>:\n999.1.1.1 x\nRemote host said: 5\n",
+         "Status: 5.0.0\nDiagnostic-Code: smtp; 5\n"},
+        {"<a@b.test>:\nRemote host said: 550 bad\x01\x7f\tbytes\n",
+         "Diagnostic-Code: smtp; 550 bad???bytes\n"},
+        /* the words on a later line only, not in the middle of one */
+        {"<a@b.test>:\nnot Remote host said: 550 5.7.1 no (#5.2.2)\n",
+         "Status: 5.2.2\nDiagnostic-Code: x-qmail-ng; not Remote host said: "
+         "550 5.7.1 no (#5.2.2)\n"},
+    };
+    struct send_conf c;
+    struct bstr head = BSTR_INIT, tail = BSTR_INIT, rep = BSTR_INIT;
+
+    memset(&c, 0, sizeof c);
+    CHECK(bstr_copys(&c.me, "mx.test") == 0);
+    CHECK(bstr_copys(&c.bouncefrom, "MAILER-DAEMON") == 0);
+    CHECK(bstr_copys(&c.bouncehost, "mx.test") == 0);
+    CHECK(bstr_copys(&c.doublebounceto, "postmaster") == 0);
+    CHECK(bstr_copys(&c.doublebouncehost, "mx.test") == 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK(bstr_copys(&rep, cases[i].para) == 0 &&
+              bstr_cats(&rep, "\n") == 0);
+        CHECK(bounce_compose(&head, &tail, &c, "s@x.test", &rep, 1, 1, 42,
+                             false) == 0);
+        if (!strstr(head.s, cases[i].want))
+            fprintf(stderr, "case %zu: no\n%s\nin\n%s\n", i, cases[i].want,
+                    head.s);
+        CHECK(strstr(head.s, cases[i].want) != NULL);
+        CHECK(i == 0 || i == 1 || strstr(head.s, "Remote-MTA") == NULL);
+    }
+    bstr_free(&head);
+    bstr_free(&tail);
+    bstr_free(&rep);
+    bstr_free(&c.me);
+    bstr_free(&c.bouncefrom);
+    bstr_free(&c.bouncehost);
+    bstr_free(&c.doublebounceto);
+    bstr_free(&c.doublebouncehost);
+}
+
+static void
 t_bounce_compose(void)
 {
     struct send_conf c;
@@ -152,6 +214,7 @@ t_bounce_compose(void)
 }
 
 static const struct test_case tests[] = {
+    {"bounces quote remote replies, hostile ones too", t_bounce_remote_replies},
     {"retry schedule matches the admin guide's table", t_retry_table},
     {"heap pops in time order", t_heap_order},
     {"message map against a model", t_msgmap_model},
