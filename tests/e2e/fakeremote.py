@@ -10,6 +10,7 @@ fate is its local part's prefix:
   ok...     accepted ("r")          bad...    refused for good ("h")
   later...  / far...  deferred ("s") slow...  accepted after 0.3 s
   crash...  the worker kills itself with SIGKILL (no report)
+  garble... a report for another slot; junk... bytes that are no report
   anything else: deferred.
 Every request is appended to $FAKEREMOTE_LOG as one line:
   "PID DOMAIN SLOT MSGID SENDER RCPT,RCPT,...", and "PID DOMAIN QUIT" at
@@ -59,6 +60,14 @@ def main():
             local = r.rsplit("@", 1)[0]
             if local.startswith("crash"):
                 os.kill(pid, signal.SIGKILL)
+            if local.startswith("garble"):
+                os.write(1, b"%d\0rfine\0Kfine\0" % (int(slot) + 1))
+                time.sleep(5)  # qmail-rspawn must not wait for more
+                return 0
+            if local.startswith("junk"):
+                os.write(1, b"no slot here\0" + b"\x00" * 3)
+                time.sleep(5)
+                return 0
             if local.startswith("slow"):
                 time.sleep(0.3)
             if local.startswith(("ok", "slow")):

@@ -124,6 +124,20 @@ class ConnectionTest(RspawnCase):
                                      log)]
         self.assertEqual(len(far), 7)
 
+    def test_garbled_reports_defer_and_end_the_worker(self):
+        for who in ("garble1", "junk1"):
+            with self.subTest(who=who):
+                self.assertEqual(self.inst.inject("x\n", "s@x.test", [who + "@far.test"]), 0)
+                line = self.inst.wait_log(r"^starting delivery (\d+): msg \d+ to remote %s@"
+                                          % who)[0]
+                d = line.split()[2].rstrip(":")
+                t0 = time.monotonic()
+                self.inst.wait_log(r"^delivery %s: deferral: qmail-remote_garbled_its_report\."
+                                   r"_\(#4\.3\.0\)/$" % d)
+                self.assertLess(time.monotonic() - t0, 4)  # not after the worker's sleep
+        self.assertEqual(self.inst.inject("x\n", "s@x.test", ["ok1@far.test"]), 0)
+        self.inst.wait_log(r"^delivery \d+: success: ")
+
     def test_dying_worker_defers_its_delivery(self):
         self.assertEqual(self.inst.inject("x\n", "s@x.test", ["crash1@far.test"]), 0)
         self.inst.wait_log(r"^delivery \d+: deferral: qmail-remote_crashed_\(signal_9\)\._"
