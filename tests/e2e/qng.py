@@ -58,6 +58,24 @@ def owner_ids():
     return os.geteuid(), os.getegid()
 
 
+def children(pid):
+    """The pids of a process's children (from /proc; [] when it is gone)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def comm(pid):
+    """A process's name (its comm), or "" when it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

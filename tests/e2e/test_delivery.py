@@ -231,24 +231,10 @@ class LoggerTest(unittest.TestCase):
 def lspawn_children(send_pid, seconds):
     """The pids of qmail-lspawn's children (running deliveries) under the
     qmail-send send_pid, polled for up to seconds until there is one."""
-    def children(pid):
-        try:
-            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-                return [int(p) for p in f.read().split()]
-        except OSError:
-            return []
-
-    def comm(pid):
-        try:
-            with open("/proc/%d/comm" % pid) as f:
-                return f.read().strip()
-        except OSError:
-            return ""
-
-    lspawn = [p for p in children(send_pid) if comm(p) == "qmail-lspawn"]
+    lspawn = [p for p in qng.children(send_pid) if qng.comm(p) == "qmail-lspawn"]
     deadline = time.monotonic() + seconds
     while lspawn and time.monotonic() < deadline:
-        pids = children(lspawn[0])
+        pids = qng.children(lspawn[0])
         if pids:
             return pids
         time.sleep(0.001)

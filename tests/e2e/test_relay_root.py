@@ -29,22 +29,6 @@ def owner_of(pid):
     return None
 
 
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
 @unittest.skipUnless(qng.IS_ROOT, "a root-mode instance needs root")
 class RootRelayTest(unittest.TestCase):
     def setUp(self):
@@ -105,11 +89,11 @@ class RootRelayTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
         def look():
             # qmail-rspawn and its workers (which linger 2 s after a message)
-            for p in children(self.send.pid):
-                if comm(p) == "qmail-rspawn":
+            for p in qng.children(self.send.pid):
+                if qng.comm(p) == "qmail-rspawn":
                     seen.add(("qmail-rspawn", owner_of(p)))
-                    for w in children(p):
-                        seen.add((comm(w), owner_of(w)))
+                    for w in qng.children(p):
+                        seen.add((qng.comm(w), owner_of(w)))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(self.sink.txns()) < msgs:
             look()
