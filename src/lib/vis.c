@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * vis - envelope bytes made safe to show (see vis.h).
+ */
+#include "vis.h"
+
+/* utf8_len - bytes of the valid UTF-8 sequence at s (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), 0 if none. */
+static size_t
+utf8_len(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned long cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
+/* safe_len - bytes at s that may be shown as they are, 0 for a byte that
+ * must be escaped. */
+static size_t
+safe_len(const unsigned char *s, size_t len)
+{
+    size_t n;
+
+    if (s[0] < 0x20 || s[0] == 0x7f || s[0] == '\\')
+        return 0;
+    n = utf8_len(s, len);
+    if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+        return 0; /* U+0080..U+009F, the C1 controls */
+    return n;
+}
+
+/* vis_cat - append s[0..len) to out with unsafe bytes as \ooo.
+ * Returns 0, or -1 (ENOMEM) with out unchanged in length. */
+int
+vis_cat(struct bstr *out, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t start = out->len;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = safe_len(p + i, len - i);
+        size_t j;
+
+        if (n) {
+            /* a run of safe sequences in one copy */
+            for (j = i + n; j < len && (n = safe_len(p + j, len - j));)
+                j += n;
+            if (bstr_catb(out, p + i, j - i) == -1)
+                goto nomem;
+            i = j;
+            continue;
+        }
+        if (bstr_catf(out, "\\%03o", p[i]) == -1)
+            goto nomem;
+        i++;
+    }
+    return 0;
+nomem:
+    bstr_truncate(out, start);
+    return -1;
+}
+
+/* vis_clean - whether vis_cat would copy s[0..len) unchanged. */
+bool
+vis_clean(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = safe_len(p + i, len - i);
+
+        if (!n)
+            return false;
+        i += n;
+    }
+    return true;
+}
