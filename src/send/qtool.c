@@ -13,6 +13,7 @@
 #include "qpath.h"
 #include "readfile.h"
 #include "qtool.h"
+#include "vis.h"
 
 /* qtool_enter - chdir to the queue: 0 or -1. */
 int
@@ -48,8 +49,13 @@ qtool_request(const char *line)
     return w == (ssize_t)(n + 1) ? 0 : -1;
 }
 
-static void
-show_records(FILE *out, const struct bstr *b, const char *chan)
+/*
+ * show_records - a channel file's recipients as qmail-1.03's qmail-qread
+ * prints them: "\tremote\taddr" to do, "  done\tremote\taddr" finished.
+ * For a todo/ envelope (chan "todo") only its T records.
+ */
+static int
+show_records(struct bstr *o, const struct bstr *b, const char *chan)
 {
     size_t i = 0;
 
@@ -59,13 +65,14 @@ show_records(FILE *out, const struct bstr *b, const char *chan)
         size_t n = nul ? (size_t)(nul - p) : b->len - i;
 
         i += n + 1;
-        if (n < 2)
+        if (n < 1 || (p[0] != 'T' && p[0] != 'D'))
             continue;
-        if (p[0] == 'T')
-            fprintf(out, "\t%s\t%.*s\n", chan, (int)n - 1, p + 1);
-        else if (p[0] == 'D')
-            fprintf(out, "\tdone\t%s\t%.*s\n", chan, (int)n - 1, p + 1);
+        if ((p[0] == 'D' && bstr_cats(o, "  done") == -1) ||
+            bstr_catf(o, "\t%s\t", chan) == -1 ||
+            vis_cat(o, p + 1, n - 1) == -1 || bstr_catc(o, '\n') == -1)
+            return -1;
     }
+    return 0;
 }
 
 static const char *
@@ -88,10 +95,15 @@ find_rec(const struct bstr *b, char type, size_t *len)
 }
 
 /*
- * qtool_show - qmail-qread's lines for one message:
+ * qtool_show - qmail-qread's lines for one message, byte for byte as
+ * qmail-1.03 writes them (the header ends in "> ", then " bouncing" when
+ * a bounce is pending):
  *   "23 Nov 2026 16:09:43 GMT  #123  87  <sender>  bouncing"
- *   "\tdone\tlocal\tuser@host" / "\tremote\tuser@host"
- * todo: the message is not preprocessed yet (its envelope is in todo/).
+ *   "  done\tlocal\tuser@host" / "\tremote\tuser@host"
+ * Addresses are shown through vis_cat: a control byte in an envelope
+ * cannot reach the admin's terminal.  todo: the message is not
+ * preprocessed yet (its envelope is in todo/): "  not yet preprocessed"
+ * in place of " bouncing", recipients as "\ttodo\taddr".
  * Returns 1 shown, 0 gone meanwhile, -1 error.
  */
 int
@@ -100,12 +112,12 @@ qtool_show(FILE *out, uint64_t id, bool todo)
     static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     char fn[QPATH_MAX];
-    struct bstr info = BSTR_INIT, recs = BSTR_INIT;
+    struct bstr info = BSTR_INIT, recs = BSTR_INIT, o = BSTR_INIT;
     struct stat st, ms;
     struct tm tm;
     const char *sender;
     size_t slen = 0;
-    int r;
+    int r, rc = -1;
 
     qpath_fmt(fn, todo ? "todo" : "info", id);
     if (stat(fn, &st) == -1 || (r = readfile_path(fn, &info, 0)) <= 0) {
@@ -114,32 +126,46 @@ qtool_show(FILE *out, uint64_t id, bool todo)
     }
     sender = find_rec(&info, 'F', &slen);
     qpath_fmt(fn, "mess", id);
-    if (stat(fn, &ms) == -1)
-        ms.st_size = 0;
-    gmtime_r(&st.st_mtime, &tm);
-    fprintf(out, "%d %s %d %02d:%02d:%02d GMT  #%llu  %lld  <%.*s>",
-            tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-            tm.tm_min, tm.tm_sec, (unsigned long long)id,
-            (long long)ms.st_size, (int)slen, sender ? sender : "");
-    qpath_fmt(fn, "bounce", id);
-    if (!todo && access(fn, F_OK) == 0)
-        fprintf(out, "  bouncing");
-    if (todo)
-        fprintf(out, "  not yet preprocessed");
-    fprintf(out, "\n");
-    if (todo) {
-        show_records(out, &info, "todo");
-    } else {
-        qpath_fmt(fn, "local", id);
-        if (readfile_path(fn, &recs, 0) == 1)
-            show_records(out, &recs, "local");
-        qpath_fmt(fn, "remote", id);
-        if (readfile_path(fn, &recs, 0) == 1)
-            show_records(out, &recs, "remote");
+    if (stat(fn, &ms) == -1) {
+        bstr_free(&info); /* info/ without mess/: the admin hears of it */
+        return -1;
     }
+    gmtime_r(&st.st_mtime, &tm);
+    if (bstr_catf(&o, "%d %s %d %02d:%02d:%02d GMT  #%llu  %lld  <",
+                  tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+                  tm.tm_min, tm.tm_sec, (unsigned long long)id,
+                  (long long)ms.st_size) == -1 ||
+        vis_cat(&o, sender ? sender : "", slen) == -1 ||
+        bstr_cats(&o, "> ") == -1)
+        goto out;
+    qpath_fmt(fn, "bounce", id);
+    if (!todo && access(fn, F_OK) == 0 && bstr_cats(&o, " bouncing") == -1)
+        goto out;
+    if (todo && bstr_cats(&o, " not yet preprocessed") == -1)
+        goto out;
+    if (bstr_catc(&o, '\n') == -1)
+        goto out;
+    if (todo) {
+        if (show_records(&o, &info, "todo") == -1)
+            goto out;
+    } else {
+        for (int c = 0; c < 2; c++) {
+            const char *chan = c ? "remote" : "local";
+
+            qpath_fmt(fn, chan, id);
+            if (readfile_path(fn, &recs, 0) == 1 &&
+                show_records(&o, &recs, chan) == -1)
+                goto out;
+        }
+    }
+    if (fwrite(o.s, 1, o.len, out) != o.len)
+        goto out;
+    rc = 1;
+out:
     bstr_free(&info);
     bstr_free(&recs);
-    return 1;
+    bstr_free(&o);
+    return rc;
 }
 
 /*

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * qmail-qstat - how many messages the queue holds, in the seeds' words:
+ * qmail-qstat - how many messages the queue holds, in qmail-1.03's two
+ * lines and nothing else (the word "queue" above them in the seeds'
+ * guides is not program output):
  *
- *   queue
  *   messages in queue: 360
  *   messages in queue but not yet preprocessed: 0
  *
@@ -28,7 +29,6 @@ main(void)
         log_die_sys(EXIT_TEMP, "unable to chdir to %s/queue", priv_home());
     if (qscan_count(&c) == -1)
         log_die_sys(EXIT_TEMP, "unable to read the queue");
-    printf("queue\n");
     printf("messages in queue: %llu\n", c.messages);
     printf("messages in queue but not yet preprocessed: %llu\n", c.todo);
     if (fflush(stdout) == EOF || ferror(stdout))

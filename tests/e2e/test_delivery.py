@@ -347,7 +347,7 @@ class CrashLoopTest(unittest.TestCase):
         self.assertLessEqual(dups, 10 * (kills["qmail-send"] + kills["multilog"])
                              + kills["qmail-local"], kills)
         qng.wait_for(lambda: inst.run("qmail-qstat").stdout.decode() ==
-                     "queue\nmessages in queue: 0\nmessages in queue but not yet preprocessed: 0\n",
+                     "messages in queue: 0\nmessages in queue but not yet preprocessed: 0\n",
                      30, what="an empty queue")
         if os.environ.get("QNG_VERBOSE"):
             print("crash loop: kills %s, duplicates %d" % (kills, dups))

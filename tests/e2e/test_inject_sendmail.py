@@ -153,6 +153,16 @@ class ModesTest(SendmailCase):
         if not os.path.exists(self.inst.path("bin", "qmail-qread")):
             self.skipTest("qmail-qread is not built yet")
         self.sendmail("To: listed@example.test\n\nb\n", "-t")
+        # qmail-qread lists preprocessed messages only (as qmail-1.03's):
+        # do here what qmail-send would, an info/ and a remote/ file
+        n = self.inst.queue_ids("todo")[0]
+        with open(self.inst.path("queue", "todo", str(n)), "rb") as f:
+            recs = f.read().split(b"\0")
+        for d, rec in (("info", [r for r in recs if r[:1] == b"F"]),
+                       ("remote", [r for r in recs if r[:1] == b"T"])):
+            self.inst.write(self.inst.path("queue", d, str(n % 23), str(n)),
+                            b"".join(r + b"\0" for r in rec), 0o600)
+        os.unlink(self.inst.path("queue", "todo", str(n)))
         r = self.sendmail(b"", "-bp", ok=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(b"listed@example.test", r.stdout)

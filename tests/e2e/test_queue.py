@@ -229,7 +229,7 @@ class QueueTest(unittest.TestCase):
         self.assertGreaterEqual(len(q), committed_ok + 5)
         # qmail-qstat counts exactly the committed messages.
         out = self.inst.run("qmail-qstat").stdout.decode()
-        self.assertEqual(out, "queue\nmessages in queue: %d\n"
+        self.assertEqual(out, "messages in queue: %d\n"
                               "messages in queue but not yet preprocessed: %d\n" % (len(q), len(q)))
 
 
@@ -335,7 +335,7 @@ class QstatTest(unittest.TestCase):
         self.addCleanup(inst.cleanup)
         r = inst.run("qmail-qstat")
         self.assertEqual(r.returncode, 0)
-        self.assertEqual(r.stdout.decode(), "queue\nmessages in queue: 0\n"
+        self.assertEqual(r.stdout.decode(), "messages in queue: 0\n"
                                             "messages in queue but not yet preprocessed: 0\n")
 
     def test_preprocessed_messages_count(self):
@@ -351,7 +351,7 @@ class QstatTest(unittest.TestCase):
             f.write(b"Fa\0")
         os.unlink(inst.path("queue", "todo", str(n)))
         out = inst.run("qmail-qstat").stdout.decode()
-        self.assertEqual(out, "queue\nmessages in queue: 3\n"
+        self.assertEqual(out, "messages in queue: 3\n"
                               "messages in queue but not yet preprocessed: 2\n")
 
     def test_showctl_reports_values_and_defaults(self):
