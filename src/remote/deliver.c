@@ -195,23 +195,21 @@ source(const struct remote *rm, const struct ipaddr *ip)
 }
 
 /*
- * remember - tell the downed-host memory that ip failed, or answered.
- * Its trouble is ignored: without it, only a shortcut is lost.
+ * remember - tell the downed-host memory how connecting to ip went (err:
+ * 0 connected, else the errno of the failure; only a timeout marks it,
+ * see tcpto_note).  Its trouble is ignored: without it, only a shortcut
+ * is lost.  errno is kept.
  */
 static void
-remember(struct remote *rm, const struct ipaddr *ip, bool failed)
+remember(struct remote *rm, const struct ipaddr *ip, int err)
 {
-    int r;
+    int e = errno;
 
-    if (!rm->tcpto)
-        return;
-    if (failed)
-        r = tcpto_mark(rm->tcpto, ip, (long long)time(NULL));
-    else
-        r = tcpto_clear(rm->tcpto, ip);
-    if (r == -1) {
+    if (rm->tcpto &&
+        tcpto_note(rm->tcpto, ip, err, (long long)time(NULL)) == -1) {
         /* unwritable or locked for long: go on without the memory */
     }
+    errno = e;
 }
 
 /* unbound - why a connection from outgoingip could not be made. */
@@ -269,13 +267,13 @@ open_session(struct remote *rm, struct remote_msg *m)
         tried++;
         r = smtp_connect(&rm->s, ip, h.port, source(rm, ip),
                          (unsigned)rm->c->timeoutconnect);
-        if (r == -1 && (errno == ETIMEDOUT || errno == ECONNREFUSED))
-            remember(rm, ip, true);
+        if (r == -1)
+            remember(rm, ip, errno);
         if (r == -2 && source(rm, ip))
             unbound(rm, ip, &last); /* our trouble: say so if all fail */
         if (r != 0)
             continue;
-        remember(rm, ip, false);
+        remember(rm, ip, 0);
         rm->connections++;
         if (greet(rm, &why) == 0) {
             bstr_free(&why);

@@ -316,3 +316,19 @@ tcpto_clear_all(const char *path)
         return fail_close(fd);
     return close(fd);
 }
+
+/*
+ * tcpto_note - remember what one connection attempt to ip said, the way
+ * qmail-1.03's qmail-remote does: err ETIMEDOUT (no answer within
+ * timeoutconnect, or the kernel gave up) marks the address; any other
+ * result clears it: 0 (connected), ECONNREFUSED (the host answered with
+ * a reset: it is up, that port is closed), unreachable.  Returns 0, or
+ * -1 with errno.
+ */
+int
+tcpto_note(const char *path, const struct ipaddr *ip, int err, long long now)
+{
+    if (err == ETIMEDOUT)
+        return tcpto_mark(path, ip, now);
+    return tcpto_clear(path, ip);
+}

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * tcpto - the memory of remote addresses that recently refused or timed
- * out our connections (qmail's queue/lock/tcpto), shared by every
- * qmail-remote, so a host that is down costs one connect timeout per
- * back-off period instead of one per message.
+ * tcpto - the memory of remote addresses whose connections recently
+ * timed out (qmail's queue/lock/tcpto), shared by every qmail-remote, so
+ * a host that is down costs one connect timeout per back-off period
+ * instead of one per message.  As in qmail-1.03, only a timeout counts:
+ * a refused connection means the host is up (only that port is closed),
+ * and it clears the address like a successful one (tcpto_note).
  *
  * The file is a row of TCPTO_REC-byte records, any number of them up to
  * TCPTO_SLOTS (qmail-setup makes 1024 zero bytes: 32 free slots):
@@ -23,7 +25,8 @@
  * after the last one, at most TCPTO_MAX_BACKOFF seconds.  Failures while
  * it is already down do not count again (twenty deliveries failing at
  * once are one failure); after a quiet day the count starts over.  A
- * successful connection clears the address; qmail-tcpok clears all.
+ * connection that is made or refused clears the address; qmail-tcpok
+ * clears all.
  */
 #ifndef TCPTO_H
 #define TCPTO_H
@@ -63,5 +66,7 @@ int tcpto_load(const char *path, struct tcpto *t) WUR;
 int tcpto_mark(const char *path, const struct ipaddr *ip, long long now) WUR;
 int tcpto_clear(const char *path, const struct ipaddr *ip) WUR;
 int tcpto_clear_all(const char *path) WUR;
+int tcpto_note(const char *path, const struct ipaddr *ip, int err,
+               long long now) WUR;
 
 #endif

@@ -125,6 +125,54 @@ class RemoteBase(unittest.TestCase):
     def tcpto(self):
         return tcpto_records(self.inst.path("queue", "lock", "tcpto"))
 
+    def write_mark(self, ip4, count, when, slot=2):
+        """An IPv4 record in lock/tcpto, in slot, as qmail-remote writes it."""
+        rec = bytearray(32)
+        rec[0:2] = b"T\x04"
+        rec[4:16] = struct.pack(">IQ", count, int(when))
+        rec[16:20] = bytes(int(x) for x in ip4.split("."))
+        a = b = rec[1] % 255
+        for x in rec[4:]:
+            a = (a + x) % 255
+            b = (b + a) % 255
+        rec[2:4] = bytes([b, a])
+        with open(self.inst.path("queue", "lock", "tcpto"), "r+b") as f:
+            f.seek(32 * slot)
+            f.write(rec)
+
+    def blackhole(self, host="127.0.0.2"):
+        """A port on host where a connect times out, as to a host that is
+        down: a listener with backlog 0 whose one slot is taken and that
+        never accepts, so the kernel drops every further SYN (Linux drops
+        SYNs while the accept queue is full, SYN cookies or not)."""
+        ls = socket.socket()
+        self.addCleanup(ls.close)
+        ls.bind((host, 0))
+        ls.listen(0)
+        port = ls.getsockname()[1]
+        fillers = []
+        self.addCleanup(lambda: [f.close() for f in fillers])
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex((host, port))
+            fillers.append(f)
+        # the first filler completes: the queue is full from now on
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            probe = socket.socket()
+            probe.settimeout(0.3)
+            try:
+                probe.connect((host, port))
+            except (socket.timeout, TimeoutError):
+                break
+            finally:
+                probe.close()
+            time.sleep(0.05)
+        else:
+            self.fail("cannot make a port that drops SYNs")
+        return port
+
 
 class ClassicTest(RemoteBase):
     def test_accept(self):
@@ -549,22 +597,15 @@ class ClassicTest(RemoteBase):
 
 
 class TcptoTest(RemoteBase):
+    """lock/tcpto as qmail-1.03 keeps it: only a connect that timed out
+    marks an address; a refused one (the host is up, the port closed) or
+    a successful one clears it."""
+    RESTING = ("Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
+               "Every address of the host failed recently and is resting; "
+               "qmail-tcpok clears this memory.\n")
+
     def test_timeoutconnect(self):
-        # a listener whose queue is full drops SYNs: connect times out
-        import socket
-        ls = socket.socket()
-        self.addCleanup(ls.close)
-        ls.bind(("127.0.0.2", 0))
-        ls.listen(0)
-        port = ls.getsockname()[1]
-        fillers = []
-        for _ in range(8):
-            f = socket.socket()
-            f.setblocking(False)
-            f.connect_ex(("127.0.0.2", port))
-            fillers.append(f)
-        self.addCleanup(lambda: [f.close() for f in fillers])
-        time.sleep(0.2)
+        port = self.blackhole()
         self.inst.control("timeoutconnect", "1\n")
         self.route(":[127.0.0.2]:%d\n" % port)
         t0 = time.monotonic()
@@ -574,10 +615,41 @@ class TcptoTest(RemoteBase):
                                       "(#4.4.1)\n")
         self.assertLess(took, 10)
         self.assertGreater(took, 0.8)
-        self.assertIn("127.0.0.2", self.tcpto())
+        marks = self.tcpto()
+        self.assertEqual(list(marks), ["127.0.0.2"])
+        self.assertEqual(marks["127.0.0.2"][0], 1)
+        # the next delivery does not wait for it again
+        t0 = time.monotonic()
+        recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
+        self.assertLess(time.monotonic() - t0, 0.8)
+        self.assertEqual(recs[-1], ("Z", self.RESTING))
+
+    def test_refused_port_does_not_mark(self):
+        self.route(":[127.0.0.2]:1\n")
+        recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
+        self.assertEqual(recs[-1], ("Z", "Sorry, I wasn't able to establish an SMTP "
+                                         "connection. (#4.4.1)\n"))
+        self.assertEqual(self.tcpto(), {})
+        # the host is up: another port of it is tried at once
+        s = self.sink()
+        self.route(":[127.0.0.2]:%d\n" % s.port)
+        recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
+        self.assertEqual(recs[-1][0], "K")
+        self.assertEqual(len(s.conns), 1)
+
+    def test_refusal_clears_a_mark(self):
+        # two timeouts in a row, the back-off (2 minutes) over: tried again
+        self.write_mark("127.0.0.2", 2, time.time() - 200)
+        self.assertEqual(self.tcpto()["127.0.0.2"][0], 2)
+        self.route(":[127.0.0.2]:1\n")
+        recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
+        self.assertEqual(recs[-1][0], "Z")
+        self.assertEqual(self.tcpto(), {})
 
     def test_marked_down_then_tcpok(self):
-        self.route(":[127.0.0.2]:1\n")
+        port = self.blackhole()
+        self.inst.control("timeoutconnect", "1\n")
+        self.route(":[127.0.0.2]:%d\n" % port)
         recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
         self.assertEqual(recs[-1][0], "Z")
         marks = self.tcpto()
@@ -588,8 +660,7 @@ class TcptoTest(RemoteBase):
         s = self.sink()
         self.route(":[127.0.0.2]:%d\n" % s.port)
         recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
-        self.assertEqual(recs[-1][0], "Z")
-        self.assertIn("qmail-tcpok", recs[-1][1])
+        self.assertEqual(recs[-1], ("Z", self.RESTING))
         self.assertEqual(len(s.conns), 0)
         # qmail-tcpok forgets it; the file keeps qmail-setup's size
         size = os.path.getsize(self.inst.path("queue", "lock", "tcpto"))
@@ -604,19 +675,7 @@ class TcptoTest(RemoteBase):
         s = self.sink()
         self.route(":[127.0.0.2]:%d\n" % s.port)
         # a mark older than its back-off: tried, and cleared on success
-        path = self.inst.path("queue", "lock", "tcpto")
-        rec = bytearray(32)
-        rec[0:2] = b"T\x04"
-        rec[4:16] = struct.pack(">IQ", 1, int(time.time()) - 100)
-        rec[16:20] = bytes([127, 0, 0, 2])
-        a = b = rec[1] % 255
-        for x in rec[4:]:
-            a = (a + x) % 255
-            b = (b + a) % 255
-        rec[2:4] = bytes([b, a])
-        with open(path, "r+b") as f:
-            f.seek(64)
-            f.write(rec)
+        self.write_mark("127.0.0.2", 1, time.time() - 100)
         self.assertIn("127.0.0.2", self.tcpto())
         recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
         self.assertEqual(recs[-1][0], "K")
@@ -751,15 +810,32 @@ class BatchTest(RemoteBase):
                                      "directory. (#4.3.0)\n" % (999999 % 23))
         self.assertEqual(reps[1][3], "K")
 
-    def test_unreachable_every_message_deferred(self):
+    def test_refused_every_message_deferred(self):
         self.route(":[127.0.0.2]:1\n")
         ids = [self.message() for _ in range(3)]
         reqs = b"".join(request(i, m, "a@src.test", "x@example.test") for i, m in enumerate(ids))
         reps, code, _ = self.batch("example.test", reqs)
         self.assertEqual(code, 0)
         self.assertEqual([(r[1], r[3]) for r in reps], [("s", "Z")] * 3)
-        # the first attempt marked the address; the others did not retry it
-        self.assertIn("qmail-tcpok", reps[1][4])
+        # a refusal marks nothing: each message tried, each with qmail's words
+        self.assertEqual([r[4] for r in reps], ["Sorry, I wasn't able to establish an SMTP "
+                                                "connection. (#4.4.1)\n"] * 3)
+        self.assertEqual(self.tcpto(), {})
+
+    def test_timed_out_host_tried_once(self):
+        port = self.blackhole()
+        self.inst.control("timeoutconnect", "1\n")
+        self.route(":[127.0.0.2]:%d\n" % port)
+        ids = [self.message() for _ in range(3)]
+        reqs = b"".join(request(i, m, "a@src.test", "x@example.test") for i, m in enumerate(ids))
+        t0 = time.monotonic()
+        reps, code, _ = self.batch("example.test", reqs)
+        # one connect timeout for the three messages
+        self.assertLess(time.monotonic() - t0, 1.9)
+        self.assertEqual(code, 0)
+        self.assertEqual([(r[1], r[3]) for r in reps], [("s", "Z")] * 3)
+        self.assertEqual(list(self.tcpto()), ["127.0.0.2"])
+        self.assertEqual([r[4] for r in reps[1:]], [TcptoTest.RESTING] * 2)
 
     def test_setup_failure_answers_every_request(self):
         self.route("bad line\n")

@@ -93,19 +93,32 @@ class MxTest(RemoteBase):
         self.assertEqual(recs[-1], ("Z", "Connected to 127.0.0.3 but greeting failed.\n"
                                          "Remote host said: 554 no service here\n"))
 
-    def test_next_mx_after_refusal_and_tcpto(self):
+    def test_next_mx_after_refusal(self):
         d, b = self.sinks((["127.0.0.5"], {}), (["127.0.0.3"], {}))
         recs, _, _ = self.remote("refused.test", "s@src.test", ["x@refused.test"])
         self.assertEqual(recs[-1][0], "K")
         self.assertTrue(recs[-1][1].startswith("127.0.0.3 accepted"))
-        self.assertEqual(list(self.tcpto()), ["127.0.0.4"])
-        # a server appears on the downed address: it rests until qmail-tcpok
+        # a refusal is no timeout: the address is not marked down (qmail-1.03)
+        self.assertEqual(self.tcpto(), {})
+        # so a server appearing there gets the next message at once
         d2 = self.sink(("127.0.0.4",), port=b.port)
-        self.remote("refused.test", "s@src.test", ["x@refused.test"])
-        self.assertEqual((len(d2.conns), len(b.conns)), (0, 2))
-        self.assertEqual(self.inst.run("qmail-tcpok").returncode, 0)
         recs, _, _ = self.remote("refused.test", "s@src.test", ["x@refused.test"])
         self.assertTrue(recs[-1][1].startswith("127.0.0.4 accepted"))
+        self.assertEqual((len(d2.conns), len(b.conns)), (1, 1))
+
+    def test_next_mx_after_timeout_and_tcpto(self):
+        port = self.blackhole("127.0.0.4")
+        b = self.sink(("127.0.0.3",), port=port)
+        self.route("::%d\n" % port)
+        self.inst.control("timeoutconnect", "1\n")
+        recs, _, _ = self.remote("refused.test", "s@src.test", ["x@refused.test"])
+        self.assertTrue(recs[-1][1].startswith("127.0.0.3 accepted"), recs)
+        self.assertEqual(list(self.tcpto()), ["127.0.0.4"])
+        # the downed address rests: the next message goes to 127.0.0.3 at once
+        recs, _, _ = self.remote("refused.test", "s@src.test", ["x@refused.test"])
+        self.assertTrue(recs[-1][1].startswith("127.0.0.3 accepted"))
+        self.assertEqual(len(b.conns), 2)
+        self.assertEqual(self.inst.run("qmail-tcpok").returncode, 0)
         self.assertEqual(self.tcpto(), {})
 
     def test_equal_preferences_spread(self):

@@ -3,7 +3,8 @@
  * test_remote_tcpto - the downed-host memory: records, back-off growth
  * and cap, failures while down not counted, clearing one address and
  * all, the file qmail-setup makes (zeros), corrupt and truncated files,
- * a full file.
+ * a full file; what a connection attempt does to the memory (qmail-1.03:
+ * only a timeout marks, a refusal or a connection clears).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -238,6 +239,55 @@ t_full(void)
     CHECK(tcpto_is_down(&t, &last, 1700000000 + TCPTO_SLOTS + 1));
 }
 
+/*
+ * qmail-1.03's rule (qmail-remote.c: tcpto_err(ip, errno == error_timeout)
+ * after a failed connect, tcpto_err(ip, 0) after a good one): a timeout
+ * marks, a reset or any other answer clears.
+ */
+static void
+t_note(void)
+{
+    const char *p = path("tcpto5");
+    static const unsigned char zeros[1024];
+    struct ipaddr a = ip("192.0.2.5"), b = ip("2001:db8::5");
+    struct tcpto t;
+    long long now = 1700000000;
+    static const int clears[] = {0, ECONNREFUSED, EHOSTUNREACH, ENETUNREACH,
+                                 ECONNRESET};
+
+    write_file(p, zeros, sizeof zeros);
+    /* a refused port marks nothing */
+    CHECK(tcpto_note(p, &a, ECONNREFUSED, now) == 0);
+    CHECK(tcpto_load(p, &t) == 0);
+    CHECK(!tcpto_is_down(&t, &a, now));
+    CHECK_INT(t.used[0], 0);
+    /* a timeout marks, for both families */
+    CHECK(tcpto_note(p, &a, ETIMEDOUT, now) == 0);
+    CHECK(tcpto_note(p, &b, ETIMEDOUT, now) == 0);
+    CHECK(tcpto_load(p, &t) == 0);
+    CHECK(tcpto_is_down(&t, &a, now + 1));
+    CHECK(tcpto_is_down(&t, &b, now + 1));
+    /* each other outcome clears its address only */
+    for (size_t i = 0; i < sizeof clears / sizeof clears[0]; i++) {
+        CHECK(tcpto_note(p, &a, ETIMEDOUT, now + 1000 * (long long)i) == 0);
+        CHECK(tcpto_load(p, &t) == 0);
+        CHECK(tcpto_is_down(&t, &a, now + 1000 * (long long)i));
+        CHECK(tcpto_note(p, &a, clears[i], now + 1000 * (long long)i) == 0);
+        CHECK(tcpto_load(p, &t) == 0);
+        if (!CHECK(!tcpto_is_down(&t, &a, now + 1000 * (long long)i)))
+            CHECK_INT(clears[i], -1);
+        CHECK(tcpto_is_down(&t, &b, now + 1));
+    }
+    /* after a refusal the count starts over: the next timeout is the first */
+    CHECK(tcpto_note(p, &b, ECONNREFUSED, now + 100) == 0);
+    CHECK(tcpto_note(p, &b, ETIMEDOUT, now + 200) == 0);
+    CHECK(tcpto_load(p, &t) == 0);
+    for (size_t i = 0; i < t.nslots; i++)
+        if (t.used[i] && ipaddr_equal(&t.e[i].ip, &b))
+            CHECK_INT(t.e[i].count, 1);
+    CHECK_INT(file_size(p), 1024);
+}
+
 static const struct test_case cases[] = {
     {"records and check sums", t_record},
     {"back-off", t_backoff},
@@ -245,6 +295,7 @@ static const struct test_case cases[] = {
     {"old failures forgotten", t_forget},
     {"corrupt and truncated files", t_corrupt},
     {"a full file", t_full},
+    {"only a timeout marks", t_note},
 };
 
 TEST_MAIN(cases)
