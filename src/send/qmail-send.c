@@ -849,10 +849,20 @@ preprocess(uint64_t id)
         return;
     }
     if (todo_preprocess(&cf, id, &res, fds, &nfds) == -1) {
-        if (errno == EINVAL)
-            slog("warning: todo/%llu is not an envelope; left for "
-                 "qmail-qfix", (unsigned long long)id);
-        else if (errno != ENOENT)
+        if (errno == EINVAL) {
+            /* said once: it is not looked at again until the admin
+             * asks (requeue after a repair, or remove) */
+            slog("warning: todo/%llu is not an envelope; left alone: look "
+                 "at it and mess/%llu/%llu, then remove the message with "
+                 "qmail-qrm %llu (or repair todo/%llu and run "
+                 "qmail-qrequeue %llu)",
+                 (unsigned long long)id, (unsigned long long)(id % QPATH_SPLIT),
+                 (unsigned long long)id, (unsigned long long)id,
+                 (unsigned long long)id, (unsigned long long)id);
+            if (!(m = msgmap_add(&msgs, id)))
+                die_nomem();
+            m->flags = MSG_BAD;
+        } else if (errno != ENOENT)
             slog("warning: trouble preprocessing todo/%llu: %s, will try "
                  "later", (unsigned long long)id, strerror(errno));
         bstr_free(&res.sender);
@@ -1087,6 +1097,23 @@ ctl_command(const char *line)
             slog("warning: queue request for unknown msg %s", arg);
             return;
         }
+    }
+    if (m && (m->flags & MSG_BAD)) {
+        /* todo/N was not an envelope: remove it, or read it again */
+        if (strcmp(verb, "remove") == 0) {
+            slog("remove msg %llu", id);
+            m->flags |= MSG_DONEWAIT;
+            clean_request('x', id);
+        } else if (strcmp(verb, "requeue") == 0) {
+            slog("requeue msg %llu: reading todo/%llu again", id, id);
+            msgmap_del(&msgs, id);
+            todo_again = true;
+        } else {
+            slog("warning: msg %llu was never preprocessed (todo/%llu is "
+                 "not an envelope): nothing to %s; remove it with qmail-qrm",
+                 id, id, verb);
+        }
+        return;
     }
     if (strcmp(verb, "requeue") == 0 && arg && !m) {
         for (size_t i = 0; i <= msgs.mask; i++)

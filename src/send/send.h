@@ -66,6 +66,7 @@ time_t retry_next(time_t birth, time_t now, unsigned long skip);
 #define MSG_EXPIRE 0x80                  /* admin: bounce what is left */
 #define MSG_REMOVE 0x100                 /* admin: drop what is left */
 #define MSG_REUSED 0x200                 /* a new message got this number */
+#define MSG_BAD 0x400                    /* todo/N is not an envelope: left */
 
 struct msg {
     uint64_t id;

@@ -58,7 +58,8 @@ fail:
  * the caller to fsync before todo/ may be cleaned; without, they are
  * fsynced here.  Returns 0 (res filled for the log), or -1 with errno:
  * the message stays in todo/ and is tried again later.  A todo file that is
- * not an envelope (EINVAL) is left alone for qmail-qfix and the admin.
+ * not an envelope (EINVAL) is left alone for the admin to look at (and to
+ * remove with qmail-qrm, or repair).
  */
 int
 todo_preprocess(const struct send_conf *c, uint64_t id,

@@ -383,6 +383,44 @@ class ToolsTest(SendCase):
         self.assertEqual(r.returncode, 0)
         self.inst.wait_log(r"unknown msg 12345678901")
 
+    def bad_todo(self, content):
+        """A committed message whose todo/N is not an envelope."""
+        path = self.inst.path("queue", "mess", "0", "new")
+        self.inst.write(path, b"Subject: bad\n\nx\n", 0o644)
+        n = os.stat(path).st_ino
+        os.rename(path, self.inst.path("queue", "mess", str(n % 23), str(n)))
+        self.inst.write(self.inst.path("queue", "todo", str(n)), content, 0o600)
+        return n
+
+    def test_todo_not_an_envelope(self):
+        a = self.bad_todo(b"u0\0p1\0Xnot a record\0")
+        b = self.bad_todo(b"u0\0p1\0Fs@x.test\0Tok@mx.test")  # torn last record
+        for i in range(3):  # each new message makes qmail-send read todo/ again
+            self.assertEqual(self.inst.inject("x\n", "s@x.test", ["ok%d@mx.test" % i]), 0)
+            self.inst.wait_log(r"^end msg \d+$", count=i + 1)
+        for n in (a, b):
+            line = self.inst.wait_log(r"^warning: todo/%d is not an envelope" % n)[0]
+            # what to do, with no program that does not exist
+            self.assertEqual(line, "warning: todo/%d is not an envelope; left alone: look at it "
+                             "and mess/%d/%d, then remove the message with qmail-qrm %d (or "
+                             "repair todo/%d and run qmail-qrequeue %d)" % (n, n % 23, n, n, n, n))
+            self.assertNotIn("qfix", self.log())
+        # said once, however often todo/ is read
+        self.assertEqual(self.log().count("warning: todo/%d is" % a), 1)
+        # qmail-qrm removes it, qmail-send still running
+        r = self.inst.run("qmail-qrm", str(a))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.inst.wait_log(r"^remove msg %d$" % a)
+        qng.wait_for(lambda: not any(str(a) in f.split("/")[-1] for f in self.inst.queue_files()),
+                     10, what="todo/%d and mess/ gone" % a)
+        # repaired, qmail-qrequeue reads it again and it is delivered
+        with open(self.inst.path("queue", "todo", str(b)), "ab") as f:
+            f.write(b"\0")
+        r = self.inst.run("qmail-qrequeue", str(b))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.inst.wait_log(r"^new msg %d$" % b)
+        self.inst.wait_log(r"^end msg %d$" % b)
+
     def test_tools_without_qmail_send(self):
         self.assertEqual(self.inst.inject("x\n", "s@x.test", ["later9@mx.test"]), 0)
         self.inst.wait_log(r"deferral")
