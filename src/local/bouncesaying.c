@@ -24,11 +24,11 @@ main(int argc, char **argv)
         log_die(EXIT_PERM, "usage: bouncesaying error [ program [ arg ... ] ]");
     if (argc > 2) {
         if (helper_run(argv + 2, &status) == -1)
-            log_die_sys(EXIT_TEMP, "fatal: unable to run %s", argv[2]);
+            log_die_sys(EXIT_TEMP, "unable to run %s", argv[2]);
         if (!WIFEXITED(status))
-            log_die(EXIT_TEMP, "fatal: child crashed");
+            log_die(EXIT_TEMP, "child crashed");
         if (WEXITSTATUS(status) == 111)
-            log_die(EXIT_TEMP, "fatal: temporary child error");
+            log_die(EXIT_TEMP, "temporary child error");
         if (WEXITSTATUS(status) != 0)
             return 0;
     }

@@ -37,26 +37,26 @@ main(int argc, char **argv)
         log_die(EXIT_PERM, "usage: condredirect newaddress program "
                            "[ arg ... ]");
     if (!sender)
-        log_die(EXIT_TEMP, "fatal: NEWSENDER not set");
+        log_die(EXIT_TEMP, "NEWSENDER not set");
     if (!dtline)
-        log_die(EXIT_TEMP, "fatal: DTLINE not set");
+        log_die(EXIT_TEMP, "DTLINE not set");
     if (helper_run(argv + 2, &status) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to run %s", argv[2]);
+        log_die_sys(EXIT_TEMP, "unable to run %s", argv[2]);
     if (!WIFEXITED(status))
-        log_die(EXIT_TEMP, "fatal: child crashed");
+        log_die(EXIT_TEMP, "child crashed");
     if (WEXITSTATUS(status) == 111)
-        log_die(EXIT_TEMP, "fatal: temporary child error");
+        log_die(EXIT_TEMP, "temporary child error");
     if (WEXITSTATUS(status) != 0)
         return 0;
     if (lseek(0, 0, SEEK_SET) != 0)
-        log_die_sys(EXIT_TEMP, "fatal: unable to rewind message");
+        log_die_sys(EXIT_TEMP, "unable to rewind message");
     if (!(qq = helper_qqprog(&prog)))
-        log_die(EXIT_TEMP, "fatal: out of memory");
+        log_die(EXIT_TEMP, "out of memory");
     rcpt = argv[1];
     code = helper_forward(0, qq, dtline, strlen(dtline), sender,
                           strlen(sender), &rcpt, 1, &qp, &err);
     if (code)
-        log_die(code, "fatal: %s", err.s ? err.s : "");
+        log_die(code, "%s", err.s ? err.s : "");
     log_line("qp %ld", qp);
     bstr_free(&prog);
     bstr_free(&err);

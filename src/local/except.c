@@ -21,9 +21,9 @@ main(int argc, char **argv)
     if (argc < 2)
         log_die(EXIT_PERM, "usage: except program [ arg ... ]");
     if (helper_run(argv + 1, &status) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to run %s", argv[1]);
+        log_die_sys(EXIT_TEMP, "unable to run %s", argv[1]);
     if (!WIFEXITED(status))
-        log_die(EXIT_TEMP, "fatal: child crashed");
+        log_die(EXIT_TEMP, "child crashed");
     switch (WEXITSTATUS(status)) {
     case 0:
         return EXIT_PERM;

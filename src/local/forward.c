@@ -32,16 +32,16 @@ main(int argc, char **argv)
     if (argc < 2)
         log_die(EXIT_PERM, "usage: forward address [ address ... ]");
     if (!sender)
-        log_die(EXIT_TEMP, "fatal: NEWSENDER not set");
+        log_die(EXIT_TEMP, "NEWSENDER not set");
     if (!dtline)
-        log_die(EXIT_TEMP, "fatal: DTLINE not set");
+        log_die(EXIT_TEMP, "DTLINE not set");
     if (!(qq = helper_qqprog(&prog)))
-        log_die(EXIT_TEMP, "fatal: out of memory");
+        log_die(EXIT_TEMP, "out of memory");
     code = helper_forward(0, qq, dtline, strlen(dtline), sender,
                           strlen(sender), (const char *const *)argv + 1,
                           (size_t)argc - 1, &qp, &err);
     if (code)
-        log_die(code, "fatal: %s", err.s ? err.s : "");
+        log_die(code, "%s", err.s ? err.s : "");
     log_line("qp %ld", qp);
     bstr_free(&prog);
     bstr_free(&err);

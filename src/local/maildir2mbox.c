@@ -35,7 +35,7 @@ need(const char *name)
     const char *v = getenv(name);
 
     if (!v || !*v)
-        log_die(EXIT_TEMP, "fatal: %s not set", name);
+        log_die(EXIT_TEMP, "%s not set", name);
     return v;
 }
 
@@ -48,7 +48,7 @@ put(int fd, const char *p, size_t n, const char *tmp)
         if (w == -1 && errno == EINTR)
             continue;
         if (w == -1)
-            log_die_sys(EXIT_TEMP, "fatal: unable to write to %s", tmp);
+            log_die_sys(EXIT_TEMP, "unable to write to %s", tmp);
         p += w;
         n -= (size_t)w;
     }
@@ -69,7 +69,7 @@ sender(const char *buf, size_t n, struct bstr *out)
         buf[len - 1] != '>')
         return;
     if (bstr_catb(out, buf + sizeof rp - 1, len - sizeof rp) == -1)
-        log_die(EXIT_TEMP, "fatal: out of memory");
+        log_die(EXIT_TEMP, "out of memory");
 }
 
 static void
@@ -84,10 +84,10 @@ one_message(int out, const char *maildir, const char *name,
     int fd;
 
     if (bstr_catf(&path, "%s/%s", maildir, name) == -1)
-        log_die(EXIT_TEMP, "fatal: out of memory");
+        log_die(EXIT_TEMP, "out of memory");
     fd = open(path.s, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to read $MAILDIR/%s", name);
+        log_die_sys(EXIT_TEMP, "unable to read $MAILDIR/%s", name);
     mbox_quote_init(&mq);
     for (;;) {
         ssize_t r = read(fd, buf, sizeof buf);
@@ -95,25 +95,25 @@ one_message(int out, const char *maildir, const char *name,
         if (r == -1 && errno == EINTR)
             continue;
         if (r == -1)
-            log_die_sys(EXIT_TEMP, "fatal: unable to read $MAILDIR/%s",
+            log_die_sys(EXIT_TEMP, "unable to read $MAILDIR/%s",
                         name);
         if (first) {
             first = false;
             sender(buf, r > 0 ? (size_t)r : 0, &who);
             if (mbox_ufline(&from, who.s ? who.s : "", (time_t)t) == -1)
-                log_die(EXIT_TEMP, "fatal: out of memory");
+                log_die(EXIT_TEMP, "out of memory");
             put(out, from.s, from.len, tmp);
         }
         if (r == 0)
             break;
         bstr_truncate(&q, 0);
         if (mbox_quote_push(&mq, buf, (size_t)r, &q) == -1)
-            log_die(EXIT_TEMP, "fatal: out of memory");
+            log_die(EXIT_TEMP, "out of memory");
         put(out, q.s ? q.s : "", q.len, tmp);
     }
     bstr_truncate(&q, 0);
     if (mbox_quote_end(&mq, &q) == -1)
-        log_die(EXIT_TEMP, "fatal: out of memory");
+        log_die(EXIT_TEMP, "out of memory");
     put(out, q.s, q.len, tmp);
     close(fd);
     bstr_free(&path);
@@ -138,7 +138,7 @@ main(void)
     maildir = need("MAILDIR");
     if (maildir_clean_tmp(maildir, CLEAN_AGE) == -1 ||
         maildir_scan(maildir, &l) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to scan $MAILDIR");
+        log_die_sys(EXIT_TEMP, "unable to scan $MAILDIR");
     if (l.n == 0) {
         maildir_list_free(&l);
         return 0; /* nothing new */
@@ -146,23 +146,23 @@ main(void)
 
     lockfd = open(mail, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (lockfd == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to lock %s", mail);
+        log_die_sys(EXIT_TEMP, "unable to lock %s", mail);
     if (lock_dot(mail, LOCK_SECONDS, &dot) == -1 ||
         lock_ex_wait(lockfd, LOCK_SECONDS) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to lock %s", mail);
+        log_die_sys(EXIT_TEMP, "unable to lock %s", mail);
     oldfd = open(mail, O_RDONLY | O_CLOEXEC);
     if (oldfd == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to read %s", mail);
+        log_die_sys(EXIT_TEMP, "unable to read %s", mail);
     newfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (newfd == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to create %s", tmp);
+        log_die_sys(EXIT_TEMP, "unable to create %s", tmp);
     for (;;) {
         ssize_t r = read(oldfd, buf, sizeof buf);
 
         if (r == -1 && errno == EINTR)
             continue;
         if (r == -1)
-            log_die_sys(EXIT_TEMP, "fatal: unable to read %s", mail);
+            log_die_sys(EXIT_TEMP, "unable to read %s", mail);
         if (r == 0)
             break;
         put(newfd, buf, (size_t)r, tmp);
@@ -172,9 +172,9 @@ main(void)
         one_message(newfd, maildir, maildir_list_name(&l, i), l.v[i].time,
                     tmp);
     if (fsync(newfd) == -1 || close(newfd) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to write to %s", tmp);
+        log_die_sys(EXIT_TEMP, "unable to write to %s", tmp);
     if (rename(tmp, mail) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to move %s to %s", tmp, mail);
+        log_die_sys(EXIT_TEMP, "unable to move %s to %s", tmp, mail);
     lock_dot_release(&dot);
     close(lockfd);
     for (size_t i = 0; i < l.n; i++) {

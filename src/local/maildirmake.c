@@ -16,6 +16,6 @@ main(int argc, char **argv)
     if (argc != 2)
         log_die(EXIT_PERM, "usage: maildirmake name");
     if (maildir_make(argv[1], 0700) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to make maildir %s", argv[1]);
+        log_die_sys(EXIT_TEMP, "unable to make maildir %s", argv[1]);
     return 0;
 }

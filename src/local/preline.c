@@ -42,7 +42,7 @@ need(const char *name)
     const char *v = getenv(name);
 
     if (!v)
-        log_die(EXIT_TEMP, "fatal: %s not set", name);
+        log_die(EXIT_TEMP, "%s not set", name);
     return v;
 }
 
@@ -80,10 +80,10 @@ main(int argc, char **argv)
     if (dt)
         dtline = need("DTLINE");
     if (pipe(pfd) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to create a pipe");
+        log_die_sys(EXIT_TEMP, "unable to create a pipe");
     pid = fork();
     if (pid == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to fork");
+        log_die_sys(EXIT_TEMP, "unable to fork");
     if (pid == 0) {
         close(pfd[1]);
         if (dup2(pfd[0], 0) == -1)
@@ -92,7 +92,7 @@ main(int argc, char **argv)
         signal(SIGPIPE, SIG_DFL);
         execvp(argv[optind], argv + optind);
         log_die_sys(helper_errno_temporary(errno) ? EXIT_TEMP : EXIT_PERM,
-                    "fatal: unable to run %s", argv[optind]);
+                    "unable to run %s", argv[optind]);
     }
     close(pfd[0]);
     if (ufline)
@@ -110,7 +110,7 @@ main(int argc, char **argv)
             kill(pid, SIGTERM); /* half a message must not count */
             close(pfd[1]);
             waitpid(pid, &status, 0);
-            log_die_sys(EXIT_TEMP, "fatal: unable to read message");
+            log_die_sys(EXIT_TEMP, "unable to read message");
         }
         if (r == 0)
             break;
@@ -119,9 +119,9 @@ main(int argc, char **argv)
     close(pfd[1]);
     while (waitpid(pid, &status, 0) == -1)
         if (errno != EINTR)
-            log_die_sys(EXIT_TEMP, "fatal: unable to wait for %s",
+            log_die_sys(EXIT_TEMP, "unable to wait for %s",
                         argv[optind]);
     if (!WIFEXITED(status))
-        log_die(EXIT_TEMP, "fatal: %s crashed", argv[optind]);
+        log_die(EXIT_TEMP, "%s crashed", argv[optind]);
     return WEXITSTATUS(status);
 }

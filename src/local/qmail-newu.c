@@ -31,10 +31,10 @@ slurp(const char *fn, struct bstr *out)
     if (r == 1)
         return;
     if (r == 0)
-        log_die_sys(EXIT_TEMP, "fatal: unable to open %s", fn);
+        log_die_sys(EXIT_TEMP, "unable to open %s", fn);
     if (errno == EFBIG)
-        log_die(EXIT_TEMP, "fatal: %s is too big", fn);
-    log_die_sys(EXIT_TEMP, "fatal: unable to read %s", fn);
+        log_die(EXIT_TEMP, "%s is too big", fn);
+    log_die_sys(EXIT_TEMP, "unable to read %s", fn);
 }
 
 int
@@ -49,7 +49,7 @@ main(int argc, char **argv)
         log_die(EXIT_PERM, "usage: qmail-newu");
     umask(033);
     if (chdir(priv_home()) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to chdir to %s", priv_home());
+        log_die_sys(EXIT_TEMP, "unable to chdir to %s", priv_home());
     slurp("users/assign", &text);
     if (assign_compile(text.s ? text.s : "", text.len, "users/cdb",
                        "users/cdb.tmp", &errs, &n) == -1) {
@@ -64,10 +64,10 @@ main(int argc, char **argv)
                 log_line("users/assign %s", line);
                 line = nl ? nl + 1 : NULL;
             }
-            log_die(EXIT_TEMP, "fatal: bad format in users/assign; "
+            log_die(EXIT_TEMP, "bad format in users/assign; "
                                "users/cdb not changed");
         }
-        log_die_sys(EXIT_TEMP, "fatal: unable to build users/cdb");
+        log_die_sys(EXIT_TEMP, "unable to build users/cdb");
     }
     bstr_free(&text);
     bstr_free(&errs);

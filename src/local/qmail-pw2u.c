@@ -45,7 +45,7 @@ struct pw2u {
 static void __attribute__((noreturn))
 die_write(void)
 {
-    log_die_sys(EXIT_TEMP, "fatal: unable to write output");
+    log_die_sys(EXIT_TEMP, "unable to write output");
 }
 
 static void
@@ -90,7 +90,7 @@ read_list(const char *fn, struct bstr *list, bool *present)
     int r = ctl_readlist(fn, list);
 
     if (r == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to read %s", fn);
+        log_die_sys(EXIT_TEMP, "unable to read %s", fn);
     *present = r == 1;
 }
 
@@ -143,7 +143,7 @@ account(struct pw2u *p, char *line)
     if (p->homes != HOME_ANY) {
         if (stat(home, &st) == -1) {
             if (errno != ENOENT || p->homes == HOME_STOP)
-                log_die_sys(EXIT_TEMP, "fatal: unable to stat %s", home);
+                log_die_sys(EXIT_TEMP, "unable to stat %s", home);
             return;
         }
         if (st.st_uid != uid)
@@ -152,7 +152,7 @@ account(struct pw2u *p, char *line)
     if (bstr_catf(&uugh, ":%s:%lu:%lu:%s:", user, uid, gid, home) == -1 ||
         bstr_cats(&p->users, user) == -1 || bstr_catc(&p->users, '\0') == -1 ||
         bstr_catb(&p->users, uugh.s, uugh.len + 1) == -1)
-        log_die(EXIT_TEMP, "fatal: out of memory");
+        log_die(EXIT_TEMP, "out of memory");
     if (strcmp(user, USERS_ALIAS) == 0) {
         outs("+");
         out(uugh.s, uugh.len);
@@ -214,7 +214,7 @@ subuser(const struct pw2u *p, char *line)
         return;
     uugh = uugh_for(p, f[1], strlen(f[1]));
     if (!uugh)
-        log_die(EXIT_TEMP, "fatal: unable to find %s user for subuser",
+        log_die(EXIT_TEMP, "unable to find %s user for subuser",
                 f[1]);
     outs("=");
     outs(f[0]);
@@ -251,7 +251,7 @@ each_line(FILE *in, const char *what, void (*fn)(struct pw2u *, char *),
         errno = 0;
     }
     if (ferror(in))
-        log_die_sys(EXIT_TEMP, "fatal: unable to read %s", what);
+        log_die_sys(EXIT_TEMP, "unable to read %s", what);
     free(line);
 }
 
@@ -305,22 +305,22 @@ main(int argc, char **argv)
     if (optind != argc)
         log_die(EXIT_PERM, "usage: qmail-pw2u [ -/ohHuUC ] [ -cchar ]");
     if (bstr_catf(&p.aliashome, "%s/alias", priv_home()) == -1)
-        log_die(EXIT_TEMP, "fatal: out of memory");
+        log_die(EXIT_TEMP, "out of memory");
     if (chdir(priv_home()) == -1)
-        log_die_sys(EXIT_TEMP, "fatal: unable to chdir to %s", priv_home());
+        log_die_sys(EXIT_TEMP, "unable to chdir to %s", priv_home());
     read_list("users/include", &p.incl, &p.have_incl);
     read_list("users/exclude", &p.excl, &p.have_excl);
     read_list("users/mailnames", &p.names, &p.have_names);
 
     each_line(stdin, "input", account, &p);
     if (!p.alias_seen)
-        log_die(EXIT_TEMP, "fatal: unable to find %s user", USERS_ALIAS);
+        log_die(EXIT_TEMP, "unable to find %s user", USERS_ALIAS);
 
     if ((f = fopen("users/subusers", "r"))) {
         each_line(f, "users/subusers", subuser_line, &p);
         fclose(f);
     } else if (errno != ENOENT) {
-        log_die_sys(EXIT_TEMP, "fatal: unable to read users/subusers");
+        log_die_sys(EXIT_TEMP, "unable to read users/subusers");
     }
     if ((f = fopen("users/append", "r"))) {
         char buf[8192];
@@ -329,10 +329,10 @@ main(int argc, char **argv)
         while ((n = fread(buf, 1, sizeof buf, f)) > 0)
             out(buf, n);
         if (ferror(f))
-            log_die_sys(EXIT_TEMP, "fatal: unable to read users/append");
+            log_die_sys(EXIT_TEMP, "unable to read users/append");
         fclose(f);
     } else if (errno != ENOENT) {
-        log_die_sys(EXIT_TEMP, "fatal: unable to read users/append");
+        log_die_sys(EXIT_TEMP, "unable to read users/append");
     }
     outs(".\n");
     if (fflush(stdout) == EOF || ferror(stdout))
