@@ -51,6 +51,48 @@ if IS_ROOT and os.path.isdir(BIN) and not _others_reach(BIN):
     BIN = _public_bin()
 
 
+def _sanitized():
+    """Whether the programs under test are an ASan/UBSan build (SAN=1)."""
+    try:
+        with open(os.path.join(BIN, "qmail-send"), "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+SAN = _sanitized()
+# What a sanitizer prints when it finds something (ASan, LeakSanitizer,
+# UBSan): any of these in any program's log fails the test.
+SAN_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+             "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_reports(tmp, sandir=None):
+    """Sanitizer findings under tmp: the files the runtimes wrote into
+    sandir (log_path), and sanitizer lines in any file named *log* or
+    current (stderr that went to a log).  Returns a text, "" if none."""
+    found = []
+    if sandir and os.path.isdir(sandir):
+        for n in sorted(os.listdir(sandir)):
+            with open(os.path.join(sandir, n), "rb") as f:
+                found.append("%s:\n%s" % (n, f.read().decode(errors="replace")[:4000]))
+    for root, dirs, files in os.walk(tmp):
+        if sandir and os.path.abspath(root).startswith(os.path.abspath(sandir)):
+            continue
+        for n in files:
+            if "log" not in n and n != "current":
+                continue
+            path = os.path.join(root, n)
+            try:
+                with open(path, "rb") as f:
+                    text = f.read(4 << 20).decode(errors="replace")
+            except OSError:
+                continue
+            if any(m in text for m in SAN_MARKS):
+                found.append("%s:\n%s" % (os.path.relpath(path, tmp), text[-4000:]))
+    return "\n".join(found)
+
+
 def owner_ids():
     """uid, gid that own a single-user instance made by this process."""
     if IS_ROOT:
@@ -118,6 +160,17 @@ class Instance:
             "PATH": self.bin + ":/usr/bin:/bin",
             "QMAIL_HOME": self.home,
         }
+        # A sanitizer build writes its reports into tmp/san (any uid may:
+        # programs run as nobody or as qmail's users), where cleanup()
+        # finds them: a report fails the test that caused it.
+        self.sandir = os.path.join(self.tmp, "san")
+        if SAN:
+            os.mkdir(self.sandir)
+            os.chmod(self.sandir, 0o1777)
+            for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+                opts = [o for o in os.environ.get(var, "").split(":") if o]
+                opts.append("log_path=" + os.path.join(self.sandir, var.split("_")[0].lower()))
+                self.env[var] = ":".join(opts)
 
     # --- files -------------------------------------------------------
     def path(self, *parts):
@@ -321,10 +374,15 @@ class Instance:
 
     def cleanup(self):
         self.stop()
+        if SAN:
+            time.sleep(0.2)  # helpers that exit after their parent report last
+        reports = sanitizer_reports(self.tmp, self.sandir)
         if os.environ.get("QNG_KEEP"):
             print("kept", self.tmp)
-            return
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer output in the instance's logs:\n" + reports)
 
     # --- queue inspection --------------------------------------------
     def queue_ids(self, sub="todo"):
