@@ -11,23 +11,35 @@
  *   queue/info (+ splits), local, remote, bounce  qmails     0700
  *   lock/tcpto 0644 qmailr, lock/sendmutex 0600 qmails,
  *   lock/trigger fifo 0622 qmails, lock/sendctl fifo 0600 qmails (queue
- *   tools' requests to qmail-send), bin/qmail-queue 4711 qmailq
+ *   tools' requests to qmail-send), bin/qmail-queue 4711 qmailq, every
+ *   other program in bin 0755 root (whether copied now or installed by
+ *   make install), the log directory qmaill:nofiles 0750
  * Single-user mode: the same modes, one owner, no setuid bit.
+ *
+ * Control files follow qmail-1.03's config-fast: me, defaultdomain and
+ * plusdomain (me without its first label when it has two dots or more),
+ * locals and rcpthosts; plus databytes and defaultdelivery.  A file that
+ * exists is never rewritten.  After building, every promised owner and
+ * mode is checked again, so a filesystem that drops them (nosuid, root
+ * squash) is named instead of failing later with "qq write error".
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bstr.h"
+#include "maildir.h"
 #include "priv.h"
 #include "qpath.h"
 #include "setup.h"
@@ -121,6 +133,25 @@ mkdir_own(const char *path, mode_t mode, uid_t uid, gid_t gid)
         return fail("chown %s", path);
     if (chmod(path, mode) == -1)
         return fail("chmod %s", path);
+    return 0;
+}
+
+/* mkdir_parents - the directories above path, as root's mkdir -p. */
+static int
+mkdir_parents(const char *path)
+{
+    char buf[PATH_MAX];
+
+    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return fail("%s", path);
+    }
+    for (char *p = buf + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+            return fail("mkdir %s", buf);
+        *p = '/';
+    }
     return 0;
 }
 
@@ -230,6 +261,25 @@ copy_file(const char *from, const char *to, mode_t mode, uid_t uid, gid_t gid)
     return 0;
 }
 
+/* program_mode - owner and mode of bin/NAME in the tree. */
+static void
+program_mode(const char *name, const struct ids *id, bool rootmode,
+             uid_t *uid, gid_t *gid, mode_t *mode)
+{
+    *mode = 0755;
+    *uid = id->owner;
+    *gid = id->ownergid;
+    if (!rootmode)
+        return;
+    *uid = 0;
+    *gid = id->qmail;
+    if (strcmp(name, "qmail-queue") == 0) {
+        /* the only writer of the queue, for every caller (qmail-1.03) */
+        *uid = id->qmailq;
+        *mode = 04711;
+    }
+}
+
 static int
 copy_programs(const char *bindir, const struct ids *id, bool rootmode)
 {
@@ -241,37 +291,101 @@ copy_programs(const char *bindir, const struct ids *id, bool rootmode)
         return fail("opendir %s", bindir);
     while ((de = readdir(d))) {
         struct stat st;
-        bool qq;
+        uid_t u;
+        gid_t g;
+        mode_t m;
 
         if (de->d_name[0] == '.')
             continue;
-        snprintf(from, sizeof from, "%s/%s", bindir, de->d_name);
+        if ((size_t)snprintf(from, sizeof from, "%s/%s", bindir,
+                             de->d_name) >= sizeof from ||
+            (size_t)snprintf(to, sizeof to, "bin/%s", de->d_name) >=
+                sizeof to)
+            continue;
         if (stat(from, &st) == -1 || !S_ISREG(st.st_mode) ||
             !(st.st_mode & 0100))
             continue;
-        snprintf(to, sizeof to, "bin/%s", de->d_name);
-        qq = strcmp(de->d_name, "qmail-queue") == 0;
-        if (rootmode && qq) {
-            if (copy_file(from, to, 04711, id->qmailq, id->qmail) == -1)
-                break;
-        } else if (rootmode) {
-            if (copy_file(from, to, 0755, 0, id->qmail) == -1)
-                break;
-        } else if (copy_file(from, to, 0755, id->owner, id->ownergid) == -1) {
+        program_mode(de->d_name, id, rootmode, &u, &g, &m);
+        if (copy_file(from, to, m, u, g) == -1)
             break;
-        }
     }
     closedir(d);
     return errbuf[0] ? -1 : 0;
 }
 
+/*
+ * fix_programs - give every program already in bin/ (put there by make
+ * install, or by an older qmail) its owner and mode: the step that makes
+ * a root install's qmail-queue setuid qmailq.
+ */
 static int
-hostname_default(char *buf, size_t n)
+fix_programs(const struct ids *id)
 {
+    DIR *d = opendir("bin");
+    struct dirent *de;
+    char path[PATH_MAX];
+
+    if (!d)
+        return fail("opendir bin");
+    while ((de = readdir(d))) {
+        struct stat st;
+        uid_t u;
+        gid_t g;
+        mode_t m;
+
+        if (de->d_name[0] == '.' ||
+            (size_t)snprintf(path, sizeof path, "bin/%s", de->d_name) >=
+                sizeof path)
+            continue;
+        if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
+            continue;
+        program_mode(de->d_name, id, true, &u, &g, &m);
+        /* chown clears setuid bits, so the mode comes after it */
+        if (chown(path, u, g) == -1 || chmod(path, m) == -1) {
+            closedir(d);
+            return fail("chown/chmod %s", path);
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+/*
+ * find_me - the fully qualified host name for control/me, as qmail's
+ * config found it: the system's host name, or when that has no dot the
+ * canonical name the resolver gives for it (/etc/hosts, then DNS).
+ */
+static void
+find_me(char *buf, size_t n)
+{
+    struct addrinfo hints, *res = NULL;
+
     if (gethostname(buf, n) == -1 || !buf[0])
         snprintf(buf, n, "localhost");
     buf[n - 1] = '\0';
-    return 0;
+    if (strchr(buf, '.'))
+        return;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_CANONNAME;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(buf, NULL, &hints, &res) == 0 && res &&
+        res->ai_canonname && strchr(res->ai_canonname, '.') &&
+        strlen(res->ai_canonname) < n)
+        snprintf(buf, n, "%s", res->ai_canonname);
+    if (res)
+        freeaddrinfo(res);
+}
+
+/* parent_domain - config-fast's defaultdomain: me without its first
+ * label when me has two dots or more ("mx.a.b" -> "a.b"; "a.b" stays). */
+static const char *
+parent_domain(const char *me)
+{
+    const char *dot = strchr(me, '.');
+
+    if (dot && strchr(dot + 1, '.'))
+        return dot + 1;
+    return me;
 }
 
 static int
@@ -320,15 +434,331 @@ resolve_ids(const struct setup_opts *o, struct ids *id)
     return 0;
 }
 
+static void
+warn(const struct setup_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+warn(const struct setup_opts *o, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (o->warn)
+        o->warn(buf);
+}
+
+/*
+ * controls - the control files of a new tree (qmail-1.03's config-fast
+ * set, plus databytes and defaultdelivery); existing files are kept.
+ * A me without a dot cannot be completed by qmail-inject's rules (it
+ * appends defaultdomain to a dotless host: root@vm becomes root@vm.vm,
+ * which is not local), so such a tree gets defaultdomain "localdomain"
+ * and both names in locals, with a warning.
+ */
+static int
+controls(const struct setup_opts *o, uid_t root, gid_t g, bool *fresh)
+{
+    struct bstr s = BSTR_INIT;
+    char me[256];
+    const char *dd;
+    bool dotless;
+    int r = -1;
+
+    if (o->me)
+        snprintf(me, sizeof me, "%s", o->me);
+    else
+        find_me(me, sizeof me);
+    dotless = !strchr(me, '.');
+    dd = dotless ? "localdomain" : parent_domain(me);
+    *fresh = access("control/me", F_OK) == -1;
+    if (!*fresh) {
+        /* A tree that has its me (made before, or by qmail-1.03) keeps
+         * what it has: no file appears that changes how it behaves. */
+        r = 0;
+        goto out;
+    }
+    if (dotless)
+        warn(o, "warning: the host name %s has no dot; mail to it is "
+                "accepted as %s and %s.localdomain, but other hosts "
+                "need a fully qualified name: run qmail-setup -m "
+                "host.example.com, or write one into control/me",
+             me, me, me);
+
+    if (bstr_catf(&s, "%s\n", me) == -1 ||
+        write_new("control/me", s.s, 0644, root, g) == -1)
+        goto out;
+    if (dotless && bstr_catf(&s, "%s.localdomain\n", me) == -1)
+        goto out;
+    if (write_new("control/locals", s.s, 0644, root, g) == -1)
+        goto out;
+    bstr_truncate(&s, 0);
+    if (bstr_catf(&s, "%s\n", dd) == -1 ||
+        write_new("control/defaultdomain", s.s, 0644, root, g) == -1 ||
+        write_new("control/plusdomain", s.s, 0644, root, g) == -1)
+        goto out;
+    bstr_truncate(&s, 0);
+    if (bstr_catf(&s, "%s\n", me) == -1 ||
+        (dotless && bstr_catf(&s, "%s.localdomain\n", me) == -1) ||
+        (o->domain && bstr_catf(&s, "%s\n", o->domain) == -1))
+        goto out;
+    if (write_new("control/rcpthosts", s.s, 0644, root, g) == -1 ||
+        /* the size the seeds' servers announce: SIZE 10000000 */
+        write_new("control/databytes", "10000000\n", 0644, root, g) == -1 ||
+        write_new("control/defaultdelivery", "./Maildir/\n", 0644, root,
+                  g) == -1)
+        goto out;
+    r = 0;
+out:
+    if (r == -1 && !errbuf[0]) {
+        errno = ENOMEM;
+        fail("out of memory");
+    }
+    bstr_free(&s);
+    return r;
+}
+
+/*
+ * aliases - in a new root install, root, postmaster and mailer-daemon
+ * are delivered out of the box (qmail-1.03 left them to INSTALL.alias,
+ * and until then mail to root bounced): into ~alias/Maildir, until the
+ * admin writes an address into the .qmail file.
+ */
+static int
+aliases(const struct ids *id)
+{
+    static const char *const names[] = {"root", "postmaster",
+                                        "mailer-daemon"};
+    char path[64];
+    bool any = false;
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "alias/.qmail-%s", names[i]);
+        if (access(path, F_OK) == 0)
+            continue;
+        if (write_new(path, "./Maildir/\n", 0644, id->alias, id->nofiles) ==
+            -1)
+            return -1;
+        any = true;
+    }
+    if (!any || access("alias/Maildir", F_OK) == 0)
+        return 0;
+    if (maildir_make("alias/Maildir", 0700) == -1)
+        return fail("maildirmake alias/Maildir");
+    if (chown("alias/Maildir", id->alias, id->nofiles) == -1 ||
+        chown("alias/Maildir/tmp", id->alias, id->nofiles) == -1 ||
+        chown("alias/Maildir/new", id->alias, id->nofiles) == -1 ||
+        chown("alias/Maildir/cur", id->alias, id->nofiles) == -1)
+        return fail("chown alias/Maildir");
+    return 0;
+}
+
+/* logdir - the loggers' directory (qmail-send's log in DIR/current, as
+ * in the seeds; each listener's in DIR/NAME), owned by qmaill, which
+ * the loggers run as. */
+static int
+logdir(const char *dir, const struct ids *id)
+{
+    static const char *const subs[] = {"smtpd"};
+    char path[PATH_MAX];
+
+    if (mkdir_parents(dir) == -1 ||
+        mkdir_own(dir, 0750, id->qmaill, id->nofiles) == -1)
+        return -1;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, subs[i]) >=
+            sizeof path) {
+            errno = ENAMETOOLONG;
+            return fail("%s", dir);
+        }
+        if (mkdir_own(path, 0750, id->qmaill, id->nofiles) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/* tcprules - the guides' /etc/tcp.smtp (this host may relay, everyone
+ * may connect), and its cdb, when there is none. */
+static int
+tcprules(const char *rules)
+{
+    char cdb[PATH_MAX], tmp[PATH_MAX];
+    const char *argv[] = {"bin/tcprules", cdb, tmp, NULL};
+    pid_t pid;
+    int fd, st;
+
+    if ((size_t)snprintf(cdb, sizeof cdb, "%s.cdb", rules) >= sizeof cdb ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s.tmp", rules) >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return fail("%s", rules);
+    }
+    if (write_new(rules, "127.0.0.1:allow,RELAYCLIENT=\"\"\n:allow\n", 0644,
+                  0, 0) == -1)
+        return -1;
+    if (access(cdb, F_OK) == 0)
+        return 0;
+    if (access("bin/tcprules", X_OK) == -1)
+        return 0; /* compiled by the next run, once programs are there */
+    fd = open(rules, O_RDONLY);
+    if (fd == -1)
+        return fail("open %s", rules);
+    pid = fork();
+    if (pid == -1) {
+        close(fd);
+        return fail("fork");
+    }
+    if (pid == 0) {
+        if (dup2(fd, 0) == -1)
+            _exit(111);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(fd);
+    while (waitpid(pid, &st, 0) == -1)
+        if (errno != EINTR)
+            return fail("waitpid");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        errno = 0;
+        return fail("bin/tcprules %s failed", cdb);
+    }
+    return 0;
+}
+
+/* ---- checking what was promised ------------------------------------- */
+
+struct expect {
+    const char *path;
+    uid_t uid;
+    gid_t gid;
+    mode_t mode;
+};
+
+static int
+add_problem(struct bstr *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+add_problem(struct bstr *p, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    if (p->len && bstr_cats(p, "; ") == -1)
+        return -1;
+    va_start(ap, fmt);
+    r = bstr_vcatf(p, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+static const char *
+user_name(uid_t uid, char *buf, size_t n)
+{
+    struct passwd *pw = getpwuid(uid);
+
+    if (pw)
+        snprintf(buf, n, "%s", pw->pw_name);
+    else
+        snprintf(buf, n, "%lu", (unsigned long)uid);
+    return buf;
+}
+
+static int
+check_one(struct bstr *p, const struct expect *e)
+{
+    struct stat st;
+    char have[64], want[64];
+
+    if (lstat(e->path, &st) == -1)
+        return add_problem(p, "%s: %s", e->path, strerror(errno));
+    if (st.st_uid == e->uid && st.st_gid == e->gid &&
+        (st.st_mode & 07777) == e->mode)
+        return 0;
+    return add_problem(p, "%s is %s:%lu mode %04o, should be %s:%lu mode %04o",
+                       e->path, user_name(st.st_uid, have, sizeof have),
+                       (unsigned long)st.st_gid,
+                       (unsigned)(st.st_mode & 07777),
+                       user_name(e->uid, want, sizeof want),
+                       (unsigned long)e->gid, (unsigned)e->mode);
+}
+
+/*
+ * verify - stat every directory and file whose owner and mode the tree
+ * promises and say what differs.  In root mode qmail-queue must be there,
+ * setuid qmailq, on a filesystem that honours setuid bits: without it
+ * every message is refused with "qq write error or disk full".
+ */
+static int
+verify(const struct setup_opts *o, const struct ids *id, uid_t root,
+       gid_t g)
+{
+    const struct expect want[] = {
+        {".", root, g, 0755},
+        {"bin", root, g, 0755},
+        {"control", root, g, 0755},
+        {"users", root, g, 0755},
+        {"alias", id->alias, g, 02755},
+        {"queue", id->qmailq, g, 0750},
+        {"queue/pid", id->qmailq, g, 0700},
+        {"queue/intd", id->qmailq, g, 0700},
+        {"queue/todo", id->qmailq, g, 0750},
+        {"queue/mess", id->qmailq, g, 0750},
+        {"queue/info", id->qmails, g, 0700},
+        {"queue/local", id->qmails, g, 0700},
+        {"queue/remote", id->qmails, g, 0700},
+        {"queue/bounce", id->qmails, g, 0700},
+        {"queue/lock", id->qmailq, g, 0750},
+        {"queue/lock/trigger", id->qmails, g, 0622},
+        {"queue/lock/sendmutex", id->qmails, g, 0600},
+        {"queue/lock/tcpto", id->qmailr, g, 0644},
+    };
+    struct bstr p = BSTR_INIT;
+    struct statvfs vfs;
+    int e = 0;
+
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        e |= check_one(&p, &want[i]);
+    if (o->rootmode) {
+        struct expect qq = {"bin/qmail-queue", id->qmailq, id->qmail, 04711};
+
+        if (access(qq.path, F_OK) == -1) {
+            warn(o, "warning: %s/bin/qmail-queue is missing: install the "
+                    "programs (make install) and run qmail-setup -r again",
+                 o->home);
+        } else {
+            e |= check_one(&p, &qq);
+            if (statvfs("bin", &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
+                e |= add_problem(&p, "bin is on a filesystem mounted "
+                                     "nosuid: qmail-queue cannot become "
+                                     "qmailq (remount it without nosuid)");
+        }
+    }
+    if (e) {
+        bstr_free(&p);
+        errno = ENOMEM;
+        return fail("out of memory");
+    }
+    if (p.len) {
+        errno = 0;
+        fail("the tree is not as qmail needs it: %s", p.s);
+        bstr_free(&p);
+        return -1;
+    }
+    bstr_free(&p);
+    return 0;
+}
+
 /* setup_run - build the tree: 0, or -1 with setup_error() saying why. */
 int
 setup_run(const struct setup_opts *o)
 {
     struct ids id;
-    struct bstr s = BSTR_INIT;
-    char me[256];
     uid_t root;
     gid_t g;
+    bool fresh;
 
     errbuf[0] = '\0';
     if (resolve_ids(o, &id) == -1)
@@ -367,24 +797,16 @@ setup_run(const struct setup_opts *o)
         make_fifo("queue/lock/sendctl", 0600, id.qmails, g) == -1)
         return -1;
 
-    if (o->me)
-        snprintf(me, sizeof me, "%s", o->me);
-    else
-        hostname_default(me, sizeof me);
-    if (bstr_catf(&s, "%s\n", me) == -1)
-        return fail("out of memory");
-    if (write_new("control/me", s.s, 0644, root, g) == -1 ||
-        write_new("control/locals", s.s, 0644, root, g) == -1)
-        goto out;
-    if (o->domain && bstr_catf(&s, "%s\n", o->domain) == -1)
-        goto out;
-    if (write_new("control/rcpthosts", s.s, 0644, root, g) == -1)
-        goto out;
+    if (controls(o, root, g, &fresh) == -1 ||
+        (o->rootmode && fresh && aliases(&id) == -1))
+        return -1;
     if (o->bindir && copy_programs(o->bindir, &id, o->rootmode) == -1)
-        goto out;
-    bstr_free(&s);
-    return 0;
-out:
-    bstr_free(&s);
-    return -1;
+        return -1;
+    if (o->rootmode && fix_programs(&id) == -1)
+        return -1;
+    if (o->rootmode && o->logdir && logdir(o->logdir, &id) == -1)
+        return -1;
+    if (o->rootmode && o->rules && tcprules(o->rules) == -1)
+        return -1;
+    return verify(o, &id, root, g);
 }

@@ -14,7 +14,10 @@ struct setup_opts {
     const char *bindir; /* copy programs from here into home/bin */
     const char *me;     /* control/me; default: the host name */
     const char *domain; /* also accept mail for this domain */
+    const char *logdir; /* root mode: the loggers' directory, or NULL */
+    const char *rules;  /* root mode: tcp.smtp to create, or NULL */
     bool rootmode;
+    void (*warn)(const char *text); /* told of each warning, or NULL */
 };
 
 int setup_run(const struct setup_opts *o);

@@ -113,6 +113,169 @@ class SetupTest(unittest.TestCase):
         for u in ["qmailq", "qmailr", "qmails"]:
             self.assertEqual(pwd.getpwnam(u).pw_gid, qmail, u)
 
+    def read(self, *parts):
+        with open(os.path.join(self.home, *parts)) as f:
+            return f.read()
+
+    def test_controls_as_config_fast(self):
+        """qmail-1.03's config-fast: me, defaultdomain and plusdomain (me
+        without its first label when it has two dots), locals, rcpthosts;
+        plus the seeds' databytes and the default delivery."""
+        r = self.setup("-m", "mx.example.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"")
+        self.assertEqual(self.read("control", "me"), "mx.example.test\n")
+        self.assertEqual(self.read("control", "defaultdomain"), "example.test\n")
+        self.assertEqual(self.read("control", "plusdomain"), "example.test\n")
+        self.assertEqual(self.read("control", "locals"), "mx.example.test\n")
+        self.assertEqual(self.read("control", "databytes"), "10000000\n")
+        self.assertEqual(self.read("control", "defaultdelivery"), "./Maildir/\n")
+        shutil.rmtree(self.home)
+        self.assertEqual(self.setup("-m", "example.test").returncode, 0)
+        self.assertEqual(self.read("control", "defaultdomain"), "example.test\n")
+
+    def test_existing_databytes_kept(self):
+        os.makedirs(os.path.join(self.home, "control"))
+        with open(os.path.join(self.home, "control", "databytes"), "w") as f:
+            f.write("0\n")
+        self.assertEqual(self.setup("-m", "mx.example.test").returncode, 0)
+        self.assertEqual(self.read("control", "databytes"), "0\n")
+
+    def test_dotless_me_warns_and_stays_local(self):
+        """A dotless me (vm) is completed by qmail-inject to vm.vm unless
+        defaultdomain says otherwise: the tree says so loudly and keeps
+        both forms local."""
+        r = self.setup("-m", "vm")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr.decode()
+        self.assertIn("warning: the host name vm has no dot", err)
+        self.assertIn("qmail-setup -m", err)
+        self.assertEqual(self.read("control", "defaultdomain"), "localdomain\n")
+        self.assertEqual(self.read("control", "locals"), "vm\nvm.localdomain\n")
+        # qmail-inject's rewriting lands on a local name
+        e = {"QMAIL_HOME": self.home, "PATH": "/usr/bin:/bin"}
+        inject = os.path.join(qng.BIN, "qmail-inject")
+        r = subprocess.run([inject, "-n"], input=b"To: root@vm\nSubject: x\n\nx\n",
+                           env=e, capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"To: root@vm.localdomain", r.stdout)
+        # run again: no second warning for a tree that has its me
+        r = self.setup("-m", "vm")
+        self.assertNotIn(b"warning", r.stderr)
+
+    def test_found_me_is_fully_qualified_when_the_resolver_knows(self):
+        """Without -m: the host name, or its canonical name when it has
+        no dot (what qmail's config looked up)."""
+        import socket
+        want = socket.gethostname()
+        if "." not in want:
+            try:
+                canon = socket.getaddrinfo(want, None, flags=socket.AI_CANONNAME,
+                                           type=socket.SOCK_STREAM)[0][3]
+            except OSError:
+                canon = ""
+            if "." in canon:
+                want = canon
+        r = self.setup()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.read("control", "me"), want + "\n")
+        self.assertEqual("warning: the host name" in r.stderr.decode(), "." not in want)
+
+    @unittest.skipUnless(qng.IS_ROOT, "root mode needs root")
+    def test_root_postmaster_mailer_daemon_have_mailboxes(self):
+        """A new root install delivers mail to root, postmaster and
+        mailer-daemon (into ~alias/Maildir) instead of bouncing it."""
+        r = self.setup("-r", "-m", "mx.example.test")
+        alias = pwd.getpwnam("alias").pw_uid
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for a in ["root", "postmaster", "mailer-daemon"]:
+            self.assertEqual(self.read("alias", ".qmail-" + a), "./Maildir/\n")
+            self.assertEqual(os.lstat(os.path.join(self.home, "alias", ".qmail-" + a)).st_uid,
+                             alias)
+        for d in ["", "new", "cur", "tmp"]:
+            st = os.lstat(os.path.join(self.home, "alias", "Maildir", d))
+            self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode) & 0o777), (alias, 0o700))
+        # an admin's own alias is kept
+        with open(os.path.join(self.home, "alias", ".qmail-root"), "w") as f:
+            f.write("&admin@example.test\n")
+        self.assertEqual(self.setup("-r").returncode, 0)
+        self.assertEqual(self.read("alias", ".qmail-root"), "&admin@example.test\n")
+
+    def test_existing_tree_gets_no_new_behaviour(self):
+        """A tree that has its control/me (one qmail-1.03 left) gets no
+        control file that changes what it does (no databytes limit, no
+        defaultdomain) and no aliases."""
+        os.makedirs(os.path.join(self.home, "control"))
+        with open(os.path.join(self.home, "control", "me"), "w") as f:
+            f.write("old.example.test\n")
+        self.assertEqual(self.setup("-m", "other.test").returncode, 0)
+        self.assertEqual(sorted(os.listdir(os.path.join(self.home, "control"))),
+                         ["me"])
+        self.assertEqual(os.listdir(os.path.join(self.home, "alias")), [])
+
+    @unittest.skipUnless(qng.IS_ROOT, "root mode needs root")
+    def test_root_mode_fixes_installed_programs(self):
+        """The README's path: make install puts the programs into bin
+        (root:root 0755), then qmail-setup -r without -b must make
+        qmail-queue setuid qmailq, or every message gets 451 qq write
+        error."""
+        self.assertEqual(self.setup("-r", "-m", "root.test").returncode, 0)
+        for n in os.listdir(qng.BIN):
+            shutil.copy(os.path.join(qng.BIN, n), os.path.join(self.home, "bin", n))
+            os.chmod(os.path.join(self.home, "bin", n), 0o755)
+        r = self.setup("-r")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = os.lstat(os.path.join(self.home, "bin", "qmail-queue"))
+        self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
+                         (0o4711, pwd.getpwnam("qmailq").pw_uid))
+        st = os.lstat(os.path.join(self.home, "bin", "qmail-send"))
+        self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid),
+                         (0o755, 0, grp.getgrnam("qmail").gr_gid))
+
+    @unittest.skipUnless(qng.IS_ROOT, "root mode needs root")
+    def test_root_mode_missing_queue_program_is_named(self):
+        r = self.setup("-r", "-m", "root.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"bin/qmail-queue is missing", r.stderr)
+
+    @unittest.skipUnless(qng.IS_ROOT and shutil.which("unshare"), "needs root and unshare")
+    def test_root_mode_nosuid_filesystem_is_refused(self):
+        """Modes that do not stick are named: bin on a nosuid mount (in a
+        private mount namespace of the test's own)."""
+        self.assertEqual(self.setup("-r", "-m", "root.test").returncode, 0)
+        binp = os.path.join(self.home, "bin")
+        script = ("mount -t tmpfs -o nosuid,mode=755 qng-test %s && cp %s/* %s/ && exec %s -r %s"
+                  % (binp, qng.BIN, binp, os.path.join(qng.BIN, "qmail-setup"), self.home))
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, timeout=60)
+        if b"mount:" in r.stderr:
+            self.skipTest("cannot mount a tmpfs here: %s" % r.stderr.decode())
+        self.assertEqual(r.returncode, 111, r.stderr)
+        self.assertIn(b"mounted nosuid", r.stderr)
+        self.assertIn(b"qmail-queue cannot become qmailq", r.stderr)
+
+    @unittest.skipUnless(qng.IS_ROOT, "root mode needs root")
+    def test_root_mode_log_dir_and_rules(self):
+        logdir = os.path.join(self.tmp, "log", "qmail")
+        rules = os.path.join(self.tmp, "etc", "tcp.smtp")
+        os.mkdir(os.path.join(self.tmp, "etc"))
+        r = self.setup("-r", "-b", qng.BIN, "-m", "root.test", "-l", logdir, "-x", rules)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for d in [logdir, os.path.join(logdir, "smtpd")]:
+            st = os.lstat(d)
+            self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                             (pwd.getpwnam("qmaill").pw_uid, grp.getgrnam("nofiles").gr_gid,
+                              0o750), d)
+        with open(rules) as f:
+            self.assertEqual(f.read(), '127.0.0.1:allow,RELAYCLIENT=""\n:allow\n')
+        self.assertTrue(os.path.getsize(rules + ".cdb") > 0)
+        # re-run: the admin's rules are kept
+        with open(rules, "w") as f:
+            f.write(":deny\n")
+        self.assertEqual(self.setup("-r", "-l", logdir, "-x", rules).returncode, 0)
+        with open(rules) as f:
+            self.assertEqual(f.read(), ":deny\n")
+
 
 if __name__ == "__main__":
     unittest.main()
