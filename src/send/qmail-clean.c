@@ -30,6 +30,7 @@
 #include "outcome.h"
 #include "priv.h"
 #include "qpath.h"
+#include "writeall.h"
 
 #define STALE 129600 /* seconds: qmail's 36 hours */
 
@@ -98,27 +99,13 @@ sweep_pid(void)
     closedir(d);
 }
 
-static int
-write_all(const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(1, p, n);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int
 main(void)
 {
     struct nulrec nr;
     time_t last_sweep = 0;
     char buf[65536], ans[65536];
+    int rc = 0;
 
     log_init("qmail-clean");
     if (chdir(priv_home()) == -1 || chdir("queue") == -1)
@@ -140,16 +127,19 @@ main(void)
         if (r == -1 && errno == EINTR)
             continue;
         if (r <= 0)
-            return 0;
+            break; /* qmail-send is gone: so are we */
         while (off < (size_t)r) {
             size_t used;
             int ev = nulrec_push(&nr, buf + off, (size_t)r - off, &used);
 
             off += used;
-            if (ev == NULREC_RECORD && na < sizeof ans)
+            if (ev == NULREC_RECORD && na < sizeof ans) {
                 ans[na++] = do_request(nr.rec.s, nr.rec.len, &synctodo);
-            else if (ev == NULREC_TOOLONG)
-                log_die(EXIT_TEMP, "garbled request from qmail-send");
+            } else if (ev == NULREC_TOOLONG || ev == NULREC_NOMEM) {
+                nulrec_free(&nr);
+                log_die(EXIT_TEMP, ev == NULREC_NOMEM ? "out of memory"
+                                   : "garbled request from qmail-send");
+            }
         }
         if (synctodo) {
             int fd = open("todo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -162,7 +152,11 @@ main(void)
             if (fd != -1)
                 close(fd);
         }
-        if (na && write_all(ans, na) == -1)
-            return 111;
+        if (na && write_all(1, ans, na) == -1) {
+            rc = EXIT_TEMP;
+            break;
+        }
     }
+    nulrec_free(&nr);
+    return rc;
 }
