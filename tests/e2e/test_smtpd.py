@@ -187,7 +187,7 @@ class TestEsmtp(SmtpdCase):
     def test_ehlo_list(self):
         self.transcript("EHLO client.example\r\n", [
             "250-test.local", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES",
-            "250-SMTPUTF8", "250-CHUNKING", "250 SIZE"])
+            "250-SMTPUTF8", "250-CHUNKING", "250 SIZE 10000000"])
 
     def test_enhanced_codes_after_ehlo_only(self):
         conv = ("MAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.test>\r\nRCPT TO:<u@elsewhere.example>\r\n"
@@ -200,7 +200,7 @@ class TestEsmtp(SmtpdCase):
             "502 unimplemented (#5.5.1)", "221 test.local"])
         lines, err = self.transcript("EHLO c\r\n" + conv, [
             "250-test.local", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES",
-            "250-SMTPUTF8", "250-CHUNKING", "250 SIZE",
+            "250-SMTPUTF8", "250-CHUNKING", "250 SIZE 10000000",
             "250 2.1.0 ok", "250 2.1.5 ok",
             "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
             "250 2.0.0 flushed", "250 2.0.0 ok", "252 2.1.5 send some mail, i'll try my best",
@@ -210,7 +210,7 @@ class TestEsmtp(SmtpdCase):
     def test_helo_after_ehlo_drops_codes(self):
         self.transcript("EHLO a\r\nHELO b\r\nNOOP\r\n", [
             "250-test.local", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES",
-            "250-SMTPUTF8", "250-CHUNKING", "250 SIZE", "250 test.local", "250 ok"])
+            "250-SMTPUTF8", "250-CHUNKING", "250 SIZE 10000000", "250 test.local", "250 ok"])
 
     def test_queued_reply_with_codes(self):
         lines, err, rc = self.pipe("EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<u@example.test>\r\nDATA\r\n"
@@ -256,7 +256,7 @@ class TestStateMachine(SmtpdCase):
             "EHLO\r\nRCPT TO:<u@example.test>\r\n",
             ["250 ok", "250 test.local", "503 MAIL first (#5.5.1)", "250 ok",
              "250-test.local", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES",
-             "250-SMTPUTF8", "250-CHUNKING", "250 SIZE", "503 5.5.1 MAIL first (#5.5.1)"])
+             "250-SMTPUTF8", "250-CHUNKING", "250 SIZE 10000000", "503 5.5.1 MAIL first (#5.5.1)"])
 
     def test_verbs_any_case_and_misc(self):
         self.transcript(
