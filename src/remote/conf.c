@@ -117,8 +117,8 @@ remote_init(struct remote *rm, const struct remote_conf *c, const char *host,
                            "an IP address. (#4.3.0)\n", bad) == -1)
             bstr_truncate(why, 0);
         else if (errno != EINVAL && errno != ENOMEM &&
-                 bstr_catf(why, "Unable to list my own addresses: %s. "
-                                "(#4.3.0)\n", strerror(errno)) == -1)
+                 bstr_cats(why, "System resources temporarily unavailable. "
+                                "(#4.3.0)\n") == -1) /* qmail-1.03's */
             bstr_truncate(why, 0);
         return -1;
     }

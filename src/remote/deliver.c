@@ -3,12 +3,13 @@
  * deliver - one message over the destination's connection (see
  * remote.h): opening the connection, the SMTP transaction, the results.
  *
- * Result texts are qmail-remote's, one or more lines each ended by '\n':
- * who said what ("IP does not like recipient.") and the server's reply
- * ("Remote host said: 550 ...").  Anything that leaves the connection in
- * an unknown state (timeout, dropped, garbled reply) closes it; the
- * message then fails temporarily, with "Possible duplicate!" when the
- * whole message was sent and only its reply is missing.
+ * Result texts are qmail-1.03's qmail-remote's, byte for byte where it
+ * had the case, one or more lines each ended by '\n': who said what ("IP
+ * does not like recipient.") and the server's reply ("Remote host said:
+ * 550 ...").  Anything that leaves the connection in an unknown state
+ * (timeout, dropped, garbled reply) closes it; the message then fails
+ * temporarily, with "Possible duplicate!" when the whole message was
+ * sent and only its reply is missing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #define BODY_CHUNK 65536
 
 static const char nomem[] = REMOTE_NOMEM;
+static const char noread[] = "Unable to read message. (#4.3.0)\n";
 
 /* ---- results ------------------------------------------------------- */
 
@@ -81,14 +83,22 @@ settle_text(struct remote_msg *m, char code, const char *text)
     settle(m, code, &t);
 }
 
-/* rcpt_result - one recipient's code and text. */
+/*
+ * rcpt_result - one recipient's code and text; tail, when not NULL, is
+ * what only batch reports add to it (see remote_rcpt).
+ */
 static void
-rcpt_result(struct remote_rcpt *r, char code, const struct bstr *text)
+rcpt_result(struct remote_rcpt *r, char code, const struct bstr *text,
+            const struct bstr *tail)
 {
     r->code = code;
+    r->tail = 0;
     bstr_truncate(&r->text, 0);
     if (text && bstr_catb(&r->text, text->s ? text->s : "", text->len) == -1)
         bstr_truncate(&r->text, 0); /* the final text will stand in */
+    else if (text && tail && tail->len &&
+             bstr_catb(&r->text, tail->s, tail->len) == 0)
+        r->tail = tail->len;
 }
 
 /* fail_code - 'D' for a 5xx reply, 'Z' for anything else. */
@@ -234,18 +244,16 @@ unbound(struct remote *rm, const struct ipaddr *ip, struct bstr *why)
 static int
 open_session(struct remote *rm, struct remote_msg *m)
 {
+    /* also when every address is resting in tcpto, as in qmail-1.03 */
     static const char noconn[] =
         "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n";
-    static const char alldown[] =
-        "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
-        "Every address of the host failed recently and is resting; "
-        "qmail-tcpok clears this memory.\n";
+    static const char oserr[] =
+        "System resources temporarily unavailable. (#4.3.0)\n";
     struct hosts h;
     struct tcpto t;
     struct bstr why = BSTR_INIT, last = BSTR_INIT;
     enum outcome_kind k;
     long long now = (long long)time(NULL);
-    size_t tried = 0;
 
     k = hosts_find(rm->host, &rm->routes, &rm->ipme, &rm->res, &h, &why);
     if (k != OUTCOME_OK) {
@@ -264,11 +272,17 @@ open_session(struct remote *rm, struct remote_msg *m)
 
         if (tcpto_is_down(&t, ip, now))
             continue;
-        tried++;
         r = smtp_connect(&rm->s, ip, h.port, source(rm, ip),
                          (unsigned)rm->c->timeoutconnect);
         if (r == -1)
             remember(rm, ip, errno);
+        if (r == -2 && !source(rm, ip) && errno != EAFNOSUPPORT) {
+            /* no socket (no IPv6 here: the next address): give up now */
+            settle_text(m, 'Z', oserr);
+            bstr_free(&why);
+            bstr_free(&last);
+            return -1;
+        }
         if (r == -2 && source(rm, ip))
             unbound(rm, ip, &last); /* our trouble: say so if all fail */
         if (r != 0)
@@ -289,7 +303,7 @@ open_session(struct remote *rm, struct remote_msg *m)
     if (last.len)
         settle(m, 'Z', &last);
     else
-        settle_text(m, 'Z', tried == 0 && h.n ? alldown : noconn);
+        settle_text(m, 'Z', noconn);
     bstr_free(&why);
     bstr_free(&last);
     return -1;
@@ -440,15 +454,8 @@ after_data(struct remote *rm, struct remote_msg *m, struct xact *x, int code)
     }
     code = send_body(rm, m, &readfail, &critical);
     if (readfail) {
-        struct bstr t = BSTR_INIT;
-
         /* mid-DATA there is no clean way out: drop the connection */
-        if (bstr_catf(&t, "Unable to read the message: %s. (#4.3.0)\n",
-                      strerror(errno)) == -1)
-            settle_text(m, 'Z', nomem);
-        else
-            settle(m, 'Z', &t);
-        bstr_free(&t);
+        settle_text(m, 'Z', noread);
         smtp_close(&rm->s);
         return;
     }
@@ -469,7 +476,7 @@ static void
 on_reply(struct remote *rm, struct remote_msg *m, struct xact *x, size_t i,
          int code)
 {
-    struct bstr t = BSTR_INIT;
+    struct bstr t = BSTR_INIT, tail = BSTR_INIT;
     struct remote_rcpt *r;
 
     if (i == 0) {
@@ -488,31 +495,38 @@ on_reply(struct remote *rm, struct remote_msg *m, struct xact *x, size_t i,
         return;
     r = &m->r[x->idx[i - 1]];
     if (code / 100 == 2) {
-        rcpt_result(r, 'r', NULL);
+        rcpt_result(r, 'r', NULL, NULL);
         x->accepted++;
         return;
     }
+    /*
+     * qmail-1.03 delivered each recipient alone, so a refused one always
+     * ended its connection with "Giving up on IP.", and qmail-rspawn put
+     * that after the recipient's text: batch reports say it themselves
+     */
     if (bstr_catf(&t, "%s does not like recipient.\n", rm->s.ipstr) == -1 ||
         smtp_said(&rm->s, &t) == -1)
         bstr_truncate(&t, 0);
-    rcpt_result(r, code >= 500 ? 'h' : 's', &t);
+    if (bstr_catf(&tail, "Giving up on %s.\n", rm->s.ipstr) == -1)
+        bstr_truncate(&tail, 0);
+    rcpt_result(r, code >= 500 ? 'h' : 's', &t, &tail);
     bstr_free(&t);
+    bstr_free(&tail);
 }
 
-/* refused_all - no recipient was accepted: qmail's "Giving up". */
+/*
+ * refused_all - no recipient was accepted: qmail's "Giving up", always D
+ * as in qmail-1.03 (every recipient has its own h or s, which decides).
+ */
 static void
 refused_all(struct remote *rm, struct remote_msg *m)
 {
     struct bstr t = BSTR_INIT;
-    char code = 'D';
 
-    for (size_t i = 0; i < m->n; i++)
-        if (m->r[i].code == 's')
-            code = 'Z';
     if (bstr_catf(&t, "Giving up on %s.\n", rm->s.ipstr) == -1)
         settle_text(m, 'Z', nomem);
     else
-        settle(m, code, &t);
+        settle(m, 'D', &t);
     bstr_free(&t);
 }
 
@@ -599,7 +613,7 @@ check_ctl(struct remote_msg *m)
     }
     for (size_t i = 0; i < m->n; i++) {
         if (has_ctl(m->r[i].addr))
-            rcpt_result(&m->r[i], 'h', &text);
+            rcpt_result(&m->r[i], 'h', &text, NULL);
         else
             left++;
     }
@@ -651,7 +665,7 @@ check_utf8(struct remote *rm, struct remote_msg *m, struct xact *x)
                                   "(SMTPUTF8). (#5.6.7)\n",
                               rm->s.ipstr) == -1)
                     bstr_truncate(&t, 0);
-                rcpt_result(r, 'h', &t);
+                rcpt_result(r, 'h', &t, NULL);
                 bstr_free(&t);
                 continue;
             }
@@ -723,14 +737,7 @@ remote_deliver(struct remote *rm, struct remote_msg *m)
     /* the size and 8-bit scan needs a seekable message; else skip it */
     if (lseek(m->fd, 0, SEEK_SET) == 0) {
         if (body_scan(m->fd, &x.size, &x.eightbit) == -1) {
-            struct bstr t = BSTR_INIT;
-
-            if (bstr_catf(&t, "Unable to read the message: %s. (#4.3.0)\n",
-                          strerror(errno)) == -1)
-                settle_text(m, 'Z', nomem);
-            else
-                settle(m, 'Z', &t);
-            bstr_free(&t);
+            settle_text(m, 'Z', noread);
             goto out;
         }
         x.sized = true;

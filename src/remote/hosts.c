@@ -9,35 +9,55 @@
 #include "dns.h"
 #include "hosts.h"
 
-/* fail - set why to qmail's text for a lookup failure of name. */
-static enum outcome_kind
-fail(struct bstr *why, int r, const char *name, const struct bstr *err)
+/*
+ * catsafe - name as qmail-1.03 shows a host name in a result: every byte
+ * that is not printable ASCII as '?', so nothing from the envelope can
+ * start a line of its own in a log or a bounce.
+ */
+static int
+catsafe(struct bstr *why, const char *name)
 {
+    for (; *name; name++) {
+        unsigned char c = (unsigned char)*name;
+
+        if (bstr_catc(why, c < 33 || c > 126 ? '?' : (char)c) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * fail - set why to qmail-1.03's text for a lookup failure of name:
+ * r is DNS_PERM (the name does not exist), HOSTS_NULLMX (RFC 7505), or
+ * anything else (DNS_TEMP, or no address at all), temporary.  The
+ * resolver's reason is not added: qmail-1.03's texts are one line.
+ */
+static enum outcome_kind
+fail(struct bstr *why, int r, const char *name)
+{
+    enum outcome_kind k = OUTCOME_TEMP;
     int ok;
 
     bstr_truncate(why, 0);
     if (r == DNS_PERM) {
-        ok = bstr_catf(why, "Sorry, I couldn't find any host named %s. "
-                            "(#5.1.2)\n", name);
-        if (ok != -1 && err->len)
-            ok = bstr_catf(why, "%s\n", err->s);
-        if (ok == -1) {
-            bstr_truncate(why, 0);
-            return OUTCOME_TEMP;
-        }
-        return OUTCOME_PERM;
-    }
-    if (r == DNS_TEMP) {
-        ok = bstr_cats(why, "CNAME lookup failed temporarily. (#4.4.3)\n");
-        if (ok != -1 && err->len)
-            ok = bstr_catf(why, "%s\n", err->s);
+        k = OUTCOME_PERM;
+        ok = bstr_cats(why, "Sorry, I couldn't find any host named ") == 0 &&
+             catsafe(why, name) == 0 && bstr_cats(why, ". (#5.1.2)\n") == 0;
+    } else if (r == HOSTS_NULLMX) {
+        /* not a case qmail-1.03 knew: RFC 7505 §4.2's code */
+        k = OUTCOME_PERM;
+        ok = bstr_cats(why, "Sorry, ") == 0 && catsafe(why, name) == 0 &&
+             bstr_cats(why, " accepts no mail: its MX is \".\" (null MX). "
+                            "(#5.1.10)\n") == 0;
     } else {
         ok = bstr_cats(why, "Sorry, I couldn't find any host by that name. "
-                            "(#4.1.2)\n");
+                            "(#4.1.2)\n") == 0;
     }
-    if (ok == -1)
+    if (!ok) {
         bstr_truncate(why, 0);
-    return OUTCOME_TEMP;
+        return OUTCOME_TEMP;
+    }
+    return k;
 }
 
 /* add - one candidate; unusable and repeated addresses are left out. */
@@ -94,7 +114,7 @@ relay(const struct route_entry *e, const struct hosts_resolver *res,
     }
     r = lookup_ip(res, e->relay, 0, h, &err);
     if (r != DNS_OK || h->n == 0)
-        k = fail(why, r, e->relay, &err);
+        k = fail(why, r, e->relay);
     bstr_free(&err);
     return k;
 }
@@ -117,11 +137,11 @@ mx(const char *domain, const struct hosts_resolver *res, struct hosts *h,
 
     *tempbelow = ~0u;
     if (r != DNS_OK) {
-        k = fail(why, r, domain, &err);
+        k = fail(why, r, domain);
     } else if (n == 0) {
         r = lookup_ip(res, domain, 0, h, &err);
         if (r != DNS_OK || h->n == 0)
-            k = fail(why, r, domain, &err);
+            k = fail(why, r, domain);
     } else {
         for (size_t i = 0; i < n && i < HOSTS_MX_MAX; i++) {
             bstr_truncate(&err, 0);
@@ -133,7 +153,7 @@ mx(const char *domain, const struct hosts_resolver *res, struct hosts *h,
             }
         }
         if (h->n == 0)
-            k = fail(why, temp ? DNS_TEMP : DNS_OK, domain, &err);
+            k = fail(why, temp ? DNS_TEMP : DNS_OK, domain);
     }
     free(list);
     bstr_free(&err);
@@ -175,10 +195,8 @@ hosts_find(const char *domain, const struct routes *rt, const struct ipme *me,
     if (e && e->kind != ROUTE_MX)
         return relay(e, res, out, why);
     if (domain[0] == '[') {
-        struct bstr none = BSTR_INIT;
-
         if (!routes_scan_literal(domain, strlen(domain), &lit))
-            return fail(why, DNS_PERM, domain, &none);
+            return fail(why, DNS_PERM, domain);
         add(out, &lit, 0);
     } else {
         k = mx(domain, res, out, &tempbelow, why);
@@ -195,14 +213,12 @@ hosts_find(const char *domain, const struct routes *rt, const struct ipme *me,
     out->n = keep;
     if (out->n)
         return OUTCOME_OK;
-    if (tempbelow < prefme) {
-        struct bstr none = BSTR_INIT;
-
-        return fail(why, DNS_TEMP, domain, &none);
-    }
+    if (tempbelow < prefme)
+        return fail(why, DNS_TEMP, domain);
     bstr_truncate(why, 0);
+    /* two lines, as qmail-1.03 wrote it */
     if (bstr_cats(why, "Sorry. Although I'm listed as a best-preference MX "
-                       "or A for that host, it isn't in my control/locals "
+                       "or A for that host,\nit isn't in my control/locals "
                        "file, so I don't treat it as local. (#5.4.6)\n") ==
         -1) {
         bstr_truncate(why, 0);

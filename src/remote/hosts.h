@@ -16,7 +16,7 @@
  *
  * DNS goes through a small interface, so this logic is tested without a
  * network; qmail-remote plugs dns.h in.  Failures come back as an
- * outcome and qmail's text.
+ * outcome and qmail-1.03's text (the resolver's own reason is not in it).
  */
 #ifndef HOSTS_H
 #define HOSTS_H
@@ -42,8 +42,11 @@ struct hosts_mx {
 /*
  * The resolver: each call fills a malloc'ed array (freed by the caller
  * with free) and returns DNS_OK, DNS_TEMP or DNS_PERM (dns.h), with err
- * saying why on failure.
+ * saying why on failure; mx returns HOSTS_NULLMX for a domain whose only
+ * MX is "." (RFC 7505: it takes no mail).
  */
+#define HOSTS_NULLMX (-100)
+
 struct hosts_resolver {
     void *ctx;
     int (*mx)(void *ctx, const char *domain, struct hosts_mx **out,

@@ -11,7 +11,8 @@
  *
  * Settings come from $QMAIL_HOME/control, once.  Started as root, it
  * first becomes qmailr (root install) or the instance's owner: it talks
- * to the network.  Trouble before any delivery (usage, no memory) exits
+ * to the network.  Wrong arguments get qmail-1.03's permanent failure
+ * report; trouble before any delivery (no memory, no user qmailr) exits
  * 111; everything else is reported, and the exit code is 0.
  */
 #include <errno.h>
@@ -29,11 +30,28 @@
 #include "priv.h"
 #include "remote.h"
 #include "resolve.h"
+#include "writeall.h"
 
 #define TCPTO_PATH "lock/tcpto" /* under the queue */
 
-static const char usage[] = "usage: qmail-remote host sender recip "
-                            "[recip ...] | qmail-remote -m host";
+/*
+ * misused - wrong arguments: as qmail-1.03, a permanent failure report
+ * (a qmail-rspawn reads fd 1, and its fd 2 is often the same pipe), with
+ * the usage on fd 2 only when that is a terminal.  Exit code 0.
+ */
+static int
+misused(void)
+{
+    static const char text[] = "DI (qmail-remote) was invoked improperly. "
+                               "(#5.3.5)\n";
+    static const char usage[] = "usage: qmail-remote host sender recip "
+                                "[recip ...] | qmail-remote -m host\n";
+
+    if (isatty(2) && write_all(2, usage, sizeof usage - 1) == -1) {
+        /* nobody to tell */
+    }
+    return write_all(1, text, sizeof text) == 0 ? EXIT_OK : EXIT_TEMP;
+}
 
 /*
  * drop - started as root: become qmailr in a root install (QMAIL_HOME
@@ -70,9 +88,15 @@ setup(struct remote *rm, struct remote_conf *c, struct dns *d,
     const char *bad = NULL;
 
     if (remote_conf_load(c, &bad) == -1) {
-        if (bstr_catf(why, "Unable to read control file %s: %s. (#4.3.0)\n",
-                      bad ? bad : "?", strerror(errno)) == -1 ||
-            (remote_init(rm, c, host, why) == -1 && why->len == 0))
+        int r;
+
+        /* unreadable: qmail-1.03's words; a bad value: which file */
+        if (errno == EINVAL || errno == ERANGE)
+            r = bstr_catf(why, "Unable to read control file %s: %s. "
+                               "(#4.3.0)\n", bad ? bad : "?", strerror(errno));
+        else
+            r = bstr_cats(why, "Unable to read control files. (#4.3.0)\n");
+        if (r == -1 || (remote_init(rm, c, host, why) == -1 && why->len == 0))
             log_die(EXIT_TEMP, "out of memory");
         return;
     }
@@ -140,7 +164,7 @@ main(int argc, char **argv)
     log_init("qmail-remote");
     signal(SIGPIPE, SIG_IGN);
     if (!batch && (argc < 4 || argv[1][0] == '-'))
-        log_die(EXIT_TEMP, "%s", usage);
+        return misused();
     if (bstr_copys(&host, argv[batch ? 2 : 1]) == -1)
         log_die(EXIT_TEMP, "out of memory");
     bstr_lower(&host);
@@ -152,8 +176,8 @@ main(int argc, char **argv)
     memset(&rm, 0, sizeof rm);
     memset(&d, 0, sizeof d);
     if (chdir(home) == -1) {
-        if (bstr_catf(&why, "Unable to switch to %s: %s. (#4.3.0)\n", home,
-                      strerror(errno)) == -1 ||
+        if (bstr_cats(&why, "Unable to switch to home directory. "
+                            "(#4.3.0)\n") == -1 ||
             (remote_init(&rm, &c, host.s, &why) == -1 && why.len == 0))
             log_die(EXIT_TEMP, "out of memory");
     } else {

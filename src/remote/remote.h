@@ -52,11 +52,17 @@ struct remote {
     unsigned long connections; /* opened so far */
 };
 
-/* One recipient's result: 0 not reached, 'r' accepted, 'h', 's'. */
+/*
+ * One recipient's result: 0 not reached, 'r' accepted, 'h', 's'.  The
+ * last tail bytes of text are for batch reports only: what qmail-1.03's
+ * qmail-rspawn added from the message's own result ("Giving up on IP."
+ * after a refused RCPT), which the classic interface leaves to it.
+ */
 struct remote_rcpt {
     const char *addr;
     char code;
     struct bstr text;
+    size_t tail;
 };
 
 struct remote_msg {

@@ -2,18 +2,24 @@
 /*
  * report - a message's results as qmail-remote writes them.
  *
- * Classic (qmail-1.03's interface): one record per recipient, "r" when
- * the server accepted it at RCPT, "h"/"s" when it refused it, then the
- * message's "K", "Z" or "D"; an "r" recipient shares the message's fate
- * when that is not K.  A recipient never asked for (the connection
- * failed first) gets "h" or "s" after the message's fate, with its text.
+ * Classic (qmail-1.03's interface, byte for byte): one record per
+ * recipient, "r" when the server accepted it at RCPT, "h"/"s" when it
+ * refused it, then the message's "K", "Z" or "D"; an "r" recipient
+ * shares the message's fate when that is not K.  As in qmail-1.03, the
+ * recipients after the last one with a result of its own (the
+ * connection failed or the sender was refused before RCPT) get no
+ * record: "fewer recipient reports", and they share the message's fate.
+ * One never asked for before such a record gets "h" or "s" like the
+ * message, with its text.
  *
- * Batch (spawnproto.h, for qmail-rspawn): the same records after the
- * slot, but every recipient's code is final: "r" only when the message
+ * Batch (spawnproto.h, for qmail-rspawn): a record for every recipient
+ * after the slot, and every code is final: "r" only when the message
  * was accepted, an accepted recipient of a failed message "h" or "s"
  * like the message.  A recipient whose text is the message's is sent
  * with an empty text (qmail-send then uses the final one), which keeps
- * reports for many recipients small.
+ * reports for many recipients small.  A recipient's own text is sent
+ * whole, with the tail that qmail-1.03's qmail-rspawn used to add (see
+ * remote_rcpt), so qmail-send logs and bounces read as with qmail-1.03.
  */
 #include <string.h>
 
@@ -53,20 +59,26 @@ int
 remote_report_classic(const struct remote_msg *m, struct bstr *out)
 {
     const struct bstr ft = final_text(m);
+    size_t upto = m->n;
 
-    for (size_t i = 0; i < m->n; i++) {
+    while (upto > 0 && !m->r[upto - 1].code)
+        upto--;
+    for (size_t i = 0; i < upto; i++) {
         const struct remote_rcpt *r = &m->r[i];
         const struct bstr *t = &r->text;
+        size_t len = t->len - (r->tail <= t->len ? r->tail : t->len);
         char code = r->code;
 
         if (!code) {
             code = fate(m->final) == 'r' ? 's' : fate(m->final);
             t = &ft;
-        } else if (code != 'r' && t->len == 0) {
+            len = ft.len;
+        } else if (code != 'r' && len == 0) {
             t = &ft;
+            len = ft.len;
         }
         if (spawnproto_report_rcpt(out, code, code == 'r' ? "" : str(t),
-                                   code == 'r' ? 0 : t->len) == -1)
+                                   code == 'r' ? 0 : len) == -1)
             return -1;
     }
     return spawnproto_report_end(out, m->final, str(&ft), ft.len);

@@ -253,7 +253,10 @@ smtp_said(const struct smtp *s, struct bstr *out)
 /*
  * smtp_died - append why the connection failed after connecting.
  * critical: the message was sent and its reply never came, so the
- * server may have it (qmail's "Possible duplicate!").
+ * server may have it (qmail's "Possible duplicate!").  A timeout, a
+ * reset and an early end are all qmail-1.03's "connection died"; only
+ * what qmail-1.03 would have read on (a reply that is no reply, or too
+ * big) is named.
  */
 int
 smtp_died(const struct smtp *s, bool critical, struct bstr *out)
@@ -263,9 +266,6 @@ smtp_died(const struct smtp *s, bool critical, struct bstr *out)
     if (s->bad)
         return bstr_catf(out, "Connected to %s but it sent %s. %s(#4.4.2)\n",
                          s->ipstr, s->bad, dup);
-    if (s->err == ETIMEDOUT)
-        return bstr_catf(out, "Connected to %s but the connection timed "
-                              "out. %s(#4.4.2)\n", s->ipstr, dup);
     return bstr_catf(out, "Connected to %s but connection died. %s(#4.4.2)\n",
                      s->ipstr, dup);
 }

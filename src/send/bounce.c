@@ -139,6 +139,22 @@ remote_said(const char *t, const char *end)
     return NULL;
 }
 
+/*
+ * reply_end - where the reply starting at r ends within [r, end): before
+ * the first line that is none of its lines ("ddd ..." / "ddd-..."), such
+ * as the "Giving up on IP." qmail-remote puts after a refused RCPT.
+ */
+static const char *
+reply_end(const char *r, const char *end)
+{
+    for (const char *l = r; l < end; l++)
+        if (*l == '\n' && (end - l < 4 || l[1] < '0' || l[1] > '9' ||
+                            l[2] < '0' || l[2] > '9' || l[3] < '0' ||
+                            l[3] > '9'))
+            return l;
+    return end;
+}
+
 /* smtp_esc - the RFC 3463 code after the reply's number, if it has one. */
 static void
 smtp_esc(const char *r, const char *end, char code[16])
@@ -205,7 +221,9 @@ dsn_fields(struct bstr *out, const struct bstr *report, bool delay)
             bstr_cats(out, said ? "Diagnostic-Code: smtp; "
                                 : "Diagnostic-Code: x-qmail-ng; ") == -1)
             return -1;
-        for (const char *t = said ? said : nl + 1; t < p + n; t++) {
+        for (const char *t = said ? said : nl + 1,
+                        *stop = said ? reply_end(said, p + n) : p + n;
+             t < stop; t++) {
             char c = *t == '\n' ? ' ' : *t;
             if ((unsigned char)c < 0x20 || c == 0x7f)
                 c = '?';

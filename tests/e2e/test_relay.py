@@ -94,13 +94,16 @@ class ResultTest(RelayCase):
         self.inst.wait_log(r"^end msg \d+$", count=2, timeout=30)  # the message and its bounce
         log = self.log()
         self.assertRegex(log, r"(?m)^delivery \d+: success: 127\.0\.0\.2_accepted_message\./")
+        # qmail-1.03's line, "Giving up" included
         self.assertRegex(log, r"(?m)^delivery \d+: failure: 127\.0\.0\.2_does_not_like_recipient\./"
-                              r"Remote_host_said:_550_5\.1\.1_no_such_user/$")
+                              r"Remote_host_said:_550_5\.1\.1_no_such_user/"
+                              r"Giving_up_on_127\.0\.0\.2\./$")
         b = self.bounce(s)
         self.assertEqual(b.accepted, ["s@x.test"])
         text = b.data.replace(b"\r\n", b"\n").decode()
         self.assertIn("<bad@far.test>:\n127.0.0.2 does not like recipient.\n"
-                      "Remote host said: 550 5.1.1 no such user\n", text)
+                      "Remote host said: 550 5.1.1 no such user\n"
+                      "Giving up on 127.0.0.2.\n\n", text)
         self.assertNotIn("<ok@far.test>", text)
         self.assertIn("Final-Recipient: rfc822; bad@far.test\nAction: failed\nStatus: 5.1.1\n"
                       "Remote-MTA: dns; [127.0.0.2]\n"

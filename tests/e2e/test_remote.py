@@ -19,6 +19,8 @@ from smtpsink import Sink
 
 HAVE_V6 = dnsserver.have_ipv6()
 MSG = b"Subject: remote test\nFrom: a@src.test\n\nhello there\n"
+# qmail-1.03's qmail-remote.c texts, byte for byte
+NOCONN = "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
 
 
 def parse_classic(out):
@@ -236,15 +238,19 @@ class ClassicTest(RemoteBase):
         self.route(":[127.0.0.2]:%d\n" % s.port)
         recs, _, _ = self.remote("example.test", "a@src.test",
                                  ["bad@example.test", "bad2@example.test"])
-        self.assertEqual([r[0] for r in recs], ["h", "h", "D"])
-        self.assertEqual(recs[-1][1], "Giving up on 127.0.0.2.\n")
+        self.assertEqual(recs, [("h", "127.0.0.2 does not like recipient.\n"
+                                      "Remote host said: 550 no\n"),
+                                ("h", "127.0.0.2 does not like recipient.\n"
+                                      "Remote host said: 553 no\n"),
+                                ("D", "Giving up on 127.0.0.2.\n")])
         s.wait_closed()
         self.assertNotIn("DATA", s.conns[0].verbs())
-        # one temporary refusal makes the message's result temporary
+        # qmail-1.03 says D whatever the refusals were: each has its own
         s.opts["rcpt"] = {"bad@example.test": "550 no", "slow@example.test": "452 full"}
         recs, _, _ = self.remote("example.test", "a@src.test",
                                  ["bad@example.test", "slow@example.test"])
-        self.assertEqual([r[0] for r in recs], ["h", "s", "Z"])
+        self.assertEqual([r[0] for r in recs], ["h", "s", "D"])
+        self.assertEqual(recs[-1][1], "Giving up on 127.0.0.2.\n")
 
     def test_no_recipient_accepted_pipelined(self):
         s = self.sink(rcpt={"bad@example.test": "550 no"})
@@ -284,17 +290,16 @@ class ClassicTest(RemoteBase):
                                          ["x@example.test", "y@example.test"])
                 text = ("Connected to 127.0.0.2 but sender was rejected.\n"
                         "Remote host said: %s\n" % reply)
-                fate = "h" if code == "D" else "s"
-                self.assertEqual(recs, [(fate, text), (fate, text), (code, text)])
+                # no recipient reports: qmail-1.03 stops before RCPT
+                self.assertEqual(recs, [(code, text)])
 
     def test_greeting_refused(self):
         s = self.sink(greeting="421 sink.test out of connection slots (#4.3.2)")
         self.route(":[127.0.0.2]:%d\n" % s.port)
         recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
-        self.assertEqual(recs[-1], ("Z", "Connected to 127.0.0.2 but greeting failed.\n"
-                                         "Remote host said: 421 sink.test out of connection "
-                                         "slots (#4.3.2)\n"))
-        self.assertEqual(recs[0][0], "s")
+        self.assertEqual(recs, [("Z", "Connected to 127.0.0.2 but greeting failed.\n"
+                                      "Remote host said: 421 sink.test out of connection "
+                                      "slots (#4.3.2)\n")])
 
     def test_helo_fallback(self):
         s = self.sink(ehlo=False, size=10)
@@ -450,8 +455,9 @@ class ClassicTest(RemoteBase):
                 recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
                 self.assertLess(time.monotonic() - t0, 15)
                 self.assertEqual(recs[-1][0], "Z")
-                self.assertEqual(recs[-1][1], "Connected to 127.0.0.2 but the connection timed "
-                                              "out. %s(#4.4.2)\n"
+                # qmail-1.03 says "died" for a timeout too
+                self.assertEqual(recs[-1][1], "Connected to 127.0.0.2 but connection died. "
+                                              "%s(#4.4.2)\n"
                                  % ("Possible duplicate! " if critical else ""))
                 s.stop()
 
@@ -494,8 +500,8 @@ class ClassicTest(RemoteBase):
         t0 = time.monotonic()
         recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"], msg=big)
         self.assertLess(time.monotonic() - t0, 20)
-        self.assertEqual(recs[-1], ("Z", "Connected to 127.0.0.2 but the connection timed "
-                                         "out. (#4.4.2)\n"))
+        self.assertEqual(recs[-1], ("Z", "Connected to 127.0.0.2 but connection died. "
+                                         "(#4.4.2)\n"))
 
     def test_bad_replies(self):
         for kind, why in (("endless", "a reply of more than 200 lines"),
@@ -513,12 +519,11 @@ class ClassicTest(RemoteBase):
 
     def test_connection_refused(self):
         self.route(":[127.0.0.2]:1\n")
-        recs, code, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
+        recs, code, _ = self.remote("example.test", "a@src.test", ["x@example.test",
+                                                                     "y@example.test"])
         self.assertEqual(code, 0)
-        self.assertEqual(recs, [("s", "Sorry, I wasn't able to establish an SMTP connection. "
-                                      "(#4.4.1)\n"),
-                                ("Z", "Sorry, I wasn't able to establish an SMTP connection. "
-                                      "(#4.4.1)\n")])
+        # qmail-1.03: no recipient report when no RCPT was said
+        self.assertEqual(recs, [("Z", NOCONN)])
 
     def test_address_literal(self):
         s = self.sink(("127.0.0.3",))
@@ -590,19 +595,40 @@ class ClassicTest(RemoteBase):
         self.assertIn("timeoutremote", recs[-1][1])
 
     def test_usage(self):
-        r = self.inst.run("qmail-remote", "example.test", "a@src.test")
-        self.assertEqual(r.returncode, 111)
-        self.assertEqual(r.stdout, b"")
-        self.assertIn(b"usage", r.stderr)
+        # qmail-1.03: a permanent failure report, exit code 0, nothing on fd 2
+        for args in (["example.test", "a@src.test"], [], ["-x", "a@src.test", "b@x.test"]):
+            with self.subTest(args=args):
+                r = self.inst.run("qmail-remote", *args)
+                self.assertEqual(r.returncode, 0)
+                self.assertEqual(r.stdout, b"DI (qmail-remote) was invoked improperly. "
+                                           b"(#5.3.5)\n\0")
+                self.assertEqual(r.stderr, b"")
+
+    def test_unreadable_message(self):
+        s = self.sink()
+        self.route(":[127.0.0.2]:%d\n" % s.port)
+        fd = os.open(self.inst.tmp, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            r = subprocess.run([os.path.join(self.inst.bin, "qmail-remote"), "example.test",
+                                "a@src.test", "x@example.test"], stdin=fd,
+                               capture_output=True, env=self.inst.env, timeout=60, cwd="/")
+        finally:
+            os.close(fd)
+        self.assertEqual(parse_classic(r.stdout), [("Z", "Unable to read message. (#4.3.0)\n")])
+
+    def test_unreadable_control_file(self):
+        # a directory where a control file should be: qmail-1.03's words
+        os.mkdir(self.inst.path("control", "smtproutes"))
+        recs, code, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
+        self.assertEqual(code, 0)
+        self.assertEqual(recs, [("Z", "Unable to read control files. (#4.3.0)\n")])
 
 
 class TcptoTest(RemoteBase):
     """lock/tcpto as qmail-1.03 keeps it: only a connect that timed out
     marks an address; a refused one (the host is up, the port closed) or
     a successful one clears it."""
-    RESTING = ("Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
-               "Every address of the host failed recently and is resting; "
-               "qmail-tcpok clears this memory.\n")
+    RESTING = NOCONN  # every address resting: qmail-1.03 says no more
 
     def test_timeoutconnect(self):
         port = self.blackhole()
@@ -627,8 +653,7 @@ class TcptoTest(RemoteBase):
     def test_refused_port_does_not_mark(self):
         self.route(":[127.0.0.2]:1\n")
         recs, _, _ = self.remote("example.test", "a@src.test", ["x@example.test"])
-        self.assertEqual(recs[-1], ("Z", "Sorry, I wasn't able to establish an SMTP "
-                                         "connection. (#4.4.1)\n"))
+        self.assertEqual(recs[-1], ("Z", NOCONN))
         self.assertEqual(self.tcpto(), {})
         # the host is up: another port of it is tried at once
         s = self.sink()
@@ -788,7 +813,11 @@ class BatchTest(RemoteBase):
         self.assertEqual(reps[1][3], "D")
         self.assertEqual(reps[1][4], "127.0.0.2 failed after I sent the message.\n"
                                      "Remote host said: 554 5.7.1 rejected\n")
-        self.assertIn("550 no such user", reps[1][2][1])
+        # each refused recipient ends as qmail-1.03's qmail-rspawn made it
+        refused = ("127.0.0.2 does not like recipient.\nRemote host said: %s\n"
+                   "Giving up on 127.0.0.2.\n")
+        self.assertEqual(reps[0][2][1:], [refused % "550 no such user", refused % "451 busy"])
+        self.assertEqual(reps[1][2][1:], [refused % "550 no such user", refused % "451 busy"])
         s.opts["final"] = "452 4.3.1 full"
         m = self.message()
         reps, _, _ = self.batch("example.test", request(5, m, "a@src.test", "x@example.test"))
@@ -818,8 +847,7 @@ class BatchTest(RemoteBase):
         self.assertEqual(code, 0)
         self.assertEqual([(r[1], r[3]) for r in reps], [("s", "Z")] * 3)
         # a refusal marks nothing: each message tried, each with qmail's words
-        self.assertEqual([r[4] for r in reps], ["Sorry, I wasn't able to establish an SMTP "
-                                                "connection. (#4.4.1)\n"] * 3)
+        self.assertEqual([r[4] for r in reps], [NOCONN] * 3)
         self.assertEqual(self.tcpto(), {})
 
     def test_timed_out_host_tried_once(self):

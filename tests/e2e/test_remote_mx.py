@@ -168,11 +168,12 @@ class MxTest(RemoteBase):
 
     def test_mx_is_me(self):
         self.sinks((["127.0.0.3"], {}))
-        text = ("Sorry. Although I'm listed as a best-preference MX or A for that host, it "
-                "isn't in my control/locals file, so I don't treat it as local. (#5.4.6)\n")
+        # qmail-1.03's two lines
+        text = ("Sorry. Although I'm listed as a best-preference MX or A for that host,\n"
+                "it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)\n")
         for dom in ("self.test", "selfbest.test"):
             recs, _, _ = self.remote(dom, "s@src.test", ["x@" + dom])
-            self.assertEqual(recs, [("h", text), ("D", text)], dom)
+            self.assertEqual(recs, [("D", text)], dom)
         # moreipme makes another address ours
         self.inst.control("moreipme", "127.0.0.3\n")
         recs, _, _ = self.remote("implicit.test", "s@src.test", ["x@implicit.test"])
@@ -188,12 +189,12 @@ class MxTest(RemoteBase):
 
     def test_dns_failures(self):
         recs, _, _ = self.remote("nx.test", "s@src.test", ["x@nx.test"])
-        self.assertEqual(recs[-1][0], "D")
-        self.assertTrue(recs[-1][1].startswith(
-            "Sorry, I couldn't find any host named nx.test. (#5.1.2)\n"), recs[-1][1])
+        self.assertEqual(recs, [("D", "Sorry, I couldn't find any host named nx.test. "
+                                      "(#5.1.2)\n")])
+        # not a case qmail-1.03 knew: RFC 7505's code
         recs, _, _ = self.remote("nullmx.test", "s@src.test", ["x@nullmx.test"])
-        self.assertEqual(recs[-1][0], "D")
-        self.assertIn("null MX", recs[-1][1])
+        self.assertEqual(recs, [("D", "Sorry, nullmx.test accepts no mail: its MX is \".\" "
+                                      "(null MX). (#5.1.10)\n")])
         recs, _, _ = self.remote("noaddr.test", "s@src.test", ["x@noaddr.test"])
         self.assertEqual(recs[-1], ("Z", "Sorry, I couldn't find any host by that name. "
                                          "(#4.1.2)\n"))
@@ -203,10 +204,9 @@ class MxTest(RemoteBase):
         self.addCleanup(stub.stop)
         write_dnsservers(self.inst, stub)
         recs, _, _ = self.remote("pref.test", "s@src.test", ["x@pref.test", "y@pref.test"])
-        self.assertEqual([r[0] for r in recs], ["s", "s", "Z"])
-        self.assertTrue(recs[-1][1].startswith("CNAME lookup failed temporarily. (#4.4.3)\n"),
-                        recs[-1][1])
-        self.assertGreater(len(recs[-1][1].splitlines()), 1)
+        # qmail-1.03's temp_dns, one line
+        self.assertEqual(recs, [("Z", "Sorry, I couldn't find any host by that name. "
+                                      "(#4.1.2)\n")])
 
     def test_relay_name(self):
         a, b = self.sinks((["127.0.0.2"], {}), (["127.0.0.3"], {}))

@@ -2,8 +2,9 @@
 /*
  * test_remote_report - a message's results in qmail-1.03's classic
  * output and in batch reports: accepted recipients sharing a failed
- * message's fate, recipients never asked for, empty texts standing for
- * the final one.
+ * message's fate, recipients never asked for (no classic record, as
+ * qmail-1.03's "fewer recipient reports"), empty texts standing for the
+ * final one, the tail only batch reports carry ("Giving up on IP.").
  */
 #include <string.h>
 
@@ -92,7 +93,7 @@ t_not_reached(void)
     CHECK_INT(m.final, 'Z');
     CHECK(remote_report_classic(&m, &out) == 0);
     show(&out);
-    CHECK_BSTR(out, "sno connection\n|sno connection\n|Zno connection\n|");
+    CHECK_BSTR(out, "Zno connection\n|");
     bstr_truncate(&out, 0);
     CHECK(remote_report_batch(&m, 12, &out) == 0);
     show(&out);
@@ -105,7 +106,42 @@ t_not_reached(void)
     bstr_truncate(&out, 0);
     CHECK(remote_report_classic(&m, &out) == 0);
     show(&out);
-    CHECK_BSTR(out, "hno connection\n|hno connection\n|Dno connection\n|");
+    CHECK_BSTR(out, "Dno connection\n|");
+    /* a record of its own after one never asked for: both are written */
+    set(&m, 1, 'h', "bad address\n");
+    bstr_truncate(&out, 0);
+    CHECK(remote_report_classic(&m, &out) == 0);
+    show(&out);
+    CHECK_BSTR(out, "hno connection\n|hbad address\n|Dno connection\n|");
+    remote_msg_free(&m);
+    bstr_free(&out);
+}
+
+/* a refused RCPT: batch reports add qmail-rspawn's "Giving up" line */
+static void
+t_tail(void)
+{
+    struct remote_msg m;
+    struct bstr out = BSTR_INIT;
+
+    CHECK(remote_msg_init(&m, "s@y.test", rcpts, 2, -1) == 0);
+    set(&m, 0, 'h', "1.2.3.4 does not like recipient.\n"
+                    "Remote host said: 550 no\nGiving up on 1.2.3.4.\n");
+    m.r[0].tail = strlen("Giving up on 1.2.3.4.\n");
+    set(&m, 1, 'r', "");
+    m.final = 'K';
+    CHECK(bstr_copys(&m.text, "1.2.3.4 accepted message.\n") == 0);
+    CHECK(remote_report_classic(&m, &out) == 0);
+    show(&out);
+    CHECK_BSTR(out, "h1.2.3.4 does not like recipient.\n"
+                    "Remote host said: 550 no\n|r|"
+                    "K1.2.3.4 accepted message.\n|");
+    bstr_truncate(&out, 0);
+    CHECK(remote_report_batch(&m, 3, &out) == 0);
+    show(&out);
+    CHECK_BSTR(out, "3|h1.2.3.4 does not like recipient.\n"
+                    "Remote host said: 550 no\nGiving up on 1.2.3.4.\n|r|"
+                    "K1.2.3.4 accepted message.\n|");
     remote_msg_free(&m);
     bstr_free(&out);
 }
@@ -114,6 +150,7 @@ static const struct test_case cases[] = {
     {"accepted", t_accepted},
     {"refused after DATA", t_data_refused},
     {"recipients never asked for", t_not_reached},
+    {"what only batch reports add", t_tail},
 };
 
 TEST_MAIN(cases)
