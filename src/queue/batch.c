@@ -65,26 +65,14 @@ answer(int code)
 }
 
 /*
- * batch_report_failure - one stderr line naming the failed step, e.g.
- * "qmail-queue: unable to create intd/ file 1234: File exists".
+ * fail - the message failed: one stderr line saying why, written before
+ * the answer byte so that the caller finds it when the answer comes
+ * (qq.c reads it then), and nothing left in the queue.
  */
-void
-batch_report_failure(const struct enqueue *e)
-{
-    char line[512];
-    int n = snprintf(line, sizeof line, "qmail-queue: unable to %s %llu: %s\n",
-                     e->why, e->id, strerror(e->err));
-
-    if (n > 0 && write(2, line, (size_t)n) == -1) {
-        /* nobody to tell */
-    }
-}
-
 static void
 fail(struct batch *b, int code)
 {
-    if (b->e->why)
-        batch_report_failure(b->e);
+    enqueue_report(b->e);
     enqueue_close(b->e);
     enqueue_cleanup(b->e);
     b->state = FAILED;
@@ -110,7 +98,7 @@ start(struct batch *b)
         return;
     }
     if (b->received(&b->scratch, e->pid, now) == -1) {
-        fail(b, QQ_NOMEM);
+        fail(b, enqueue_fail(e, QQ_NOMEM, 0, "out of memory"));
         return;
     }
     if ((code = enqueue_write(e, b->scratch.s, b->scratch.len)) != 0)
@@ -152,6 +140,8 @@ finish(struct batch *b, uint32_t len)
             code = enqueue_commit(b->e);
         if (code != 0 && !b->e->committed)
             fail(b, code);
+        else if (code != 0)
+            enqueue_report(b->e); /* queued, but not known to be durable */
         enqueue_close(b->e);
     }
     alarm(0);
@@ -219,6 +209,10 @@ batch_run(struct enqueue *e, batch_received_fn received)
 bad:
     enqueue_close(e);
     enqueue_cleanup(e);
+    e->why[0] = '\0';
+    enqueue_fail(e, QQ_ENVELOPE, 0, "a malformed batch frame (type 0x%02x)",
+                 hdr[0]);
+    enqueue_report(e);
     return QQ_ENVELOPE;
 abort:
     enqueue_close(e);

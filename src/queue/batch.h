@@ -28,6 +28,5 @@
 typedef int (*batch_received_fn)(struct bstr *out, pid_t pid, time_t now);
 
 int batch_run(struct enqueue *e, batch_received_fn received);
-void batch_report_failure(const struct enqueue *e);
 
 #endif

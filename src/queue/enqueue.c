@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,13 +33,54 @@ enqueue_init(struct enqueue *e, uid_t uid, pid_t pid, time_t now)
     e->start = now;
 }
 
-/* failed - remember what failed (for the caller's log line), return code. */
-static int
-failed(struct enqueue *e, int code, const char *what)
+/*
+ * enqueue_fail - remember what failed as one line of text, "unable to
+ * ..." followed by strerror(err) when err is not 0, and return code.
+ * The first failure of a message is kept: what follows from it (the
+ * cleanup, a close) is not what the admin needs to read.
+ */
+int
+enqueue_fail(struct enqueue *e, int code, int err, const char *fmt, ...)
 {
-    e->why = what;
-    e->err = errno;
+    va_list ap;
+    int n;
+
+    if (e->why[0])
+        return code;
+    va_start(ap, fmt);
+    n = vsnprintf(e->why, sizeof e->why, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        snprintf(e->why, sizeof e->why, "exit code %d", code);
+        n = (int)strlen(e->why);
+    }
+    /* a cut text still says what failed; the errno text is appended
+     * only where it fits whole */
+    if (err && (size_t)n < sizeof e->why)
+        snprintf(e->why + n, sizeof e->why - (size_t)n, ": %s",
+                 strerror(err));
     return code;
+}
+
+/*
+ * enqueue_report - write e->why to stderr as "qmail-queue: TEXT", if a
+ * failure was recorded.  qmail-queue's callers log it (qmail-smtpd puts
+ * it into its reject line); qmail-1.03's qmail-queue said nothing, and
+ * its exit codes, unchanged, still carry the verdict.
+ */
+void
+enqueue_report(const struct enqueue *e)
+{
+    char line[ENQUEUE_WHY_MAX + 16];
+    int n;
+
+    if (!e->why[0])
+        return;
+    n = snprintf(line, sizeof line, "qmail-queue: %s\n", e->why);
+    if (n > 0 && write_all(2, line, (size_t)n < sizeof line ? (size_t)n
+                                                             : sizeof line - 1) == -1) {
+        /* nobody to tell */
+    }
 }
 
 /*
@@ -59,10 +101,11 @@ enqueue_begin(struct enqueue *e)
             break;
     }
     if (fd == -1)
-        return failed(e, QQ_PID, "create pid/ file");
+        return enqueue_fail(e, QQ_PID, errno, "unable to create %s",
+                            e->pidfn);
     e->made_pid = 1;
     if (fstat(fd, &st) == -1) {
-        failed(e, QQ_PID, "fstat pid/ file");
+        enqueue_fail(e, QQ_PID, errno, "unable to stat %s", e->pidfn);
         close(fd);
         return QQ_PID;
     }
@@ -71,13 +114,14 @@ enqueue_begin(struct enqueue *e)
     qpath_fmt(e->intdfn, "intd", e->id);
     qpath_fmt(e->todofn, "todo", e->id);
     if (link(e->pidfn, e->messfn) == -1) {
-        failed(e, QQ_MESS, "link pid/ file to mess/");
+        enqueue_fail(e, QQ_MESS, errno, "unable to link %s to %s", e->pidfn,
+                     e->messfn);
         close(fd);
         return QQ_MESS;
     }
     e->made_mess = 1;
     if (unlink(e->pidfn) == -1) {
-        failed(e, QQ_PID, "unlink pid/ file");
+        enqueue_fail(e, QQ_PID, errno, "unable to remove %s", e->pidfn);
         close(fd);
         return QQ_PID;
     }
@@ -91,7 +135,8 @@ int
 enqueue_write(struct enqueue *e, const void *p, size_t n)
 {
     if (write_all(e->messfd, p, n) == -1)
-        return failed(e, QQ_WRITE, "write mess/ file");
+        return enqueue_fail(e, QQ_WRITE, errno, "unable to write %s",
+                            e->messfn);
     e->bytes += n;
     return 0;
 }
@@ -106,15 +151,16 @@ enqueue_message(struct enqueue *e, int in, const char *received)
     char buf[65536];
     int code;
 
-    if (write_all(e->messfd, received, strlen(received)) == -1)
-        return QQ_WRITE;
+    if ((code = enqueue_write(e, received, strlen(received))) != 0)
+        return code;
     for (;;) {
         ssize_t r = read(in, buf, sizeof buf);
 
         if (r == -1) {
             if (errno == EINTR)
                 continue;
-            return QQ_READ;
+            return enqueue_fail(e, QQ_READ, errno,
+                                "unable to read the message");
         }
         if (r == 0)
             break;
@@ -122,6 +168,25 @@ enqueue_message(struct enqueue *e, int in, const char *received)
             return code;
     }
     return 0;
+}
+
+/* envelope_bad - the code and text for a qenv event that ends parsing. */
+static int
+envelope_bad(struct enqueue *e, int ev)
+{
+    switch (ev) {
+    case QENV_MORE:
+        return enqueue_fail(e, QQ_READ, 0,
+                            "the envelope ended before its last record");
+    case QENV_TOOLONG:
+        return enqueue_fail(e, QQ_ADDR_TOO_LONG, 0,
+                            "an envelope address is longer than %d bytes",
+                            ENQUEUE_ADDR_MAX);
+    case QENV_NOMEM:
+        return enqueue_fail(e, QQ_NOMEM, 0, "out of memory");
+    default:
+        return enqueue_fail(e, QQ_ENVELOPE, 0, "envelope format error");
+    }
 }
 
 /*
@@ -143,7 +208,7 @@ enqueue_envelope_buf(struct enqueue *e, const char *env, size_t len)
         bstr_catc(&out, '\0') == -1 ||
         bstr_catf(&out, "p%ld", (long)e->pid) == -1 ||
         bstr_catc(&out, '\0') == -1 || bstr_readyplus(&out, len) == -1) {
-        code = QQ_NOMEM;
+        code = enqueue_fail(e, QQ_NOMEM, 0, "out of memory");
         goto out;
     }
     while (!done) {
@@ -152,15 +217,12 @@ enqueue_envelope_buf(struct enqueue *e, const char *env, size_t len)
 
         off += used;
         switch (ev) {
-        case QENV_MORE:
-            code = QQ_READ; /* the envelope ended before its last record */
-            goto out;
         case QENV_SENDER:
         case QENV_RCPT:
             if (bstr_catc(&out, ev == QENV_SENDER ? 'F' : 'T') == -1 ||
                 bstr_catb(&out, p.item.s, p.item.len) == -1 ||
                 bstr_catc(&out, '\0') == -1) {
-                code = QQ_NOMEM;
+                code = envelope_bad(e, QENV_NOMEM);
                 goto out;
             }
             if (ev == QENV_RCPT)
@@ -168,36 +230,33 @@ enqueue_envelope_buf(struct enqueue *e, const char *env, size_t len)
             if (ev == QENV_SENDER && e->extra &&
                 (bstr_catc(&out, 'T') == -1 || bstr_cats(&out, e->extra) == -1 ||
                  bstr_catc(&out, '\0') == -1)) {
-                code = QQ_NOMEM;
+                code = envelope_bad(e, QENV_NOMEM);
                 goto out;
             }
             break;
         case QENV_END:
             done = true;
             break;
-        case QENV_TOOLONG:
-            code = QQ_ADDR_TOO_LONG;
-            goto out;
-        case QENV_NOMEM:
-            code = QQ_NOMEM;
-            goto out;
-        default:
-            code = QQ_ENVELOPE;
+        default: /* QENV_MORE: it ended before its last record */
+            code = envelope_bad(e, ev);
             goto out;
         }
     }
     if (off != len) {
-        code = QQ_ENVELOPE;
+        code = enqueue_fail(e, QQ_ENVELOPE, 0,
+                            "envelope format error: bytes after its end");
         goto out;
     }
     e->intdfd = open(e->intdfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (e->intdfd == -1) {
-        code = failed(e, QQ_INTD, "create intd/ file");
+        code = enqueue_fail(e, QQ_INTD, errno, "unable to create %s",
+                            e->intdfn);
         goto out;
     }
     e->made_intd = 1;
     if (write_all(e->intdfd, out.s, out.len) == -1)
-        code = failed(e, QQ_WRITE, "write intd/ file");
+        code = enqueue_fail(e, QQ_WRITE, errno, "unable to write %s",
+                            e->intdfn);
 out:
     qenv_free(&p);
     bstr_free(&out);
@@ -207,6 +266,9 @@ out:
 /*
  * enqueue_envelope - read the envelope from fd in (up to its final NUL,
  * as qmail-queue reads it: anything after it is not read) and write it.
+ * An envelope that is empty, not one byte before end of file, is the
+ * caller abandoning the message (qq_abort): QQ_READ, with no text, since
+ * nothing failed here.
  */
 int
 enqueue_envelope(struct enqueue *e, int in)
@@ -226,11 +288,12 @@ enqueue_envelope(struct enqueue *e, int in)
         if (r == -1) {
             if (errno == EINTR)
                 continue;
-            code = QQ_READ;
+            code = enqueue_fail(e, QQ_READ, errno,
+                                "unable to read the envelope");
             break;
         }
         if (r == 0) {
-            code = QQ_READ;
+            code = env.len ? envelope_bad(e, QENV_MORE) : QQ_READ;
             break;
         }
         while (off < (size_t)r) {
@@ -240,7 +303,7 @@ enqueue_envelope(struct enqueue *e, int in)
                 break;
         }
         if (bstr_catb(&env, buf, off) == -1) {
-            code = QQ_NOMEM;
+            code = envelope_bad(e, QENV_NOMEM);
             break;
         }
         if (ev == QENV_END) {
@@ -248,9 +311,7 @@ enqueue_envelope(struct enqueue *e, int in)
             break;
         }
         if (ev != QENV_MORE && ev != QENV_SENDER && ev != QENV_RCPT) {
-            code = ev == QENV_TOOLONG ? QQ_ADDR_TOO_LONG
-                   : ev == QENV_NOMEM ? QQ_NOMEM
-                                      : QQ_ENVELOPE;
+            code = envelope_bad(e, ev);
             break;
         }
     }
@@ -275,19 +336,21 @@ enqueue_commit(struct enqueue *e)
      * carry both files. */
     sync_file_range(e->intdfd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (fsync(e->messfd) == -1)
-        return failed(e, QQ_WRITE, "fsync mess/ file");
+        return enqueue_fail(e, QQ_WRITE, errno, "unable to fsync %s",
+                            e->messfn);
     if (fsync(e->intdfd) == -1)
-        return failed(e, QQ_WRITE, "fsync intd/ file");
-    if (close(e->messfd) == -1) {
-        e->messfd = -1;
-        return QQ_WRITE;
-    }
+        return enqueue_fail(e, QQ_WRITE, errno, "unable to fsync %s",
+                            e->intdfn);
+    r = close(e->messfd);
     e->messfd = -1;
-    if (close(e->intdfd) == -1) {
-        e->intdfd = -1;
-        return QQ_WRITE;
-    }
+    if (r == -1)
+        return enqueue_fail(e, QQ_WRITE, errno, "unable to close %s",
+                            e->messfn);
+    r = close(e->intdfd);
     e->intdfd = -1;
+    if (r == -1)
+        return enqueue_fail(e, QQ_WRITE, errno, "unable to close %s",
+                            e->intdfn);
 
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
@@ -296,14 +359,15 @@ enqueue_commit(struct enqueue *e)
         e->committed = 1;
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (r == -1)
-        return failed(e, QQ_TODO, "link intd/ file to todo/");
+        return enqueue_fail(e, QQ_TODO, errno, "unable to link %s to %s",
+                            e->intdfn, e->todofn);
 
     fd = open("todo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd == -1)
-        return failed(e, QQ_TODO, "open todo/");
+        return enqueue_fail(e, QQ_TODO, errno, "unable to open todo/");
     r = fsync(fd);
     if (r == -1)
-        failed(e, QQ_TODO, "fsync todo/");
+        enqueue_fail(e, QQ_TODO, errno, "unable to fsync todo/");
     close(fd);
     if (r == -1)
         return QQ_TODO;

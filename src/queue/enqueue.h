@@ -9,7 +9,9 @@
  *   envelope  "u p F T.." written to intd/N                (invisible)
  *   commit    both files fsynced, intd/N linked to todo/N, todo/ fsynced,
  *             lock/trigger poked                           (queued)
- * Every function returns a qmail-queue exit code (0: go on).  Until
+ * Every function returns a qmail-queue exit code (0: go on); a failure
+ * also leaves one line in e->why saying what failed and why (the file and
+ * the errno text), for enqueue_report() to write to stderr.  Until
  * commit, enqueue_cleanup() removes every file made, so a failure leaves
  * nothing behind.  The steps take buffers as well as fds, so one process
  * can queue many messages in a row (qmail-queue -m).
@@ -25,6 +27,7 @@
 #include "qpath.h"
 
 #define ENQUEUE_ADDR_MAX 1003 /* qmail-queue's limit per address */
+#define ENQUEUE_WHY_MAX 256   /* one line of failure text */
 
 struct enqueue {
     unsigned long long id;
@@ -40,8 +43,7 @@ struct enqueue {
     unsigned long long bytes;
     unsigned long rcpts;
     const char *extra; /* control/queueextra: one more recipient, or NULL */
-    const char *why;   /* the step that failed, for a log line */
-    int err;           /* and its errno */
+    char why[ENQUEUE_WHY_MAX]; /* what failed and why; "" if nothing */
     volatile sig_atomic_t made_pid, made_mess, made_intd, committed;
 };
 
@@ -54,5 +56,8 @@ int enqueue_envelope(struct enqueue *e, int in);
 int enqueue_commit(struct enqueue *e);
 void enqueue_cleanup(struct enqueue *e);
 void enqueue_close(struct enqueue *e);
+int enqueue_fail(struct enqueue *e, int code, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void enqueue_report(const struct enqueue *e);
 
 #endif

@@ -5,8 +5,10 @@
  * Reads the message on fd 0 and the envelope "Fsender\0Trcpt\0...\0" on
  * fd 1, prepends a Received line and queues it; exits 0 only once the
  * message is durable and visible in todo/.  Exit codes are qmail's
- * (qmail-queue(8)).  When installed setuid qmailq it trusts nothing from
- * its caller: not the environment, not the cwd, not the umask.
+ * (qmail-queue(8)); every failure also writes one line to stderr saying
+ * what failed and why, which qmail-smtpd puts into its log.  When
+ * installed setuid qmailq it trusts nothing from its caller: not the
+ * environment, not the cwd, not the umask.
  *
  * qmail-queue -m queues many messages in a row over one socket on fd 0
  * (batch.c), so an SMTP session pays for one exec, not one per message;
@@ -36,29 +38,46 @@
 static struct enqueue e;
 static char received_origin[64];
 
-/* Every way out: remove what was made unless committed, say which step
+/* Every way out: remove what was made unless committed, say what
  * failed (qmail-queue's caller logs our stderr), then exit. */
 static void __attribute__((noreturn))
 die(int code)
 {
     enqueue_cleanup(&e);
-    if (e.why)
-        batch_report_failure(&e);
+    enqueue_report(&e);
+    _exit(code);
+}
+
+
+/* The same from a signal handler: only unlink(2), write(2), _exit(2). */
+static void __attribute__((noreturn))
+die_signal(int code, const char *line, size_t len)
+{
+    enqueue_cleanup(&e);
+    if (write(2, line, len) == -1) {
+        /* nobody to tell */
+    }
     _exit(code);
 }
 
 static void
 on_alarm(int sig)
 {
+    static const char line[] =
+        "qmail-queue: timeout: the message took more than a day\n";
+
     (void)sig;
-    die(QQ_TIMEOUT);
+    die_signal(QQ_TIMEOUT, line, sizeof line - 1);
 }
 
 static void
 on_term(int sig)
 {
+    static const char line[] =
+        "qmail-queue: killed by a signal: the message was not queued\n";
+
     (void)sig;
-    die(QQ_TEMP_REFUSED);
+    die_signal(QQ_TEMP_REFUSED, line, sizeof line - 1);
 }
 
 /*
@@ -132,18 +151,22 @@ main(int argc, char **argv)
     alarm(QUEUE_TIMEOUT);
 
     if (chdir(priv_home()) == -1)
-        die(QQ_HOME);
+        die(enqueue_fail(&e, QQ_HOME, errno, "unable to chdir to %s",
+                         priv_home()));
     if (chdir("queue") == -1)
-        die(QQ_QUEUEDIR);
+        die(enqueue_fail(&e, QQ_QUEUEDIR, errno, "unable to chdir to %s/queue",
+                         priv_home()));
 
     /* qmail's QUEUE_EXTRA, as a control file: an archive copy of every
      * message goes to this address too (e.g. "log", delivered by
      * ~alias/.qmail-log) */
     if (ctl_readline("../control/queueextra", &extra) == -1)
-        die(QQ_CONFIG);
+        die(enqueue_fail(&e, QQ_CONFIG, errno,
+                         "unable to read control/queueextra"));
     if (extra.len) {
         if (extra.len > ENQUEUE_ADDR_MAX || memchr(extra.s, '\0', extra.len))
-            die(QQ_CONFIG);
+            die(enqueue_fail(&e, QQ_CONFIG, 0,
+                             "control/queueextra is not an address"));
         e.extra = extra.s;
     }
     how = origin(uid);
@@ -157,7 +180,7 @@ main(int argc, char **argv)
         return batch_run(&e, received_line);
     }
     if (received_line(&received, e.pid, now) == -1)
-        die(QQ_NOMEM);
+        die(enqueue_fail(&e, QQ_NOMEM, 0, "out of memory"));
 
     if ((code = enqueue_begin(&e)) != 0)
         die(code);

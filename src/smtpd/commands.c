@@ -22,6 +22,7 @@
 #include "fmt.h"
 #include "log.h"
 #include "smtpd.h"
+#include "vis.h"
 
 /* ---- parsing ---------------------------------------------------------- */
 
@@ -317,6 +318,43 @@ smtpd_reply_quiet(struct smtpd_session *s, enum reason r, const char *extra)
     put_line(s, r, false, outcome_get(r)->text, extra);
 }
 
+/*
+ * cat_said - append ' qq="TEXT"' when qmail-queue (or $QMAILQUEUE) said
+ * something about the message: its words made safe by vis_cat, with '"'
+ * as \042 so that the field ends where it seems to, and "..." when it
+ * said more than qq keeps.  It is the last field of a line.
+ */
+static int
+cat_said(struct bstr *t, const struct qq *q)
+{
+    size_t n;
+    bool cut;
+    const char *p = qq_said(q, &n, &cut);
+    int e = 0;
+
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
+    if (n == 0 && !cut)
+        return 0;
+    e |= bstr_cats(t, " qq=\"");
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+
+        while (j < n && p[j] != '"')
+            j++;
+        e |= vis_cat(t, p + i, j - i);
+        if (j < n) {
+            e |= bstr_cats(t, "\\042");
+            j++;
+        }
+        i = j;
+    }
+    if (cut)
+        e |= bstr_cats(t, "...");
+    e |= bstr_catc(t, '"');
+    return e;
+}
+
 static void
 log_reject(struct smtpd_session *s, const struct outcome *o)
 {
@@ -326,6 +364,8 @@ log_reject(struct smtpd_session *s, const struct outcome *o)
     bstr_truncate(t, 0);
     e |= bstr_catf(t, "reject ip=%s reason=%s code=%u", s->remoteip, o->name,
                    o->smtp);
+    if (s->qq_exit >= 0)
+        e |= bstr_catf(t, " qqexit=%d", s->qq_exit);
     if (s->cur_from) {
         e |= bstr_cats(t, " from=<");
         e |= bstr_catb(t, s->cur_from, s->cur_from_len);
@@ -338,6 +378,8 @@ log_reject(struct smtpd_session *s, const struct outcome *o)
     } else if (s->seenmail && s->nrcpt) {
         e |= bstr_catf(t, " rcpts=%lu", s->nrcpt);
     }
+    if (s->qq_said)
+        e |= cat_said(t, &s->qq);
     if (e == 0)
         log_line("%s", t->s);
     else
@@ -407,6 +449,7 @@ smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
     s->databuf = databuf;
     s->fate = OC_OK;
     s->how = "eof";
+    s->qq_exit = -1;
     qq_init(&s->qq, "bin/qmail-queue", false);
     if (bstr_ready(&s->marg.addr, SMTPD_CMD_MAX + 16) == -1 ||
         bstr_ready(&s->sender, 256) == -1 || bstr_ready(&s->tmp, 512) == -1 ||
@@ -488,6 +531,21 @@ smtpd_read_command(struct smtpd_session *s)
     return -1;
 }
 
+/*
+ * qq_refuse - reply and log a refusal that qmail-queue decided: the
+ * log line names its exit code (-1: it could not be run) and carries
+ * what it said.
+ */
+static void
+qq_refuse(struct smtpd_session *s, enum reason r, int code)
+{
+    s->qq_exit = code;
+    s->qq_said = true;
+    smtpd_reply(s, r, NULL);
+    s->qq_exit = -1;
+    s->qq_said = false;
+}
+
 /* Start qmail-queue and give it our Received line. */
 static enum reason
 qq_start(struct smtpd_session *s)
@@ -506,6 +564,7 @@ qq_start(struct smtpd_session *s)
     if (qq_open(&s->qq) == -1)
         return errno == ENOMEM || errno == EAGAIN ? OC_QQ_TEMPOTHER
                                                   : OC_QQ_EXEC;
+    s->qq_said = false;
     s->qq_open = true;
     qq_put(&s->qq, s->tmp.s, s->tmp.len);
     return OC_OK;
@@ -545,6 +604,25 @@ pump(struct smtpd_session *s, unsigned long long n, bool dot, bool feed)
     }
 }
 
+/* The "accepted" line, with what qmail-queue said if it said anything. */
+static void
+log_accepted(struct smtpd_session *s, pid_t pid)
+{
+    struct bstr *t = &s->tmp;
+    int e = 0;
+
+    bstr_truncate(t, 0);
+    e |= bstr_catf(t, "accepted qp=%ld ip=%s from=<", (long)pid, s->remoteip);
+    e |= bstr_catb(t, s->sender.s, s->sender.len);
+    e |= bstr_catf(t, "> rcpts=%lu bytes=%llu", s->nrcpt, s->data.bytes);
+    e |= cat_said(t, &s->qq);
+    if (e == 0)
+        log_line("%s", t->s);
+    else
+        log_line("accepted qp=%ld ip=%s rcpts=%lu bytes=%llu", (long)pid,
+                 s->remoteip, s->nrcpt, s->data.bytes);
+}
+
 /*
  * The message is all in: queue it, or refuse it with err.  Either way
  * the transaction is over and the session goes on.  Returns 0.
@@ -575,15 +653,14 @@ finish_message(struct smtpd_session *s, enum reason err)
     s->qq_open = false;
     r = outcome_from_qq(code);
     if (r != OC_OK) {
-        smtpd_reply(s, r, NULL);
+        qq_refuse(s, r, code);
         txn_reset(s);
         return 0;
     }
     snprintf(extra, sizeof extra, " %lld qp %ld", (long long)time(NULL),
              (long)pid);
     smtpd_reply(s, OC_OK, extra);
-    log_line("accepted qp=%ld ip=%s from=<%s> rcpts=%lu bytes=%llu",
-             (long)pid, s->remoteip, s->sender.s, s->nrcpt, s->data.bytes);
+    log_accepted(s, pid);
     s->msgs++;
     s->rcpts_total += s->nrcpt;
     s->bytes_total += s->data.bytes;
@@ -739,12 +816,15 @@ smtpd_data(struct smtpd_session *s, const char *arg, size_t len)
 
     (void)arg;
     (void)len;
-    if (r == OC_OK)
-        r = qq_start(s);
+    if (r != OC_OK) {
+        smtpd_reply(s, r, NULL);
+        return 0;
+    }
+    r = qq_start(s);
     if (r == OC_NOMEM)
         return nomem(s);
     if (r != OC_OK) {
-        smtpd_reply(s, r, NULL);
+        qq_refuse(s, r, -1);
         return 0;
     }
     smtpd_data_init(&s->data, true, s->cf->databytes);
@@ -763,7 +843,7 @@ smtpd_bdat(struct smtpd_session *s, const char *arg, size_t len)
 {
     char extra[FMT_ULONG + 24];
     unsigned long long n;
-    bool last;
+    bool last, qq_failed = false;
     enum reason r;
 
     if (smtpd_parse_bdat(arg, len, &n, &last) == -1) {
@@ -782,9 +862,7 @@ smtpd_bdat(struct smtpd_session *s, const char *arg, size_t len)
             smtpd_data_init(&s->data, false, s->cf->databytes);
             s->bdat = true;
         } else {
-            /* The transaction lost this chunk: later ones must not
-             * make a message without it. */
-            txn_reset(s);
+            qq_failed = true;
         }
     }
     if (r == OC_NOMEM)
@@ -792,6 +870,13 @@ smtpd_bdat(struct smtpd_session *s, const char *arg, size_t len)
     /* The chunk is read in full in every case (RFC 3030 §2). */
     if (pump(s, n, false, r == OC_OK) == -1)
         return -1;
+    if (qq_failed) {
+        /* The transaction lost this chunk: later ones must not make a
+         * message without it. */
+        qq_refuse(s, r, -1);
+        txn_reset(s);
+        return 0;
+    }
     if (r != OC_OK) {
         smtpd_reply(s, r, NULL);
         return 0;

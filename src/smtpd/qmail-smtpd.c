@@ -196,6 +196,7 @@ main(int argc, char **argv)
     /* Our own qmail-queue serves the whole session (qmail-queue -m); a
      * $QMAILQUEUE program gets qmail's interface, one run per message. */
     qq_init(&s->qq, s->qqprog, getenv("QMAILQUEUE") == NULL);
+    qq_capture(&s->qq); /* what qmail-queue says goes into our log lines */
     iob_settimeout(&s->in, (unsigned)cf.timeout);
     iob_settimeout(&s->out, (unsigned)cf.timeout);
 

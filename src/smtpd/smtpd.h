@@ -197,6 +197,8 @@ struct smtpd_session {
     bool bdat;                /* a BDAT chunk was accepted */
     bool qq_open;
     struct qq qq;
+    int qq_exit;              /* for a refusal's log: qq's exit code, or -1 */
+    bool qq_said;             /* and what it said (qq_said) */
     struct smtpd_data data;
 
     /* scratch */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_enqueue - the queue writer: a message lands whole, with the
- * envelope qmail-send expects, or nothing is left behind.
+ * envelope qmail-send expects, or nothing is left behind and e.why says
+ * what failed (the file and the errno text) for qmail-queue's stderr.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -150,11 +151,15 @@ t_bad_envelope_leaves_nothing(void)
         const char *env;
         size_t len;
         int code;
+        const char *why;
     } bad[] = {
-        {"Xa\0\0", 4, QQ_ENVELOPE},
-        {"Fa\0Tb\0", 6, QQ_READ}, /* no final NUL: short envelope */
-        {"", 0, QQ_READ},
-        {"Fa\0Qb\0\0", 7, QQ_ENVELOPE},
+        {"Xa\0\0", 4, QQ_ENVELOPE, "envelope format error"},
+        /* no final NUL: short envelope */
+        {"Fa\0Tb\0", 6, QQ_READ, "the envelope ended before its last record"},
+        /* nothing at all: the caller abandoned the message (qq_abort);
+         * nothing failed here, so there is nothing to say */
+        {"", 0, QQ_READ, ""},
+        {"Fa\0Qb\0\0", 7, QQ_ENVELOPE, "envelope format error"},
     };
 
     fresh_queue();
@@ -166,7 +171,9 @@ t_bad_envelope_leaves_nothing(void)
         enqueue_init(&e, 1, 2, 3);
         CHECK_INT(enqueue_begin(&e), 0);
         CHECK_INT(enqueue_message(&e, in, ""), 0);
-        CHECK_INT(enqueue_envelope(&e, envfd), bad[i].code);
+        if (!CHECK_INT(enqueue_envelope(&e, envfd), bad[i].code) ||
+            !CHECK_STR(e.why, bad[i].why))
+            printf("    case %zu\n", i);
         enqueue_cleanup(&e);
         close(in);
         close(envfd);
@@ -192,6 +199,7 @@ t_long_address(void)
     CHECK_INT(enqueue_begin(&e), 0);
     CHECK_INT(enqueue_message(&e, in, ""), 0);
     CHECK_INT(enqueue_envelope(&e, envfd), QQ_ADDR_TOO_LONG);
+    CHECK_STR(e.why, "an envelope address is longer than 1003 bytes");
     enqueue_cleanup(&e);
     close(in);
     close(envfd);
@@ -215,11 +223,86 @@ t_missing_todo_dir(void)
     CHECK_INT(enqueue_message(&e, in, ""), 0);
     CHECK_INT(enqueue_envelope(&e, envfd), 0);
     CHECK_INT(enqueue_commit(&e), QQ_TODO);
+    {
+        char want[2 * QPATH_MAX + 64];
+
+        snprintf(want, sizeof want,
+                 "unable to link %s to %s: No such file or directory",
+                 e.intdfn, e.todofn);
+        CHECK_STR(e.why, want);
+    }
     enqueue_cleanup(&e);
     close(in);
     close(envfd);
     CHECK_INT(count_files("intd"), 0);
     CHECK_INT(count_files("mess"), 0);
+}
+
+/* Each step that fails names its file and the errno text; the first
+ * failure is the one kept. */
+static void
+t_failure_texts(void)
+{
+    struct enqueue e;
+    char want[2 * QPATH_MAX + 64];
+    int in;
+
+    fresh_queue();
+    CHECK(rmdir("pid") == 0);
+    enqueue_init(&e, 1, 77, 1700000000);
+    CHECK_INT(enqueue_begin(&e), QQ_PID);
+    CHECK_STR(e.why, "unable to create pid/77.1700000000.0: No such file or "
+                     "directory");
+    CHECK_INT(enqueue_fail(&e, QQ_WRITE, 0, "later"), QQ_WRITE);
+    CHECK_STR(e.why, "unable to create pid/77.1700000000.0: No such file or "
+                     "directory");
+    enqueue_cleanup(&e);
+
+    fresh_queue();
+    enqueue_init(&e, 1, 2, 3);
+    CHECK_INT(enqueue_begin(&e), 0);
+    CHECK_STR(e.why, "");
+    in = open(".", O_RDONLY | O_DIRECTORY); /* read(2): EISDIR */
+    CHECK_INT(enqueue_message(&e, in, "Received: x\n"), QQ_READ);
+    CHECK_STR(e.why, "unable to read the message: Is a directory");
+    close(in);
+    enqueue_cleanup(&e);
+    check_nothing_left();
+
+    /* a message file that cannot be written (its fd is read-only) */
+    fresh_queue();
+    enqueue_init(&e, 1, 2, 3);
+    CHECK_INT(enqueue_begin(&e), 0);
+    close(e.messfd);
+    e.messfd = open(e.messfn, O_RDONLY);
+    CHECK_INT(enqueue_write(&e, "x", 1), QQ_WRITE);
+    snprintf(want, sizeof want, "unable to write %s: Bad file descriptor",
+             e.messfn);
+    CHECK_STR(e.why, want);
+    enqueue_close(&e);
+    enqueue_cleanup(&e);
+    check_nothing_left();
+
+    /* an envelope with bytes after its end (batch mode's frame) */
+    fresh_queue();
+    enqueue_init(&e, 1, 2, 3);
+    CHECK_INT(enqueue_begin(&e), 0);
+    CHECK_INT(enqueue_envelope_buf(&e, "Fa\0\0x", 5), QQ_ENVELOPE);
+    CHECK_STR(e.why, "envelope format error: bytes after its end");
+    enqueue_close(&e);
+    enqueue_cleanup(&e);
+    check_nothing_left();
+
+    /* a text too long for the buffer is cut, never overrun */
+    {
+        char big[ENQUEUE_WHY_MAX + 100];
+
+        enqueue_init(&e, 1, 2, 3);
+        memset(big, 'x', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        CHECK_INT(enqueue_fail(&e, QQ_BUG, 2, "%s", big), QQ_BUG);
+        CHECK_INT(strlen(e.why), sizeof e.why - 1);
+    }
 }
 
 static void
@@ -251,6 +334,7 @@ static const struct test_case tests[] = {
     {"bad envelopes leave nothing", t_bad_envelope_leaves_nothing},
     {"address over 1003 bytes: exit 11", t_long_address},
     {"todo/ missing: exit 66, nothing left", t_missing_todo_dir},
+    {"failures say what failed and why", t_failure_texts},
     {"qstat counts committed messages", t_qstat_counts},
 };
 
