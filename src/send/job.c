@@ -4,13 +4,17 @@
  * remote/S/N when the message comes due.  Each record is "T<addr>\0"
  * (to do) or "D<addr>\0" (done, for good: delivered or bounced); marking
  * a recipient done overwrites its T with D in place and fsyncs, so a
- * crash never repeats a finished recipient (qmail's done marks).
+ * crash never repeats a finished recipient (qmail's done marks).  The
+ * file's mtime is the channel's next attempt, as in qmail-1.03: qmail-send
+ * sets it after each deferral and schedules from it at start (a file just
+ * written, or marked, has the present as its mtime: due now).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "qpath.h"
@@ -172,4 +176,40 @@ job_remaining(uint64_t id, int chan)
     n = (int)j.nr;
     job_free(&j);
     return n;
+}
+
+/*
+ * job_due - the next attempt of message id on channel chan, from its
+ * channel file's mtime: 1 with *when set, 0 when there is no such file,
+ * -1 on error.
+ */
+int
+job_due(uint64_t id, int chan, time_t *when)
+{
+    char fn[QPATH_MAX];
+    struct stat st;
+
+    qpath_fmt(fn, chandir[chan], id);
+    if (stat(fn, &st) == -1)
+        return errno == ENOENT ? 0 : -1;
+    *when = st.st_mtime;
+    return 1;
+}
+
+/*
+ * job_set_due - record when to try message id on channel chan next: the
+ * channel file's atime and mtime both become when, as qmail-1.03's
+ * qmail-send leaves them, so a restart (of qmail-ng or of qmail-1.03)
+ * keeps the schedule.  0, or -1 with errno (ENOENT: the file is gone).
+ */
+int
+job_set_due(uint64_t id, int chan, time_t when)
+{
+    char fn[QPATH_MAX];
+    struct timespec t[2];
+
+    qpath_fmt(fn, chandir[chan], id);
+    t[0].tv_sec = t[1].tv_sec = when;
+    t[0].tv_nsec = t[1].tv_nsec = 0;
+    return utimensat(AT_FDCWD, fn, t, 0);
 }

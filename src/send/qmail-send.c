@@ -45,6 +45,8 @@
 #define EXTRA_ACTIVE 16      /* loaded jobs beyond a channel's concurrency */
 #define REMOTE_RCPTS 100     /* recipients in one remote delivery at most */
 #define SCAN_BATCH 256       /* messages of the start-up scan per turn */
+#define TOUCH_SCAN 8192      /* message records looked at per turn, and */
+#define TOUCH_BATCH 256      /* channel files given a new mtime, at most */
 
 static const char *const channame[NCHAN] = {"local", "remote"};
 
@@ -214,6 +216,24 @@ static void
 schedule_now(struct msg *m, int c)
 {
     schedule_at(m, c, time(NULL));
+}
+
+/*
+ * set_due - the next attempt of m's channel c, on disk: its channel
+ * file's mtime (qmail-1.03's convention), so that a restart, of qmail-ng
+ * or of qmail-1.03, tries it then and not before.
+ */
+static void
+set_due(struct msg *m, int c, time_t when)
+{
+    char fn[QPATH_MAX];
+
+    m->flags &= ~MSG_TOUCH(c);
+    if (job_set_due(m->id, c, when) == -1 && errno != ENOENT) {
+        qpath_fmt(fn, channame[c], m->id);
+        slog("warning: unable to utime %s; message will be retried too soon",
+             fn);
+    }
 }
 
 static void
@@ -403,9 +423,12 @@ finish_job(struct job *j)
         if (j->r[i].state != 'D')
             left = true;
     if (left) {
+        time_t next = retry_next((time_t)j->birth, now, cf.skip[c]);
+
         if (j->deferred)
             notice(j);
-        schedule_at(m, c, retry_next((time_t)j->birth, now, cf.skip[c]));
+        schedule_at(m, c, next);
+        set_due(m, c, next);
         if (m->flags & MSG_BOUNCE)
             bounce_now(m);
     } else {
@@ -956,6 +979,25 @@ has_id(const struct qscan_ids *ids, uint64_t id)
     return false;
 }
 
+/*
+ * due_from_mtime - when to try channel c of m (born m->birth) whose
+ * channel file's mtime is mtime: then, as qmail-1.03 does (in the past:
+ * now).  Only a time past both the schedule's next attempt and the end of
+ * the message's queuelifetime is brought back to the later of the two: a
+ * clock that was wrong, or a much longer schedule before, cannot keep a
+ * message from being tried (and bounced) for ever.
+ */
+static time_t
+due_from_mtime(const struct msg *m, int c, time_t mtime)
+{
+    time_t now = time(NULL);
+    time_t next = retry_next((time_t)m->birth, now, cf.skip[c]);
+    time_t end = (time_t)m->birth + (time_t)cf.queuelifetime;
+    time_t latest = next > end ? next : end;
+
+    return mtime > latest ? latest : mtime;
+}
+
 /* The start-up scan: the directories read at once, the messages taken
  * in a slice per turn of the main loop, so new mail flows meanwhile. */
 static struct {
@@ -1015,12 +1057,23 @@ startup_work(void)
         if (!m)
             die_nomem();
         m->birth = st.st_mtime;
-        for (int c = 0; c < NCHAN; c++)
-            if (has_id(&scan.ids[c], id)) {
-                m->flags |= MSG_PENDING(c);
-                schedule_at(m, c,
-                            retry_next(st.st_mtime, scan.now, cf.skip[c]));
+        for (int c = 0; c < NCHAN; c++) {
+            time_t when;
+            int r;
+
+            if (!has_id(&scan.ids[c], id))
+                continue;
+            r = job_due(id, c, &when);
+            if (r == 0)
+                continue; /* gone since the directory was read */
+            if (r == -1) {
+                qpath_fmt(fn, channame[c], id);
+                slog("warning: unable to stat %s; will try again later", fn);
+                when = scan.now + 60;
             }
+            m->flags |= MSG_PENDING(c);
+            schedule_at(m, c, due_from_mtime(m, c, when));
+        }
         if (has_id(&scan.bounce, id))
             m->flags |= MSG_BOUNCE;
         if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1)))) {
@@ -1069,12 +1122,71 @@ bounce_work(void)
 
 /* ---- requests from queue tools (lock/sendctl) -------------------------- */
 
+/*
+ * requeue - m's channels waiting for their next attempt are due now.  On
+ * disk too (their files' mtime becomes now) so that the request survives
+ * a restart: at once with touch, else later by touch_work, a slice per
+ * turn (a requeue of a million messages must not stop the loop).
+ */
 static void
-requeue(struct msg *m)
+requeue(struct msg *m, bool touch)
 {
-    for (int c = 0; c < NCHAN; c++)
-        if ((m->flags & MSG_PENDING(c)) && !(m->flags & MSG_ACTIVE(c)))
-            schedule_now(m, c);
+    time_t now = time(NULL);
+
+    for (int c = 0; c < NCHAN; c++) {
+        if (!(m->flags & MSG_PENDING(c)) || (m->flags & MSG_ACTIVE(c)))
+            continue;
+        schedule_at(m, c, now);
+        if (touch)
+            set_due(m, c, now);
+        else
+            m->flags |= MSG_TOUCH(c);
+    }
+}
+
+/* The files of a "requeue all" get their new mtime in slices.  A pass
+ * that found any is followed by another (entries move in the map when it
+ * grows or others leave), until one finds none. */
+static struct {
+    bool active, found;
+    size_t pos;
+    time_t when;
+} touch;
+
+static bool
+touch_work(void)
+{
+    unsigned done = 0;
+
+    if (!touch.active)
+        return false;
+    for (size_t n = 0; n < TOUCH_SCAN && done < TOUCH_BATCH; n++) {
+        struct msg *m;
+
+        if (touch.pos > msgs.mask) {
+            if (!touch.found) {
+                touch.active = false;
+                return false;
+            }
+            touch.found = false;
+            touch.pos = 0;
+        }
+        m = &msgs.slot[touch.pos++];
+        if (!m->id || !(m->flags & (MSG_TOUCH(0) | MSG_TOUCH(1))))
+            continue;
+        touch.found = true;
+        for (int c = 0; c < NCHAN; c++) {
+            if (!(m->flags & MSG_TOUCH(c)))
+                continue;
+            m->flags &= ~MSG_TOUCH(c);
+            /* a job of it that ran meanwhile gave the file its next time */
+            if ((m->flags & MSG_PENDING(c)) && !(m->flags & MSG_ACTIVE(c))) {
+                set_due(m, c, touch.when);
+                done++;
+            }
+        }
+    }
+    return true;
 }
 
 static void
@@ -1118,16 +1230,20 @@ ctl_command(const char *line)
     if (strcmp(verb, "requeue") == 0 && arg && !m) {
         for (size_t i = 0; i <= msgs.mask; i++)
             if (msgs.slot[i].id)
-                requeue(&msgs.slot[i]);
+                requeue(&msgs.slot[i], false);
+        touch.active = true;
+        touch.found = false;
+        touch.pos = 0;
+        touch.when = time(NULL);
         slog("requeue: all messages are due now");
     } else if (strcmp(verb, "requeue") == 0 && m) {
-        requeue(m);
+        requeue(m, true);
         slog("requeue msg %llu", id);
     } else if ((strcmp(verb, "expire") == 0 || strcmp(verb, "remove") == 0) &&
                m) {
         m->flags |= strcmp(verb, "expire") == 0 ? MSG_EXPIRE : MSG_REMOVE;
         slog("%s msg %llu", verb, id);
-        requeue(m);
+        requeue(m, true);
     } else {
         slog("warning: unknown queue request: %s", line);
     }
@@ -1355,6 +1471,7 @@ main(void)
         bounce_work();
         busy = startup_work();
         busy = todo_work() || busy;
+        busy = touch_work() || busy;
         for (int c = 0; c < NCHAN; c++)
             if (ch[c].wbuf.len)
                 write_some(ch[c].wfd, &ch[c].wbuf, &ch[c].woff);

@@ -5,9 +5,9 @@
  * tried less and less often; with qmail's skip of 20 for remote
  * deliveries that is 0, 400, 1600, 3600 ... seconds (the table in the
  * admin guide), with 10 for local ones 0, 100, 400 ...  The next attempt
- * depends only on the birth and the clock, so nothing about past
- * attempts needs to be stored, and a restart does not retry everything
- * at once.
+ * depends only on the birth and the clock; qmail-send also records it as
+ * the channel file's mtime (job.c, qmail-1.03's convention), so a restart
+ * does not retry everything at once.
  */
 #include "send.h"
 

@@ -67,6 +67,7 @@ time_t retry_next(time_t birth, time_t now, unsigned long skip);
 #define MSG_REMOVE 0x100                 /* admin: drop what is left */
 #define MSG_REUSED 0x200                 /* a new message got this number */
 #define MSG_BAD 0x400                    /* todo/N is not an envelope: left */
+#define MSG_TOUCH(c) (1u << (11 + (c)))  /* requeued: file's mtime to be now */
 
 struct msg {
     uint64_t id;
@@ -135,6 +136,8 @@ void job_free(struct job *j);
 int job_mark_done(struct job *j, size_t i);
 int job_mark_write(struct job *j, const size_t *idx, size_t n);
 int job_remaining(uint64_t id, int chan);
+int job_due(uint64_t id, int chan, time_t *when);
+int job_set_due(uint64_t id, int chan, time_t when);
 
 /* ---- bounces (bounce.c) --------------------------------------------- */
 

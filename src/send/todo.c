@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * todo - preprocessing: a committed message in todo/N becomes info/S/N
- * (its sender), local/S/N and remote/S/N (its routed recipients, one
- * "T<addr>\0" record each).  All three are written whole and fsynced
- * before qmail-send asks qmail-clean to remove todo/N, so a crash at any
- * point leaves either todo/N (and preprocessing is simply redone, the
- * files rewritten from scratch) or the finished files - never a message
- * half-routed with deliveries already under way.
+ * (its sender, one "F<addr>\0" record: qmail-1.03's qmail-send and
+ * qmail-qread read the first record as the sender), local/S/N and
+ * remote/S/N (its routed recipients, one "T<addr>\0" record each).  All
+ * three are written whole and fsynced before qmail-send asks qmail-clean
+ * to remove todo/N, so a crash at any point leaves either todo/N (and
+ * preprocessing is simply redone, the files rewritten from scratch) or
+ * the finished files - never a message half-routed with deliveries
+ * already under way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,13 +100,9 @@ todo_preprocess(const struct send_conf *c, uint64_t id,
         switch (p[0]) {
         case 'u':
             scan_ulong(p + 1, n - 1, &res->uid);
-            if (bstr_catb(&info, p, n + 1) == -1)
-                goto out;
             break;
         case 'p':
             scan_ulong(p + 1, n - 1, &res->qp);
-            if (bstr_catb(&info, p, n + 1) == -1)
-                goto out;
             break;
         case 'F':
             if (have_f) {

@@ -281,6 +281,127 @@ def write_103_message(inst, sender, local=None, remote=None, info_mtime=None, bo
     return n
 
 
+def chan_file(inst, chan, n):
+    return inst.path("queue", chan, str(n % 23), str(n))
+
+
+class NextAttemptTest(unittest.TestCase):
+    """The next attempt of a message's local or remote deliveries is its
+    local/S/N or remote/S/N file's mtime, as qmail-1.03 keeps it (its
+    qmail-send utime()s the file after a deferral and schedules from the
+    mtime at start): read from a queue qmail-1.03 left, and written so
+    that qmail-1.03 (or qmail-ng) started on the queue we leave retries on
+    time."""
+
+    def instance(self, **controls):
+        inst = qng.Instance(me="mx.test", rcpthosts=["mx.test"], locals_=["mx.test"])
+        self.addCleanup(inst.cleanup)
+        for k, v in controls.items():
+            inst.control(k, v)
+        return inst
+
+    def starts(self, inst, rcpt):
+        """Lines 'starting delivery D: msg N to CHAN rcpt' so far."""
+        return re.findall(r"(?m)^starting delivery \d+: msg \d+ to \w+ %s$" % re.escape(rcpt),
+                          inst.log("send.log"))
+
+    def test_qmail_103_mtimes_past_future_and_mixed(self):
+        inst = self.instance()
+        now = int(time.time())
+        born = now - 10  # the schedule from birth would wait 90 s more (skip 10)
+        soon = now + 5
+        msgs = {}
+        for name, local, remote in (("past", now - 3600, None), ("soon", soon, None),
+                                    ("far", now + 86400, None), ("mix", now - 100, now + 86400)):
+            n = write_103_message(inst, b"s@x.test", info_mtime=born,
+                                  local=[(b"T", b"ok%s@mx.test" % name.encode())],
+                                  remote=None if remote is None else [(b"T", b"ok@far.test")])
+            os.utime(chan_file(inst, "local", n), (local, local))
+            if remote is not None:
+                os.utime(chan_file(inst, "remote", n), (remote, remote))
+            msgs[name] = n
+        inst.start_send(fake_local=True, fake_remote=True)
+        # in the past: due at once, no SIGALRM needed
+        inst.wait_log(r"to local okpast@mx\.test$", timeout=5)
+        inst.wait_log(r"to local okmix@mx\.test$", timeout=5)
+        self.assertEqual(self.starts(inst, "okfar@mx.test"), [])
+        self.assertEqual(self.starts(inst, "oksoon@mx.test"), [])
+        # a few seconds ahead: then and not before
+        qng.wait_for(lambda: self.starts(inst, "oksoon@mx.test"), 15, step=0.05,
+                     what="the delivery due at the mtime")
+        seen = time.time()
+        self.assertGreaterEqual(seen, soon)
+        self.assertLess(seen, soon + 3)
+        inst.wait_log(r"^end msg %d$" % msgs["soon"])
+        # far ahead: not tried, on either channel
+        time.sleep(1)
+        self.assertEqual(self.starts(inst, "okfar@mx.test"), [])
+        self.assertEqual(self.starts(inst, "ok@far.test"), [])
+        out = inst.run("qmail-qread").stdout.decode()
+        self.assertIn("\tlocal\tokfar@mx.test\n", out)
+        self.assertIn("\tremote\tok@far.test\n", out)  # mix: its local/ is finished
+        self.assertNotIn("okmix", out)
+        # and what waits keeps its time on disk
+        self.assertEqual(os.stat(chan_file(inst, "local", msgs["far"])).st_mtime, now + 86400)
+        self.assertEqual(os.stat(chan_file(inst, "remote", msgs["mix"])).st_mtime, now + 86400)
+
+    def test_mtime_beyond_the_lifetime_is_brought_back(self):
+        # year 2100: past both the next attempt (birth + 16 s with skip 1)
+        # and the end of a 5 s queuelifetime, so tried at birth + 16, bounced
+        inst = self.instance(retryschedule="local:1\n", queuelifetime="5\n")
+        born = int(time.time()) - 10
+        n = write_103_message(inst, b"s@x.test", info_mtime=born,
+                              local=[(b"T", b"laterclamp@mx.test")])
+        os.utime(chan_file(inst, "local", n), (4102444800, 4102444800))
+        inst.start_send(fake_local=True, fake_remote=True)
+        inst.wait_log(r"to local laterclamp@mx\.test$", timeout=20)
+        self.assertGreaterEqual(time.time(), born + 16 - 1)
+        inst.wait_log(r"^bounce msg %d qp" % n, timeout=10)
+
+    def test_deferral_sets_the_mtime_requeue_sets_it_to_now(self):
+        inst = self.instance(retryschedule="local:100\n", concurrencylocal="1\n")
+        inst.start_send(fake_local=True, fake_remote=True)
+        inst.wait_log(r"^status: local 0/1 remote 0/20$")
+        self.assertEqual(inst.inject("x\n", "s@x.test", ["laterx@mx.test"]), 0)
+        self.assertEqual(inst.inject("x\n", "s@x.test", ["latery@mx.test"]), 0)
+        inst.wait_log(r"deferral: Temporary_trouble", count=2)
+        ids = [int(x) for x in re.findall(r"(?m)^new msg (\d+)$", inst.log("send.log"))]
+        x, y = ids
+        # after the deferral: the next attempt on the schedule, (1 * 100)^2
+        # seconds after the birth (info/'s mtime), in the mtime and atime
+        for n in (x, y):
+            birth = int(os.stat(inst.path("queue", "info", str(n % 23), str(n))).st_mtime)
+            st = qng.wait_for(lambda: (lambda st: st.st_mtime == birth + 10000 and st)(
+                os.stat(chan_file(inst, "local", n))), 5, what="local/ mtime of %d" % n)
+            self.assertEqual(st.st_atime, birth + 10000)
+        # info/ is F only, as qmail-1.03 writes it (its qmail-send reads
+        # the first record as the sender)
+        with open(inst.path("queue", "info", str(x % 23), str(x)), "rb") as f:
+            self.assertEqual(f.read(), b"Fs@x.test\0")
+        # a slow delivery holds the one slot; x, requeued, waits behind it
+        self.assertEqual(inst.inject("x\n", "s@x.test",
+                                     ["slow%d@mx.test" % i for i in range(5)]), 0)
+        inst.wait_log(r"to local slow0@mx\.test$")
+        t0 = time.time()
+        r = inst.run("qmail-qrequeue", str(x))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        inst.wait_log(r"^requeue msg %d$" % x)
+        mt = os.stat(chan_file(inst, "local", x)).st_mtime
+        self.assertGreaterEqual(mt, int(t0))
+        self.assertLessEqual(mt, time.time())
+        os.kill(inst.send.pid, signal.SIGTERM)
+        self.assertEqual(inst.send.wait(timeout=15), 0)
+        self.assertEqual(len(self.starts(inst, "laterx@mx.test")), 1)
+        # the request survives the restart: x is tried at once, y is not
+        # (no storm: it keeps its time)
+        inst.start_send(fake_local=True, fake_remote=True)
+        qng.wait_for(lambda: len(self.starts(inst, "laterx@mx.test")) == 2, 10,
+                     what="x tried again after the restart")
+        inst.wait_log(r"^status: queue read, \d+ messages$")
+        time.sleep(1)
+        self.assertEqual(len(self.starts(inst, "latery@mx.test")), 1)
+
+
 class QreadTest(unittest.TestCase):
     """qmail-qread's output, byte for byte as qmail-1.03's, on a queue
     written by the test (no qmail-send running)."""
