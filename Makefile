@@ -7,7 +7,9 @@
 #   make run          build and start the demo instance in ./demo (foreground)
 #   make bench        side-by-side benchmarks against a private Postfix
 #   make fuzz         run each libFuzzer target for FUZZTIME seconds (clang)
-#   make install      programs into $(QMAIL_HOME)/bin, tcp tools into $(PREFIX)/bin
+#   make install      programs into $(QMAIL_HOME)/bin, tcp tools into $(PREFIX)/bin,
+#                     man pages, run scripts and systemd units
+#   make install-sendmail  /usr/sbin/sendmail and /usr/lib/sendmail links
 
 PREFIX     ?= /usr/local
 QMAIL_HOME ?= /var/qmail
@@ -50,7 +52,7 @@ FAMILIES := queue smtpd tcp tools send local inject remote
 WANT_queue  := qmail-queue
 WANT_smtpd  := qmail-smtpd
 WANT_tcp    := tcpserver tcprules tcprulescheck
-WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal \
+WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal logpipe \
                dnsmx dnsip dnsptr
 WANT_send   := qmail-send qmail-clean qmail-start qmail-rspawn qmail-qread \
                qmail-qrm qmail-qrequeue qmail-qexpire
@@ -90,7 +92,7 @@ FAMILY_A := $(FAMILIES:%=$(B)/lib%.a)
 BINS := $(PROGS:%=$(B)/bin/%)
 
 all: $(BINS)
-.PHONY: all check check-nodeps print-mains run bench fuzz install clean unit e2e fuzz-replay deps
+.PHONY: all check check-nodeps print-mains run bench fuzz install install-sendmail clean unit e2e fuzz-replay deps
 
 # The compile-time home is a generated header, rewritten only when it changes.
 $(B)/gen/conf_home.h: FORCE
@@ -170,19 +172,76 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) bench/run
 
+# Where make install puts what is not under QMAIL_HOME.  man pages go
+# where man(1) looks (and into QMAIL_HOME/man, qmail's tree); systemd
+# units into PREFIX's unit directory, which systemd searches.
+MANDIR     ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+LOGDIR     ?= /var/log/qmail
+TCPRULES   ?= /etc/tcp.smtp
+SBINDIR    ?= /usr/sbin
+USRLIBDIR  ?= /usr/lib
+# Tools an admin runs from a shell, linked into PREFIX/bin.
+PATH_PROGS := multilog tai64nlocal dnsmx dnsip dnsptr qmail-qstat qmail-qread
+SUBST = sed -e 's|@QMAIL_HOME@|$(QMAIL_HOME)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
+            -e 's|@LOGDIR@|$(LOGDIR)|g' -e 's|@TCPRULES@|$(TCPRULES)|g'
+SERVICE_SCRIPTS := qmail-send/run qmail-send/log/run qmail-smtpd/run \
+                   qmail-smtpd/log/run
+UNITS := qmail-send.service qmail-smtpd.service qmail-listener@.service
+
+# install_keep SRC DST MODE: a file the admin may edit (rc, run scripts)
+# is installed when absent or unchanged; otherwise the new one goes
+# beside it as DST.dist and the admin's stays.
+define install_keep
+	$(SUBST) $(1) > $(2).tmp && chmod $(3) $(2).tmp && \
+	if [ ! -e $(2) ] || cmp -s $(2).tmp $(2); then mv -f $(2).tmp $(2); \
+	else mv -f $(2).tmp $(2).dist; echo "kept your $(2); the new one is $(2).dist"; fi
+endef
+
 install: $(BINS)
 	install -d $(DESTDIR)$(QMAIL_HOME)/bin $(DESTDIR)$(PREFIX)/bin \
 	    $(DESTDIR)$(QMAIL_HOME)/man/man1 $(DESTDIR)$(QMAIL_HOME)/man/man5 \
-	    $(DESTDIR)$(QMAIL_HOME)/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1
+	    $(DESTDIR)$(QMAIL_HOME)/man/man8 $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(QMAIL_HOME)/doc $(DESTDIR)$(SYSTEMDDIR) \
+	    $(SERVICE_SCRIPTS:%/run=$(DESTDIR)$(QMAIL_HOME)/supervise/%)
 	for p in $(filter-out $(UCSPI_PROGS),$(PROGS)); do \
 	    install -m 755 $(B)/bin/$$p $(DESTDIR)$(QMAIL_HOME)/bin/$$p || exit 1; done
 	for p in $(UCSPI_PROGS); do \
 	    install -m 755 $(B)/bin/$$p $(DESTDIR)$(PREFIX)/bin/$$p || exit 1; done
+	for p in $(PATH_PROGS); do \
+	    ln -sf $(QMAIL_HOME)/bin/$$p $(DESTDIR)$(PREFIX)/bin/$$p || exit 1; done
 	for m in doc/*.[158]; do s=$${m##*.}; \
-	    install -m 644 $$m $(DESTDIR)$(QMAIL_HOME)/man/man$$s/ || exit 1; done
-	for m in $(UCSPI_PROGS:%=doc/%.1); do [ -f $$m ] && \
-	    install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
-	@echo "installed; create the tree with: $(QMAIL_HOME)/bin/qmail-setup -r $(QMAIL_HOME)"
+	    install -m 644 $$m $(DESTDIR)$(QMAIL_HOME)/man/man$$s/ || exit 1; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	install -m 644 doc/*.md $(DESTDIR)$(QMAIL_HOME)/doc/
+	$(call install_keep,service/rc.in,$(DESTDIR)$(QMAIL_HOME)/rc,755)
+	for f in $(SERVICE_SCRIPTS); do \
+	    $(call install_keep,service/$$f.in,$(DESTDIR)$(QMAIL_HOME)/supervise/$$f,755) \
+	    || exit 1; done
+	for u in $(UNITS); do \
+	    $(SUBST) service/systemd/$$u.in > $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; \
+	    chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$$u; done
+	@echo
+	@echo "installed.  Next, as root:"
+	@echo "  $(QMAIL_HOME)/bin/qmail-setup -r $(QMAIL_HOME)     # users, modes, control files, $(LOGDIR)"
+	@echo "  systemctl daemon-reload && systemctl enable --now qmail-send qmail-smtpd"
+	@echo "  tail -F $(LOGDIR)/current | tai64nlocal"
+	@echo "(daemontools/runit: link $(QMAIL_HOME)/supervise/* into /etc/service;"
+	@echo " sendmail for PHP and cron: make install-sendmail)"
+
+# The /usr/sbin/sendmail and /usr/lib/sendmail links that PHP's mail() and
+# cron use.  A sendmail of another MTA is left alone unless FORCE=1.
+install-sendmail:
+	@for l in $(DESTDIR)$(SBINDIR)/sendmail $(DESTDIR)$(USRLIBDIR)/sendmail; do \
+	    t=$$(readlink "$$l" 2>/dev/null); \
+	    if [ -e "$$l" -o -L "$$l" ] && [ "$$t" != "$(QMAIL_HOME)/bin/sendmail" ] && \
+	       [ "$(FORCE)" != 1 ]; then \
+	        echo "$$l belongs to another MTA ($${t:-a file}); remove that MTA, or make install-sendmail FORCE=1"; \
+	        exit 1; fi; done
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(USRLIBDIR)
+	ln -sfn $(QMAIL_HOME)/bin/sendmail $(DESTDIR)$(SBINDIR)/sendmail
+	ln -sfn $(QMAIL_HOME)/bin/sendmail $(DESTDIR)$(USRLIBDIR)/sendmail
 
 clean:
 	rm -rf build build-san

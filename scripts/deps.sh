@@ -24,6 +24,13 @@ command -v pgrep >/dev/null 2>&1 || need_pkg procps
 # a real DNS server on loopback for the DNS tests (tests/e2e/dnsserver.py);
 # it lives in /usr/sbin, outside an ordinary user's PATH
 command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ] || need_pkg unbound
+# Debian's daemontools (svscan, supervise, svc, setuidgid): the install
+# test runs the shipped run scripts under the real supervisor
+command -v svscan >/dev/null 2>&1 || need_pkg daemontools
+# systemd-analyze checks the shipped units (systemd need not be PID 1)
+command -v systemd-analyze >/dev/null 2>&1 || need_pkg systemd
+# ip netns: the install test's listener binds port 25 in a namespace
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need_pkg iproute2
 # the brief libFuzzer runs in `make check` (skipped when clang is absent)
 command -v clang >/dev/null 2>&1 || need_pkg clang
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||

@@ -581,12 +581,15 @@ logdir(const char *dir, const struct ids *id)
 }
 
 /* tcprules - the guides' /etc/tcp.smtp (this host may relay, everyone
- * may connect), and its cdb, when there is none. */
+ * may connect), and its cdb, when there is none.  tcprules lives in
+ * PREFIX/bin (ucspi-tcp's place) or bin/; found by PATH else. */
 static int
-tcprules(const char *rules)
+tcprules(const struct setup_opts *o, const char *rules)
 {
     char cdb[PATH_MAX], tmp[PATH_MAX];
-    const char *argv[] = {"bin/tcprules", cdb, tmp, NULL};
+    const char *prog = access("bin/tcprules", X_OK) == 0 ? "bin/tcprules"
+                                                         : "tcprules";
+    const char *argv[] = {prog, cdb, tmp, NULL};
     pid_t pid;
     int fd, st;
 
@@ -600,8 +603,6 @@ tcprules(const char *rules)
         return -1;
     if (access(cdb, F_OK) == 0)
         return 0;
-    if (access("bin/tcprules", X_OK) == -1)
-        return 0; /* compiled by the next run, once programs are there */
     fd = open(rules, O_RDONLY);
     if (fd == -1)
         return fail("open %s", rules);
@@ -613,16 +614,22 @@ tcprules(const char *rules)
     if (pid == 0) {
         if (dup2(fd, 0) == -1)
             _exit(111);
-        execv(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(fd);
     while (waitpid(pid, &st, 0) == -1)
         if (errno != EINTR)
             return fail("waitpid");
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+        warn(o, "warning: tcprules not found: compile %s with "
+                "tcprules %s %s < %s",
+             rules, cdb, tmp, rules);
+        return 0;
+    }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         errno = 0;
-        return fail("bin/tcprules %s failed", cdb);
+        return fail("%s %s failed", prog, cdb);
     }
     return 0;
 }
@@ -806,7 +813,7 @@ setup_run(const struct setup_opts *o)
         return -1;
     if (o->rootmode && o->logdir && logdir(o->logdir, &id) == -1)
         return -1;
-    if (o->rootmode && o->rules && tcprules(o->rules) == -1)
+    if (o->rootmode && o->rules && tcprules(o, o->rules) == -1)
         return -1;
     return verify(o, &id, root, g);
 }

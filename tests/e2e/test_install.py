@@ -1,0 +1,491 @@
+# SPDX-License-Identifier: ISC
+"""Root-only: the whole installation, as doc/migrating.md and the README
+describe it, in a fresh root of its own (a temporary directory standing
+for /, with QMAIL_HOME, PREFIX, the log directory and the tcp rules under
+it; programs built for that QMAIL_HOME):
+
+  a tree as qmail-1.03 leaves it (control files, users/assign, aliases,
+  an rc, a queue with a message in todo/ and a preprocessed one)
+  -> make install over it -> qmail-setup -r
+  -> the shipped systemd units, booted by a stand-in (systemd is not
+     PID 1 here: ExecStart, ExecReload, KillMode=mixed as systemd does
+     them) and the daemontools run scripts under Debian's svscan,
+     in a network namespace of the test's own (port 25 is the real one)
+  -> the old queue delivered, mail over SMTP, reload, stop, mail while
+     qmail-send is stopped, start: nothing lost; logs in LOGDIR/current
+     and LOGDIR/smtpd/current written by multilog as qmaill.
+Nothing outside the temporary root changes but qmail's users (which
+every root-mode test creates) and a network namespace that is removed."""
+import glob
+import os
+import pwd
+import grp
+import shlex
+import shutil
+import signal
+import smtplib  # noqa: F401 (used in the namespace's client below)
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import qng
+
+ME = "mail.example.test"
+NS_CLIENT = r'''
+import smtplib, sys
+s = smtplib.SMTP(timeout=20)
+code, msg = s.connect("127.0.0.1", 25)
+print(code, msg.decode())
+for rcpt in sys.argv[2:]:
+    s.sendmail(sys.argv[1], [rcpt], "Subject: to %s\n\nhello %s\n" % (rcpt, rcpt))
+s.quit()
+'''
+
+
+def proc_session(pid):
+    """The session id of a process, or None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[4])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def session_members(sid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and proc_session(int(d)) == sid:
+            out.append(int(d))
+    return out
+
+
+class Unit:
+    """A stand-in for systemd running one unit: ExecStart as the main
+    process in a session of its own (the unit's "control group"),
+    ExecReload with $MAINPID, stop as KillMode=mixed does it (KillSignal
+    to the main process only, then wait for every process of the unit
+    to end; SIGKILL to what is left after the timeout)."""
+
+    ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "LANG": "C"}
+
+    def __init__(self, path, netns, journal, instance=""):
+        self.keys = {}
+        section = None
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line.startswith("["):
+                    section = line.strip("[]")
+                    continue
+                k, _, v = line.partition("=")
+                k = "%s.%s" % (section, k.strip())
+                v = v.strip().replace("%i", instance)
+                if v == "":
+                    self.keys.pop(k, None)
+                else:
+                    self.keys.setdefault(k, []).append(v)
+        self.netns = netns
+        self.journal = journal
+        self.proc = None
+
+    def get(self, key, default=None):
+        v = self.keys.get("Service." + key)
+        return v[-1] if v else default
+
+    def start(self):
+        argv = shlex.split(self.get("ExecStart"))
+        self.log = open(self.journal, "ab")
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.netns] + argv, env=self.ENV,
+                                     stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log, start_new_session=True, cwd="/")
+        self.sid = self.proc.pid
+        return self.proc.pid
+
+    def reload(self):
+        cmd = self.get("ExecReload").replace("$MAINPID", str(self.proc.pid))
+        subprocess.run(shlex.split(cmd), check=True, timeout=10)
+
+    def stop(self, timeout=30):
+        assert self.get("KillMode") == "mixed"
+        sig = getattr(signal, self.get("KillSignal", "SIGTERM"))
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+        deadline = time.monotonic() + timeout
+        left = []
+        while time.monotonic() < deadline:
+            self.proc.poll()
+            left = [p for p in session_members(self.sid) if p != self.proc.pid or
+                    self.proc.returncode is None]
+            if not left:
+                break
+            time.sleep(0.05)
+        for p in left:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait(timeout=10)
+        self.log.close()
+        return left
+
+
+def run(argv, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("timeout", 120)
+    return subprocess.run(argv, **kw)
+
+
+@unittest.skipUnless(qng.IS_ROOT, "a root install needs root")
+@unittest.skipUnless(shutil.which("ip") or os.path.exists("/usr/sbin/ip"), "needs iproute2")
+class InstallTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.environ["PATH"] = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
+        cls.root = tempfile.mkdtemp(prefix="qng-install-", dir="/var/tmp")
+        os.chmod(cls.root, 0o755)
+        r = cls.root
+        cls.qh = r + "/var/qmail"
+        cls.prefix = r + "/usr/local"
+        cls.logdir = r + "/var/log/qmail"
+        cls.rules = r + "/etc/tcp.smtp"
+        cls.units = r + "/usr/local/lib/systemd/system"
+        cls.mail = r + "/home/joe"
+        os.makedirs(r + "/etc")
+        cls.netns = "qng-install-%d" % os.getpid()
+        # qmail's users, as an earlier qmail install left them
+        scratch = os.path.join(r, "scratch")
+        out = run([os.path.join(qng.BIN, "qmail-setup"), "-r", scratch])
+        if out.returncode != 0:
+            raise unittest.SkipTest("qmail-setup -r failed: %s" % out.stderr.decode())
+        shutil.rmtree(scratch)
+        cls.write_103_tree()
+        cls.install_out = cls.make_install()
+        # as an admin runs it: PREFIX/bin (tcprules) is on the PATH
+        cls.setup_out = run([cls.qh + "/bin/qmail-setup", "-r", "-l", cls.logdir, "-x",
+                             cls.rules, cls.qh],
+                            env={"PATH": cls.prefix + "/bin:" + os.environ["PATH"]})
+        if run(["ip", "netns", "add", cls.netns]).returncode != 0:
+            raise unittest.SkipTest("cannot create a network namespace")
+        run(["ip", "netns", "exec", cls.netns, "ip", "link", "set", "lo", "up"], check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        run(["ip", "netns", "del", cls.netns])
+        if os.environ.get("QNG_KEEP"):
+            print("kept", cls.root)
+        else:
+            shutil.rmtree(cls.root, ignore_errors=True)
+
+    # --- the tree qmail-1.03 left ------------------------------------
+    @classmethod
+    def own(cls, path, user, group, mode):
+        os.chown(path, pwd.getpwnam(user).pw_uid if user != "root" else 0,
+                 grp.getgrnam(group).gr_gid)
+        os.chmod(path, mode)
+
+    @classmethod
+    def put(cls, rel, data, user="root", group="qmail", mode=0o644):
+        p = os.path.join(cls.qh, rel)
+        with open(p, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+        cls.own(p, user, group, mode)
+        return p
+
+    @classmethod
+    def write_103_tree(cls):
+        """qmail-1.03's tree (INSTALL, hier.c's owners and modes), with
+        an admin's control files, users/assign, aliases and rc, and two
+        messages in the queue (one in todo/, one preprocessed)."""
+        qh = cls.qh
+        os.makedirs(qh)
+        cls.own(qh, "root", "qmail", 0o755)
+        for d in ["bin", "boot", "control", "doc", "man", "users"]:
+            os.mkdir(os.path.join(qh, d))
+            cls.own(os.path.join(qh, d), "root", "qmail", 0o755)
+        os.mkdir(qh + "/alias")
+        cls.own(qh + "/alias", "alias", "qmail", 0o2755)
+        q = qh + "/queue"
+        dirs = [("", "qmailq", 0o750), ("pid", "qmailq", 0o700), ("intd", "qmailq", 0o700),
+                ("todo", "qmailq", 0o750), ("bounce", "qmails", 0o700),
+                ("lock", "qmailq", 0o750)]
+        for d, u, m in dirs:
+            os.makedirs(os.path.join(q, d), exist_ok=True)
+            cls.own(os.path.join(q, d), u, "qmail", m)
+        for d, u, m in [("mess", "qmailq", 0o750), ("info", "qmails", 0o700),
+                        ("local", "qmails", 0o700), ("remote", "qmails", 0o700)]:
+            os.mkdir(os.path.join(q, d))
+            cls.own(os.path.join(q, d), u, "qmail", m)
+            for i in range(23):
+                os.mkdir(os.path.join(q, d, str(i)))
+                cls.own(os.path.join(q, d, str(i)), u, "qmail", m)
+        cls.put("queue/lock/tcpto", b"\0" * 1024, "qmailr", "qmail", 0o644)
+        cls.put("queue/lock/sendmutex", b"", "qmails", "qmail", 0o600)
+        os.mkfifo(q + "/lock/trigger")
+        cls.own(q + "/lock/trigger", "qmails", "qmail", 0o622)
+        # an old program that make install replaces
+        cls.put("bin/qmail-send", "#!/bin/sh\necho qmail-1.03\n", mode=0o711)
+        cls.controls = {
+            "me": ME + "\n",
+            "rcpthosts": ME + "\nexample.test\n",
+            "locals": ME + "\nexample.test\n",
+            "concurrencyremote": "5\n",
+            "defaultdelivery": "./Maildir/\n",
+        }
+        for name, text in cls.controls.items():
+            cls.put("control/" + name, text)
+        # joe: a users/assign mailbox, as nobody
+        nobody = pwd.getpwnam("nobody")
+        os.makedirs(cls.mail)
+        run([os.path.join(qng.BIN, "maildirmake"), cls.mail + "/Maildir"], check=True)
+        for root, ds, fs in os.walk(cls.mail):
+            for n in ds + fs + [""]:
+                os.chown(os.path.join(root, n), nobody.pw_uid, nobody.pw_gid)
+        cls.put("users/assign", "=joe:nobody:%d:%d:%s:::\n.\n" % (
+            nobody.pw_uid, nobody.pw_gid, cls.mail))
+        run([os.path.join(qng.BIN, "qmail-newu")], env={"QMAIL_HOME": qh}, check=True)
+        for a in ["postmaster", "root", "mailer-daemon"]:
+            cls.put("alias/.qmail-" + a, "&joe@example.test\n", "alias", "nofiles")
+        # the rc of a Life-with-qmail install: kept by make install
+        cls.old_rc = ('#!/bin/sh\nexec env - PATH="%s/bin:$PATH" qmail-start '
+                      '"`cat %s/control/defaultdelivery`"\n' % (qh, qh))
+        cls.put("rc", cls.old_rc, mode=0o755)
+        # the queue: one message committed but not preprocessed (mess,
+        # intd and todo), one preprocessed for local delivery whose next
+        # attempt (the local/ file's mtime, qmail-1.03's way) is past
+        cls.old_ids = []
+        for i, pre in enumerate([False, True]):
+            tmp = cls.put("queue/mess/0/new", b"Received: (qmail 1 invoked by uid 0); "
+                          b"1 Jan 2020 00:00:00 -0000\nSubject: left by qmail-1.03 %d\n\n"
+                          b"old %d\n" % (i, i), "qmailq", "qmail", 0o644)
+            n = os.stat(tmp).st_ino
+            os.rename(tmp, "%s/mess/%d/%d" % (q, n % 23, n))
+            if pre:
+                cls.put("queue/info/%d/%d" % (n % 23, n), b"Fold@far.test\0", "qmails",
+                        "qmail", 0o600)
+                loc = cls.put("queue/local/%d/%d" % (n % 23, n), b"Tjoe@example.test\0",
+                              "qmails", "qmail", 0o600)
+                os.utime(loc, (time.time() - 3600, time.time() - 3600))
+            else:
+                cls.put("queue/intd/%d" % n, b"u0\0p1\0Fold@far.test\0Tjoe@example.test\0",
+                        "qmailq", "qmail", 0o644)
+                os.link("%s/intd/%d" % (q, n), "%s/todo/%d" % (q, n))
+            cls.old_ids.append(n)
+
+    @classmethod
+    def make_install(cls):
+        """make install, for this root: a copy of the tested build with
+        the objects that know QMAIL_HOME rebuilt (conf_home.h)."""
+        build = os.path.join(cls.root, "build")
+        shutil.copytree(qng.BUILD, build, symlinks=True, ignore=shutil.ignore_patterns("fuzz*"))
+        for d in glob.glob(build + "/**/*.d", recursive=True):
+            with open(d) as f:
+                if "conf_home.h" in f.read():
+                    os.unlink(d[:-2] + ".o")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+        argv = ["make", "-C", qng.REPO, "-j2", "--no-print-directory", "install",
+                "B=" + build, "QMAIL_HOME=" + cls.qh, "PREFIX=" + cls.prefix,
+                "LOGDIR=" + cls.logdir, "TCPRULES=" + cls.rules, "SYSTEMDDIR=" + cls.units,
+                "SBINDIR=" + cls.root + "/usr/sbin", "USRLIBDIR=" + cls.root + "/usr/lib"]
+        if qng.SAN:
+            argv.append("SAN=1")
+        r = run(argv, env=env, timeout=900)
+        if r.returncode != 0:
+            raise AssertionError("make install failed:\n%s%s" % (
+                r.stdout.decode()[-3000:], r.stderr.decode()[-3000:]))
+        return r.stdout.decode()
+
+    # --- helpers -----------------------------------------------------
+    def smtp(self, *rcpts, sender="sender@far.test"):
+        r = run(["ip", "netns", "exec", self.netns, sys.executable, "-c", NS_CLIENT, sender]
+                + list(rcpts), timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        return r.stdout.decode()
+
+    def joe_mail(self):
+        return sorted(glob.glob(self.mail + "/Maildir/new/*"))
+
+    def wait_mail(self, n, timeout=30):
+        return qng.wait_for(lambda: len(self.joe_mail()) >= n and self.joe_mail(), timeout,
+                            what="%d messages in joe's Maildir (log:\n%s)" % (n, self.log()))
+
+    def log(self, sub=""):
+        try:
+            with open(os.path.join(self.logdir, sub, "current"), "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def wait_log(self, text, sub="", timeout=30):
+        return qng.wait_for(lambda: text in self.log(sub), timeout,
+                            what="%r in %s/current:\n%s" % (text, sub, self.log(sub)[-2000:]))
+
+    def unit(self, name, instance=""):
+        u = Unit(os.path.join(self.units, name), self.netns,
+                 os.path.join(self.root, "journal-" + name), instance)
+        self.addCleanup(lambda: u.proc and u.proc.poll() is None and u.stop())
+        return u
+
+    def qstat(self):
+        r = run([self.qh + "/bin/qmail-qstat"], env={"QMAIL_HOME": self.qh})
+        return r.stdout.decode()
+
+    # --- the tests ---------------------------------------------------
+    def test_1_install_over_qmail_103(self):
+        """make install keeps what the admin owns; qmail-setup -r repairs
+        modes and adds nothing that changes the old tree's behaviour."""
+        qh = self.qh
+        self.assertIn("qmail-setup -r", self.install_out)
+        # programs replaced, the admin's rc kept with ours beside it
+        with open(qh + "/bin/qmail-send", "rb") as f:
+            self.assertTrue(f.read(4) == b"\x7fELF")
+        with open(qh + "/rc") as f:
+            self.assertEqual(f.read(), self.old_rc)
+        self.assertTrue(os.path.exists(qh + "/rc.dist"))
+        self.assertIn("kept your %s/rc" % qh, self.install_out)
+        # man pages where man looks, admin tools on PATH
+        self.assertTrue(os.path.exists(self.prefix + "/share/man/man8/qmail-smtpd.8"))
+        self.assertTrue(os.path.exists(qh + "/man/man8/qmail-smtpd.8"))
+        for p in ["multilog", "tai64nlocal", "dnsmx", "tcpserver", "tcprules"]:
+            self.assertTrue(os.access(self.prefix + "/bin/" + p, os.X_OK), p)
+        r = self.setup_out
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"")
+        st = os.stat(qh + "/bin/qmail-queue")
+        self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
+                         (0o4711, pwd.getpwnam("qmailq").pw_uid))
+        for name, text in self.controls.items():
+            with open(qh + "/control/" + name) as f:
+                self.assertEqual(f.read(), text, name)
+        self.assertEqual(sorted(os.listdir(qh + "/control")), sorted(self.controls))
+        with open(qh + "/alias/.qmail-root") as f:
+            self.assertEqual(f.read(), "&joe@example.test\n")
+        self.assertIn("messages in queue: 2\n", self.qstat())
+        st = os.stat(self.logdir)
+        self.assertEqual(st.st_uid, pwd.getpwnam("qmaill").pw_uid)
+        # the shipped units are valid for systemd itself
+        if shutil.which("systemd-analyze"):
+            tmpl = os.path.join(self.root, "qmail-listener@submission.service")
+            shutil.copy(os.path.join(self.units, "qmail-listener@.service"), tmpl)
+            os.makedirs(qh + "/supervise/qmail-submission", exist_ok=True)
+            shutil.copy(qh + "/supervise/qmail-smtpd/run", qh + "/supervise/qmail-submission/run")
+            r = run(["systemd-analyze", "verify", "--man=no",
+                     os.path.join(self.units, "qmail-send.service"),
+                     os.path.join(self.units, "qmail-smtpd.service"), tmpl])
+            shutil.rmtree(qh + "/supervise/qmail-submission")
+            self.assertEqual((r.returncode, r.stdout + r.stderr), (0, b""))
+
+    def test_2_systemd_units(self):
+        """The units, booted: the old queue is delivered, SMTP works,
+        reload is HUP, stop lets everything end by itself, mail taken
+        while qmail-send is stopped is delivered after the start."""
+        send = self.unit("qmail-send.service")
+        smtpd = self.unit("qmail-smtpd.service")
+        send.start()
+        smtpd.start()
+        self.wait_mail(2)
+        self.wait_log("end msg %d" % self.old_ids[0])
+        self.wait_log("status: local 0/10 remote 0/5")
+        # the listener answers on port 25 with the old tree's name
+        qng.wait_for(lambda: "tcpserver: status:" in self.log("smtpd"), 15,
+                     what="tcpserver's first line in smtpd/current")
+        greet = self.smtp("joe@example.test", "postmaster@" + ME)
+        self.assertIn(ME + " ESMTP", greet)
+        self.wait_mail(4)
+        # the logs are multilog's, written as qmaill, TAI64N-stamped
+        for sub in ["", "smtpd"]:
+            st = os.stat(os.path.join(self.logdir, sub, "current"))
+            self.assertEqual(st.st_uid, pwd.getpwnam("qmaill").pw_uid)
+            self.assertTrue(self.log(sub).startswith("@4000"), self.log(sub)[:200])
+        self.assertIn("ok ", self.log("smtpd"))
+        # reload = HUP: qmail-send rereads its control files and stays
+        send.reload()
+        self.wait_log("status: control files reread")
+        self.assertIsNone(send.proc.poll())
+        # stop: TERM to qmail-send alone; helpers and logger end by themselves
+        left = send.stop()
+        self.assertEqual(left, [], "killed after the timeout")
+        log = self.log()
+        self.assertIn("status: exiting", log)
+        self.assertNotIn("alert:", log)
+        # mail while qmail-send is stopped waits in the queue
+        self.smtp("joe@example.test")
+        self.assertIn("messages in queue: 1\n", self.qstat())
+        send.start()
+        self.wait_mail(5)
+        qng.wait_for(lambda: "messages in queue: 0\n" in self.qstat(), 15, what="empty queue")
+        self.assertEqual(send.stop(), [])
+        self.assertEqual(smtpd.stop(), [])
+        self.assertIn("tcpserver: status:", self.log("smtpd"))
+
+    @unittest.skipUnless(shutil.which("svscan") and shutil.which("svc") and
+                         shutil.which("setuidgid"), "needs Debian's daemontools")
+    def test_3_daemontools_run_scripts(self):
+        """supervise/qmail-send and supervise/qmail-smtpd under svscan,
+        their log/run through setuidgid: mail flows, svc -d stops."""
+        before = len(self.joe_mail())
+        scan = os.path.join(self.root, "service")
+        os.mkdir(scan)
+        for s in ["qmail-send", "qmail-smtpd"]:
+            os.symlink(os.path.join(self.qh, "supervise", s), os.path.join(scan, s))
+        log = open(os.path.join(self.root, "svscan.log"), "ab")
+        p = subprocess.Popen(["ip", "netns", "exec", self.netns, "svscan", scan],
+                             env=Unit.ENV, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                             start_new_session=True, cwd="/")
+
+        def down():
+            for s in ["qmail-send", "qmail-smtpd"]:
+                d = os.path.join(self.qh, "supervise", s)
+                run(["svc", "-dx", d, d + "/log"], timeout=10)
+            if p.poll() is None:
+                p.terminate()
+            p.wait(timeout=10)
+            qng.wait_for(lambda: not session_members(p.pid), 30, what="supervised processes")
+            log.close()
+        self.addCleanup(down)
+        qng.wait_for(lambda: "status: local 0/10" in self.log().split("status: exiting")[-1],
+                     30, what="qmail-send under supervise")
+        qng.wait_for(lambda: self.log("smtpd").count("tcpserver: status: 0/100") >= 3, 30,
+                     what="tcpserver under supervise")
+        self.smtp("joe@example.test")
+        self.wait_mail(before + 1)
+        send = os.path.join(self.qh, "supervise", "qmail-send")
+        r = run(["svc", "-d", send], timeout=10)
+        self.assertEqual(r.returncode, 0)
+        qng.wait_for(lambda: self.log().count("status: exiting") >= 3, 30,
+                     what="qmail-send's exit under svc -d")
+        self.assertNotIn("alert:", self.log())
+
+    def test_4_sendmail_links(self):
+        """make install-sendmail: links for PHP and cron, refused when
+        another MTA's sendmail is there unless FORCE=1."""
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+        base = ["make", "-C", qng.REPO, "--no-print-directory", "install-sendmail",
+                "QMAIL_HOME=" + self.qh, "SBINDIR=" + self.root + "/usr/sbin",
+                "USRLIBDIR=" + self.root + "/usr/lib"]
+        os.makedirs(self.root + "/usr/sbin", exist_ok=True)
+        other = self.root + "/usr/sbin/sendmail"
+        with open(other, "w") as f:
+            f.write("#!/bin/sh\n# another MTA\n")
+        r = run(base, env=env)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"belongs to another MTA", r.stdout + r.stderr)
+        with open(other) as f:
+            self.assertIn("another MTA", f.read())
+        r = run(base + ["FORCE=1"], env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for l in [other, self.root + "/usr/lib/sendmail"]:
+            self.assertEqual(os.readlink(l), self.qh + "/bin/sendmail")
+        # again: ours already, no FORCE needed
+        self.assertEqual(run(base, env=env).returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
