@@ -4,10 +4,12 @@ its port, accepts a relayed message from 127.0.0.1, qmail-qstat counts it,
 and stop really stops it."""
 import os
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 import qng
@@ -58,6 +60,63 @@ class DemoTest(unittest.TestCase):
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
         self.assertEqual(self.demo("status").returncode, 3)
+
+    def test_demo_announces_the_seeds_size_limit(self):
+        self.assertEqual(self.demo("start").returncode, 0)
+        port = int(self.env["QNG_DEMO_PORT"])
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+            s.ehlo("client.test")
+            self.assertEqual(s.esmtp_features.get("size"), "10000000")
+
+    def test_ctrl_c_on_make_run_stops_everything_cleanly(self):
+        """`make run` in a terminal: Ctrl-C sends SIGINT to the whole
+        foreground process group.  Every program ends, and qmail-send's
+        log ends with its own exit line, not 'alert: lost connection'."""
+        out = open(os.path.join(self.tmp, "run.out"), "w+b")
+        p = subprocess.Popen([self.script, "run"], env=self.env, stdout=out,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        port = int(self.env["QNG_DEMO_PORT"])
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        try:
+            qng.wait_for(up, 30, what="the demo's port")
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+                s.sendmail("me@example.test", ["demo@example.test"], "Subject: hi\n\nhi\n")
+            qng.wait_for(lambda: os.listdir(os.path.join(self.tmp, "demo", "mail", "demo",
+                                                         "Maildir", "new")), 15,
+                         what="the delivery")
+            time.sleep(0.3)
+            os.killpg(p.pid, signal.SIGINT)
+            p.wait(timeout=30)
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+        # nothing of the instance is left running
+        def left():
+            return [d for d in os.listdir("/proc") if d.isdigit() and
+                    self._session(int(d)) == p.pid]
+        qng.wait_for(lambda: not left(), 15, what="the demo's processes to end")
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+        out.close()
+        self.assertIn("status: exiting", text)
+        self.assertNotIn("alert:", text)
+        self.assertNotIn("lost connection", text)
+
+    @staticmethod
+    def _session(pid):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return int(f.read().rsplit(")", 1)[1].split()[4])
+        except (OSError, ValueError, IndexError):
+            return None
 
 
 if __name__ == "__main__":
