@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-# qmail-ng: one non-recursive Makefile (STYLE.md §8).
+# qmail-ng: one non-recursive Makefile (doc/architecture.md, "Where to find things").
 #
 #   make              build every program into build/bin
 #   make check        build, then run unit, fuzz-replay and end-to-end tests

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * showctl - the control file table and its printer (see showctl.h).
- * Defaults are qmail-1.03's (DESIGN.md §3).
+ * Defaults are qmail-1.03's (qmail-control(5)).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -54,6 +54,10 @@ const struct showctl_entry showctl_table[] = {
     {"notipme", 'l', NULL, "addresses that are not this host after all"},
     {"dnsservers", 'l', NULL,
      "DNS servers (absent: those of /etc/resolv.conf)"},
+    {"defaultdelivery", 'v', "./Maildir/",
+     "delivery of a user without .qmail (read by rc)"},
+    {"concurrencyincoming", 'n', "100",
+     "SMTP connections at once (read by supervise/qmail-smtpd/run)"},
     {NULL, 0, NULL, NULL},
 };
 

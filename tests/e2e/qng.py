@@ -4,7 +4,7 @@ temporary QMAIL_HOME, built by qmail-setup from the freshly built
 programs, with tcpserver + qmail-smtpd listening on a free loopback port.
 
 Everything runs as the invoking user; when that is root, the instance
-belongs to nobody/nogroup and tcpserver drops to it (DESIGN.md §2).
+belongs to nobody/nogroup and tcpserver drops to it (doc/architecture.md).
 Every wait has a timeout."""
 import os
 import pwd
