@@ -12,7 +12,10 @@
  * so a slow client or resolver never stalls the listener.  SIGCHLD and
  * SIGTERM arrive through a signalfd polled beside the listening socket,
  * so there is no handler and no race between reaping and accepting.
- * Exit codes: 100 usage, 111 cannot resolve, bind, listen or drop
+ * At the -c limit it stops accepting: new clients wait in the listen
+ * queue (as with ucspi-tcp) and are taken as children end, so the queue
+ * is as long as the kernel allows unless -b says otherwise (see
+ * default_backlog).  Exit codes: 100 usage, 111 cannot resolve, bind, listen or drop
  * privileges; 0 after SIGTERM (children keep running, as with ucspi).
  */
 #include <errno.h>
@@ -32,6 +35,7 @@
 
 #include "conn.h"
 #include "conntab.h"
+#include "ctl.h"
 #include "datetime.h"
 #include "fmt.h"
 #include "ipaddr.h"
@@ -41,12 +45,16 @@
 
 #define ACCEPT_BATCH 64   /* accepts per poll wake-up before reaping again */
 #define BACKOFF_MS 100    /* pause after EMFILE, ENOBUFS, fork failure */
+#define BACKLOG_MIN 128   /* the least listen queue without -b */
+#define BACKLOG_MAX 65535 /* the most listen(2) takes from -b */
+#define SOMAXCONN_FILE "/proc/sys/net/core/somaxconn"
+#define SOMAXCONN_UNKNOWN 4096 /* Linux's somaxconn since 5.4 */
 
 struct server {
     struct conn_conf cf;
     unsigned long limit;   /* -c */
     unsigned long perip;   /* -C, 0: none */
-    unsigned long backlog; /* -b */
+    unsigned long backlog; /* -b, 0: default_backlog */
     int family;            /* -4 / -6, 0: either */
     bool print_port;       /* -1 */
     bool set_uid, set_gid;
@@ -93,7 +101,7 @@ options(struct server *sv, int argc, char **argv)
     sv->cf.killopts = true;
     sv->cf.verbosity = CONN_ERRORS;
     sv->limit = 40;
-    sv->backlog = 20;
+    sv->backlog = 0;
     opterr = 0;
     while ((c = getopt(argc, argv,
                        "+146pPhHrRoOdDqQvUXc:C:x:B:g:u:b:l:t:")) != -1) {
@@ -119,7 +127,7 @@ options(struct server *sv, int argc, char **argv)
         case 'B': sv->cf.banner = optarg; break;
         case 'c': sv->limit = number(optarg, 1, CONNTAB_MAX); break;
         case 'C': sv->perip = number(optarg, 0, CONNTAB_MAX); break;
-        case 'b': sv->backlog = number(optarg, 1, 65535); break;
+        case 'b': sv->backlog = number(optarg, 1, BACKLOG_MAX); break;
         case 't': sv->cf.ident_timeout = (unsigned)number(optarg, 0, 3600);
             break;
         case 'l':
@@ -212,6 +220,30 @@ resolve(struct server *sv, struct sockaddr_storage *ss)
     return ipaddr_to_sockaddr(&ip, (unsigned)port, ss);
 }
 
+/*
+ * default_backlog - the listen queue without -b: the kernel's maximum
+ * (net.core.somaxconn; 4096 when it cannot be read), and never less than
+ * the -c limit or BACKLOG_MIN (the kernel cuts what is over its maximum).
+ * ucspi-tcp's 20 is too short for today's bursts: while the accept queue
+ * is full, a client whose handshake completes anyway (SYN cookies, on by
+ * default in Linux) has its last ACK dropped and waits for a greeting
+ * that never comes; a client that fits in the queue is only served late.
+ */
+static unsigned long
+default_backlog(unsigned long limit)
+{
+    unsigned long max = SOMAXCONN_UNKNOWN, b;
+
+    if (ctl_readulong(SOMAXCONN_FILE, &max) != 1 || max == 0)
+        max = SOMAXCONN_UNKNOWN;
+    b = max;
+    if (b < limit)
+        b = limit;
+    if (b < BACKLOG_MIN)
+        b = BACKLOG_MIN;
+    return b < BACKLOG_MAX ? b : BACKLOG_MAX;
+}
+
 /* bind_listen - the listening socket, non-blocking; dies 111. */
 static void
 bind_listen(struct server *sv)
@@ -233,6 +265,8 @@ bind_listen(struct server *sv)
     if (bind(sv->lfd, (struct sockaddr *)&ss, len) == -1)
         log_die_sys(EXIT_TEMP, "unable to bind to %s port %s", sv->host,
                     sv->port);
+    if (sv->backlog == 0)
+        sv->backlog = default_backlog(sv->limit);
     if (listen(sv->lfd, (int)sv->backlog) == -1)
         log_die_sys(EXIT_TEMP, "unable to listen");
 }
