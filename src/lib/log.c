@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "vis.h"
 
 #define LOG_MAX 4000
 
@@ -47,9 +48,7 @@ emit(const char *prefix, const char *fmt, va_list ap, const char *suffix)
         if (r > 0)
             n += (size_t)r < LOG_MAX - n ? (size_t)r : LOG_MAX - n - 1;
     }
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-            buf[i] = '?';
+    vis_mask(buf, n, '?');
     buf[n++] = '\n';
     for (size_t off = 0; off < n;) {
         ssize_t w = write(2, buf + off, n - off);

@@ -2,8 +2,10 @@
 /*
  * log - one line per event on stderr, written with a single write(2) so
  * lines from concurrent processes never interleave.  Control characters
- * in the formatted text (a hostile HELO, an address with CR LF) are
- * replaced by '?', so one event can never forge a second log line.
+ * in the formatted text (a hostile HELO, an address with CR LF, an ESC
+ * sequence, a UTF-8 C1 control) and bytes that are not UTF-8 are
+ * replaced by '?' (vis_mask), so one event can never forge a second log
+ * line or rewrite an admin's terminal.
  */
 #ifndef LOG_H
 #define LOG_H

@@ -40,19 +40,26 @@ utf8_len(const unsigned char *s, size_t len)
     return n;
 }
 
-/* safe_len - bytes at s that may be shown as they are, 0 for a byte that
- * must be escaped. */
+/* shown_len - bytes at s that a terminal shows as text, 0 for a control
+ * (C0, DEL, a UTF-8 C1) or a byte that is not UTF-8. */
 static size_t
-safe_len(const unsigned char *s, size_t len)
+shown_len(const unsigned char *s, size_t len)
 {
     size_t n;
 
-    if (s[0] < 0x20 || s[0] == 0x7f || s[0] == '\\')
+    if (s[0] < 0x20 || s[0] == 0x7f)
         return 0;
     n = utf8_len(s, len);
     if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
         return 0; /* U+0080..U+009F, the C1 controls */
     return n;
+}
+
+/* safe_len - shown_len, and the backslash is escaped too. */
+static size_t
+safe_len(const unsigned char *s, size_t len)
+{
+    return s[0] == '\\' ? 0 : shown_len(s, len);
 }
 
 /* vis_cat - append s[0..len) to out with unsafe bytes as \ooo.
@@ -102,4 +109,24 @@ vis_clean(const char *s, size_t len)
         i += n;
     }
     return true;
+}
+
+/* vis_mask - overwrite, in place, each byte that vis_cat would escape
+ * (but the backslash) with the byte with: for text that must keep its
+ * length, such as a log line being written. */
+void
+vis_mask(char *s, size_t len, char with)
+{
+    unsigned char *p = (unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = shown_len(p + i, len - i);
+
+        if (n) {
+            i += n;
+            continue;
+        }
+        p[i++] = (unsigned char)with;
+    }
 }

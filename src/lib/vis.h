@@ -21,5 +21,6 @@
 
 int vis_cat(struct bstr *out, const char *s, size_t len) WUR;
 bool vis_clean(const char *s, size_t len);
+void vis_mask(char *s, size_t len, char with);
 
 #endif

@@ -86,7 +86,17 @@ t_all_bytes(void)
     bstr_free(&out);
 }
 
+static void
+t_mask(void)
+{
+    char a[] = "x\033[2J\n\xc2\x9b" "1\xc3\xa9\\\xff\x7f";
+
+    vis_mask(a, sizeof a - 1, '?');
+    CHECK_STR(a, "x?[2J???1\xc3\xa9\\??");
+}
+
 static const struct test_case tcases[] = {
+    {"mask", t_mask},
     {"table", t_table},
     {"appends", t_appends},
     {"all_bytes", t_all_bytes},
