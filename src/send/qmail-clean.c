@@ -4,15 +4,21 @@
  * them (mess/, intd/ and todo/ belong to qmailq in a root install).
  *
  * Requests on fd 0, NUL-terminated: "t<id>" (preprocessing is done:
- * remove intd/<id> and todo/<id>) and "x<id>" (the message is finished:
+ * remove intd/<id> and todo/<id>), "x<id>" (the message is finished:
  * remove intd/todo leftovers, then mess/S/<id>, always last: as long as
- * it exists its inode, the message number, cannot be given to another).  One answer byte each on
- * fd 1, in order: '+' done, '!' failed.  Requests that arrive together
- * are done together and todo/ is fsynced once before their answers go
- * out, so a removal qmail-send acts on is durable (a todo/ entry that
- * came back after a crash would be preprocessed, and delivered, again).
- * Every hour it also removes files older than 36 hours from pid/, left
- * by qmail-queue processes that were killed.  It exits at end of input.
+ * it exists its inode, the message number, cannot be given to another)
+ * and "o<id>" (an orphan qmail-send found: intd/<id> and mess/S/<id>,
+ * refused unless todo/<id> is absent and both are untouched for 36
+ * hours).  One answer byte each on fd 1, in order: '+' done, '!' failed
+ * or refused, and for "o" '-' when there was nothing left to remove.  Requests that arrive together are done together and
+ * todo/ is fsynced once before their answers go out, so a removal
+ * qmail-send acts on is durable (a todo/ entry that came back after a
+ * crash would be preprocessed, and delivered, again).
+ * At start and every hour it also removes what killed qmail-queue
+ * processes left, untouched for 36 hours: files in pid/, and intd/
+ * files without a todo/ entry (with their mess/ file), logging each.
+ * qmail-send cannot read intd/, which belongs to qmailq.  It exits at end
+ * of input.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,6 +46,60 @@ gone(const char *fn)
     return unlink(fn) == 0 || errno == ENOENT;
 }
 
+/* stale - whether fn exists and has been untouched for STALE seconds at
+ * now (every write qmail-queue makes moves the mtime). */
+static bool
+stale(const char *fn, time_t now)
+{
+    struct stat st;
+
+    return stat(fn, &st) == 0 && now - st.st_mtime >= STALE;
+}
+
+static bool
+absent(const char *fn)
+{
+    struct stat st;
+
+    return stat(fn, &st) == -1 && errno == ENOENT;
+}
+
+/*
+ * orphan - remove uncommitted message id: intd/<id> (if any) and, when
+ * untouched for STALE too, mess/S/<id>, mess last.  Returns '+' when it
+ * removed something, '-' when neither was there (gone already), '!' when
+ * it refused (todo/<id> exists, intd/<id> is younger) or failed.
+ * with_mess: mess/ must be stale too (qmail-send's request); else a young
+ * mess/ stays (a new message got the number) and only intd/ goes.
+ */
+static char
+orphan(unsigned long long id, bool with_mess, bool *mess_gone)
+{
+    char fn[QPATH_MAX];
+    time_t now = time(NULL);
+    bool intd_gone = false;
+
+    *mess_gone = false;
+    qpath_fmt(fn, "todo", id);
+    if (!absent(fn))
+        return '!';
+    qpath_fmt(fn, "intd", id);
+    if (!absent(fn)) {
+        if (!stale(fn, now) || !gone(fn))
+            return '!';
+        intd_gone = true;
+    }
+    qpath_fmt(fn, "mess", id);
+    if (absent(fn))
+        return intd_gone ? '+' : '-';
+    if (!stale(fn, now))
+        return with_mess ? '!' : intd_gone ? '+' : '-';
+    if (!gone(fn))
+        return '!';
+    *mess_gone = true;
+    return '+';
+}
+
 static char
 do_request(const char *r, size_t len, bool *synctodo)
 {
@@ -58,6 +118,11 @@ do_request(const char *r, size_t len, bool *synctodo)
             return '!';
         *synctodo = true;
         return '+';
+    case 'o': {
+        bool mess_gone;
+
+        return orphan(id, true, &mess_gone);
+    }
     case 'x':
         /* mess/ goes last: its inode is the message number, and while
          * it exists no new message can be given the same number (whose
@@ -75,6 +140,41 @@ do_request(const char *r, size_t len, bool *synctodo)
     default:
         return '!';
     }
+}
+
+/* sweep_intd - intd/ files of messages never committed (no todo/),
+ * untouched for STALE seconds, go with their mess/ files. */
+static void
+sweep_intd(void)
+{
+    DIR *d = opendir("intd");
+    struct dirent *de;
+    time_t now = time(NULL);
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        char fn[QPATH_MAX], mfn[QPATH_MAX];
+        unsigned long long id;
+        bool mess_gone;
+
+        if (!qpath_scan_id(de->d_name, &id) || id == 0)
+            continue;
+        qpath_fmt(fn, "intd", id);
+        qpath_fmt(mfn, "mess", id);
+        if (!stale(fn, now))
+            continue;
+        if (orphan(id, false, &mess_gone) != '+')
+            log_line("warning: unable to remove orphan %s", fn);
+        else if (mess_gone)
+            log_line("warning: removed orphan %s and %s: never queued "
+                     "(no todo/ entry), untouched for 36 hours",
+                     fn, mfn);
+        else
+            log_line("warning: removed orphan %s: never queued (no todo/ "
+                     "entry), untouched for 36 hours", fn);
+    }
+    closedir(d);
 }
 
 static void
@@ -119,6 +219,7 @@ main(void)
 
         if (time(NULL) - last_sweep >= 3600) {
             sweep_pid();
+            sweep_intd();
             last_sweep = time(NULL);
         }
         if (poll(&p, 1, 3600 * 1000) == 0)

@@ -45,6 +45,8 @@
 #define EXTRA_ACTIVE 16      /* loaded jobs beyond a channel's concurrency */
 #define REMOTE_RCPTS 100     /* recipients in one remote delivery at most */
 #define SCAN_BATCH 256       /* messages of the start-up scan per turn */
+#define ORPHAN_BATCH 256     /* mess/ entries the orphan sweep reads per turn */
+#define ORPHAN_EVERY 3600    /* seconds from one orphan sweep to the next */
 #define TOUCH_SCAN 8192      /* message records looked at per turn, and */
 #define TOUCH_BATCH 256      /* channel files given a new mtime, at most */
 
@@ -184,6 +186,17 @@ clean_answer(char a)
                 schedule_now(m, c);
         if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1))))
             message_done(r.id);
+    } else if (r.type == 'o') {
+        char fn[QPATH_MAX];
+
+        qpath_fmt(fn, "mess", r.id);
+        /* '-': nothing left (qmail-clean's own sweep took it) */
+        if (a == '+')
+            slog("warning: removed orphan %s: no todo/ or info/ entry and "
+                 "untouched for 36 hours (a qmail-queue was interrupted)",
+                 fn);
+        else if (a != '-')
+            slog("warning: qmail-clean unable to clean up orphan %s", fn);
     } else if (r.type == 'x') {
         if (a != '+')
             slog("warning: qmail-clean unable to clean up msg %llu",
@@ -858,7 +871,7 @@ fsync_done_now(struct pend *pd)
 static void
 preprocess(uint64_t id)
 {
-    struct todo_result res = {BSTR_INIT, 0, 0, 0, {0, 0}};
+    struct todo_result res = {BSTR_INIT, 0, 0, 0, {0, 0}, false};
     struct msg *m = msgmap_get(&msgs, id);
     struct pend *pd;
     int fds[3], nfds = 0;
@@ -885,6 +898,16 @@ preprocess(uint64_t id)
             if (!(m = msgmap_add(&msgs, id)))
                 die_nomem();
             m->flags = MSG_BAD;
+        } else if (errno == ENOENT && res.nomess) {
+            /* nothing can be delivered: the envelope goes too */
+            slog("warning: todo/%llu has no mess/%llu/%llu: the message is "
+                 "lost; removing todo/%llu",
+                 (unsigned long long)id, (unsigned long long)(id % QPATH_SPLIT),
+                 (unsigned long long)id, (unsigned long long)id);
+            if (!(m = msgmap_add(&msgs, id)))
+                die_nomem();
+            m->flags = MSG_DONEWAIT;
+            clean_request('x', id);
         } else if (errno != ENOENT)
             slog("warning: trouble preprocessing todo/%llu: %s, will try "
                  "later", (unsigned long long)id, strerror(errno));
@@ -1118,6 +1141,50 @@ bounce_work(void)
         else if (m->flags & MSG_BOUNCE)
             bounce_now(m);
     }
+}
+
+/* ---- orphans: what killed qmail-queues left in mess/ -------------------- */
+
+static struct orphan_sweep orphans;
+static time_t orphan_next; /* when the next sweep starts; 0: after start-up */
+
+static bool
+orphan_known(uint64_t id, void *arg)
+{
+    (void)arg;
+    return msgmap_get(&msgs, id) != NULL;
+}
+
+static void
+orphan_found(uint64_t id, void *arg)
+{
+    (void)arg;
+    clean_request('o', id);
+}
+
+/*
+ * orphan_slice - a slice of the sweep for orphans in mess/ (orphan.c):
+ * the first once the start-up scan has every message in the map, then
+ * one every ORPHAN_EVERY seconds.  qmail-clean removes what it finds,
+ * and intd/ files without a todo/ entry on its own (it owns intd/).
+ */
+static bool
+orphan_slice(void)
+{
+    time_t now = time(NULL);
+
+    if (exiting || scan.active || cleancount > CLEAN_INFLIGHT)
+        return false;
+    if (!orphans.active) {
+        if (now < orphan_next)
+            return false;
+        orphan_start(&orphans);
+    }
+    if (orphan_work(&orphans, now, ORPHAN_BATCH, orphan_known, orphan_found,
+                    NULL))
+        return true;
+    orphan_next = now + ORPHAN_EVERY;
+    return false;
 }
 
 /* ---- requests from queue tools (lock/sendctl) -------------------------- */
@@ -1472,6 +1539,7 @@ main(void)
         busy = startup_work();
         busy = todo_work() || busy;
         busy = touch_work() || busy;
+        busy = orphan_slice() || busy;
         for (int c = 0; c < NCHAN; c++)
             if (ch[c].wbuf.len)
                 write_some(ch[c].wfd, &ch[c].wbuf, &ch[c].woff);

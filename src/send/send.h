@@ -17,6 +17,7 @@
 #ifndef SEND_H
 #define SEND_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -157,10 +158,30 @@ struct todo_result {
     unsigned long long bytes;
     unsigned long qp, uid;
     unsigned nrcpt[NCHAN];
+    bool nomess; /* ENOENT: todo/N is there, its mess/S/N is not */
 };
 
 int todo_preprocess(const struct send_conf *c, uint64_t id,
                     struct todo_result *res, int fds[3], int *nfds);
+
+/* ---- orphans: mess/ files no message owns (orphan.c) ----------------- */
+
+#define ORPHAN_AGE 129600 /* 36 hours: qmail-queue gives up after 24 */
+
+struct stat;
+
+struct orphan_sweep {
+    bool active;
+    unsigned split; /* the next mess/ subdirectory to read */
+    DIR *dir;       /* the one being read, or NULL */
+};
+
+void orphan_start(struct orphan_sweep *o);
+bool orphan_is(uint64_t id, const struct stat *st, time_t now);
+bool orphan_work(struct orphan_sweep *o, time_t now, size_t max,
+                 bool (*known)(uint64_t, void *),
+                 void (*found)(uint64_t, void *), void *arg);
+void orphan_free(struct orphan_sweep *o);
 
 /* ---- the log (slog.c) ------------------------------------------------ */
 

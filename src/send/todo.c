@@ -59,9 +59,10 @@ fail:
  * files.  With fds, the files are left open there (*nfds of them) for
  * the caller to fsync before todo/ may be cleaned; without, they are
  * fsynced here.  Returns 0 (res filled for the log), or -1 with errno:
- * the message stays in todo/ and is tried again later.  A todo file that is
- * not an envelope (EINVAL) is left alone for the admin to look at (and to
- * remove with qmail-qrm, or repair).
+ * the message stays in todo/ and is tried again later.  ENOENT: todo/N
+ * is gone, or (res->nomess) its mess/ file is.  A todo file that is not an
+ * envelope (EINVAL) is left alone for the admin to look at (and to remove
+ * with qmail-qrm, or repair).
  */
 int
 todo_preprocess(const struct send_conf *c, uint64_t id,
@@ -78,6 +79,7 @@ todo_preprocess(const struct send_conf *c, uint64_t id,
     if (nfds)
         *nfds = 0;
     memset(res->nrcpt, 0, sizeof res->nrcpt);
+    res->nomess = false;
     res->bytes = 0;
     res->qp = res->uid = 0;
     bstr_truncate(&res->sender, 0);
@@ -139,8 +141,10 @@ todo_preprocess(const struct send_conf *c, uint64_t id,
         goto out;
     }
     qpath_fmt(fn, "mess", id);
-    if (stat(fn, &st) == -1)
+    if (stat(fn, &st) == -1) {
+        res->nomess = errno == ENOENT;
         goto out;
+    }
     res->bytes = (unsigned long long)st.st_size;
     /* channel files first, info last: info is what marks a message as
      * preprocessed for a restarted qmail-send */

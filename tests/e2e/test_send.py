@@ -402,6 +402,80 @@ class NextAttemptTest(unittest.TestCase):
         self.assertEqual(len(self.starts(inst, "latery@mx.test")), 1)
 
 
+class OrphanTest(unittest.TestCase):
+    """What a qmail-queue killed mid-write leaves (mess/S/N, intd/N, no
+    todo/N) is removed once untouched for 36 hours, as qmail-1.03's
+    qmail-send does, with a warning each; nothing younger or committed is
+    touched.  A todo/N whose mess/ is gone is removed too."""
+
+    OLD = 36 * 3600 + 60
+
+    def mess(self, inst, when, intd=False, todo=None, info=False):
+        path = inst.path("queue", "mess", "0", "new")
+        inst.write(path, b"Received: (qmail 1 invoked by uid 0); 1 Jan 2020 00:00:00 -0000\n"
+                         b"half a mess")
+        n = os.stat(path).st_ino
+        mess = inst.path("queue", "mess", str(n % 23), str(n))
+        os.rename(path, mess)
+        files = [mess]
+        if intd:
+            files.append(inst.path("queue", "intd", str(n)))
+            inst.write(files[-1], b"u0\0p1\0Fs@x.test\0", 0o600)
+        if todo is not None:
+            files.append(inst.path("queue", "todo", str(n)))
+            inst.write(files[-1], todo, 0o600)
+        if info:
+            files.append(inst.path("queue", "info", str(n % 23), str(n)))
+            inst.write(files[-1], b"Fs@x.test\0", 0o600)
+            files.append(inst.path("queue", "local", str(n % 23), str(n)))
+            inst.write(files[-1], b"Tokold@mx.test\0", 0o600)
+            far = time.time() + 86400
+            os.utime(files[-1], (far, far))
+        for f in files:
+            if f.endswith("/%d" % n) and "local/" not in f:
+                os.utime(f, (when, when))
+        return n, files
+
+    def test_orphans_removed_at_start_young_and_committed_kept(self):
+        inst = qng.Instance(me="mx.test", rcpthosts=["mx.test"], locals_=["mx.test"])
+        self.addCleanup(inst.cleanup)
+        old = time.time() - self.OLD
+        a, fa = self.mess(inst, old, intd=True)       # killed after intd/
+        b, fb = self.mess(inst, old)                  # killed before intd/
+        y, fy = self.mess(inst, time.time() - 3600, intd=True)  # may still be written
+        q, fq = self.mess(inst, old, info=True)       # an old message, preprocessed
+        # intd/ alone (mess/ already gone), old
+        c = 987654321
+        fc = inst.path("queue", "intd", str(c))
+        inst.write(fc, b"u0\0", 0o600)
+        os.utime(fc, (old, old))
+        # a committed message whose mess/ is gone: its todo/ goes, logged
+        g, fg = self.mess(inst, old, todo=b"u0\0p1\0Fs@x.test\0Tokg@mx.test\0")
+        os.unlink(fg[0])
+        t0 = time.monotonic()
+        inst.start_send(fake_local=True, fake_remote=True)
+        for f in fa + fb + [fc] + fg:
+            qng.wait_for(lambda: not os.path.exists(f), 60, what="%s removed" % f)
+        self.assertLess(time.monotonic() - t0, 60)
+        log = inst.log("send.log")
+        ms = lambda n: "mess/%d/%d" % (n % 23, n)
+        # each removal named in a warning
+        inst.wait_log(r"warning: removed orphan .*intd/%d\b" % a)
+        inst.wait_log(r"warning: removed orphan %s\b" % ms(b))
+        inst.wait_log(r"warning: removed orphan intd/%d\b" % c)
+        inst.wait_log(r"^warning: todo/%d has no %s: the message is lost; removing todo/%d$"
+                      % (g, ms(g), g))
+        # nothing else went
+        for f in fy + fq:
+            self.assertTrue(os.path.exists(f), f)
+        log = inst.log("send.log")
+        for n in (y, q):
+            self.assertNotIn("/%d " % n, log.replace("\n", " "))
+        self.assertNotIn("okg@mx.test", log)  # nothing to deliver
+        self.assertEqual(inst.run("qmail-qstat").stdout.decode(),
+                         "messages in queue: 1\nmessages in queue but not yet preprocessed: 0\n")
+
+
 class QreadTest(unittest.TestCase):
     """qmail-qread's output, byte for byte as qmail-1.03's, on a queue
     written by the test (no qmail-send running)."""

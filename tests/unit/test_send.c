@@ -2,11 +2,16 @@
 /*
  * test_send - qmail-send's building blocks: the retry schedule against
  * the admin guide's table, the heap and the message map against simple
- * models under random operations, and the bounce composer.
+ * models under random operations, the bounce composer, and the orphan
+ * sweep on a queue made in a temporary directory.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "send.h"
@@ -213,7 +218,116 @@ t_bounce_compose(void)
     bstr_free(&c.doublebouncehost);
 }
 
+/* a file fn with mtime (and atime) at when */
+static void
+put(const char *fn, time_t when)
+{
+    struct timespec t[2] = {{when, 0}, {when, 0}};
+    int fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    CHECK(fd != -1);
+    CHECK(write(fd, "x", 1) == 1);
+    CHECK(close(fd) == 0);
+    CHECK(utimensat(AT_FDCWD, fn, t, 0) == 0);
+}
+
+struct found {
+    uint64_t id[64];
+    size_t n;
+};
+
+static bool
+known_42(uint64_t id, void *arg)
+{
+    (void)arg;
+    return id == 42 + 23 * 3;
+}
+
+static void
+add_found(uint64_t id, void *arg)
+{
+    struct found *f = arg;
+
+    if (f->n < 64)
+        f->id[f->n++] = id;
+}
+
+static bool
+has(const struct found *f, uint64_t id)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->id[i] == id)
+            return true;
+    return false;
+}
+
+static void
+t_orphan_sweep(void)
+{
+    char old[4096], dir[64], fn[64];
+    time_t now = time(NULL), aged = now - ORPHAN_AGE - 10;
+    struct orphan_sweep o = {0};
+    struct found f = {{0}, 0};
+    unsigned calls = 0;
+
+    CHECK(getcwd(old, sizeof old) != NULL);
+    CHECK(chdir(harness_tmpdir()) == 0);
+    CHECK(mkdir("q", 0700) == 0 && chdir("q") == 0);
+    CHECK(mkdir("mess", 0700) == 0 && mkdir("info", 0700) == 0 &&
+          mkdir("todo", 0700) == 0);
+    for (unsigned i = 0; i < 23; i++) {
+        snprintf(dir, sizeof dir, "mess/%u", i);
+        CHECK(mkdir(dir, 0700) == 0);
+        snprintf(dir, sizeof dir, "info/%u", i);
+        CHECK(mkdir(dir, 0700) == 0);
+    }
+    /* 40 orphans, old, no todo/ or info/ */
+    for (unsigned i = 0; i < 40; i++) {
+        snprintf(fn, sizeof fn, "mess/%u/%u", (1000 + i) % 23, 1000 + i);
+        put(fn, aged);
+    }
+    /* not orphans: young; committed (todo/); preprocessed (info/);
+     * known to the caller; exactly at the limit minus a second */
+    put("mess/0/23", now - 3600);
+    put("mess/1/24", aged);
+    put("todo/24", aged);
+    put("mess/2/25", aged);
+    put("info/2/25", aged);
+    snprintf(fn, sizeof fn, "mess/%u/%u", (42 + 69) % 23, 42 + 69);
+    put(fn, aged);
+    put("mess/3/26", now - ORPHAN_AGE + 1);
+    /* names that are no message files */
+    put("mess/4/27", aged);  /* 27 % 23 == 4: an orphan after all */
+    put("mess/5/27x", aged);
+    put("mess/6/30", aged);  /* 30 belongs in mess/7 */
+    CHECK(!orphan_work(&o, now, 10, known_42, add_found, &f)); /* not started */
+    orphan_start(&o);
+    while (orphan_work(&o, now, 10, known_42, add_found, &f)) {
+        /* bounded: at most 10 entries read, so at most 10 found, a call */
+        CHECK(f.n <= 10 * (calls + 1));
+        if (++calls > 1000)
+            break;
+    }
+    CHECK(calls >= 5); /* 49 entries, 10 a call */
+    CHECK_INT(f.n, 41);
+    for (unsigned i = 0; i < 40; i++)
+        CHECK(has(&f, 1000 + i));
+    CHECK(has(&f, 27));
+    CHECK(!has(&f, 23) && !has(&f, 24) && !has(&f, 25) && !has(&f, 26) &&
+          !has(&f, 111) && !has(&f, 30));
+    /* a second sweep finds the same (the sweep only reads) */
+    f.n = 0;
+    orphan_start(&o);
+    while (orphan_work(&o, now, 1000, known_42, add_found, &f))
+        ;
+    CHECK_INT(f.n, 41);
+    orphan_free(&o);
+    CHECK(chdir(old) == 0);
+}
+
 static const struct test_case tests[] = {
+    {"orphan sweep: old mess/ files without todo/ or info/, bounded slices",
+     t_orphan_sweep},
     {"bounces quote remote replies, hostile ones too", t_bounce_remote_replies},
     {"retry schedule matches the admin guide's table", t_retry_table},
     {"heap pops in time order", t_heap_order},
