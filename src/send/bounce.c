@@ -30,53 +30,62 @@
 #include "qq.h"
 #include "readfile.h"
 #include "send.h"
+#include "writeall.h"
 
 #define BOUNCE_TEXT_MAX 2000
+
+/*
+ * bounce_paragraph - append to p the QSBMF paragraph saying that rcpt
+ * failed with text: "<rcpt>:\ntext\n\n".  As qmail-1.03 writes it, a
+ * newline in the address becomes '_'; blank lines are dropped from the
+ * text (they separate paragraphs) and a NUL becomes '?', so neither can
+ * make a paragraph of its own.  0, or -1 when out of memory.
+ */
+int
+bounce_paragraph(struct bstr *p, const char *rcpt, const char *text,
+                 size_t len)
+{
+    if (bstr_catc(p, '<') == -1)
+        return -1;
+    for (const char *r = rcpt; *r; r++)
+        if (bstr_catc(p, *r == '\n' ? '_' : *r) == -1)
+            return -1;
+    if (bstr_cats(p, ">:\n") == -1)
+        return -1;
+    for (size_t i = 0; i < len && i < BOUNCE_TEXT_MAX; i++) {
+        char c = text[i];
+
+        if (c == '\n' && p->s[p->len - 1] == '\n')
+            continue;
+        if (c == '\0')
+            c = '?';
+        if (bstr_catc(p, c) == -1)
+            return -1;
+    }
+    if (p->s[p->len - 1] != '\n' && bstr_catc(p, '\n') == -1)
+        return -1;
+    return bstr_catc(p, '\n');
+}
 
 /*
  * bounce_append - add the paragraph saying that rcpt failed for good with
  * text to bounce/N, without waiting for the disk: the open descriptor,
  * for the caller to fsync before the recipient counts as done, or -1.
- * Blank lines are dropped from the text (they separate QSBMF
- * paragraphs).
  */
 int
 bounce_append(uint64_t id, const char *rcpt, const char *text, size_t len)
 {
     char fn[QPATH_MAX];
     struct bstr p = BSTR_INIT;
-    size_t off = 0;
     int fd = -1;
 
-    if (bstr_catf(&p, "<%s>:\n", rcpt) == -1)
-        goto out;
-    for (size_t i = 0; i < len && i < BOUNCE_TEXT_MAX; i++) {
-        char c = text[i];
-
-        if (c == '\n' && (p.len == 0 || p.s[p.len - 1] == '\n'))
-            continue;
-        if (c == '\0')
-            c = '?';
-        if (bstr_catc(&p, c) == -1)
-            goto out;
-    }
-    if (p.s[p.len - 1] != '\n' && bstr_catc(&p, '\n') == -1)
-        goto out;
-    if (bstr_catc(&p, '\n') == -1)
+    if (bounce_paragraph(&p, rcpt, text, len) == -1)
         goto out;
     qpath_fmt(fn, "bounce", id);
     fd = open(fn, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd == -1)
         goto out;
-    while (off < p.len) {
-        ssize_t w = write(fd, p.s + off, p.len - off);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    if (off != p.len) {
+    if (write_all(fd, p.s, p.len) == -1) {
         close(fd);
         fd = -1;
     }

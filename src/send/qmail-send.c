@@ -135,6 +135,29 @@ status(void)
          cf.concurrency[CHAN_REMOTE]);
 }
 
+/* rcpt_vis - recipient i of j as the log may show it (slog_vis) */
+static const char *
+rcpt_vis(struct bstr *v, const struct job *j, size_t i)
+{
+    const char *a = j->strings.s + j->r[i].addr;
+
+    return slog_vis(v, a, strlen(a));
+}
+
+/* unrecorded - the result for recipient i of j is not on disk: said, and
+ * the recipient is tried again */
+static void
+unrecorded(struct job *j, size_t i)
+{
+    struct bstr v = BSTR_INIT;
+
+    slog("warning: unable to record the result for %s of msg %llu, will "
+         "try again", rcpt_vis(&v, j, i), (unsigned long long)j->id);
+    bstr_free(&v);
+    j->r[i].state = 'S';
+    j->deferred = true;
+}
+
 /* ---- qmail-clean ------------------------------------------------------ */
 
 static void
@@ -353,6 +376,8 @@ channel_complete(struct msg *m, int c)
 static void
 give_up(struct job *j, const char *why)
 {
+    struct bstr v = BSTR_INIT;
+
     for (size_t i = 0; i < j->nr; i++) {
         struct bstr t = BSTR_INIT;
         const char *addr = j->strings.s + j->r[i].addr;
@@ -371,9 +396,10 @@ give_up(struct job *j, const char *why)
             j->r[i].state = 'D';
         else
             slog("warning: unable to bounce %s of msg %llu, will try later",
-                 addr, (unsigned long long)j->id);
+                 rcpt_vis(&v, j, i), (unsigned long long)j->id);
         bstr_free(&t);
     }
+    bstr_free(&v);
 }
 
 static void
@@ -396,10 +422,13 @@ notice(struct job *j)
         strcmp(j->sender.s, "#@[]") == 0 || info_has(j->id, 'W'))
         return;
     for (size_t i = 0; i < j->nr; i++) {
+        const char *t;
+
         if (j->r[i].state != 'S')
             continue;
-        if (bstr_catf(&rep, "<%s>:\n%s\n\n", j->strings.s + j->r[i].addr,
-                      j->r[i].text ? j->strings.s + j->r[i].text : "") == -1)
+        t = j->r[i].text ? j->strings.s + j->r[i].text : "";
+        if (bounce_paragraph(&rep, j->strings.s + j->r[i].addr, t,
+                             strlen(t)) == -1)
             die_nomem();
     }
     if (rep.len &&
@@ -573,7 +602,8 @@ start(int c, struct job *j, size_t i, unsigned long si)
     for (size_t n = 0; n < s->n; n++)
         slog("starting delivery %lu: msg %llu to %s %s", s->delnum + n,
              (unsigned long long)j->id, channame[c],
-             j->strings.s + j->r[s->idx[n]].addr);
+             rcpt_vis(&rcpts, j, s->idx[n]));
+    bstr_free(&rcpts);
     status();
 }
 
@@ -662,13 +692,8 @@ mark_done(struct job *j, size_t *idx, size_t n)
     pd->nidx = n;
     fd = job_mark_write(j, idx, n);
     if (fd == -1 || fsyncq_submit(fd, pd) == -1) {
-        for (size_t k = 0; k < n; k++) {
-            slog("warning: unable to record the result for %s of msg %llu, "
-                 "will try again", j->strings.s + j->r[idx[k]].addr,
-                 (unsigned long long)j->id);
-            j->r[idx[k]].state = 'S';
-        }
-        j->deferred = true;
+        for (size_t k = 0; k < n; k++)
+            unrecorded(j, idx[k]);
         if (fd != -1)
             close(fd);
         free(idx);
@@ -739,13 +764,10 @@ report(int c, const struct spawn_report *rep)
             if (m && fd != -1)
                 m->flags |= MSG_BOUNCE;
             if (fd == -1 || fsyncq_submit(fd, pd) == -1) {
-                slog("warning: unable to record the result for %s of msg "
-                     "%llu, will try again", addr, (unsigned long long)j->id);
                 if (fd != -1)
                     close(fd);
                 free(pd);
-                j->r[i].state = 'S';
-                j->deferred = true;
+                unrecorded(j, i);
             } else {
                 j->r[i].state = 'M';
                 j->marking++;
@@ -842,11 +864,7 @@ fsync_done(void *tag, int err)
             size_t i = idx[k];
 
             if (err) {
-                slog("warning: unable to record the result for %s of msg "
-                     "%llu, will try again", j->strings.s + j->r[i].addr,
-                     (unsigned long long)j->id);
-                j->r[i].state = 'S';
-                j->deferred = true;
+                unrecorded(j, i);
             } else {
                 j->r[i].state = 'D';
             }
@@ -923,9 +941,15 @@ preprocess(uint64_t id)
         if (res.nrcpt[c])
             m->flags |= MSG_PENDING(c);
     slog("new msg %llu", (unsigned long long)id);
-    slog("info msg %llu: bytes %llu from <%s> qp %lu uid %lu",
-         (unsigned long long)id, res.bytes, res.sender.s ? res.sender.s : "",
-         res.qp, res.uid);
+    {
+        struct bstr v = BSTR_INIT;
+
+        slog("info msg %llu: bytes %llu from <%s> qp %lu uid %lu",
+             (unsigned long long)id, res.bytes,
+             slog_vis(&v, res.sender.s ? res.sender.s : "", res.sender.len),
+             res.qp, res.uid);
+        bstr_free(&v);
+    }
     bstr_free(&res.sender);
     /* todo/N goes only once the new files are on disk */
     pd = malloc(sizeof *pd);
@@ -1273,7 +1297,11 @@ ctl_command(const char *line)
         arg++;
         if (strcmp(arg, "all") != 0 &&
             (!qpath_scan_id(arg, &id) || !(m = msgmap_get(&msgs, id)))) {
-            slog("warning: queue request for unknown msg %s", arg);
+            struct bstr v = BSTR_INIT;
+
+            slog("warning: queue request for unknown msg %s",
+                 slog_vis(&v, arg, strlen(arg)));
+            bstr_free(&v);
             return;
         }
     }
@@ -1312,7 +1340,11 @@ ctl_command(const char *line)
         slog("%s msg %llu", verb, id);
         requeue(m, true);
     } else {
-        slog("warning: unknown queue request: %s", line);
+        struct bstr v = BSTR_INIT;
+
+        slog("warning: unknown queue request: %s",
+             slog_vis(&v, line, strlen(line)));
+        bstr_free(&v);
     }
 }
 

@@ -142,6 +142,8 @@ int job_set_due(uint64_t id, int chan, time_t when);
 
 /* ---- bounces (bounce.c) --------------------------------------------- */
 
+int bounce_paragraph(struct bstr *p, const char *rcpt, const char *text,
+                     size_t len);
 int bounce_add(uint64_t id, const char *rcpt, const char *text, size_t len);
 int bounce_append(uint64_t id, const char *rcpt, const char *text, size_t len);
 int bounce_compose(struct bstr *head, struct bstr *tail,
@@ -187,6 +189,7 @@ void orphan_free(struct orphan_sweep *o);
 
 void slog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void slog_text(struct bstr *out, const char *text, size_t len);
+const char *slog_vis(struct bstr *b, const char *s, size_t n);
 void slog_flush(void);
 
 /* ---- info file (info.c) ---------------------------------------------- */

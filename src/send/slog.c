@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "send.h"
+#include "vis.h"
 
 static char buf[65536];
 static size_t len;
@@ -32,7 +33,12 @@ slog_flush(void)
     len = 0;
 }
 
-/* slog - one line; control characters in it become '?'. */
+/*
+ * slog - one line.  Envelope data (addresses, remote servers' texts) goes
+ * through slog_vis or slog_text first; what is left unsafe in the line
+ * (only our own words could be) still cannot reach a terminal: C0
+ * controls, DEL and UTF-8 C1 controls become '?'.
+ */
 void
 slog(const char *fmt, ...)
 {
@@ -47,9 +53,16 @@ slog(const char *fmt, ...)
         return;
     if ((size_t)n > sizeof line - 2)
         n = sizeof line - 2;
-    for (int i = 0; i < n; i++)
-        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+    for (int i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+
+        if (c < 0x20 || c == 0x7f)
             line[i] = '?';
+        else if (c == 0xc2 && i + 1 < n &&
+                 (unsigned char)line[i + 1] >= 0x80 &&
+                 (unsigned char)line[i + 1] < 0xa0)
+            line[i] = line[i + 1] = '?';
+    }
     line[n++] = '\n';
     if (len + (size_t)n > sizeof buf)
         slog_flush();
@@ -58,13 +71,31 @@ slog(const char *fmt, ...)
 }
 
 /*
+ * slog_vis - s[0..n), envelope bytes, made safe to show in the log
+ * (vis.h: control characters, DEL, UTF-8 C1 controls, invalid UTF-8 and
+ * the backslash as \ooo), in b.  Returns b's text (a C string), or "?"
+ * when out of memory.
+ */
+const char *
+slog_vis(struct bstr *b, const char *s, size_t n)
+{
+    bstr_truncate(b, 0);
+    if (vis_cat(b, s, n) == -1)
+        return "?";
+    return b->s ? b->s : "";
+}
+
+/*
  * slog_text - a delivery report as qmail logs it: spaces become '_',
- * newlines '/', other control characters '?' (so
- * "did 0+0+1\n" is logged "did_0+0+1/").
+ * newlines '/' (so "did 0+0+1\n" is logged "did_0+0+1/"), and what is
+ * unsafe to show of the rest (a remote server's words, vis.h) \ooo.  At
+ * most 1000 bytes of it; empty when out of memory.
  */
 void
 slog_text(struct bstr *out, const char *text, size_t n)
 {
+    struct bstr t = BSTR_INIT;
+
     bstr_truncate(out, 0);
     for (size_t i = 0; i < n && i < 1000; i++) {
         char c = text[i];
@@ -73,9 +104,11 @@ slog_text(struct bstr *out, const char *text, size_t n)
             c = '_';
         else if (c == '\n')
             c = '/';
-        else if ((unsigned char)c < 0x20 || c == 0x7f)
-            c = '?';
-        if (bstr_catc(out, c) == -1)
-            return;
+        if (bstr_catc(&t, c) == -1)
+            goto out;
     }
+    if (vis_cat(out, t.s ? t.s : "", t.len) == -1)
+        bstr_truncate(out, 0);
+out:
+    bstr_free(&t);
 }

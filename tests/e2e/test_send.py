@@ -248,7 +248,8 @@ class CompatTest(unittest.TestCase):
             ids.append(n)
         inst.start_send(fake_local=True, fake_remote=True)
         inst.wait_log(r"^status: queue read, 3 messages$")
-        os.kill(inst.send.pid, signal.SIGALRM)  # qmail-ng waits for the schedule
+        # due now: as for qmail-1.03, the local/ files' mtime (just
+        # written) is the next attempt
         inst.wait_log(r"^end msg \d+$", count=3)
         with open(os.path.join(inst.tmp, "spawn.log")) as f:
             got = sorted(l.split()[2] for l in f)
@@ -474,6 +475,67 @@ class OrphanTest(unittest.TestCase):
         self.assertNotIn("okg@mx.test", log)  # nothing to deliver
         self.assertEqual(inst.run("qmail-qstat").stdout.decode(),
                          "messages in queue: 1\nmessages in queue but not yet preprocessed: 0\n")
+
+
+def inject_bytes(inst, body, sender, rcpts):
+    """qmail-queue with an envelope of raw bytes (as the instance owner)."""
+    envl = b"F" + sender + b"\0" + b"".join(b"T" + r + b"\0" for r in rcpts) + b"\0"
+    r, w = os.pipe()
+    pre = None
+    if qng.IS_ROOT:
+        def pre():
+            os.setgroups([inst.gid])
+            os.setgid(inst.gid)
+            os.setuid(inst.uid)
+    p = subprocess.Popen([os.path.join(inst.bin, "qmail-queue")], stdin=subprocess.PIPE,
+                         stdout=r, env=inst.env, preexec_fn=pre)
+    os.close(r)
+    p.stdin.write(body)
+    p.stdin.close()
+    os.write(w, envl)
+    os.close(w)
+    return p.wait(timeout=30)
+
+
+class HostileEnvelopeTest(SendCase):
+    """Envelope bytes from a local user's sendmail or an SMTPUTF8 client
+    (ESC sequences, newlines, UTF-8 C1 controls, bytes that are no UTF-8)
+    reach neither the log nor qmail-qread's output as they are: they are
+    shown as \\ooo, so they cannot forge lines or drive a terminal."""
+
+    SENDER = b"evil\x1b[2J\xc2\x9b31m\nforged line\xff\\@x.test"
+    SENDER_VIS = "evil\\033[2J\\302\\23331m\\012forged line\\377\\134@x.test"
+    RCPT = b"later\x1b]0;x\x07\nstatus: forged\xc2\x85@mx.test"
+    RCPT_VIS = "later\\033]0;x\\007\\012status: forged\\302\\205@mx.test"
+
+    def test_log_and_qread_show_envelope_bytes_escaped(self):
+        utf8 = "r\u00e9sum\u00e9@mx.test".encode()  # valid UTF-8 stays as it is
+        self.assertEqual(inject_bytes(self.inst, b"x\n", self.SENDER,
+                                      [self.RCPT, b"later" + utf8]), 0)
+        self.inst.wait_log(r"deferral: Temporary_trouble", count=2)
+        with open(os.path.join(self.inst.tmp, "send.log"), "rb") as f:
+            raw = f.read()
+        for bad in (b"\x1b", b"\x07", b"\xc2\x9b", b"\xc2\x85", b"\xff"):
+            self.assertNotIn(bad, raw)
+        lines = raw.decode().splitlines()
+        self.assertFalse([l for l in lines if l.startswith(("forged", "status: forged"))])
+        n = re.search(r"(?m)^new msg (\d+)$", raw.decode()).group(1)
+        self.assertIn("info msg %s: bytes " % n, raw.decode())
+        self.assertRegex(raw.decode(), r"(?m)^info msg %s: bytes \d+ from <%s> qp \d+ uid \d+$"
+                         % (n, re.escape(self.SENDER_VIS)))
+        self.assertRegex(raw.decode(), r"(?m)^starting delivery \d+: msg %s to local %s$"
+                         % (n, re.escape(self.RCPT_VIS)))
+        self.assertRegex(raw.decode(), r"(?m)^starting delivery \d+: msg %s to local %s$"
+                         % (n, re.escape("later" + utf8.decode())))
+        # qmail-qread: the same escapes, nothing raw
+        out = self.inst.run("qmail-qread").stdout
+        for bad in (b"\x1b", b"\x07", b"\xc2\x9b", b"\xc2\x85", b"\xff"):
+            self.assertNotIn(bad, out)
+        out = out.decode()
+        self.assertRegex(out, r"GMT  #%s  \d+  <%s> \n" % (n, re.escape(self.SENDER_VIS)))
+        self.assertIn("\tlocal\t%s\n" % self.RCPT_VIS, out)
+        self.assertIn("\tlocal\tlater%s\n" % utf8.decode(), out)
+        self.assertEqual(len(out.splitlines()), 3)
 
 
 class QreadTest(unittest.TestCase):

@@ -325,7 +325,58 @@ t_orphan_sweep(void)
     CHECK(chdir(old) == 0);
 }
 
+static void
+t_log_texts(void)
+{
+    static const struct {
+        const char *in, *text, *vis;
+    } cases[] = {
+        /* qmail's substitutions first: spaces '_', newlines '/' */
+        {"did 0+0+1\n", "did_0+0+1/", "did 0+0+1\\012"},
+        /* a remote server's hostile words: ESC, BEL, CR, DEL, C1 (UTF-8
+         * CSI and NEL), bytes that are no UTF-8, the backslash */
+        {"550 \033[2J\a\r\177x", "550_\\033[2J\\007\\015\\177x",
+         "550 \\033[2J\\007\\015\\177x"},
+        {"a\302\233b\302\205c", "a\\302\\233b\\302\\205c",
+         "a\\302\\233b\\302\\205c"},
+        {"\377\300\257 \\", "\\377\\300\\257_\\134", "\\377\\300\\257 \\134"},
+        /* text in UTF-8 is shown as it is */
+        {"r\303\251sum\303\251 \344\270\255", "r\303\251sum\303\251_\344\270\255",
+         "r\303\251sum\303\251 \344\270\255"},
+        {"", "", ""},
+    };
+    struct bstr out = BSTR_INIT, v = BSTR_INIT;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        slog_text(&out, cases[i].in, strlen(cases[i].in));
+        CHECK_STR(out.s ? out.s : "", cases[i].text);
+        CHECK_STR(slog_vis(&v, cases[i].in, strlen(cases[i].in)), cases[i].vis);
+    }
+    /* a NUL inside is shown too */
+    CHECK_STR(slog_vis(&v, "a\0b", 3), "a\\000b");
+    bstr_free(&out);
+    bstr_free(&v);
+}
+
+static void
+t_bounce_paragraph(void)
+{
+    struct bstr p = BSTR_INIT;
+
+    /* qmail-1.03: a newline in the address becomes '_'; blank lines in
+     * the text go (they would start a paragraph of their own) */
+    CHECK(bounce_paragraph(&p, "a\nb@x.test", "first\n\n\n<forged@x>:\nno\n",
+                           strlen("first\n\n\n<forged@x>:\nno\n")) == 0);
+    CHECK_BSTR(p, "<a_b@x.test>:\nfirst\n<forged@x>:\nno\n\n");
+    bstr_truncate(&p, 0);
+    CHECK(bounce_paragraph(&p, "c@x.test", "\nno final newline", 17) == 0);
+    CHECK_BSTR(p, "<c@x.test>:\nno final newline\n\n");
+    bstr_free(&p);
+}
+
 static const struct test_case tests[] = {
+    {"log texts: qmail's _ and /, then envelope bytes as \\ooo", t_log_texts},
+    {"bounce paragraphs cannot forge others", t_bounce_paragraph},
     {"orphan sweep: old mess/ files without todo/ or info/, bounded slices",
      t_orphan_sweep},
     {"bounces quote remote replies, hostile ones too", t_bounce_remote_replies},
