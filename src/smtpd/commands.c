@@ -573,7 +573,8 @@ qq_start(struct smtpd_session *s)
 /*
  * Push n client bytes (or, for DATA, everything up to the end marker:
  * n is then ignored) through the data parser into qmail-queue, or just
- * discard them when feed is false.  Returns 0, or -1 with the fate set.
+ * discard them when feed is false.  Returns 0, 1 when DATA stopped at a
+ * bare LF or CR, or -1 with the fate set.
  */
 static int
 pump(struct smtpd_session *s, unsigned long long n, bool dot, bool feed)
@@ -601,6 +602,8 @@ pump(struct smtpd_session *s, unsigned long long n, bool dot, bool feed)
             n -= used;
         else if (ev == SMTPD_DATA_END)
             return 0;
+        else if (ev == SMTPD_DATA_BARE)
+            return 1;
     }
 }
 
@@ -833,9 +836,22 @@ smtpd_data(struct smtpd_session *s, const char *arg, size_t len)
         s->how = "write";
         return -1;
     }
-    if (pump(s, 0, true, true) == -1)
+    switch (pump(s, 0, true, true)) {
+    case -1:
         return -1;
-    return finish_message(s, s->data.err);
+    case 1:
+        /* qmail's smtplf answer, at once, then the end: what follows is
+         * neither surely data nor surely commands.  die() takes the
+         * message back from qmail-queue before it commits. */
+        s->cur_from = s->sender.s;
+        s->cur_from_len = s->sender.len;
+        smtpd_reply(s, OC_BARENL, NULL);
+        s->fate = OC_OK;
+        s->how = "barelf";
+        return -1;
+    default:
+        return finish_message(s, s->data.err);
+    }
 }
 
 static int

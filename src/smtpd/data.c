@@ -4,14 +4,21 @@
  *
  * It guarantees: DATA ends only at CRLF "." CRLF (RFC 5321 §4.5.2); a
  * bare LF or a bare CR is never a line end, so "\n.\n", "\r.\r" and
- * their mixtures cannot end the data early (SMTP smuggling), and the
- * message carrying one is refused (qmail's smtplf rule, extended to CR);
- * a leading dot is removed from every line that has one (dot-stuffing);
- * CRLF is stored as LF, the queue's line end.  It also counts what the
- * queue must not receive: NUL bytes, lines over SMTPD_LINE_MAX, more than
- * the size cap, more than SMTPD_HOPS_MAX Received:/Delivered-To: header
- * lines.  It never stops early on a problem: the client's stream must be
- * read to its end to keep the session in step.
+ * their mixtures cannot end the data early (SMTP smuggling); a leading
+ * dot is removed from every line that has one (dot-stuffing); CRLF is
+ * stored as LF, the queue's line end.
+ *
+ * In DATA, a bare LF or bare CR stops the parser at once (event
+ * SMTPD_DATA_BARE), as qmail-1.03 answers its smtplf 451 at once and
+ * hangs up: the client and we no longer agree on where the data ends, so
+ * nothing it sends after that can be trusted to be data or commands.
+ * In BDAT the chunk sizes keep the session in step (RFC 3030), so a bare
+ * LF or CR only marks the message as refused and the chunk is read on.
+ *
+ * The other problems are counted and never stop the parsing, since the
+ * client's stream must be read to its end to keep the session in step:
+ * NUL bytes, lines over SMTPD_LINE_MAX, more than the size cap, more
+ * than SMTPD_HOPS_MAX Received:/Delivered-To: header lines.
  */
 #include <string.h>
 
@@ -23,6 +30,7 @@ enum {
     S_CR,    /* after a CR: a line end if LF follows */
     S_DOT,   /* after a "." at the start of a line (DATA only) */
     S_DOTCR, /* after "." CR at the start of a line (DATA only) */
+    S_STOP,  /* DATA after a bare LF or CR: nothing more is read */
 };
 
 static void
@@ -125,12 +133,31 @@ emit_eol(struct smtpd_data *d, char *out, size_t *outlen)
 }
 
 /*
+ * bare - a bare LF or CR was found: in DATA the end (the byte that
+ * showed it is consumed), in BDAT one more reason to refuse.
+ */
+static bool
+bare(struct smtpd_data *d)
+{
+    if (!d->dot) {
+        flag(d, OC_BARENL);
+        return false;
+    }
+    d->err = OC_BARENL; /* the reason the session ends, whatever came before */
+    d->st = S_STOP;
+    return true;
+}
+
+/*
  * smtpd_data_feed - push in[0..n).  Message bytes are appended to out,
  * which must have room for n bytes (the output never outgrows the
  * input); *outlen says how many.  Returns SMTPD_DATA_END when the
  * CRLF.CRLF that ends DATA was consumed (*used bytes of in were read;
- * the rest belongs to the next command), else SMTPD_DATA_MORE with all
- * of in consumed.
+ * the rest belongs to the next command); SMTPD_DATA_BARE (DATA only)
+ * when a bare LF or bare CR was found, *used counting the byte that
+ * showed it, err OC_BARENL, and nothing more to be fed (another feed
+ * returns SMTPD_DATA_BARE again with *used 0); else SMTPD_DATA_MORE with
+ * all of in consumed.
  */
 enum smtpd_data_ev
 smtpd_data_feed(struct smtpd_data *d, const char *in, size_t n, size_t *used,
@@ -139,6 +166,10 @@ smtpd_data_feed(struct smtpd_data *d, const char *in, size_t n, size_t *used,
     size_t i = 0;
 
     *outlen = 0;
+    if (d->st == S_STOP) {
+        *used = 0;
+        return SMTPD_DATA_BARE;
+    }
     while (i < n) {
         unsigned char c = (unsigned char)in[i];
         size_t j;
@@ -158,7 +189,10 @@ smtpd_data_feed(struct smtpd_data *d, const char *in, size_t n, size_t *used,
                 *used = i + 1;
                 return SMTPD_DATA_END;
             }
-            flag(d, OC_BARENL); /* "." then a bare CR */
+            if (bare(d)) { /* "." then a bare CR */
+                *used = i + 1;
+                return SMTPD_DATA_BARE;
+            }
             d->st = S_MID;
             continue;
         case S_CR:
@@ -168,7 +202,10 @@ smtpd_data_feed(struct smtpd_data *d, const char *in, size_t n, size_t *used,
                 i++;
                 continue;
             }
-            flag(d, OC_BARENL); /* the CR was bare */
+            if (bare(d)) { /* the CR was bare */
+                *used = i + 1;
+                return SMTPD_DATA_BARE;
+            }
             d->st = S_MID;
             continue;
         case S_BOL:
@@ -186,9 +223,12 @@ smtpd_data_feed(struct smtpd_data *d, const char *in, size_t n, size_t *used,
                 continue;
             }
             if (c == '\n') {
-                /* A bare LF: refused, and not a line end, so a "."
-                 * after it is content, never the end of DATA. */
-                flag(d, OC_BARENL);
+                /* A bare LF is never a line end, so no "." after it
+                 * can end DATA. */
+                if (bare(d)) {
+                    *used = i + 1;
+                    return SMTPD_DATA_BARE;
+                }
                 i++;
                 continue;
             }

@@ -83,12 +83,15 @@ int smtpd_ipme(const char *literal, size_t len);
 /*
  * Feed the raw bytes of a DATA or BDAT body in any pieces; get back the
  * message as the queue stores it (dot-unstuffed, LF line ends) and, for
- * DATA, the event "end of data" exactly at CRLF.CRLF.  Problems are
- * remembered in err (the first one found) and never stop the parsing:
- * the caller must read to the end to stay in step with the client.
- * Once err is set no more output is produced.
+ * DATA, the event "end of data" exactly at CRLF.CRLF, or "bare" at the
+ * first bare LF or bare CR: then the client's idea of where the data
+ * ends is not ours, and the session must end at once (qmail's smtplf
+ * rule).  Other problems are remembered in err (the first one found) and
+ * never stop the parsing: the caller must read to the end to stay in
+ * step with the client.  In BDAT a bare LF or CR is one of those.  Once
+ * err is set no more output is produced.
  */
-enum smtpd_data_ev { SMTPD_DATA_MORE, SMTPD_DATA_END };
+enum smtpd_data_ev { SMTPD_DATA_MORE, SMTPD_DATA_END, SMTPD_DATA_BARE };
 
 struct smtpd_data {
     bool dot;                /* DATA: dot-stuffed, ends at CRLF.CRLF */

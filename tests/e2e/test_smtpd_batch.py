@@ -59,7 +59,7 @@ class BatchSessionTest(unittest.TestCase):
                          ["s1@x.test", "s2@x.test"])
 
     def test_refused_message_then_good_one(self):
-        """A message refused after its data (bare LF) is dropped by the
+        """A message refused after its data (a NUL) is dropped by the
         resident qmail-queue; the next one in the session is queued."""
         d = qng.Dialog(self.port)
         self.addCleanup(d.close)
@@ -67,13 +67,37 @@ class BatchSessionTest(unittest.TestCase):
         d.cmd("MAIL FROM:<a@x.test>")
         d.cmd("RCPT TO:<b@example.test>")
         self.assertEqual(d.cmd("DATA")[0], "354 go ahead")
-        reply = d.cmd("bare\nLF\r\n.")[0]
-        self.assertTrue(reply.startswith("451 "), reply)
+        reply = d.cmd("a NUL\0here\r\n.")[0]
+        self.assertTrue(reply.startswith("554 "), reply)
         self.send(d, 7)
         d.cmd("QUIT")
         q = self.inst.queued()
         self.assertEqual([m["sender"] for m in q], ["s7@x.test"])
         self.assertEqual(len([f for f in self.inst.queue_files() if f.startswith("mess/")]), 1)
+
+    def test_bare_lf_ends_session_queues_nothing(self):
+        """A bare LF mid-message ends the session at once; the resident
+        qmail-queue is told to forget the message and leaves no file."""
+        d = qng.Dialog(self.port)
+        self.addCleanup(d.close)
+        d.cmd("HELO client.test")
+        qp = self.send(d, 1)
+        d.cmd("MAIL FROM:<a@x.test>")
+        d.cmd("RCPT TO:<b@example.test>")
+        self.assertEqual(d.cmd("DATA")[0], "354 go ahead")
+        d.send("Subject: half\r\n\r\n" + "a line\r\n" * 5000 + "bare\nLF\r\n.\r\n")
+        self.assertEqual(d.reply(), ["451 See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)"])
+        self.assertEqual(d.f.readline(), b"")
+        qng.wait_for(lambda: not os.path.exists("/proc/%d/cmdline" % qp) or
+                     open("/proc/%d/stat" % qp).read().split()[2] == "Z", 10,
+                     what="the resident qmail-queue to exit")
+        [m] = self.inst.queued()
+        self.assertEqual(m["sender"], "s1@x.test")
+        # only the queued message's files (qmail-send is not running to
+        # take its intd/ away)
+        self.assertEqual(self.inst.queue_files(),
+                         sorted(["intd/%d" % m["id"], "todo/%d" % m["id"],
+                                 "mess/%d/%d" % (m["id"] % 23, m["id"])]))
 
 
 if __name__ == "__main__":

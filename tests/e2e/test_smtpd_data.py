@@ -7,6 +7,7 @@ import os
 import re
 import smtplib
 import socket
+import time
 import unittest
 
 import qng
@@ -194,8 +195,10 @@ class TestBdat(SmtpdCase):
 
 class TestSmuggling(SmtpdCase):
     """Only CRLF.CRLF ends DATA.  Each attempt hides a second transaction
-    after a fake end of data: it must never be queued, and the session
-    must stay in step with the client."""
+    after a fake end of data: it must never be queued.  The bare LF or CR
+    of the fake end is answered at once with qmail's smtplf 451 and the
+    connection is closed (qmail-1.03 does the same), so nothing after it
+    is ever read as a command."""
 
     ATTEMPTS = [b"\n.\n", b"\r.\r", b"\r\n.\n", b"\n.\r\n", b"\r\n.\r", b"\n..\r\n"]
 
@@ -211,10 +214,12 @@ class TestSmuggling(SmtpdCase):
                                            b"NOOP\r\n")
                 self.assertEqual(lines[EHLO_LINES + 3:], [
                     "354 go ahead",
-                    "451 4.6.0 See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)",
-                    "250 2.0.0 ok"])
+                    "451 4.6.0 See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)"])
                 self.assertNothingQueued()
-                self.assertIn("reason=barelf", err)
+                self.assertIn("qmail-smtpd: reject ip=127.0.0.1 reason=barelf code=451 "
+                              "from=<a@b.example> rcpts=1\n", err)
+                self.assertIn(" end=barelf", err)
+                self.assertEqual(rc, 1)
 
     def test_tcp_then_a_real_message(self):
         port = self.server()
@@ -228,7 +233,10 @@ class TestSmuggling(SmtpdCase):
                 d.send(self.smuggle(fake))
                 self.assertEqual(d.reply(), ["451 4.6.0 See http://pobox.com/~djb/docs/smtplf.html. "
                                              "(#4.6.0)"])
-                # in step: the next transaction works normally
+                self.assertEqual(d.f.readline(), b"")  # and the connection is closed
+                # a new connection works normally
+                d = self.dialog(port)
+                d.cmd("EHLO c")
                 self.assertEqual(d.cmd("MAIL FROM:<a@b.example>"), ["250 2.1.0 ok"])
                 self.assertEqual(d.cmd("RCPT TO:<u@example.test>"), ["250 2.1.5 ok"])
                 self.assertEqual(d.cmd("DATA"), ["354 go ahead"])
@@ -271,14 +279,41 @@ class TestContentRefusals(SmtpdCase):
         self.assertQueuedOK(lines[-1])
 
     def test_bare_lf_plain(self):
-        # ".\r\n" after a bare LF ends nothing: still in DATA at EOF
-        lines, err, rc = self.pipe(TXN + "DATA\r\nSubject: x\n\nbody\n.\r\n")
-        self.assertEqual(lines[-1], "354 go ahead")
-        self.assertIn("end=disconnect-in-data", err)
-        self.assertNothingQueued()
-        lines, err, rc = self.pipe(TXN + "DATA\r\nSubject: x\n\nbody\r\n.\r\nNOOP\r\n")
-        self.assertEqual(lines[-2:], ["451 4.6.0 See http://pobox.com/~djb/docs/smtplf.html. "
-                                      "(#4.6.0)", "250 2.0.0 ok"])
+        # the first bare LF is answered, whatever follows
+        for data in ("Subject: x\n\nbody\n.\r\n", "Subject: x\n\nbody\r\n.\r\nNOOP\r\n",
+                     "Subject: x\r\n\r\nbody\n.\n", "Subject: x\r\n\r\nbody\n"):
+            with self.subTest(data=data):
+                lines, err, rc = self.pipe(TXN + "DATA\r\n" + data)
+                self.assertEqual(lines[-2:], ["354 go ahead",
+                                              "451 4.6.0 See http://pobox.com/~djb/docs/smtplf.html. "
+                                              "(#4.6.0)"])
+                self.assertIn("end=barelf", err)
+                self.assertNothingQueued()
+
+    def test_bare_lf_after_helo_has_qmail_text(self):
+        lines, err, rc = self.pipe("HELO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.test>\r\n"
+                                   "DATA\r\nbody\n.\n")
+        self.assertEqual(lines[-1], "451 See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)")
+
+    def test_answered_at_once_over_tcp(self):
+        """A client ending its message with a bare ".\n" (and waiting) is
+        answered at once and hung up on, not left until timeoutsmtpd; a
+        bare CR alike.  qmail-queue gets nothing to commit."""
+        port = self.server()
+        for ending in (b"body\n.\n", b"body\r.\r", b"body\r\n.\rx"):
+            with self.subTest(ending=ending):
+                d = self.dialog(port)
+                d.cmd("EHLO c")
+                d.cmd("MAIL FROM:<a@b.example>")
+                d.cmd("RCPT TO:<u@example.test>")
+                self.assertEqual(d.cmd("DATA"), ["354 go ahead"])
+                t0 = time.monotonic()
+                d.send(b"Subject: x\r\n\r\n" + ending)
+                self.assertEqual(d.reply(), ["451 4.6.0 See http://pobox.com/~djb/docs/smtplf.html. "
+                                             "(#4.6.0)"])
+                self.assertEqual(d.f.readline(), b"")
+                self.assertLess(time.monotonic() - t0, 5)
+        self.wait_log(r"reason=barelf code=451 from=<a@b\.example> rcpts=1")
         self.assertNothingQueued()
 
 

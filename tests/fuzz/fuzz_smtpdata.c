@@ -2,9 +2,11 @@
 /*
  * fuzz_smtpdata - the DATA/BDAT push parser.  The input is fed whole,
  * then in pieces whose sizes come from the input itself; both runs must
- * agree on where DATA ends, on the verdict and on every output byte (a
- * refused message's output stops at the same byte); the output must
- * never outgrow the input or contain a CR.
+ * agree on where DATA ends or stops (at a bare LF or CR), on the verdict
+ * and on every output byte (a refused message's output stops at the same
+ * byte); the output must never outgrow the input or contain a CR; DATA
+ * stops exactly when the input holds a LF or CR that is not part of a
+ * CRLF before the end, BDAT never ends or stops.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,9 +18,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct result {
     size_t used, outlen;
-    bool end;
+    bool end, bare;
     enum reason err;
 };
+
+/*
+ * check_stop - DATA stopped (bare) exactly at the first LF not preceded
+ * by CR or CR not followed by LF, just after the byte that showed it,
+ * and ended only at a CRLF "." CRLF before any such byte: a reference
+ * model written the slow, obvious way.
+ */
+static void
+check_stop(const char *in, size_t n, const struct result *r)
+{
+    bool bol = true;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+
+        if ((c == '\n' && (i == 0 || in[i - 1] != '\r')) ||
+            (i > 0 && in[i - 1] == '\r' && c != '\n')) {
+            if (!r->bare || r->used != i + 1)
+                abort();
+            return;
+        }
+        if (bol && c == '.' && i + 2 < n && in[i + 1] == '\r' &&
+            in[i + 2] == '\n') {
+            if (!r->end || r->used != i + 3)
+                abort();
+            return;
+        }
+        bol = c == '\n';
+    }
+    if (r->bare || r->end || r->used != n)
+        abort();
+}
 
 static void
 run(const char *in, size_t n, bool dot, unsigned long long max,
@@ -29,16 +63,20 @@ run(const char *in, size_t n, bool dot, unsigned long long max,
 
     smtpd_data_init(&d, dot, max);
     r->outlen = 0;
-    r->end = false;
-    while (pos < n && !r->end) {
+    r->end = r->bare = false;
+    while (pos < n && !r->end && !r->bare) {
         size_t piece = ncuts ? (size_t)cuts[k++ % ncuts] + 1 : n;
         size_t used = 0, outlen = 0;
+        enum smtpd_data_ev ev;
 
         if (piece > n - pos)
             piece = n - pos;
-        r->end = smtpd_data_feed(&d, in + pos, piece, &used, out + r->outlen,
-                                 &outlen) == SMTPD_DATA_END;
-        if (used > piece || outlen > used || (!r->end && used != piece))
+        ev = smtpd_data_feed(&d, in + pos, piece, &used, out + r->outlen,
+                             &outlen);
+        r->end = ev == SMTPD_DATA_END;
+        r->bare = ev == SMTPD_DATA_BARE;
+        if (used > piece || outlen > used ||
+            (ev == SMTPD_DATA_MORE && used != piece))
             abort();
         r->outlen += outlen;
         pos += used;
@@ -47,10 +85,14 @@ run(const char *in, size_t n, bool dot, unsigned long long max,
     }
     r->used = pos;
     r->err = dot ? d.err : smtpd_data_finish(&d);
-    if (!dot && r->end)
+    if (!dot && (r->end || r->bare))
+        abort();
+    if (r->bare && r->err != OC_BARENL)
         abort();
     if (memchr(out, '\r', r->outlen))
         abort();
+    if (dot)
+        check_stop(in, n, r);
 }
 
 int
@@ -79,7 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int dot = 0; dot < 2; dot++) {
         run(in, n, dot, max, NULL, 0, o1, &a);
         run(in, n, dot, max, cuts, ncuts, o2, &b);
-        if (a.used != b.used || a.end != b.end || a.err != b.err ||
+        if (a.used != b.used || a.end != b.end || a.bare != b.bare ||
+            a.err != b.err ||
             a.outlen != b.outlen || memcmp(o1, o2, a.outlen) != 0)
             abort();
     }

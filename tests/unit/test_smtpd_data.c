@@ -2,7 +2,8 @@
 /*
  * test_smtpd_data - the DATA/BDAT push parser (src/smtpd/data.c):
  * dot-stuffing, the CRLF.CRLF end split at every chunk boundary, bare LF
- * and CR (smuggling), NUL, long lines, the size cap, hop counting.
+ * and CR (smuggling: in DATA they stop the parser at once, in BDAT they
+ * only refuse the message), NUL, long lines, the size cap, hop counting.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,9 @@
 struct run {
     char out[300000];
     size_t outlen;
-    size_t used;     /* bytes consumed when END came, or all */
+    size_t used;     /* bytes consumed when END or BARE came, or all */
     bool end;
+    bool bare;       /* DATA stopped at a bare LF or CR */
     enum reason err;
 };
 
@@ -32,18 +34,21 @@ feed_cuts(struct run *r, bool dot, unsigned long long max, const char *in,
 
     smtpd_data_init(&d, dot, max);
     r->outlen = 0;
-    r->end = false;
-    for (size_t k = 0; k <= ncuts && !r->end; k++) {
+    r->end = r->bare = false;
+    for (size_t k = 0; k <= ncuts && !r->end && !r->bare; k++) {
         size_t stop = k < ncuts ? cuts[k] : n;
         size_t used = 0, outlen = 0;
+        enum smtpd_data_ev ev;
         char *tmp;
 
         if (stop < pos)
             continue;
         tmp = malloc(stop - pos + 1);
-        if (smtpd_data_feed(&d, in + pos, stop - pos, &used, tmp, &outlen) ==
-            SMTPD_DATA_END)
-            r->end = true;
+        ev = smtpd_data_feed(&d, in + pos, stop - pos, &used, tmp, &outlen);
+        r->end = ev == SMTPD_DATA_END;
+        r->bare = ev == SMTPD_DATA_BARE;
+        if (ev == SMTPD_DATA_MORE && !CHECK_INT(used, stop - pos))
+            printf("    MORE must consume everything\n");
         if (outlen > stop - pos || r->outlen + outlen > sizeof r->out) {
             CHECK(!"output larger than input");
             free(tmp);
@@ -75,48 +80,55 @@ out_is(const struct run *r, const char *want, size_t n)
 
 /* ---- table: whole-input cases ----------------------------------------- */
 
+enum { MORE = SMTPD_DATA_MORE, END = SMTPD_DATA_END, BARE = SMTPD_DATA_BARE };
+
 static const struct {
     const char *name;
     const char *in;
     size_t inlen;
-    bool end;
-    size_t used;    /* where the data ended */
+    int ev;         /* the last event: MORE (all read), END, BARE */
+    size_t used;    /* where the data ended, or where it stopped */
     enum reason err;
-    const char *out; /* NULL: not checked (refused message) */
+    const char *out;
     size_t outlen;
 } dot_cases[] = {
-    {"simple", S("a\r\nb\r\n.\r\n"), true, 9, OC_OK, S("a\nb\n")},
-    {"empty message", S(".\r\n"), true, 3, OC_OK, S("")},
-    {"one empty line", S("\r\n.\r\n"), true, 5, OC_OK, S("\n")},
-    {"stuffed dot", S("..x\r\n.\r\n"), true, 8, OC_OK, S(".x\n")},
-    {"stuffed lone dot", S("..\r\n.\r\n"), true, 7, OC_OK, S(".\n")},
-    {"three dots", S("...\r\n.\r\n"), true, 8, OC_OK, S("..\n")},
-    {"dot inside line", S("a.b\r\n.x\r\n.\r\n"), true, 12, OC_OK,
+    {"simple", S("a\r\nb\r\n.\r\n"), END, 9, OC_OK, S("a\nb\n")},
+    {"empty message", S(".\r\n"), END, 3, OC_OK, S("")},
+    {"one empty line", S("\r\n.\r\n"), END, 5, OC_OK, S("\n")},
+    {"stuffed dot", S("..x\r\n.\r\n"), END, 8, OC_OK, S(".x\n")},
+    {"stuffed lone dot", S("..\r\n.\r\n"), END, 7, OC_OK, S(".\n")},
+    {"three dots", S("...\r\n.\r\n"), END, 8, OC_OK, S("..\n")},
+    {"dot inside line", S("a.b\r\n.x\r\n.\r\n"), END, 12, OC_OK,
      S("a.b\nx\n")},
-    {"rest is the next command", S("a\r\n.\r\nQUIT\r\n"), true, 6, OC_OK,
+    {"rest is the next command", S("a\r\n.\r\nQUIT\r\n"), END, 6, OC_OK,
      S("a\n")},
-    {"no end yet", S("a\r\nb\r\n"), false, 6, OC_OK, S("a\nb\n")},
-    {"no end: dot without CRLF", S("a\r\n."), false, 4, OC_OK, S("a\n")},
-    {"no end: dot CR", S("a\r\n.\r"), false, 5, OC_OK, S("a\n")},
-    {"8-bit clean", S("\xc3\xa9\xff\x80\r\n.\r\n"), true, 9, OC_OK,
+    {"no end yet", S("a\r\nb\r\n"), MORE, 6, OC_OK, S("a\nb\n")},
+    {"no end: dot without CRLF", S("a\r\n."), MORE, 4, OC_OK, S("a\n")},
+    {"no end: dot CR", S("a\r\n.\r"), MORE, 5, OC_OK, S("a\n")},
+    {"no end: CR", S("a\r"), MORE, 2, OC_OK, S("a")},
+    {"8-bit clean", S("\xc3\xa9\xff\x80\r\n.\r\n"), END, 9, OC_OK,
      S("\xc3\xa9\xff\x80\n")},
-    {"header and body", S("Subject: x\r\n\r\nbody\r\n.\r\n"), true, 23,
+    {"header and body", S("Subject: x\r\n\r\nbody\r\n.\r\n"), END, 23,
      OC_OK, S("Subject: x\n\nbody\n")},
-    /* bare LF and bare CR: refused, and never an end of data */
-    {"bare LF", S("a\nb\r\n.\r\n"), true, 8, OC_BARENL, NULL, 0},
-    {"bare CR", S("a\rb\r\n.\r\n"), true, 8, OC_BARENL, NULL, 0},
-    {"CR CR LF", S("a\r\r\n.\r\n"), true, 7, OC_BARENL, NULL, 0},
-    {"LF.LF is no end", S("a\n.\nb\r\n.\r\n"), true, 10, OC_BARENL, NULL, 0},
-    {"CR.CR is no end", S("a\r.\rb\r\n.\r\n"), true, 10, OC_BARENL, NULL, 0},
-    {"CRLF.LF is no end", S("a\r\n.\nb\r\n.\r\n"), true, 11, OC_BARENL, NULL,
-     0},
-    {"LF.CRLF is no end", S("a\n.\r\nb\r\n.\r\n"), true, 11, OC_BARENL,
-     NULL, 0},
-    {"CRLF.CR x is no end", S("a\r\n.\rx\r\n.\r\n"), true, 11, OC_BARENL,
-     NULL, 0},
-    {"NUL", S("a\0b\r\n.\r\n"), true, 8, OC_NUL, NULL, 0},
-    {"first problem wins", S("a\0b\nc\r\n.\r\n"), true, 10, OC_NUL, NULL,
-     0},
+    /* bare LF and bare CR: the parser stops at the byte that shows one
+     * (the LF; the byte after the CR), never at an end of data */
+    {"bare LF", S("a\nb\r\n.\r\n"), BARE, 2, OC_BARENL, S("a")},
+    {"bare LF first", S("\n.\r\n"), BARE, 1, OC_BARENL, S("")},
+    {"bare CR", S("a\rb\r\n.\r\n"), BARE, 3, OC_BARENL, S("a")},
+    {"CR CR LF", S("a\r\r\n.\r\n"), BARE, 3, OC_BARENL, S("a")},
+    {"LF.LF is no end", S("a\n.\nb\r\n.\r\n"), BARE, 2, OC_BARENL, S("a")},
+    {"CR.CR is no end", S("a\r.\rb\r\n.\r\n"), BARE, 3, OC_BARENL, S("a")},
+    {"CRLF.LF is no end", S("a\r\n.\nb\r\n.\r\n"), BARE, 5, OC_BARENL,
+     S("a\n")},
+    {"LF.CRLF is no end", S("a\n.\r\nb\r\n.\r\n"), BARE, 2, OC_BARENL,
+     S("a")},
+    {"CRLF.CR x is no end", S("a\r\n.\rx\r\n.\r\n"), BARE, 6, OC_BARENL,
+     S("a\n")},
+    {"CRLF..LF", S("a\r\n..\n.\r\n"), BARE, 6, OC_BARENL, S("a\n.")},
+    {"NUL", S("a\0b\r\n.\r\n"), END, 8, OC_NUL, S("a")},
+    /* a bare LF ends the session whatever was wrong before it */
+    {"bare LF after a NUL", S("a\0b\nc\r\n.\r\n"), BARE, 4, OC_BARENL,
+     S("a")},
 };
 
 static void
@@ -125,14 +137,35 @@ test_dot_table(void)
     static struct run r;
 
     for (size_t i = 0; i < sizeof dot_cases / sizeof dot_cases[0]; i++) {
+        int ev;
+
         feed_all(&r, true, 0, dot_cases[i].in, dot_cases[i].inlen);
-        if (!CHECK_INT(r.end, dot_cases[i].end) ||
+        ev = r.end ? END : r.bare ? BARE : MORE;
+        if (!CHECK_INT(ev, dot_cases[i].ev) ||
             !CHECK_INT(r.used, dot_cases[i].used) ||
             !CHECK_INT(r.err, dot_cases[i].err) ||
-            (dot_cases[i].out &&
-             !out_is(&r, dot_cases[i].out, dot_cases[i].outlen)))
+            !out_is(&r, dot_cases[i].out, dot_cases[i].outlen))
             printf("    case: %s\n", dot_cases[i].name);
     }
+}
+
+/* Once stopped, the parser reads nothing more. */
+static void
+test_stopped(void)
+{
+    struct smtpd_data d;
+    char out[32];
+    size_t used = 99, outlen = 99;
+
+    smtpd_data_init(&d, true, 0);
+    CHECK_INT(smtpd_data_feed(&d, S("x\ny\r\n"), &used, out, &outlen),
+              SMTPD_DATA_BARE);
+    CHECK_INT(used, 2);
+    CHECK_INT(smtpd_data_feed(&d, S(".\r\n"), &used, out, &outlen),
+              SMTPD_DATA_BARE);
+    CHECK_INT(used, 0);
+    CHECK_INT(outlen, 0);
+    CHECK_INT(d.err, OC_BARENL);
 }
 
 /* ---- every chunk boundary -------------------------------------------------- */
@@ -153,6 +186,7 @@ check_all_splits(const char *in, size_t n, bool dot, unsigned long long max,
         cuts[0] = i;
         feed_cuts(&part, dot, max, in, n, cuts, 1);
         ok = CHECK_INT(part.end, whole.end) &&
+             CHECK_INT(part.bare, whole.bare) &&
              CHECK_INT(part.used, whole.used) &&
              CHECK_INT(part.err, whole.err) &&
              out_is(&part, whole.out, whole.outlen);
@@ -160,6 +194,7 @@ check_all_splits(const char *in, size_t n, bool dot, unsigned long long max,
             cuts[1] = j;
             feed_cuts(&part, dot, max, in, n, cuts, 2);
             ok = CHECK_INT(part.end, whole.end) &&
+                 CHECK_INT(part.bare, whole.bare) &&
                  CHECK_INT(part.used, whole.used) &&
                  CHECK_INT(part.err, whole.err) &&
                  out_is(&part, whole.out, whole.outlen);
@@ -170,7 +205,8 @@ check_all_splits(const char *in, size_t n, bool dot, unsigned long long max,
     for (size_t i = 0; i < n; i++)
         each[i] = i + 1;
     feed_cuts(&part, dot, max, in, n, each, n);
-    if (!(CHECK_INT(part.end, whole.end) && CHECK_INT(part.used, whole.used) &&
+    if (!(CHECK_INT(part.end, whole.end) && CHECK_INT(part.bare, whole.bare) &&
+          CHECK_INT(part.used, whole.used) &&
           CHECK_INT(part.err, whole.err) &&
           out_is(&part, whole.out, whole.outlen)))
         printf("    %s: byte by byte\n", name);
@@ -192,21 +228,32 @@ test_splits(void)
     out_is(&r, S("Received: from x\nSubject: t\n\n.a\nb.\n.\n\n"));
     check_all_splits(msg, sizeof msg - 1, true, 0, "message");
 
-    /* the smuggling shapes, each with a second transaction inside */
-    static const char *const smuggle[] = {
-        "a\r\n\n.\nMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN",
-        "a\r\n\r.\rMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN",
-        "a\r\n.\nMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN",
-        "a\n.\r\nMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN",
+    /* the smuggling shapes, each with a second transaction inside: the
+     * parser stops at the fake end and never reaches the commands */
+    static const struct {
+        const char *in;
+        size_t stop;
+    } smuggle[] = {
+        {"a\r\n\n.\nMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN", 4},
+        {"a\r\n\r.\rMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN", 5},
+        {"a\r\n.\nMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN", 5},
+        {"a\n.\r\nMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN", 2},
+        {"a\r\n.\rMAIL FROM:<e@e>\r\nRCPT TO:<v@v>\r\nDATA\r\nx\r\n.\r\nN", 6},
     };
     for (size_t i = 0; i < sizeof smuggle / sizeof smuggle[0]; i++) {
-        size_t n = strlen(smuggle[i]);
+        size_t n = strlen(smuggle[i].in);
 
-        feed_all(&r, true, 0, smuggle[i], n);
-        CHECK(r.end);
-        CHECK_INT(r.used, n - 1); /* ends at the last CRLF.CRLF only */
+        feed_all(&r, true, 0, smuggle[i].in, n);
+        CHECK(!r.end);
+        CHECK(r.bare);
+        CHECK_INT(r.used, smuggle[i].stop);
         CHECK_INT(r.err, OC_BARENL);
-        check_all_splits(smuggle[i], n, true, 0, smuggle[i]);
+        check_all_splits(smuggle[i].in, n, true, 0, smuggle[i].in);
+        /* in BDAT the same bytes are one chunk's content, refused */
+        feed_all(&r, false, 0, smuggle[i].in, n);
+        CHECK(!r.end && !r.bare);
+        CHECK_INT(r.used, n);
+        CHECK_INT(r.err, OC_BARENL);
     }
     check_all_splits(S("x\r\n..\r\n.\r"), true, 0, "unfinished");
     check_all_splits(S("a\r\nb\r\r\n\r\n"), false, 0, "bdat");
@@ -393,11 +440,16 @@ test_no_output_after_error(void)
 
     feed_all(&r, true, 0, S("ok\r\nbad\nmore text\r\n.\r\n"));
     CHECK_INT(r.err, OC_BARENL);
+    CHECK(r.bare);
     out_is(&r, S("ok\nbad")); /* what came before the bare LF, no more */
+    feed_all(&r, false, 0, S("ok\r\nbad\nmore text\r\n"));
+    CHECK_INT(r.err, OC_BARENL);
+    out_is(&r, S("ok\nbad"));
 }
 
 static const struct test_case cases[] = {
     {"DATA cases", test_dot_table},
+    {"DATA stops at a bare LF or CR", test_stopped},
     {"every chunk boundary", test_splits},
     {"long lines", test_long_lines},
     {"size cap", test_size_cap},
