@@ -16,8 +16,10 @@ static const struct outcome table[OC_COUNT] = {
     [OC_RSET] = {OC_RSET, "ok", 250, "2.0.0", "flushed"},
     [OC_VRFY] = {OC_VRFY, "ok", 252, "2.1.5",
                 "send some mail, i'll try my best"},
+    /* qmail-1.03's pointer texts, word for word: clients and people
+     * search for them, and both point to the same place */
     [OC_HELP] = {OC_HELP, "ok", 214, "2.0.0",
-                "qmail-ng: see the qmail-smtpd(8) manual"},
+                "qmail home page: http://pobox.com/~djb/qmail.html"},
     [OC_DATA_GO] = {OC_DATA_GO, "ok", 354, NULL, "go ahead"},
     /* The next three carry the greeting as their text (qmail-smtpd). */
     [OC_GREET] = {OC_GREET, "ok", 220, NULL, ""},
@@ -65,6 +67,7 @@ static const struct outcome table[OC_COUNT] = {
     [OC_HOPS] = {OC_HOPS, "hops", 554, "5.4.6",
                 "too many hops, this message is looping (#5.4.6)"},
 
+    /* qmail's straynewline text; "(#4.6.0)" as on every other refusal */
     [OC_BARENL] = {OC_BARENL, "barelf", 451, "4.6.0",
                   "See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)"},
     [OC_NUL] = {OC_NUL, "nul", 554, "5.6.0",

@@ -207,6 +207,12 @@ class TestEsmtp(SmtpdCase):
             "503 5.5.1 MAIL first (#5.5.1)", "503 5.5.1 MAIL first (#5.5.1)",
             "502 5.5.1 unimplemented (#5.5.1)", "221 2.0.0 test.local"])
 
+    def test_help(self):
+        # qmail-1.03's text, word for word; after EHLO with its enhanced code
+        lines, err, rc = self.pipe("HELP\r\nEHLO c\r\nHELP me\r\n")
+        self.assertEqual(lines[1], "214 qmail home page: http://pobox.com/~djb/qmail.html")
+        self.assertEqual(lines[-1], "214 2.0.0 qmail home page: http://pobox.com/~djb/qmail.html")
+
     def test_helo_after_ehlo_drops_codes(self):
         self.transcript("EHLO a\r\nHELO b\r\nNOOP\r\n", [
             "250-test.local", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES",
@@ -263,7 +269,8 @@ class TestStateMachine(SmtpdCase):
             "helo x\r\nmAiL fRoM:<a@b>\r\nrcpt to:<u@example.test>\r\nnoop\r\nhelp\r\nvrfy\r\n"
             "expn list\r\nturn\r\n\r\nrset\r\n",
             ["250 test.local", "250 ok", "250 ok", "250 ok",
-             "214 qmail-ng: see the qmail-smtpd(8) manual", "252 send some mail, i'll try my best",
+             "214 qmail home page: http://pobox.com/~djb/qmail.html",
+             "252 send some mail, i'll try my best",
              "502 unimplemented (#5.5.1)", "502 unimplemented (#5.5.1)",
              "502 unimplemented (#5.5.1)", "250 flushed"])
 

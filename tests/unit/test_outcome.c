@@ -47,9 +47,38 @@ t_qq_codes(void)
               "(#5.7.1)");
 }
 
+/* qmail-1.03's texts where it had the reply (its qmail-smtpd.c), and one
+ * voice for the pointers: every URL in the table is under qmail's
+ * http://pobox.com/~djb/, as qmail-1.03 wrote them. */
+static void
+t_qmail_texts(void)
+{
+    CHECK_STR(outcome_get(OC_HELP)->text,
+              "qmail home page: http://pobox.com/~djb/qmail.html");
+    CHECK_INT(outcome_get(OC_HELP)->smtp, 214);
+    /* qmail's straynewline reply, plus the (#x.y.z) every refusal has */
+    CHECK_STR(outcome_get(OC_BARENL)->text,
+              "See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)");
+    CHECK_INT(outcome_get(OC_BARENL)->smtp, 451);
+    CHECK_STR(outcome_get(OC_TIMEOUT)->text, "timeout (#4.4.2)");
+    CHECK_STR(outcome_get(OC_VRFY)->text, "send some mail, i'll try my best");
+    CHECK_STR(outcome_get(OC_UNIMPL)->text, "unimplemented (#5.5.1)");
+    CHECK_STR(outcome_get(OC_SYNTAX)->text, "syntax error (#5.5.4)");
+    for (int r = 0; r < OC_COUNT; r++) {
+        const char *t = outcome_get((enum reason)r)->text;
+        const char *u = strstr(t, "://");
+
+        if (u && !CHECK(strncmp(u - 4, "http://pobox.com/~djb/", 22) == 0))
+            printf("    %s\n", t);
+        if (!CHECK(strstr(t, "https://") == NULL && strstr(t, "cr.yp.to") == NULL))
+            printf("    %s\n", t);
+    }
+}
+
 static const struct test_case tests[] = {
     {"every reason has code, text and matching (#x.y.z)", t_table_complete},
     {"qmail-queue exit codes", t_qq_codes},
+    {"qmail-1.03's texts, one voice for the pointers", t_qmail_texts},
 };
 
 TEST_MAIN(tests)
