@@ -687,7 +687,8 @@ collect(struct dns *d, ns_msg *m, const struct chain *c, int type,
                           type_text(type), cur);
     }
     if (type == ns_t_mx && *found && kept == 0) {
-        if (nullmx == *found)
+        d->nullmx = nullmx == *found;
+        if (d->nullmx)
             return seterr(d, DNS_PERM,
                           "%s accepts no mail: its MX is \".\" "
                           "(null MX, RFC 7505)%s",
@@ -1329,6 +1330,7 @@ dns_mx(struct dns *d, const char *domain, struct dns_mxlist *out)
 
     out->mx = NULL;
     out->n = 0;
+    d->nullmx = false;
     r = lookup(d, domain, ns_t_mx, NULL, out);
     if (r != DNS_OK) {
         dns_mxlist_free(out);

@@ -53,6 +53,7 @@ struct dns {
     unsigned timeout_ms; /* per query and server (default 5000) */
     unsigned rounds;     /* times through the server list (default 2) */
     struct bstr err;     /* why the last lookup failed */
+    bool nullmx;         /* the last failure was a null MX (RFC 7505) */
     unsigned noedns;     /* bit i: server i answered FORMERR to EDNS0 */
     struct __res_state *res;
 };
@@ -110,8 +111,8 @@ int dns_ip(struct dns *d, const char *name, int family,
  * dns_mx - the MX hosts of domain, sorted by preference, in random order
  * among equal preferences.  n == 0: no MX records (the caller uses the
  * domain itself, the implicit MX).  A single MX "." (RFC 7505, null MX)
- * gives DNS_PERM with d->err saying the domain accepts no mail (a "."
- * beside real MX hosts is ignored).
+ * gives DNS_PERM with d->nullmx set and d->err saying the domain accepts
+ * no mail (a "." beside real MX hosts is ignored).
  */
 int dns_mx(struct dns *d, const char *domain, struct dns_mxlist *out) WUR;
 

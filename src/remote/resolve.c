@@ -65,8 +65,7 @@ dns_mx_hosts(void *ctx, const char *domain, struct hosts_mx **out, size_t *n,
 
     *out = NULL;
     *n = 0;
-    /* dns.h has no code of its own for a null MX: only its text says so */
-    if (r == DNS_PERM && d->err.s && strstr(d->err.s, "(null MX, RFC 7505)"))
+    if (r == DNS_PERM && d->nullmx)
         return why(d, HOSTS_NULLMX, err);
     if (r != DNS_OK)
         return why(d, r, err);

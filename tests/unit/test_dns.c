@@ -687,6 +687,7 @@ test_null_mx(void)
     CHECK_INT(x.r, DNS_PERM);
     CHECK(has(&x.d.err, "nomail.test accepts no mail"));
     CHECK(has(&x.d.err, "RFC 7505"));
+    CHECK(x.d.nullmx);
     done(&x);
 
     /* beside a real MX host, a "." is ignored */
@@ -697,6 +698,7 @@ test_null_mx(void)
     run(&x, &p, "mixed.test", ns_t_mx);
     CHECK_INT(x.r, DNS_OK);
     CHECK_INT(x.names.n, 1);
+    CHECK(!x.d.nullmx);
     done(&x);
 }
 
