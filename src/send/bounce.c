@@ -8,11 +8,12 @@
  * the message is finished, bounce/N becomes one bounce message: QSBMF
  * text (qmail's bounce format, readable by people and by qmail-era
  * scripts) as the first part of an RFC 3464 multipart/report, with a
- * message/delivery-status part and the original message.  Bounces go to
- * the sender; a bounce of a bounce (empty sender) goes to doublebounceto
- * with the sender "#@[]"; a bounce of that is dropped (triple bounce).
- * The same composer writes deferral notices (Action: delayed) with the
- * original headers only.
+ * message/delivery-status part and the original message (its header and
+ * the first 10 KB of its body, or control/bouncemaxbytes of it: a copy
+ * that was cut says so).  Bounces go to the sender; a bounce of a bounce
+ * (empty sender) goes to doublebounceto with the sender "#@[]"; a bounce
+ * of that is dropped (triple bounce).  The same composer writes deferral
+ * notices (Action: delayed) with the original headers only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,8 @@
 #include "writeall.h"
 
 #define BOUNCE_TEXT_MAX 2000
+#define BOUNCE_BODY_DEFAULT 10240 /* of the body, without bouncemaxbytes */
+#define BOUNCE_HEADER_MAX 65536   /* of the header, without bouncemaxbytes */
 
 /*
  * bounce_paragraph - append to p the QSBMF paragraph saying that rcpt
@@ -346,43 +349,116 @@ out:
 }
 
 /*
- * copy_message - the original into the bounce: everything, or for a
- * notice the header only (up to the first empty line).
+ * bounce_quote - how many bytes of an original of size bytes, whose
+ * header (up to the empty line) is hdr bytes, a bounce quotes (for a
+ * deferral notice, headers_only: the header at most).  With
+ * control/bouncemaxbytes, its first bouncemaxbytes bytes, counted from
+ * the start as the qmail patches that named the file count them;
+ * without, the header (at most BOUNCE_HEADER_MAX of it) and the first
+ * BOUNCE_BODY_DEFAULT bytes of the body.  A forged sender is not flooded
+ * with whatever was sent in its name.
+ */
+unsigned long long
+bounce_quote(const struct send_conf *c, unsigned long long size,
+             unsigned long long hdr, bool headers_only)
+{
+    unsigned long long q;
+
+    if (hdr > BOUNCE_HEADER_MAX)
+        hdr = BOUNCE_HEADER_MAX;
+    if (c->bouncemaxbytes_set)
+        q = c->bouncemaxbytes;
+    else
+        q = hdr + (headers_only ? 0 : BOUNCE_BODY_DEFAULT);
+    if (headers_only && q > hdr)
+        q = hdr;
+    return q < size ? q : size;
+}
+
+/* header_len - bytes of the header at the start of buf[0..n): up to and
+ * with the newline before the first empty line; n when none is seen. */
+static size_t
+header_len(const char *buf, size_t n)
+{
+    bool nl = true; /* at the start of a line */
+
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n' && nl)
+            return i;
+        nl = buf[i] == '\n';
+    }
+    return n;
+}
+
+/*
+ * copy_message - the original into the bounce (for a notice, its header),
+ * as much of it as bounce_quote allows; a copy that was cut ends with a
+ * line saying so.  0, or -1 (errno set).
  */
 static int
-copy_message(struct qq *q, uint64_t id, bool headers_only)
+copy_message(struct qq *q, const struct send_conf *c, uint64_t id,
+             bool headers_only)
 {
     char fn[QPATH_MAX], buf[65536];
+    struct stat st;
+    unsigned long long quote, done = 0;
+    size_t hdr;
+    ssize_t r;
     int fd;
-    bool nl = true; /* at the start of a line */
+    char last = '\n';
 
     qpath_fmt(fn, "mess", id);
     fd = open(fn, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
         return -1;
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
-        size_t n;
+    if (fstat(fd, &st) == -1)
+        goto fail;
+    /* the header, as far as BOUNCE_HEADER_MAX reaches */
+    do
+        r = pread(fd, buf, BOUNCE_HEADER_MAX < sizeof buf ? BOUNCE_HEADER_MAX
+                                                          : sizeof buf, 0);
+    while (r == -1 && errno == EINTR);
+    if (r == -1)
+        goto fail;
+    hdr = header_len(buf, (size_t)r);
+    quote = bounce_quote(c, (unsigned long long)st.st_size, hdr,
+                         headers_only);
+    while (done < quote) {
+        size_t want = quote - done < sizeof buf ? (size_t)(quote - done)
+                                                : sizeof buf;
 
+        r = read(fd, buf, want);
         if (r == -1 && errno == EINTR)
             continue;
-        if (r <= 0) {
-            close(fd);
-            return (int)r;
-        }
-        n = (size_t)r;
-        if (headers_only) {
-            for (size_t i = 0; i < n; i++) {
-                if (buf[i] == '\n' && nl) {
-                    qq_put(q, buf, i);
-                    close(fd);
-                    return 0;
-                }
-                nl = buf[i] == '\n';
-            }
-        }
-        qq_put(q, buf, n);
+        if (r == -1)
+            goto fail;
+        if (r == 0)
+            break;
+        qq_put(q, buf, (size_t)r);
+        last = buf[r - 1];
+        done += (size_t)r;
     }
+    close(fd);
+    if (headers_only ? done < hdr : done < (unsigned long long)st.st_size) {
+        char note[160];
+
+        if (last != '\n')
+            qq_puts(q, "\n");
+        snprintf(note, sizeof note,
+                 "\n--- The rest of the message was cut: this copy holds "
+                 "its first %llu of %llu bytes.\n",
+                 done, (unsigned long long)st.st_size);
+        qq_puts(q, note);
+    }
+    return 0;
+fail:
+    {
+        int e = errno;
+
+        close(fd);
+        errno = e;
+    }
+    return -1;
 }
 
 /*
@@ -435,7 +511,7 @@ bounce_inject(const struct send_conf *c, uint64_t id, const char *sender,
     qq_puts(&q, "Return-Path: <");
     qq_puts(&q, sender);
     qq_puts(&q, ">\n");
-    if (copy_message(&q, id, delay) == -1) {
+    if (copy_message(&q, c, id, delay) == -1) {
         qq_abort(&q);
         goto out;
     }

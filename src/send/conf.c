@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * conf - qmail-send's settings, read at start and on SIGHUP.  Defaults
- * are qmail-1.03's; retryschedule and warnafter are qmail-ng's
+ * are qmail-1.03's; retryschedule and warnafter are qmail-ng's,
+ * bouncemaxbytes the one qmail patches (indimail, qmail-toaster) named
  * (qmail-control(5)).
  */
 #include <errno.h>
@@ -43,6 +44,8 @@ static const struct ctl_setting settings[] = {
      CTL_NOFLAG},
     {"warnafter", CTL_ULONG, "0", 0, ULONG_MAX, OFF(warnafter), CTL_NOFLAG},
     {"retryschedule", CTL_LIST, NULL, 0, 0, OFF(retryschedule), CTL_NOFLAG},
+    {"bouncemaxbytes", CTL_ULONG, "0", 0, ULONG_MAX, OFF(bouncemaxbytes),
+     OFF(bouncemaxbytes_set)},
 };
 
 /* skip_from - "local:N" / "remote:N" lines of retryschedule. */

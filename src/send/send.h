@@ -46,6 +46,8 @@ struct send_conf {
     unsigned long perdomain;    /* remote deliveries to one domain at once */
     unsigned long queuelifetime;
     unsigned long warnafter;    /* deferral notice after this age; 0: never */
+    unsigned long bouncemaxbytes; /* of the original a bounce quotes ... */
+    bool bouncemaxbytes_set;      /* ... when set; else header + 10 KB */
     unsigned long skip[NCHAN];  /* quadratic retry step, seconds^(1/2) */
     struct route route;
 };
@@ -145,6 +147,9 @@ int job_set_due(uint64_t id, int chan, time_t when);
 int bounce_paragraph(struct bstr *p, const char *rcpt, const char *text,
                      size_t len);
 int bounce_add(uint64_t id, const char *rcpt, const char *text, size_t len);
+unsigned long long bounce_quote(const struct send_conf *c,
+                                unsigned long long size,
+                                unsigned long long hdr, bool headers_only);
 int bounce_append(uint64_t id, const char *rcpt, const char *text, size_t len);
 int bounce_compose(struct bstr *head, struct bstr *tail,
                    const struct send_conf *c, const char *sender,

@@ -147,6 +147,77 @@ class BounceTest(SendCase):
         qng.wait_for(lambda: self.inst.queue_files() == [], 10, what="queue to empty")
 
 
+class BounceCopyCase(SendCase):
+    """A bounce quotes the original's header and the first 10 KB of its
+    body, or the first bouncemaxbytes bytes of it, and says when it cut."""
+
+    HEADER = b"From: s@x.test\nSubject: big\nX-Pad: " + b"h" * 3000 + b"\n"
+    BODY = b"".join(b"%099d\n" % i for i in range(1000))  # 100 KB, 100-byte lines
+
+    def bounced_copy(self, sender, body, rcpt):
+        self.assertEqual(self.inst.inject(body, sender, [rcpt]), 0)
+        n = self.inst.wait_log(r"^new msg (\d+)$")[0].split()[-1]
+        self.inst.wait_log(r"^bounce msg %s qp \d+$" % n)
+
+        def bounce():
+            for m in self.inst.messages():
+                if m["rcpts"] == [sender] and b"Subject: failure notice" in m["mess"]:
+                    return m["mess"]
+            return None
+        text = qng.wait_for(bounce, 10, what="the bounce in the queue")
+        start = b"Return-Path: <%s>\n" % sender.encode()
+        self.assertIn(start, text)
+        copy = text.split(start, 1)[1]
+        return copy[:copy.rindex(b"\n--qmail-ng-")]
+
+    def original(self, copy, body):
+        recv = copy.split(b"\n", 1)[0] + b"\n"
+        self.assertTrue(recv.startswith(b"Received: (qmail "), recv)
+        return recv + body
+
+
+class BounceSizeTest(BounceCopyCase):
+    def test_default_header_and_10k_of_body(self):
+        body = self.HEADER + b"\n" + self.BODY
+        copy = self.bounced_copy("s@x.test", body, "bad1@mx.test")
+        orig = self.original(copy, body)
+        hdr = orig.index(b"\n\n") + 1
+        want = orig[:hdr + 10240]
+        self.assertTrue(copy.startswith(want))
+        self.assertEqual(copy[len(want):], b"\n\n--- The rest of the message was cut: this copy "
+                         b"holds its first %d of %d bytes.\n" % (len(want), len(orig)))
+
+    def test_small_message_whole_and_no_note(self):
+        body = b"Subject: small\n\n" + b"x" * 5000 + b"\n"
+        copy = self.bounced_copy("s@x.test", body, "bad2@mx.test")
+        orig = self.original(copy, body)
+        self.assertEqual(copy, orig)
+        self.assertNotIn(b"was cut", copy)
+
+
+class BounceMaxBytesTest(BounceCopyCase):
+    controls = {"bouncemaxbytes": "5000\n"}
+
+    def test_first_bouncemaxbytes_bytes(self):
+        # the first 5000 bytes, counted from the start of the message
+        body = self.HEADER + b"\n" + self.BODY
+        copy = self.bounced_copy("s@x.test", body, "bad1@mx.test")
+        orig = self.original(copy, body)
+        self.assertTrue(copy.startswith(orig[:5000]))
+        self.assertEqual(copy[5000:], b"\n\n--- The rest of the message was cut: this copy "
+                         b"holds its first 5000 of %d bytes.\n" % len(orig))
+
+    def test_header_longer_than_the_limit(self):
+        # the limit holds even inside the header
+        body = b"Subject: h\nX-Pad: " + b"p" * 8000 + b"\n\nbody\n"
+        copy = self.bounced_copy("s@x.test", body, "bad3@mx.test")
+        orig = self.original(copy, body)
+        self.assertTrue(copy.startswith(orig[:5000]))
+        self.assertIn(b"was cut: this copy holds its first 5000 of %d bytes.\n" % len(orig),
+                      copy)
+        self.assertNotIn(b"body", copy)
+
+
 class RetryTest(SendCase):
     controls = {"retryschedule": "local:1\nremote:1\n", "queuelifetime": "6\n",
                 "warnafter": "2\n"}

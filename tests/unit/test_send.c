@@ -374,7 +374,33 @@ t_bounce_paragraph(void)
     bstr_free(&p);
 }
 
+static void
+t_bounce_quote(void)
+{
+    struct send_conf c;
+
+    memset(&c, 0, sizeof c);
+    /* without bouncemaxbytes: the header and 10240 bytes of the body */
+    CHECK_INT(bounce_quote(&c, 100000, 3000, false), 3000 + 10240);
+    CHECK_INT(bounce_quote(&c, 5000, 3000, false), 5000); /* all of it */
+    CHECK_INT(bounce_quote(&c, 100000, 3000, true), 3000); /* a notice */
+    /* a header without end (no empty line) counts up to 64 KB */
+    CHECK_INT(bounce_quote(&c, 10000000, 10000000, false), 65536 + 10240);
+    CHECK_INT(bounce_quote(&c, 10000000, 10000000, true), 65536);
+    /* with it: that many bytes from the start, header or not */
+    c.bouncemaxbytes_set = true;
+    c.bouncemaxbytes = 5000;
+    CHECK_INT(bounce_quote(&c, 100000, 3000, false), 5000);
+    CHECK_INT(bounce_quote(&c, 100000, 8000, false), 5000);
+    CHECK_INT(bounce_quote(&c, 4000, 3000, false), 4000);
+    CHECK_INT(bounce_quote(&c, 100000, 3000, true), 3000);
+    CHECK_INT(bounce_quote(&c, 100000, 8000, true), 5000);
+    c.bouncemaxbytes = 0; /* nothing of the original */
+    CHECK_INT(bounce_quote(&c, 100000, 3000, false), 0);
+}
+
 static const struct test_case tests[] = {
+    {"bounce copies: header and 10 KB, or bouncemaxbytes", t_bounce_quote},
     {"log texts: qmail's _ and /, then envelope bytes as \\ooo", t_log_texts},
     {"bounce paragraphs cannot forge others", t_bounce_paragraph},
     {"orphan sweep: old mess/ files without todo/ or info/, bounded slices",
