@@ -2,43 +2,8 @@
 /*
  * vis - envelope bytes made safe to show (see vis.h).
  */
+#include "addr.h"
 #include "vis.h"
-
-/* utf8_len - bytes of the valid UTF-8 sequence at s (RFC 3629: no
- * overlong forms, no surrogates, nothing past U+10FFFF), 0 if none. */
-static size_t
-utf8_len(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned long cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    return n;
-}
 
 /* shown_len - bytes at s that a terminal shows as text, 0 for a control
  * (C0, DEL, a UTF-8 C1) or a byte that is not UTF-8. */
@@ -49,7 +14,7 @@ shown_len(const unsigned char *s, size_t len)
 
     if (s[0] < 0x20 || s[0] == 0x7f)
         return 0;
-    n = utf8_len(s, len);
+    n = addr_utf8_valid((const char *)s, len);
     if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
         return 0; /* U+0080..U+009F, the C1 controls */
     return n;

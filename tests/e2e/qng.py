@@ -109,6 +109,21 @@ def children(pid):
         return []
 
 
+def session_of(pid):
+    """A process's session id (from /proc), or None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[4])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def session_members(sid):
+    """The pids of every process in session sid: what a test started
+    with start_new_session=True and everything that came of it."""
+    return [int(d) for d in os.listdir("/proc") if d.isdigit() and session_of(int(d)) == sid]
+
+
 def comm(pid):
     """A process's name (its comm), or "" when it is gone."""
     try:

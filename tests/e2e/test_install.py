@@ -17,6 +17,7 @@ it; programs built for that QMAIL_HOME):
 Nothing outside the temporary root changes but qmail's users (which
 every root-mode test creates) and a network namespace that is removed."""
 import glob
+import re
 import os
 import pwd
 import grp
@@ -43,23 +44,6 @@ for rcpt in sys.argv[2:]:
     s.sendmail(sys.argv[1], [rcpt], "Subject: to %s\n\nhello %s\n" % (rcpt, rcpt))
 s.quit()
 '''
-
-
-def proc_session(pid):
-    """The session id of a process, or None when it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[4])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def session_members(sid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit() and proc_session(int(d)) == sid:
-            out.append(int(d))
-    return out
 
 
 class Unit:
@@ -120,7 +104,7 @@ class Unit:
         left = []
         while time.monotonic() < deadline:
             self.proc.poll()
-            left = [p for p in session_members(self.sid) if p != self.proc.pid or
+            left = [p for p in qng.session_members(self.sid) if p != self.proc.pid or
                     self.proc.returncode is None]
             if not left:
                 break
@@ -283,10 +267,16 @@ class InstallTest(unittest.TestCase):
         the objects that know QMAIL_HOME rebuilt (conf_home.h)."""
         build = os.path.join(cls.root, "build")
         shutil.copytree(qng.BUILD, build, symlinks=True, ignore=shutil.ignore_patterns("fuzz*"))
+        # the dependency files name the old build directory: point them
+        # at the copy, so that make rebuilds what a changed header (the
+        # new conf_home.h above all) touches
+        old = os.path.relpath(qng.BUILD, qng.REPO) + "/"
         for d in glob.glob(build + "/**/*.d", recursive=True):
             with open(d) as f:
-                if "conf_home.h" in f.read():
-                    os.unlink(d[:-2] + ".o")
+                text = f.read()
+            text = re.sub(r"(?:^|(?<=\s))" + re.escape(old), build + "/", text)
+            with open(d, "w") as f:
+                f.write(text)
         env = {k: v for k, v in os.environ.items()
                if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
         argv = ["make", "-C", qng.REPO, "-j2", "--no-print-directory", "install",
@@ -446,7 +436,7 @@ class InstallTest(unittest.TestCase):
             if p.poll() is None:
                 p.terminate()
             p.wait(timeout=10)
-            qng.wait_for(lambda: not session_members(p.pid), 30, what="supervised processes")
+            qng.wait_for(lambda: not qng.session_members(p.pid), 30, what="supervised processes")
             log.close()
         self.addCleanup(down)
         qng.wait_for(lambda: "status: local 0/10" in self.log().split("status: exiting")[-1],
