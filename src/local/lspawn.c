@@ -188,9 +188,12 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
             child_die(EXIT_TEMP, "Unable to run %s: %s. (#4.3.0)",
                       c->qmail_local, strerror(errno));
         }
-        /* what an exec would have reset: signals, inherited descriptors */
+        /* what an exec would have reset: signals, inherited descriptors.
+         * SIGINT stays as qmail-lspawn has it (ignored): a Ctrl-C that
+         * reaches the whole process group must not kill a delivery half
+         * done; qmail-send lets it finish. */
         for (int sig = 1; sig < NSIG; sig++)
-            if (sig != SIGKILL && sig != SIGSTOP)
+            if (sig != SIGKILL && sig != SIGSTOP && sig != SIGINT)
                 signal(sig, SIG_DFL);
         close_range(3, ~0U, 0);
         prctl(PR_SET_NAME, "qmail-local", 0, 0, 0);

@@ -12,6 +12,7 @@
  * becomes that owner.  Works in $QMAIL_HOME/queue.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +34,10 @@ main(int argc, char **argv)
     int code;
 
     log_init("qmail-lspawn");
+    /* a Ctrl-C reaches the whole process group: qmail-send decides, and
+     * qmail-lspawn ends when qmail-send closes its pipe (its deliveries
+     * keep SIGINT ignored too, lspawn.c) */
+    signal(SIGINT, SIG_IGN);
     if (argc != 2)
         log_die(EXIT_PERM, "usage: qmail-lspawn defaultdelivery");
     if (stat(home, &st) == -1)

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -208,6 +209,9 @@ main(void)
     int rc = 0;
 
     log_init("qmail-clean");
+    /* a Ctrl-C reaches the whole process group: qmail-clean ends when
+     * qmail-send, which still needs it to finish, closes its pipe */
+    signal(SIGINT, SIG_IGN);
     if (chdir(priv_home()) == -1 || chdir("queue") == -1)
         log_die_sys(EXIT_TEMP, "unable to chdir to the queue");
     nulrec_init(&nr, 64);

@@ -10,6 +10,7 @@
  * domain; qmail-send's concurrencyremote caps the deliveries running at
  * once.  Started by qmail-start, as qmailr in a root install.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -35,6 +36,10 @@ main(void)
     int code;
 
     log_init("qmail-rspawn");
+    /* a Ctrl-C reaches the whole process group: qmail-send decides, and
+     * qmail-rspawn ends when qmail-send closes its pipe (its workers
+     * inherit SIGINT ignored and finish their deliveries) */
+    signal(SIGINT, SIG_IGN);
     if (bstr_catf(&remote, "%s/bin/qmail-remote", home) == -1 ||
         bstr_catf(&ctl, "%s/control/concurrencyperdomain", home) == -1)
         log_die(EXIT_TEMP, "out of memory");

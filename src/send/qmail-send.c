@@ -12,7 +12,8 @@
  * (send.h), done marks, bounces (bounce.c) and the log follow qmail-1.03.
  *
  * Signals: HUP rereads control/, ALRM makes every message due now, TERM
- * stops starting deliveries, waits for the running ones, then exits.
+ * (and INT: a Ctrl-C to the process group) stops starting deliveries,
+ * waits for the running ones, then exits.
  * lock/trigger wakes it when qmail-queue commits a message; lock/sendctl
  * carries queue tools' requests (requeue, expire, remove).
  */
@@ -127,12 +128,13 @@ die_nomem(void)
     die("out of memory, exiting");
 }
 
+/* status - qmail-1.03's status line, " exitasap" once it is stopping */
 static void
 status(void)
 {
-    slog("status: local %lu/%lu remote %lu/%lu", ch[CHAN_LOCAL].used,
+    slog("status: local %lu/%lu remote %lu/%lu%s", ch[CHAN_LOCAL].used,
          cf.concurrency[CHAN_LOCAL], ch[CHAN_REMOTE].used,
-         cf.concurrency[CHAN_REMOTE]);
+         cf.concurrency[CHAN_REMOTE], exiting ? " exitasap" : "");
 }
 
 /* rcpt_vis - recipient i of j as the log may show it (slog_vis) */
@@ -1636,9 +1638,13 @@ main(void)
                     ctl_command("requeue all");
                 } else if (si.ssi_signo == SIGTERM ||
                            si.ssi_signo == SIGINT) {
-                    if (!exiting)
-                        slog("status: exiting");
-                    exiting = true;
+                    /* INT too: a Ctrl-C to the process group (make run)
+                     * stops qmail-send as TERM does; the helpers ignore
+                     * it and end once their pipes close */
+                    if (!exiting) {
+                        exiting = true;
+                        status();
+                    }
                 }
             }
         }
@@ -1662,6 +1668,7 @@ main(void)
                 read_reports(c);
         }
     }
+    slog("status: exiting");
     slog_flush();
     return 0;
 }

@@ -128,7 +128,12 @@ child(void)
     if (pid == -1)
         log_die_sys(EXIT_TEMP, "unable to fork");
     if (pid == 0) {
-        /* the helpers get signals as usual; only qmail-send holds them */
+        /* The helpers get signals as usual; only qmail-send holds them.
+         * But a Ctrl-C (make run, a terminal) reaches the whole process
+         * group: the helpers and the logger ignore SIGINT (an ignored
+         * signal stays ignored across exec) and end when qmail-send,
+         * which treats it as SIGTERM, closes their pipes. */
+        signal(SIGINT, SIG_IGN);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
     }

@@ -609,6 +609,97 @@ class HostileEnvelopeTest(SendCase):
         self.assertEqual(len(out.splitlines()), 3)
 
 
+def group_members(pgid):
+    """The pids of every process in process group pgid (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(d))
+    return out
+
+
+class CtrlCTest(unittest.TestCase):
+    """A Ctrl-C (SIGINT to the whole process group, as a terminal sends it
+    under make run) ends qmail-start's family cleanly: qmail-send acts as
+    on SIGTERM and finishes the running deliveries, the helpers and the
+    logger ignore it and end when qmail-send closes their pipes."""
+
+    def test_sigint_to_the_process_group(self):
+        from test_delivery import mailbox_instance, maildir_messages
+        inst = mailbox_instance()
+        self.addCleanup(inst.cleanup)
+        home = os.path.dirname(inst.maildir)
+        # box-slow@: a delivery that takes a while (a program, then the Maildir)
+        inst.write(os.path.join(home, ".qmail-slow"), "|sleep 2\n./Maildir/\n")
+        logdir = os.path.join(inst.tmp, "sendlog")
+        os.mkdir(logdir)
+        if qng.IS_ROOT:
+            os.chown(logdir, inst.uid, inst.gid)
+        here = os.path.dirname(os.path.abspath(__file__))
+        fake = os.path.join(inst.bin, "fakeremote")
+        import shutil
+        shutil.copy(os.path.join(here, "fakeremote.py"), fake)
+        os.chmod(fake, 0o755)
+        env = dict(inst.env, QMAILREMOTE=fake,
+                   FAKEREMOTE_LOG=os.path.join(inst.tmp, "remote.log"))
+        inst.write(env["FAKEREMOTE_LOG"], b"")
+        out = open(os.path.join(inst.tmp, "start.log"), "ab")
+        p = subprocess.Popen([os.path.join(inst.bin, "qmail-start"), "./Maildir/",
+                              os.path.join(inst.bin, "multilog"), "t", logdir],
+                             env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                             start_new_session=True, cwd=inst.tmp)
+
+        def cleanup():
+            for pid in group_members(p.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if p.poll() is None:
+                p.wait(timeout=10)
+            out.close()
+        self.addCleanup(cleanup)
+        current = os.path.join(logdir, "current")
+
+        def log():
+            try:
+                with open(current, "rb") as f:
+                    return f.read().decode(errors="replace")
+            except FileNotFoundError:
+                return ""
+        qng.wait_for(lambda: "status: local 0/10 remote 0/20" in log(), 15, what="qmail-send up")
+        members = group_members(p.pid)
+        self.assertGreaterEqual(len(members), 5, members)  # send, lspawn, rspawn, clean, logger
+        self.assertEqual(inst.inject("Subject: slow\n\nx\n", "s@x.test",
+                                     ["box-slow@example.test", "slowr@far.test"]), 0)
+        qng.wait_for(lambda: "to local box-slow@example.test" in log() and
+                     "to remote slowr@far.test" in log(), 15, what="both deliveries started")
+        os.killpg(p.pid, signal.SIGINT)
+        self.assertEqual(p.wait(timeout=30), 0)
+        qng.wait_for(lambda: not group_members(p.pid), 15,
+                     what="every process of the group to end: %s" % [
+                         qng.comm(x) for x in group_members(p.pid)])
+        text = log()
+        self.assertNotIn("alert:", text)
+        self.assertNotIn("lost connection", text)
+        # the running deliveries finished, then the exit lines
+        self.assertRegex(text, r"delivery \d+: success: did_1\+0\+1/")
+        self.assertRegex(text, r"delivery \d+: success: ")
+        self.assertEqual(len(re.findall(r"delivery \d+: success", text)), 2, text)
+        self.assertRegex(text, r"status: local \d/10 remote \d/20 exitasap\n")
+        lines = [l.split(" ", 1)[1] for l in text.splitlines() if l]  # the TAI64N stamp off
+        self.assertEqual(lines[-1], "status: exiting")
+        self.assertEqual(len(maildir_messages(inst.maildir)), 1)
+        self.assertEqual(inst.queue_files(), [])
+
+
 class QreadTest(unittest.TestCase):
     """qmail-qread's output, byte for byte as qmail-1.03's, on a queue
     written by the test (no qmail-send running)."""
