@@ -2,15 +2,18 @@
 /*
  * iob - buffered I/O with per-operation deadlines (see iob.h).
  *
- * The deadline is per read or write, as qmail's timeoutread: a client
+ * The timeout is per read or write, as qmail's timeoutread: a client
  * that trickles one byte a minute is not cut off by a 20-minute limit,
- * but one that stops for 20 minutes is.
+ * but one that stops for 20 minutes is.  The deadline is what bounds the
+ * trickler: the caller sets one for a whole command line or message.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "datetime.h"
 #include "iob.h"
 
 static int
@@ -74,6 +77,7 @@ iob_init(struct iob *b, int fd, char *buf, size_t cap, iob_op op, void *ctx)
     b->cap = cap;
     b->pos = b->len = 0;
     b->timeout_ms = -1;
+    b->deadline = 0;
     b->op = op;
     b->ctx = ctx;
 }
@@ -89,6 +93,47 @@ iob_settimeout(struct iob *b, unsigned seconds)
 }
 
 /*
+ * iob_setdeadline - from now on no operation waits past mono_ms (a
+ * datetime_mono_ms() time); 0 removes the deadline.
+ */
+void
+iob_setdeadline(struct iob *b, long long mono_ms)
+{
+    b->deadline = mono_ms;
+}
+
+/* iob_expired - a deadline is set and has passed. */
+bool
+iob_expired(const struct iob *b)
+{
+    return b->deadline && datetime_mono_ms() >= b->deadline;
+}
+
+/*
+ * wait_ms - how long the next operation may wait: the timeout, cut to
+ * what is left before the deadline; -1 with ETIMEDOUT once it passed.
+ */
+static int
+wait_ms(const struct iob *b, int *ms)
+{
+    long long left;
+
+    *ms = b->timeout_ms;
+    if (!b->deadline)
+        return 0;
+    left = b->deadline - datetime_mono_ms();
+    if (left <= 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    if (left > INT_MAX)
+        left = INT_MAX;
+    if (*ms < 0 || left < *ms)
+        *ms = (int)left;
+    return 0;
+}
+
+/*
  * iob_fill - make sure input is buffered.
  * Returns the number of buffered bytes, 0 at end of file, -1 on error
  * (ETIMEDOUT when the deadline passed).
@@ -97,12 +142,14 @@ ssize_t
 iob_fill(struct iob *b)
 {
     ssize_t r;
+    int ms;
 
     if (b->pos < b->len)
         return (ssize_t)(b->len - b->pos);
     b->pos = b->len = 0;
-    r = (b->op ? b->op : iob_fdread)(b->ctx, b->fd, b->buf, b->cap,
-                                     b->timeout_ms);
+    if (wait_ms(b, &ms) == -1)
+        return -1;
+    r = (b->op ? b->op : iob_fdread)(b->ctx, b->fd, b->buf, b->cap, ms);
     if (r <= 0)
         return r;
     b->len = (size_t)r;
@@ -191,8 +238,13 @@ iob_flush(struct iob *b)
     size_t done = 0;
 
     while (done < b->len) {
-        ssize_t w = (b->op ? b->op : iob_fdwrite)(
-            b->ctx, b->fd, b->buf + done, b->len - done, b->timeout_ms);
+        ssize_t w;
+        int ms;
+
+        if (wait_ms(b, &ms) == -1)
+            return -1;
+        w = (b->op ? b->op : iob_fdwrite)(b->ctx, b->fd, b->buf + done,
+                                          b->len - done, ms);
         if (w <= 0) {
             if (w == 0)
                 errno = EPIPE;

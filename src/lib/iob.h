@@ -5,7 +5,10 @@
  * One struct iob is one direction of one fd.  The raw operation is
  * swappable (STARTTLS swaps in TLS) and is responsible for waiting: the
  * default ops poll() the fd for at most `timeout` seconds first, then
- * fail with ETIMEDOUT.  Line reads take a maximum length and never grow
+ * fail with ETIMEDOUT.  A deadline (an absolute monotonic time) can bound
+ * a whole series of operations besides: each waits no longer than is
+ * left, and once it has passed they fail with ETIMEDOUT at once (bytes
+ * already buffered are still handed out).  Line reads take a maximum length and never grow
  * memory past it; the rest of an over-long line is consumed and dropped.
  * Nothing here exits or logs.
  */
@@ -29,6 +32,7 @@ struct iob {
     size_t pos; /* read: next unread byte */
     size_t len; /* read: end of data; write: bytes pending */
     int timeout_ms;
+    long long deadline; /* datetime_mono_ms() time, 0: none */
     iob_op op;
     void *ctx;
 };
@@ -41,6 +45,8 @@ ssize_t iob_fdwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
 void iob_init(struct iob *b, int fd, char *buf, size_t cap, iob_op op,
               void *ctx);
 void iob_settimeout(struct iob *b, unsigned seconds);
+void iob_setdeadline(struct iob *b, long long mono_ms);
+bool iob_expired(const struct iob *b);
 
 ssize_t iob_fill(struct iob *b) WUR;
 size_t iob_buffered(const struct iob *b);

@@ -77,6 +77,11 @@ static const struct outcome table[OC_COUNT] = {
                     "sorry, a line of that message is too long (#5.6.0)"},
 
     [OC_TIMEOUT] = {OC_TIMEOUT, "timeout", 451, "4.4.2", "timeout (#4.4.2)"},
+    /* deadlines of a whole command line and of a whole message: the
+     * client hears qmail's timeout, the log says which */
+    [OC_SLOWCMD] = {OC_SLOWCMD, "slowcmd", 451, "4.4.2", "timeout (#4.4.2)"},
+    [OC_SLOWDATA] = {OC_SLOWDATA, "slowdata", 451, "4.4.2",
+                    "timeout (#4.4.2)"},
     [OC_NOMEM] = {OC_NOMEM, "nomem", 421, "4.3.0", "out of memory (#4.3.0)"},
     [OC_CONTROL] = {OC_CONTROL, "control", 421, "4.3.0",
                    "unable to read controls (#4.3.0)"},

@@ -81,6 +81,8 @@ enum reason {
     OC_LONGLINE,
     /* local trouble */
     OC_TIMEOUT,
+    OC_SLOWCMD,
+    OC_SLOWDATA,
     OC_NOMEM,
     OC_CONTROL,
     OC_TEMPFAIL,

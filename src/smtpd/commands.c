@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "datetime.h"
 #include "fmt.h"
 #include "log.h"
 #include "smtpd.h"
@@ -418,10 +419,68 @@ nomem(struct smtpd_session *s)
     return -1;
 }
 
+/*
+ * Deadlines (RFC 5321 4.5.3.2 for the defaults).  timeoutsmtpd bounds
+ * each read, as in qmail; on top of it a command line must be whole
+ * within timeoutsmtpdcmd seconds of its first byte, and a message
+ * (DATA, or every BDAT chunk of it and the commands between them) within
+ * timeoutsmtpddata seconds of its start plus one second for every
+ * mindatarate bytes received: past that grace it must keep coming at
+ * mindatarate on average.  A client trickling a byte at a time holds a
+ * slot for minutes, not for ever.
+ */
+enum { DL_NONE, DL_CMD, DL_DATA };
+
+/* body_begin - a message's data (or a chunk no message wants) starts. */
+static void
+body_begin(struct smtpd_session *s)
+{
+    s->body_start = datetime_mono_ms();
+    s->body_bytes = 0;
+}
+
+/* body_deadline - when the data read so far had to be in by; 0: none. */
+static long long
+body_deadline(const struct smtpd_session *s)
+{
+    unsigned long r = s->cf->minrate;
+    unsigned long long b = s->body_bytes;
+
+    if (r == 0)
+        return 0;
+    return s->body_start + (long long)s->cf->datatimeout * 1000 +
+           (long long)(b / r) * 1000 + (long long)(b % r * 1000 / r);
+}
+
+/* set_deadline - the earlier of a line's and a message's deadline. */
+static void
+set_deadline(struct smtpd_session *s, long long line, long long body)
+{
+    if (body && (!line || body <= line)) {
+        iob_setdeadline(&s->in, body);
+        s->deadline = DL_DATA;
+    } else {
+        iob_setdeadline(&s->in, line);
+        s->deadline = line ? DL_CMD : DL_NONE;
+    }
+}
+
 static void
 fate_io(struct smtpd_session *s, const char *eof_how)
 {
-    if (errno == ETIMEDOUT) {
+    if (errno == ETIMEDOUT && s->deadline != DL_NONE &&
+        iob_expired(&s->in)) {
+        /* logged like a refusal: who it was and what they were sending */
+        bool data = s->deadline == DL_DATA;
+
+        if (data && s->seenmail) {
+            s->cur_from = s->sender.s;
+            s->cur_from_len = s->sender.len;
+        }
+        smtpd_reply(s, data ? OC_SLOWDATA : OC_SLOWCMD, NULL);
+        s->fate = OC_OK;
+        s->how = data ? "slowdata" : "slowcmd";
+    } else if (errno == ETIMEDOUT) {
         s->fate = OC_TIMEOUT;
         s->how = "timeout";
     } else if (errno == ENOMEM) {
@@ -515,6 +574,7 @@ fill(struct smtpd_session *s, const char *eof_how)
 int
 smtpd_read_command(struct smtpd_session *s)
 {
+    long long body = s->bdat ? body_deadline(s) : 0;
     int r;
 
     if (!memchr(iob_peek(&s->in), '\n', iob_buffered(&s->in)) &&
@@ -522,6 +582,25 @@ smtpd_read_command(struct smtpd_session *s)
         s->how = "write";
         return -1;
     }
+    /* Waiting for a command is timeoutsmtpd's business, as in qmail (and
+     * a chunked message's, between its chunks); the line's own deadline
+     * starts with its first byte. */
+    set_deadline(s, 0, body);
+    if (iob_buffered(&s->in) == 0) {
+        ssize_t n = iob_fill(&s->in);
+
+        if (n <= 0) {
+            if (n == 0)
+                errno = 0;
+            fate_io(s, n == 0 ? "eof" : "read");
+            return -1;
+        }
+    }
+    set_deadline(s,
+                 s->cf->cmdtimeout
+                     ? datetime_mono_ms() + (long long)s->cf->cmdtimeout * 1000
+                     : 0,
+                 body);
     r = iob_getline(&s->in, &s->line, SMTPD_CMD_MAX + 2);
     if (r == IOB_LINE || r == IOB_LONG)
         return 0;
@@ -585,6 +664,7 @@ pump(struct smtpd_session *s, unsigned long long n, bool dot, bool feed)
 
         if (!dot && n == 0)
             return 0;
+        set_deadline(s, 0, body_deadline(s));
         if (fill(s, "disconnect-in-data") == -1)
             return -1;
         avail = iob_buffered(&s->in);
@@ -598,6 +678,7 @@ pump(struct smtpd_session *s, unsigned long long n, bool dot, bool feed)
                 qq_put(&s->qq, s->databuf, outlen);
         }
         iob_skip(&s->in, used);
+        s->body_bytes += used;
         if (!dot)
             n -= used;
         else if (ev == SMTPD_DATA_END)
@@ -836,6 +917,7 @@ smtpd_data(struct smtpd_session *s, const char *arg, size_t len)
         s->how = "write";
         return -1;
     }
+    body_begin(s);
     switch (pump(s, 0, true, true)) {
     case -1:
         return -1;
@@ -872,6 +954,8 @@ smtpd_bdat(struct smtpd_session *s, const char *arg, size_t len)
     r = data_check(s);
     if (r == OC_BDAT_MIX)
         r = OC_OK; /* not DATA: another chunk */
+    if (!s->bdat)
+        body_begin(s); /* a message's first chunk, or one no message wants */
     if (r == OC_OK && !s->bdat) {
         r = qq_start(s);
         if (r == OC_OK) {

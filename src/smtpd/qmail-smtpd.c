@@ -108,6 +108,14 @@ static const struct ctl_setting settings[] = {
     {"badmailfrom", CTL_LIST, NULL, 0, 0, OFF(badmailfrom), CTL_NOFLAG},
     {"databytes", CTL_ULONG, "0", 0, ULONG_MAX, OFF(databytes), CTL_NOFLAG},
     {"timeoutsmtpd", CTL_ULONG, "1200", 1, 86400, OFF(timeout), CTL_NOFLAG},
+    /* qmail-ng: timeoutsmtpd is per read, so these bound a trickler; the
+     * defaults are RFC 5321 4.5.3.2's 5 minutes for a command and 10 for
+     * the data, and Postfix's minimum data rate */
+    {"timeoutsmtpdcmd", CTL_ULONG, "300", 0, 86400, OFF(cmdtimeout),
+     CTL_NOFLAG},
+    {"timeoutsmtpddata", CTL_ULONG, "600", 1, 86400, OFF(datatimeout),
+     CTL_NOFLAG},
+    {"mindatarate", CTL_ULONG, "500", 0, ULONG_MAX, OFF(minrate), CTL_NOFLAG},
 };
 
 static void

@@ -44,6 +44,9 @@ struct smtpd_config {
     bool rcpthosts_present;  /* absent file: no relay control (qmail) */
     unsigned long databytes; /* 0: no limit */
     unsigned long timeout;   /* seconds per read or write */
+    unsigned long cmdtimeout;  /* seconds for a whole command line, 0: none */
+    unsigned long datatimeout; /* seconds a message has before... */
+    unsigned long minrate;     /* ...it must come at this many bytes/s */
 };
 
 /* ---- policy.c: relay control and badmailfrom ------------------------ */
@@ -198,6 +201,9 @@ struct smtpd_session {
     const char *cur_rcpt;
     size_t cur_rcpt_len;
     bool bdat;                /* a BDAT chunk was accepted */
+    long long body_start;     /* when the message's data began (mono ms) */
+    unsigned long long body_bytes; /* bytes of it read from the client */
+    unsigned char deadline;   /* which limit s->in's deadline is (commands.c) */
     bool qq_open;
     struct qq qq;
     int qq_exit;              /* for a refusal's log: qq's exit code, or -1 */

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "datetime.h"
 #include "harness.h"
 #include "iob.h"
 
@@ -69,6 +71,61 @@ t_timeout(void)
     bstr_free(&line);
 }
 
+/* A deadline bounds a series of reads however the bytes trickle in; the
+ * per-read timeout alone would let a line take for ever. */
+static void
+t_deadline(void)
+{
+    int p[2];
+    char buf[16];
+    struct iob in;
+    struct bstr line = BSTR_INIT;
+    long long t0;
+    pid_t pid;
+
+    CHECK(pipe(p) == 0);
+    pid = fork();
+    if (pid == 0) {
+        /* one byte every 50 ms, never a whole line */
+        close(p[0]);
+        for (int i = 0; i < 40; i++) {
+            if (write(p[1], "x", 1) != 1)
+                break;
+            usleep(50000);
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    iob_init(&in, p[0], buf, sizeof buf, NULL, NULL);
+    iob_settimeout(&in, 10);
+    t0 = datetime_mono_ms();
+    iob_setdeadline(&in, t0 + 300);
+    CHECK(!iob_expired(&in));
+    CHECK_INT(iob_getline(&in, &line, 100), -1);
+    CHECK_INT(errno, ETIMEDOUT);
+    CHECK(iob_expired(&in));
+    CHECK(datetime_mono_ms() - t0 >= 290);
+    CHECK(datetime_mono_ms() - t0 < 1500);
+    CHECK(line.len >= 3 && line.len <= 8); /* what came before it */
+
+    /* past the deadline, buffered bytes are still handed out, and a read
+     * that would wait fails at once */
+    iob_setdeadline(&in, 0);
+    CHECK(!iob_expired(&in));
+    CHECK(iob_fill(&in) > 0);
+    iob_setdeadline(&in, datetime_mono_ms() - 1);
+    CHECK(iob_fill(&in) > 0); /* buffered: no wait needed */
+    iob_skip(&in, iob_buffered(&in));
+    t0 = datetime_mono_ms();
+    CHECK_INT(iob_fill(&in), -1);
+    CHECK_INT(errno, ETIMEDOUT);
+    CHECK(datetime_mono_ms() - t0 < 100);
+    close(p[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    bstr_free(&line);
+}
+
 static void
 t_write_and_peek(void)
 {
@@ -114,6 +171,7 @@ static const struct test_case tests[] = {
     {"lines across a tiny buffer", t_lines},
     {"over-long line dropped to its end", t_long_line},
     {"read deadline", t_timeout},
+    {"a deadline over many reads", t_deadline},
     {"writes larger than the buffer; peek and skip", t_write_and_peek},
     {"write error reported", t_write_to_closed_pipe},
 };
