@@ -134,6 +134,37 @@ class TestRelayControl(SmtpdCase):
         [m] = self.inst.queued()
         self.assertEqual(m["rcpts"], ["user%remote.example@example.test", "user@remote.example"])
 
+    def test_only_the_source_route_is_stripped(self):
+        """RFC 5321 4.1.2: a path's only route is a leading A-d-l,
+        "@host,@host:", which is dropped (qmail-1.03 too).  A ":" anywhere
+        else is not in a Dot-string: the path is refused, never cut to
+        what follows a ":".  (Written as raw lines: Python's smtplib
+        passes addresses through email.utils.parseaddr, which reads
+        "a-..:..:x@host" as an RFC 5322 group and sends <x@host>.)"""
+        rcpts = [
+            ("<a-..:..:x@example.test>", SYNTAX),
+            ("<a-b:x@example.test>", SYNTAX),
+            ("<@relay.example:b:x@example.test>", SYNTAX),
+            ("<@relay.example,x:u@example.test>", SYNTAX),
+            ("a-..:..:x@example.test", SYNTAX),
+            ("<@relay.example,@other.example:u@example.test>", "250 ok"),
+            ('<"a-..:..:x"@example.test>', "250 ok"),
+            ('<@relay.example:"b:x"@example.test>', "250 ok"),
+        ]
+        data = "HELO c\r\nMAIL FROM:<a@b.example>\r\n"
+        for r, _ in rcpts:
+            data += "RCPT TO:%s\r\n" % r
+        lines, err, rc = self.pipe(data + "DATA\r\nx\r\n.\r\n", env={"RELAYCLIENT": ""})
+        self.assertEqual(lines[3:3 + len(rcpts)], [w for _, w in rcpts])
+        self.assertQueuedOK(lines[-1])
+        [m] = self.inst.queued()
+        self.assertEqual(m["rcpts"], ["u@example.test", "a-..:..:x@example.test",
+                                      "b:x@example.test"])
+        # and the same for the sender
+        lines, err, rc = self.pipe("HELO c\r\nMAIL FROM:<a-..:..:x@b.example>\r\n"
+                                   "MAIL FROM:<@r.example:s@b.example>\r\n")
+        self.assertEqual(lines[2:], [SYNTAX, "250 ok"])
+
     def test_own_ip_literal(self):
         self.inst.control("localiphost", "example.test\n")
         lines, err, rc = self.pipe("HELO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@[127.0.0.1]>\r\n"

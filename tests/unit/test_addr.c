@@ -63,6 +63,30 @@ static const struct pcase cases[] = {
     {"<a(comment)@c.d>", 0, ADDR_SYNTAX, NULL, 0},
     {"<@relay.test>", 0, ADDR_SYNTAX, NULL, 0},
     {"<@relay.test,user@x.y>", 0, ADDR_SYNTAX, NULL, 0},
+    /* Only a leading A-d-l ("@dom,@dom:", RFC 5321 4.1.2) is a route, and
+     * only it is dropped; any other ":" is not in a Dot-string, so the
+     * path is refused, never cut to what follows its last ":" (qmail-1.03
+     * keeps <a-..:..:x@host> whole, RFC 5321 refuses it, so do we) */
+    {"<a-..:..:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<a-b:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<a:b:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"a-..:..:x@host.test", B, ADDR_SYNTAX, NULL, 0},
+    {"a:x@host.test", B, ADDR_SYNTAX, NULL, 0},
+    {"@a.test:x@host.test", B, ADDR_SYNTAX, NULL, 0}, /* a route needs <> */
+    {"<@a.test:b:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<@a.test:b:x@host.test>", U | N, ADDR_SYNTAX, NULL, 0},
+    {"<@a.test,b.test:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<@a.test,@:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<@:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<@a.test:>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<@a.test::x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<@a-..:..:x@host.test>", 0, ADDR_SYNTAX, NULL, 0},
+    {"<@[192.0.2.1]:x@host.test>", 0, ADDR_OK, "x@host.test", 0},
+    {"<@a.test,@b.test,@c.test:x@host.test>", 0, ADDR_OK, "x@host.test", 0},
+    /* a colon that is part of a quoted local part stays */
+    {"<\"a-..:..:x\"@host.test>", 0, ADDR_OK, "a-..:..:x@host.test", 0},
+    {"<@a.test:\"b:x\"@host.test>", 0, ADDR_OK, "b:x@host.test", 0},
     /* UTF-8 (RFC 6531) */
     {"<j\xc3\xb6rg@b\xc3\xbc" "cher.example>", U, ADDR_OK,
      "j\xc3\xb6rg@b\xc3\xbc" "cher.example", 0},
