@@ -54,6 +54,8 @@ const struct showctl_entry showctl_table[] = {
     {"notipme", 'l', NULL, "addresses that are not this host after all"},
     {"dnsservers", 'l', NULL,
      "DNS servers (absent: those of /etc/resolv.conf)"},
+    {"bouncemaxbytes", 'v', "the header and 10240 bytes of body",
+     "how much of the original a bounce quotes"},
     {"defaultdelivery", 'v', "./Maildir/",
      "delivery of a user without .qmail (read by rc)"},
     {"concurrencyincoming", 'n', "100",

@@ -113,7 +113,7 @@ def session_of(pid):
     """A process's session id (from /proc), or None when it is gone."""
     try:
         with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[4])
+            return int(f.read().rsplit(")", 1)[1].split()[3])
     except (OSError, ValueError, IndexError):
         return None
 
