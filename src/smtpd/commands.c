@@ -356,6 +356,23 @@ cat_said(struct bstr *t, const struct qq *q)
     return e;
 }
 
+/*
+ * cat_addr - append field, the address made safe by vis_cat (a client's
+ * bytes: a UTF-8 C1 control through SMTPUTF8, a backslash in a quoted
+ * local part) and '>'.  The log layer turns C0 into '?'; an address
+ * must not be able to rewrite an admin's terminal either.
+ */
+static int
+cat_addr(struct bstr *t, const char *field, const char *a, size_t len)
+{
+    int e = 0;
+
+    e |= bstr_cats(t, field);
+    e |= vis_cat(t, a, len);
+    e |= bstr_catc(t, '>');
+    return e;
+}
+
 static void
 log_reject(struct smtpd_session *s, const struct outcome *o)
 {
@@ -367,16 +384,11 @@ log_reject(struct smtpd_session *s, const struct outcome *o)
                    o->smtp);
     if (s->qq_exit >= 0)
         e |= bstr_catf(t, " qqexit=%d", s->qq_exit);
-    if (s->cur_from) {
-        e |= bstr_cats(t, " from=<");
-        e |= bstr_catb(t, s->cur_from, s->cur_from_len);
-        e |= bstr_catc(t, '>');
-    }
-    if (s->cur_rcpt) {
-        e |= bstr_cats(t, " rcpt=<");
-        e |= bstr_catb(t, s->cur_rcpt, s->cur_rcpt_len);
-        e |= bstr_catc(t, '>');
-    } else if (s->seenmail && s->nrcpt) {
+    if (s->cur_from)
+        e |= cat_addr(t, " from=<", s->cur_from, s->cur_from_len);
+    if (s->cur_rcpt)
+        e |= cat_addr(t, " rcpt=<", s->cur_rcpt, s->cur_rcpt_len);
+    else if (s->seenmail && s->nrcpt) {
         e |= bstr_catf(t, " rcpts=%lu", s->nrcpt);
     }
     if (s->qq_said)
@@ -696,9 +708,9 @@ log_accepted(struct smtpd_session *s, pid_t pid)
     int e = 0;
 
     bstr_truncate(t, 0);
-    e |= bstr_catf(t, "accepted qp=%ld ip=%s from=<", (long)pid, s->remoteip);
-    e |= bstr_catb(t, s->sender.s, s->sender.len);
-    e |= bstr_catf(t, "> rcpts=%lu bytes=%llu", s->nrcpt, s->data.bytes);
+    e |= bstr_catf(t, "accepted qp=%ld ip=%s", (long)pid, s->remoteip);
+    e |= cat_addr(t, " from=<", s->sender.s, s->sender.len);
+    e |= bstr_catf(t, " rcpts=%lu bytes=%llu", s->nrcpt, s->data.bytes);
     e |= cat_said(t, &s->qq);
     if (e == 0)
         log_line("%s", t->s);

@@ -495,6 +495,29 @@ class TestLogs(SmtpdCase):
                                  "helo=my?host??x? msgs=1 rcpts=1 bytes=3 end=quit")
         self.assertEqual(len(got), 4)
 
+    def test_envelope_bytes_made_safe(self):
+        """Addresses in log lines go through vis: a UTF-8 C1 control sent
+        with SMTPUTF8 (U+0085, U+009B: a terminal's CSI) and a backslash
+        from a quoted local part are shown as octal escapes, so they can
+        neither forge a line nor drive an admin's terminal."""
+        nel, csi = "\u0085", "\u009b"
+        lines, err, rc = self.pipe(
+            ("EHLO c\r\nMAIL FROM:<\"a\\\\b\"@x.example> SMTPUTF8\r\n"
+             "RCPT TO:<j%srg@remote.example>\r\nRCPT TO:<u%s2J@example.test>\r\n"
+             "DATA\r\nhi\r\n.\r\n" % (nel, csi)).encode())
+        self.assertQueuedOK(lines[-1])
+        got = [l for l in err.splitlines() if l.startswith("qmail-smtpd: ")]
+        self.assertEqual(got[0], r"qmail-smtpd: reject ip=127.0.0.1 reason=rcpthosts code=553 "
+                                 r"from=<a\134b@x.example> rcpt=<j\302\205rg@remote.example>")
+        self.assertRegex(got[1], r"^qmail-smtpd: accepted qp=\d+ ip=127\.0\.0\.1 "
+                                 r"from=<a\\134b@x\.example> rcpts=1 bytes=3$")
+        self.assertNotIn(nel, err)
+        self.assertNotIn(csi, err)
+        # the queue gets the address as it was sent
+        [m] = self.inst.queued()
+        self.assertEqual(m["sender"], "a\\b@x.example")
+        self.assertEqual(m["rcpts"], ["u%s2J@example.test" % csi])
+
     def test_eof_logged(self):
         lines, err, rc = self.pipe("HELO x\r\n")
         self.assertIn("end=eof", err)
