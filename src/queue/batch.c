@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,17 +33,22 @@ struct batch {
     char buf[65536];
 };
 
-/* read_exact - n bytes into out: 1, or 0 at end of file, -1 on error. */
+/* read_exact - n bytes into out: 1, 0 at end of file before the first
+ * byte, -1 on error or at end of file after some of them (EPROTO). */
 static int
 read_exact(struct iob *in, void *out, size_t n)
 {
     char *p = out;
+    bool some = false;
 
     while (n) {
         ssize_t r = iob_get(in, p, n);
 
+        if (r == 0 && some)
+            errno = EPROTO;
         if (r <= 0)
-            return (int)r;
+            return r == 0 && some ? -1 : (int)r;
+        some = true;
         p += r;
         n -= (size_t)r;
     }
@@ -171,6 +177,8 @@ batch_run(struct enqueue *e, batch_received_fn received)
 
         if (r == 0 && b.state == IDLE)
             return 0;
+        if (r == -1 && errno == EPROTO && b.state == IDLE)
+            goto bad; /* a frame cut short is no end of the batch */
         if (r <= 0)
             goto abort;
         len = (uint32_t)hdr[1] << 24 | (uint32_t)hdr[2] << 16 |

@@ -5,6 +5,8 @@ next message gets a new one (no message is lost or half-queued)."""
 import os
 import re
 import signal
+import socket
+import subprocess
 import unittest
 
 import qng
@@ -98,6 +100,38 @@ class BatchSessionTest(unittest.TestCase):
         self.assertEqual(self.inst.queue_files(),
                          sorted(["intd/%d" % m["id"], "todo/%d" % m["id"],
                                  "mess/%d/%d" % (m["id"] % 23, m["id"])]))
+
+
+class BatchFrameTest(unittest.TestCase):
+    """qmail-queue -m's frames (src/queue/batch.h) cut short: a type byte
+    or part of a header and then end of file is a malformed frame (91),
+    not the clean end of a batch (0), which only an end of file between
+    frames is."""
+
+    def setUp(self):
+        self.inst = qng.Instance()
+        self.addCleanup(self.inst.cleanup)
+
+    def run_frames(self, data):
+        a, b = socket.socketpair()
+        p = subprocess.Popen([os.path.join(self.inst.bin, "qmail-queue"), "-m"], stdin=b,
+                             stdout=b, stderr=subprocess.PIPE, env=self.inst.env)
+        b.close()
+        a.sendall(data)
+        a.shutdown(socket.SHUT_WR)
+        err = p.stderr.read()
+        a.close()
+        return p.wait(timeout=10), err
+
+    def test_clean_end(self):
+        self.assertEqual(self.run_frames(b""), (0, b""))
+
+    def test_frame_cut_short(self):
+        for junk in [b"X", b"D", b"D\0\0", b"E\0\0\0"]:
+            code, err = self.run_frames(junk)
+            self.assertEqual(code, 91, junk)
+            self.assertIn(b"malformed batch frame", err)
+        self.assertEqual(self.inst.queue_files(), [])
 
 
 if __name__ == "__main__":
