@@ -184,7 +184,7 @@ main(int argc, char **argv)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL); /* a dead client or qq is an error */
 
-    /* Nothing that parses network input runs as root (DESIGN.md §2). */
+    /* Nothing that parses network input runs as root (doc/architecture.md). */
     if (getuid() == 0 || geteuid() == 0)
         die_root();
     load_settings();
