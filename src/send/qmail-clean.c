@@ -14,11 +14,13 @@
  * todo/ is fsynced once before their answers go out, so a removal
  * qmail-send acts on is durable (a todo/ entry that came back after a
  * crash would be preprocessed, and delivered, again).
- * At start and every hour it also removes what killed qmail-queue
- * processes left, untouched for 36 hours: files in pid/, and intd/
- * files without a todo/ entry (with their mess/ file), logging each.
- * qmail-send cannot read intd/, which belongs to qmailq.  It exits at end
- * of input.
+ * FIRST_SWEEP seconds after its start and then every hour it also
+ * removes what killed qmail-queue processes left, untouched for 36
+ * hours: files in pid/, and intd/ files without a todo/ entry (with their
+ * mess/ file), logging each.  qmail-send cannot read intd/, which belongs
+ * to qmailq.  It exits at end of input, sweeping nothing if that comes
+ * first: the end of a qmail-send that stopped at once because another
+ * one holds the queue (lock/sendmutex).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,6 +42,8 @@
 #include "writeall.h"
 
 #define STALE 129600 /* seconds: qmail's 36 hours */
+#define FIRST_SWEEP 5 /* seconds from the start to the first sweep */
+#define SWEEP_EVERY 3600
 
 static bool
 gone(const char *fn)
@@ -204,7 +208,7 @@ int
 main(void)
 {
     struct nulrec nr;
-    time_t last_sweep = 0;
+    time_t next_sweep = time(NULL) + FIRST_SWEEP;
     char buf[65536], ans[65536];
     int rc = 0;
 
@@ -219,14 +223,18 @@ main(void)
         struct pollfd p = {0, POLLIN, 0};
         size_t na = 0, off = 0;
         bool synctodo = false;
+        time_t now = time(NULL);
         ssize_t r;
 
-        if (time(NULL) - last_sweep >= 3600) {
+        if (now >= next_sweep) {
             sweep_pid();
             sweep_intd();
-            last_sweep = time(NULL);
+            now = time(NULL);
+            next_sweep = now + SWEEP_EVERY;
         }
-        if (poll(&p, 1, 3600 * 1000) == 0)
+        if (next_sweep - now > SWEEP_EVERY)
+            next_sweep = now + SWEEP_EVERY; /* the clock went back */
+        if (poll(&p, 1, (int)(next_sweep - now) * 1000) == 0)
             continue;
         r = read(0, buf, sizeof buf);
         if (r == -1 && errno == EINTR)

@@ -14,6 +14,7 @@
  * Signals: HUP rereads control/, ALRM makes every message due now, TERM
  * (and INT: a Ctrl-C to the process group) stops starting deliveries,
  * waits for the running ones, then exits.
+ * lock/sendmutex is locked while it runs (one qmail-send per queue);
  * lock/trigger wakes it when qmail-queue commits a message; lock/sendctl
  * carries queue tools' requests (requeue, expire, remove).
  */
@@ -32,6 +33,7 @@
 
 #include "fmt.h"
 #include "fsyncq.h"
+#include "lock.h"
 #include "log.h"
 #include "outcome.h"
 #include "priv.h"
@@ -126,6 +128,26 @@ static void __attribute__((noreturn))
 die_nomem(void)
 {
     die("out of memory, exiting");
+}
+
+/*
+ * hold_queue - take lock/sendmutex, as qmail-1.03's qmail-send does, and
+ * keep it until exit: one qmail-send per queue.  A second one (a second
+ * qmail-start, a supervisor starting it again) stops here with
+ * qmail-1.03's alert, before it reads or changes anything in the queue.
+ * The lock is flock(2)'s, which qmail-1.03 takes too where it has it.
+ */
+static void
+hold_queue(void)
+{
+    int fd = open("lock/sendmutex", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd == -1)
+        die("cannot start: unable to open mutex");
+    if (lock_ex_wait(fd, 0) == -1)
+        die(errno == ETIMEDOUT ? "cannot start: qmail-send is already running"
+                               : "cannot start: unable to lock mutex");
+    /* fd stays open, and the queue ours, until qmail-send exits */
 }
 
 /* status - qmail-1.03's status line, " exitasap" once it is stopping */
@@ -1519,6 +1541,7 @@ main(void)
         die("unable to read controls, exiting");
     if (chdir("queue") == -1)
         die("unable to chdir to queue, exiting");
+    hold_queue();
     if (setenv("QMAIL_QUEUE_ORIGIN", "bounce", 1) == -1 ||
         msgmap_init(&msgs) == -1)
         die_nomem();
