@@ -25,6 +25,10 @@ expire(unsigned long long id)
 {
     char line[64];
 
+    if (qtool_queued(id) == 0) {
+        printf("msg %llu: not in the queue\n", id);
+        return;
+    }
     snprintf(line, sizeof line, "expire %llu", id);
     if (qtool_request(line) == -1) {
         if (errno == ENXIO)

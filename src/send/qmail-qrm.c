@@ -3,8 +3,10 @@
  * qmail-qrm - take messages out of the queue without delivering or
  * bouncing them: `qmail-qrm 123 456`.  With qmail-send running, it asks
  * qmail-send, which finishes any delivery in progress and then drops the
- * rest (logging "remove msg N"); with qmail-send stopped, it removes the
- * files itself, in an order that never leaves half a message visible.
+ * rest, or removes a message still in todo/ at once (logging "remove msg
+ * N" either way); with qmail-send stopped, it removes the files itself,
+ * in an order that never leaves half a message visible.  A number that is
+ * not in the queue is said so and left.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +32,10 @@ main(int argc, char **argv)
 
         if (!qpath_scan_id(argv[i], &id))
             log_die(EXIT_PERM, "not a message number: %s", argv[i]);
+        if (qtool_queued(id) == 0) {
+            printf("msg %llu: not in the queue\n", id);
+            continue;
+        }
         snprintf(line, sizeof line, "remove %llu", id);
         if (qtool_request(line) == 0) {
             printf("msg %llu: qmail-send will remove it\n", id);

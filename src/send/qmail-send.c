@@ -1087,6 +1087,7 @@ startup_scan(void)
         qscan_dir("todo", &scan.todo) == -1 ||
         qscan_dir("bounce", &scan.bounce) == -1)
         die("unable to scan the queue at start-up, exiting");
+    qscan_sort_unique(&scan.info); /* has_id: startup_take */
     qscan_sort_unique(&scan.ids[0]);
     qscan_sort_unique(&scan.ids[1]);
     qscan_sort_unique(&scan.todo);
@@ -1098,6 +1099,58 @@ startup_scan(void)
 }
 
 /*
+ * startup_take - message id of the start-up scan into the schedule, when
+ * it is one: its info/S/N was there at the start and it is neither in
+ * todo/ (preprocessing was interrupted: it is redone) nor known already
+ * (taken before, or preprocessed since).  Returns its record, or NULL.
+ */
+static struct msg *
+startup_take(uint64_t id)
+{
+    char fn[QPATH_MAX];
+    struct stat st;
+    struct msg *m;
+
+    if (!scan.active || !has_id(&scan.info, id) || has_id(&scan.todo, id) ||
+        msgmap_get(&msgs, id))
+        return NULL;
+    qpath_fmt(fn, "info", id);
+    if (stat(fn, &st) == -1)
+        return NULL;
+    m = msgmap_add(&msgs, id);
+    if (!m)
+        die_nomem();
+    m->birth = st.st_mtime;
+    for (int c = 0; c < NCHAN; c++) {
+        time_t when;
+        int r;
+
+        if (!has_id(&scan.ids[c], id))
+            continue;
+        r = job_due(id, c, &when);
+        if (r == 0)
+            continue; /* gone since the directory was read */
+        if (r == -1) {
+            qpath_fmt(fn, channame[c], id);
+            slog("warning: unable to stat %s; will try again later", fn);
+            when = scan.now + 60;
+        }
+        m->flags |= MSG_PENDING(c);
+        schedule_at(m, c, due_from_mtime(m, c, when));
+    }
+    if (has_id(&scan.bounce, id))
+        m->flags |= MSG_BOUNCE;
+    if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1)))) {
+        /* everything was finished before the restart */
+        struct sched_item it = {scan.now, id, 0, SCHED_BOUNCE};
+
+        if (sched_push(&bounceheap, &it) == -1)
+            die_nomem();
+    }
+    return m;
+}
+
+/*
  * startup_work - take the next SCAN_BATCH messages of the start-up scan
  * into the schedule; true while some are left.  Messages preprocessed
  * since the start are not in the scan's lists (their info/ came later),
@@ -1106,7 +1159,6 @@ startup_scan(void)
 static bool
 startup_work(void)
 {
-    char fn[QPATH_MAX];
     size_t end;
 
     if (!scan.active)
@@ -1114,47 +1166,8 @@ startup_work(void)
     end = scan.next + SCAN_BATCH;
     if (end > scan.info.n)
         end = scan.info.n;
-    for (; scan.next < end; scan.next++) {
-        uint64_t id = scan.info.v[scan.next];
-        struct stat st;
-        struct msg *m;
-
-        if (has_id(&scan.todo, id) || msgmap_get(&msgs, id))
-            continue; /* preprocessing was interrupted: redo it */
-        qpath_fmt(fn, "info", id);
-        if (stat(fn, &st) == -1)
-            continue;
-        m = msgmap_add(&msgs, id);
-        if (!m)
-            die_nomem();
-        m->birth = st.st_mtime;
-        for (int c = 0; c < NCHAN; c++) {
-            time_t when;
-            int r;
-
-            if (!has_id(&scan.ids[c], id))
-                continue;
-            r = job_due(id, c, &when);
-            if (r == 0)
-                continue; /* gone since the directory was read */
-            if (r == -1) {
-                qpath_fmt(fn, channame[c], id);
-                slog("warning: unable to stat %s; will try again later", fn);
-                when = scan.now + 60;
-            }
-            m->flags |= MSG_PENDING(c);
-            schedule_at(m, c, due_from_mtime(m, c, when));
-        }
-        if (has_id(&scan.bounce, id))
-            m->flags |= MSG_BOUNCE;
-        if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1)))) {
-            /* everything was finished before the restart */
-            struct sched_item it = {scan.now, id, 0, SCHED_BOUNCE};
-
-            if (sched_push(&bounceheap, &it) == -1)
-                die_nomem();
-        }
-    }
+    for (; scan.next < end; scan.next++)
+        startup_take(scan.info.v[scan.next]);
     if (scan.next < scan.info.n)
         return true;
     slog("status: queue read, %zu messages", msgs.n);
@@ -1248,6 +1261,11 @@ requeue(struct msg *m, bool touch)
 {
     time_t now = time(NULL);
 
+    /* Preprocessed, todo/N not yet gone: no delivery may start before
+     * it is (a crash would preprocess and deliver it again), and
+     * qmail-clean's answer makes it due now anyway (clean_answer). */
+    if (m->flags & MSG_NEW)
+        return;
     for (int c = 0; c < NCHAN; c++) {
         if (!(m->flags & MSG_PENDING(c)) || (m->flags & MSG_ACTIVE(c)))
             continue;
@@ -1304,6 +1322,68 @@ touch_work(void)
     return true;
 }
 
+/*
+ * todo_request - verb for message id, still in todo/: qmail-queue
+ * committed it, qmail-send has not preprocessed it yet (the todo/ scan
+ * has not reached it, or started again after a failure).  True when it
+ * was one, and taken care of:
+ *   remove   qmail-send's own files of a preprocessing that went wrong go
+ *            first, then qmail-clean removes intd/N, todo/N and mess/S/N
+ *            ('x', mess/ last, as for a finished message); the record
+ *            (MSG_DONEWAIT) keeps the todo/ scan off it meanwhile
+ *   expire   it is preprocessed now and expires once todo/N is gone
+ *   requeue  the todo/ scan starts again at once
+ */
+static bool
+todo_request(const char *verb, uint64_t id)
+{
+    static const char *const mine[] = {"local", "remote", "bounce", "info"};
+    char fn[QPATH_MAX];
+    struct stat st;
+    struct msg *m;
+
+    qpath_fmt(fn, "todo", id);
+    if (stat(fn, &st) == -1)
+        return false;
+    if (strcmp(verb, "remove") == 0) {
+        for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
+            qpath_fmt(fn, mine[i], id);
+            if (unlink(fn) == -1 && errno != ENOENT) {
+                slog("warning: unable to unlink %s: %s; msg %llu stays",
+                     fn, strerror(errno), (unsigned long long)id);
+                return true;
+            }
+        }
+        if (!(m = msgmap_add(&msgs, id)))
+            die_nomem();
+        m->flags = MSG_DONEWAIT;
+        slog("remove msg %llu", (unsigned long long)id);
+        clean_request('x', id);
+    } else if (strcmp(verb, "expire") == 0) {
+        preprocess(id); /* says what went wrong, if anything did */
+        m = msgmap_get(&msgs, id);
+        if (m && (m->flags & MSG_NEW)) {
+            m->flags |= MSG_EXPIRE;
+            slog("expire msg %llu", (unsigned long long)id);
+        } else if (m && (m->flags & MSG_BAD)) {
+            slog("warning: msg %llu was never preprocessed (todo/%llu is "
+                 "not an envelope): nothing to expire; remove it with "
+                 "qmail-qrm", (unsigned long long)id, (unsigned long long)id);
+        } else if (!m) {
+            slog("warning: msg %llu is not yet preprocessed and cannot be "
+                 "now: not expired; ask again later",
+                 (unsigned long long)id);
+        }
+    } else if (strcmp(verb, "requeue") == 0) {
+        slog("requeue msg %llu: not yet preprocessed, reading todo/ now",
+             (unsigned long long)id);
+        todo_again = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static void
 ctl_command(const char *line)
 {
@@ -1318,11 +1398,18 @@ ctl_command(const char *line)
     memcpy(verb, line, vl);
     verb[vl] = '\0';
     if (arg) {
+        bool num;
+
         arg++;
-        if (strcmp(arg, "all") != 0 &&
-            (!qpath_scan_id(arg, &id) || !(m = msgmap_get(&msgs, id)))) {
+        num = strcmp(arg, "all") != 0 && qpath_scan_id(arg, &id);
+        /* a message the start-up scan has not reached yet is taken now */
+        if (num && !(m = msgmap_get(&msgs, id)))
+            m = startup_take(id);
+        if (strcmp(arg, "all") != 0 && !m) {
             struct bstr v = BSTR_INIT;
 
+            if (num && todo_request(verb, id))
+                return;
             slog("warning: queue request for unknown msg %s",
                  slog_vis(&v, arg, strlen(arg)));
             bstr_free(&v);
@@ -1372,13 +1459,17 @@ ctl_command(const char *line)
     }
 }
 
+/* ctl_read - the requests waiting in lock/sendctl; those beyond what
+ * qmail-clean can take now (each todo/ removal is a request to it) wait
+ * there for a later turn. */
 static void
 ctl_read(void)
 {
     char buf[4096];
     ssize_t r;
 
-    while ((r = read(ctl_fd, buf, sizeof buf)) > 0) {
+    while (cleancount <= CLEAN_INFLIGHT &&
+           (r = read(ctl_fd, buf, sizeof buf)) > 0) {
         for (ssize_t i = 0; i < r; i++) {
             if (buf[i] != '\n') {
                 if (ctl_line.len < 200 && bstr_catc(&ctl_line, buf[i]) == -1)
@@ -1621,7 +1712,7 @@ main(void)
         p[n].fd = trigger_fd;
         p[n].events = POLLIN;
         ip_trig = n++;
-        if (ctl_fd != -1) {
+        if (ctl_fd != -1 && cleancount <= CLEAN_INFLIGHT) {
             p[n].fd = ctl_fd;
             p[n].events = POLLIN;
             ip_ctl = n++;

@@ -50,6 +50,29 @@ qtool_request(const char *line)
 }
 
 /*
+ * qtool_queued - whether message id is in the queue: its todo/N (not yet
+ * preprocessed) or its info/S/N is there; one of them is, from the commit
+ * until the message is finished.  Returns 1 yes, 0 no, -1 cannot tell
+ * (errno: EACCES for a caller who may not look into info/).
+ */
+int
+qtool_queued(uint64_t id)
+{
+    static const char *const where[] = {"todo", "info"};
+    char fn[QPATH_MAX];
+    struct stat st;
+
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        qpath_fmt(fn, where[i], id);
+        if (stat(fn, &st) == 0)
+            return 1;
+        if (errno != ENOENT)
+            return -1;
+    }
+    return 0;
+}
+
+/*
  * show_records - a channel file's recipients as qmail-1.03's qmail-qread
  * prints them: "\tremote\taddr" to do, "  done\tremote\taddr" finished.
  * For a todo/ envelope (chan "todo") only its T records.

@@ -16,6 +16,7 @@
 
 int qtool_enter(void);
 int qtool_request(const char *line);
+int qtool_queued(uint64_t id);
 int qtool_show(FILE *out, uint64_t id, bool todo);
 int qtool_remove_files(uint64_t id);
 

@@ -795,6 +795,53 @@ class CtrlCTest(unittest.TestCase):
         self.assertEqual(inst.queue_files(), [])
 
 
+class StartupRequestTest(unittest.TestCase):
+    """Requests that reach qmail-send before its start-up scan has taken a
+    message in (a large queue is read a slice per turn), or while the
+    message still waits in todo/ (the todo/ scan does a slice per turn
+    too), are carried out: each message here is removed, none delivered,
+    none 'unknown'."""
+
+    def test_remove_before_the_scan_reaches_it(self):
+        inst = qng.Instance(me="mx.test", rcpthosts=["mx.test"], locals_=["mx.test"])
+        self.addCleanup(inst.cleanup)
+        later = time.time() + 86400
+        ids = []
+        for i in range(600):  # preprocessed, next attempt tomorrow
+            n = write_103_message(inst, b"s@x.test", local=[(b"T", b"ok%d@mx.test" % i)])
+            os.utime(chan_file(inst, "local", n), (later, later))
+            ids.append(n)
+        for i in range(150):  # committed, not yet preprocessed
+            path = inst.path("queue", "mess", "0", "new")
+            inst.write(path, b"x\n")
+            n = os.stat(path).st_ino
+            os.rename(path, inst.path("queue", "mess", str(n % 23), str(n)))
+            inst.write(inst.path("queue", "intd", str(n)),
+                       b"u0\0p1\0Fs@x.test\0Tnew%d@mx.test\0" % i, 0o600)
+            os.link(inst.path("queue", "intd", str(n)), inst.path("queue", "todo", str(n)))
+            ids.append(n)
+        # the requests wait in lock/sendctl (held open here) for qmail-send
+        # to read them, at its first turn
+        fifo = os.open(inst.path("queue", "lock", "sendctl"), os.O_RDWR | os.O_NONBLOCK)
+        try:
+            os.write(fifo, b"".join(b"remove %d\n" % n for n in ids))
+            inst.start_send(fake_local=True, fake_remote=True)
+            inst.wait_log(r"^status: queue read, \d+ messages$")
+            inst.wait_log(r"^remove msg \d+$", count=len(ids))
+        finally:
+            os.close(fifo)
+        qng.wait_for(lambda: inst.queue_files() == [], 120,
+                     what="the queue to empty: %d files left" % len(inst.queue_files()))
+        log = inst.log("send.log")
+        self.assertNotIn("unknown msg", log)
+        self.assertNotIn("starting delivery", log)
+        for n in ids:
+            self.assertEqual(log.count("remove msg %d\n" % n), 1, n)
+            self.assertLessEqual(log.count("end msg %d\n" % n), 1, n)
+        with open(os.path.join(inst.tmp, "spawn.log")) as f:
+            self.assertEqual(f.read(), "")
+
+
 class QreadTest(unittest.TestCase):
     """qmail-qread's output, byte for byte as qmail-1.03's, on a queue
     written by the test (no qmail-send running)."""
@@ -893,9 +940,15 @@ class ToolsTest(SendCase):
         b = qng.wait_for(lambda: [m for m in self.inst.messages()
                                   if b"administrator expired" in m["mess"]], 10)
         self.assertEqual(b[0]["rcpts"], ["s@x.test"])
-        r = self.inst.run("qmail-qrm", "12345678901")
-        self.assertEqual(r.returncode, 0)
-        self.inst.wait_log(r"unknown msg 12345678901")
+        # a number that is not in the queue: said so, no false claim
+        for tool, ask in (("qmail-qrm", "remove"), ("qmail-qexpire", "expire")):
+            r = self.inst.run(tool, "12345678901")
+            self.assertEqual((r.returncode, r.stdout), (0, b"msg 12345678901: not in the queue\n"))
+        # qmail-send, asked all the same, says so in the log
+        fd = os.open(self.inst.path("queue", "lock", "sendctl"), os.O_WRONLY | os.O_NONBLOCK)
+        os.write(fd, b"remove 12345678901\n")
+        os.close(fd)
+        self.inst.wait_log(r"^warning: queue request for unknown msg 12345678901$")
 
     def bad_todo(self, content):
         """A committed message whose todo/N is not an envelope."""
@@ -934,6 +987,82 @@ class ToolsTest(SendCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.inst.wait_log(r"^new msg %d$" % b)
         self.inst.wait_log(r"^end msg %d$" % b)
+
+    def in_todo(self, rcpt, leftovers=False):
+        """A message committed as qmail-queue leaves it (mess/S/N, intd/N
+        and todo/N, one inode), written by hand: no trigger, so qmail-send
+        reads todo/ again only at its next unprompted scan, a minute after
+        its start.  leftovers: info/S/N and local/S/N too, as a
+        preprocessing whose fsync failed leaves them.  Returns N and its
+        files."""
+        q = lambda *p: self.inst.path("queue", *p)
+        path = q("mess", "0", "new")
+        self.inst.write(path, b"Subject: waiting\n\nx\n")
+        n = os.stat(path).st_ino
+        files = [q("mess", str(n % 23), str(n)), q("intd", str(n)), q("todo", str(n))]
+        os.rename(path, files[0])
+        self.inst.write(files[1], b"u0\0p1\0Fs@x.test\0T" + rcpt.encode() + b"\0", 0o600)
+        os.link(files[1], files[2])
+        if leftovers:
+            files.append(q("info", str(n % 23), str(n)))
+            self.inst.write(files[-1], b"Fs@x.test\0", 0o600)
+            files.append(q("local", str(n % 23), str(n)))
+            self.inst.write(files[-1], b"T" + rcpt.encode() + b"\0", 0o600)
+        return n, files
+
+    def test_tools_on_a_message_still_in_todo(self):
+        """What qmail-qrm and qmail-qexpire say about a message qmail-send
+        has not preprocessed yet is what happens."""
+        a, fa = self.in_todo("ok1@mx.test")
+        b, fb = self.in_todo("ok2@mx.test", leftovers=True)
+        c, fc = self.in_todo("later3@mx.test")
+        t0 = time.monotonic()
+        for n in (a, b):
+            r = self.inst.run("qmail-qrm", str(n))
+            self.assertEqual((r.returncode, r.stdout.decode()),
+                             (0, "msg %d: qmail-send will remove it\n" % n))
+            self.inst.wait_log(r"^remove msg %d$" % n)
+        for f in fa + fb:
+            qng.wait_for(lambda: not os.path.exists(f), 10, what="%s removed" % f)
+        # expired: preprocessed now, then bounced (last: the bounce's
+        # qmail-queue pokes the trigger, and todo/ is read again)
+        r = self.inst.run("qmail-qexpire", str(c))
+        self.assertEqual((r.returncode, r.stdout.decode()),
+                         (0, "msg %d: qmail-send will bounce it\n" % c))
+        self.inst.wait_log(r"^expire msg %d$" % c)
+        self.inst.wait_log(r"^bounce msg %d qp \d+$" % c)
+        self.inst.wait_log(r"^end msg %d$" % c)
+        self.assertLess(time.monotonic() - t0, 45)  # well before the next scan
+        log = self.log()
+        self.assertNotIn("unknown msg", log)
+        # (the bounce, queued later, may get the number of a or b: their
+        # mess/ files, so their inodes, are gone)
+        head = log.split("bounce msg %d " % c)[0]
+        for n in (a, b):
+            self.assertNotIn("new msg %d\n" % n, head)
+            self.assertNotIn("end msg %d\n" % n, head)
+        self.assertNotIn("starting delivery", head)
+        bounce = qng.wait_for(lambda: [m for m in self.inst.messages()
+                                       if b"administrator expired" in m["mess"]], 10)
+        self.assertIn(b"later3@mx.test", bounce[0]["mess"])
+        for f in fc:
+            qng.wait_for(lambda: not os.path.exists(f), 10, what="%s removed" % f)
+
+    def test_requeue_of_a_message_still_in_todo(self):
+        """qmail-qrequeue N for a message still in todo/: it is read and
+        delivered now, not at qmail-send's next scan of todo/."""
+        d, fd = self.in_todo("ok4@mx.test")
+        t0 = time.monotonic()
+        r = self.inst.run("qmail-qrequeue", str(d))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.inst.wait_log(r"^requeue msg %d: not yet preprocessed, reading todo/ now$" % d)
+        self.inst.wait_log(r"^end msg %d$" % d)
+        self.assertLess(time.monotonic() - t0, 45)
+        self.assertNotIn("unknown msg", self.log())
+        with open(os.path.join(self.inst.tmp, "spawn.log")) as f:
+            self.assertEqual([l.split()[2] for l in f], ["ok4@mx.test"])
+        for f in fd:
+            qng.wait_for(lambda: not os.path.exists(f), 10, what="%s removed" % f)
 
     def test_tools_without_qmail_send(self):
         self.assertEqual(self.inst.inject("x\n", "s@x.test", ["later9@mx.test"]), 0)
