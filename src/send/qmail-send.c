@@ -7,16 +7,18 @@
  *   3 -> 4 <-  qmail-lspawn: requests, reports (spawnproto.h)
  *   5 -> 6 <-  qmail-rspawn
  *   7 -> 8 <-  qmail-clean: "t<id>" / "x<id>" requests, '+'/'!' answers
- * It works in $QMAIL_HOME/queue: new messages in todo/ are preprocessed
- * (todo.c), deliveries are scheduled by due time and concurrency
- * (send.h), done marks, bounces (bounce.c) and the log follow qmail-1.03.
+ * It works in $QMAIL_HOME/queue: what the queue holds at the start is
+ * read a slice at a time (startup.c), new messages in todo/ are
+ * preprocessed (todo.c), deliveries are scheduled by due time and
+ * concurrency (send.h), next attempts kept in the channel files' mtimes
+ * (touch.c); done marks, bounces (bounce.c) and the log follow qmail-1.03.
  *
  * Signals: HUP rereads control/, ALRM makes every message due now, TERM
  * (and INT: a Ctrl-C to the process group) stops starting deliveries,
  * waits for the running ones, then exits.
  * lock/sendmutex is locked while it runs (one qmail-send per queue);
  * lock/trigger wakes it when qmail-queue commits a message; lock/sendctl
- * carries queue tools' requests (requeue, expire, remove).
+ * carries queue tools' requests (requeue, expire, remove: sendctl.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -38,7 +40,6 @@
 #include "outcome.h"
 #include "priv.h"
 #include "qpath.h"
-#include "qscan.h"
 #include "send.h"
 
 #define TODO_BATCH 64        /* todo/ entries per main-loop turn */
@@ -50,8 +51,6 @@
 #define SCAN_BATCH 256       /* messages of the start-up scan per turn */
 #define ORPHAN_BATCH 256     /* mess/ entries the orphan sweep reads per turn */
 #define ORPHAN_EVERY 3600    /* seconds from one orphan sweep to the next */
-#define TOUCH_SCAN 8192      /* message records looked at per turn, and */
-#define TOUCH_BATCH 256      /* channel files given a new mtime, at most */
 
 static const char *const channame[NCHAN] = {"local", "remote"};
 
@@ -111,8 +110,7 @@ static size_t cleanhead, cleancount;
 static DIR *todo_dir;
 static bool todo_again;
 static time_t todo_last;
-static int trigger_fd = -1, ctl_fd = -1;
-static struct bstr ctl_line;
+static int trigger_fd = -1;
 
 /* ---- the way out ------------------------------------------------------ */
 
@@ -276,24 +274,6 @@ static void
 schedule_now(struct msg *m, int c)
 {
     schedule_at(m, c, time(NULL));
-}
-
-/*
- * set_due - the next attempt of m's channel c, on disk: its channel
- * file's mtime (qmail-1.03's convention), so that a restart, of qmail-ng
- * or of qmail-1.03, tries it then and not before.
- */
-static void
-set_due(struct msg *m, int c, time_t when)
-{
-    char fn[QPATH_MAX];
-
-    m->flags &= ~MSG_TOUCH(c);
-    if (job_set_due(m->id, c, when) == -1 && errno != ENOENT) {
-        qpath_fmt(fn, channame[c], m->id);
-        slog("warning: unable to utime %s; message will be retried too soon",
-             fn);
-    }
 }
 
 static void
@@ -494,7 +474,7 @@ finish_job(struct job *j)
         if (j->deferred)
             notice(j);
         schedule_at(m, c, next);
-        set_due(m, c, next);
+        touch_set(m, c, next);
         if (m->flags & MSG_BOUNCE)
             bounce_now(m);
     } else {
@@ -1030,154 +1010,39 @@ todo_work(void)
     return true;
 }
 
-/* ---- start-up: what the queue already holds ------------------------- */
-
-static bool
-has_id(const struct qscan_ids *ids, uint64_t id)
-{
-    size_t lo = 0, hi = ids->n;
-
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-
-        if (ids->v[mid] == id)
-            return true;
-        if (ids->v[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
-}
-
-/*
- * due_from_mtime - when to try channel c of m (born m->birth) whose
- * channel file's mtime is mtime: then, as qmail-1.03 does (in the past:
- * now).  Only a time past both the schedule's next attempt and the end of
- * the message's queuelifetime is brought back to the later of the two: a
- * clock that was wrong, or a much longer schedule before, cannot keep a
- * message from being tried (and bounced) for ever.
- */
-static time_t
-due_from_mtime(const struct msg *m, int c, time_t mtime)
-{
-    time_t now = time(NULL);
-    time_t next = retry_next((time_t)m->birth, now, cf.skip[c]);
-    time_t end = (time_t)m->birth + (time_t)cf.queuelifetime;
-    time_t latest = next > end ? next : end;
-
-    return mtime > latest ? latest : mtime;
-}
-
-/* The start-up scan: the directories read at once, the messages taken
- * in a slice per turn of the main loop, so new mail flows meanwhile. */
-static struct {
-    bool active;
-    struct qscan_ids info, ids[NCHAN], todo, bounce;
-    size_t next;
-    time_t now;
-} scan;
+/* ---- start-up: what the queue already holds (startup.c) ------------- */
 
 static void
-startup_scan(void)
+put_due(struct msg *m, int c, time_t when, void *arg)
 {
-    if (qscan_split("info", &scan.info) == -1 ||
-        qscan_split("local", &scan.ids[0]) ||
-        qscan_split("remote", &scan.ids[1]) ||
-        qscan_dir("todo", &scan.todo) == -1 ||
-        qscan_dir("bounce", &scan.bounce) == -1)
-        die("unable to scan the queue at start-up, exiting");
-    qscan_sort_unique(&scan.info); /* has_id: startup_take */
-    qscan_sort_unique(&scan.ids[0]);
-    qscan_sort_unique(&scan.ids[1]);
-    qscan_sort_unique(&scan.todo);
-    qscan_sort_unique(&scan.bounce);
-    scan.now = time(NULL);
-    scan.next = 0;
-    scan.active = true;
-    todo_again = true;
+    (void)arg;
+    schedule_at(m, c, when);
 }
 
-/*
- * startup_take - message id of the start-up scan into the schedule, when
- * it is one: its info/S/N was there at the start and it is neither in
- * todo/ (preprocessing was interrupted: it is redone) nor known already
- * (taken before, or preprocessed since).  Returns its record, or NULL.
- */
-static struct msg *
-startup_take(uint64_t id)
+static void
+put_finished(uint64_t id, time_t when, void *arg)
 {
-    char fn[QPATH_MAX];
-    struct stat st;
-    struct msg *m;
+    struct sched_item it = {when, id, 0, SCHED_BOUNCE};
 
-    if (!scan.active || !has_id(&scan.info, id) || has_id(&scan.todo, id) ||
-        msgmap_get(&msgs, id))
-        return NULL;
-    qpath_fmt(fn, "info", id);
-    if (stat(fn, &st) == -1)
-        return NULL;
-    m = msgmap_add(&msgs, id);
-    if (!m)
+    (void)arg;
+    if (sched_push(&bounceheap, &it) == -1)
         die_nomem();
-    m->birth = st.st_mtime;
-    for (int c = 0; c < NCHAN; c++) {
-        time_t when;
-        int r;
-
-        if (!has_id(&scan.ids[c], id))
-            continue;
-        r = job_due(id, c, &when);
-        if (r == 0)
-            continue; /* gone since the directory was read */
-        if (r == -1) {
-            qpath_fmt(fn, channame[c], id);
-            slog("warning: unable to stat %s; will try again later", fn);
-            when = scan.now + 60;
-        }
-        m->flags |= MSG_PENDING(c);
-        schedule_at(m, c, due_from_mtime(m, c, when));
-    }
-    if (has_id(&scan.bounce, id))
-        m->flags |= MSG_BOUNCE;
-    if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1)))) {
-        /* everything was finished before the restart */
-        struct sched_item it = {scan.now, id, 0, SCHED_BOUNCE};
-
-        if (sched_push(&bounceheap, &it) == -1)
-            die_nomem();
-    }
-    return m;
 }
 
-/*
- * startup_work - take the next SCAN_BATCH messages of the start-up scan
- * into the schedule; true while some are left.  Messages preprocessed
- * since the start are not in the scan's lists (their info/ came later),
- * and those in todo/ at the start are preprocessed again.
- */
-static bool
-startup_work(void)
-{
-    size_t end;
+static struct startup scan;
+static const struct startup_ops scan_ops = {&msgs, &cf, put_due,
+                                            put_finished, NULL};
 
-    if (!scan.active)
-        return false;
-    end = scan.next + SCAN_BATCH;
-    if (end > scan.info.n)
-        end = scan.info.n;
-    for (; scan.next < end; scan.next++)
-        startup_take(scan.info.v[scan.next]);
-    if (scan.next < scan.info.n)
-        return true;
-    slog("status: queue read, %zu messages", msgs.n);
-    qscan_free(&scan.info);
-    qscan_free(&scan.ids[0]);
-    qscan_free(&scan.ids[1]);
-    qscan_free(&scan.todo);
-    qscan_free(&scan.bounce);
-    scan.active = false;
-    return false;
+/* startup_slice - the next SCAN_BATCH messages of the start-up scan;
+ * true while some are left */
+static bool
+startup_slice(void)
+{
+    int r = startup_work(&scan, &scan_ops, SCAN_BATCH);
+
+    if (r == -1)
+        die_nomem();
+    return r == 1;
 }
 
 /* bounces that could not be injected, and messages finished before a
@@ -1248,239 +1113,48 @@ orphan_slice(void)
     return false;
 }
 
-/* ---- requests from queue tools (lock/sendctl) -------------------------- */
+/* ---- what the queue tools' requests act on (sendctl.c) --------------- */
 
-/*
- * requeue - m's channels waiting for their next attempt are due now.  On
- * disk too (their files' mtime becomes now) so that the request survives
- * a restart: at once with touch, else later by touch_work, a slice per
- * turn (a requeue of a million messages must not stop the loop).
- */
-static void
-requeue(struct msg *m, bool touch)
+static struct msg *
+req_take(uint64_t id, void *arg)
 {
-    time_t now = time(NULL);
-
-    /* Preprocessed, todo/N not yet gone: no delivery may start before
-     * it is (a crash would preprocess and deliver it again), and
-     * qmail-clean's answer makes it due now anyway (clean_answer). */
-    if (m->flags & MSG_NEW)
-        return;
-    for (int c = 0; c < NCHAN; c++) {
-        if (!(m->flags & MSG_PENDING(c)) || (m->flags & MSG_ACTIVE(c)))
-            continue;
-        schedule_at(m, c, now);
-        if (touch)
-            set_due(m, c, now);
-        else
-            m->flags |= MSG_TOUCH(c);
-    }
-}
-
-/* The files of a "requeue all" get their new mtime in slices.  A pass
- * that found any is followed by another (entries move in the map when it
- * grows or others leave), until one finds none. */
-static struct {
-    bool active, found;
-    size_t pos;
-    time_t when;
-} touch;
-
-static bool
-touch_work(void)
-{
-    unsigned done = 0;
-
-    if (!touch.active)
-        return false;
-    for (size_t n = 0; n < TOUCH_SCAN && done < TOUCH_BATCH; n++) {
-        struct msg *m;
-
-        if (touch.pos > msgs.mask) {
-            if (!touch.found) {
-                touch.active = false;
-                return false;
-            }
-            touch.found = false;
-            touch.pos = 0;
-        }
-        m = &msgs.slot[touch.pos++];
-        if (!m->id || !(m->flags & (MSG_TOUCH(0) | MSG_TOUCH(1))))
-            continue;
-        touch.found = true;
-        for (int c = 0; c < NCHAN; c++) {
-            if (!(m->flags & MSG_TOUCH(c)))
-                continue;
-            m->flags &= ~MSG_TOUCH(c);
-            /* a job of it that ran meanwhile gave the file its next time */
-            if ((m->flags & MSG_PENDING(c)) && !(m->flags & MSG_ACTIVE(c))) {
-                set_due(m, c, touch.when);
-                done++;
-            }
-        }
-    }
-    return true;
-}
-
-/*
- * todo_request - verb for message id, still in todo/: qmail-queue
- * committed it, qmail-send has not preprocessed it yet (the todo/ scan
- * has not reached it, or started again after a failure).  True when it
- * was one, and taken care of:
- *   remove   qmail-send's own files of a preprocessing that went wrong go
- *            first, then qmail-clean removes intd/N, todo/N and mess/S/N
- *            ('x', mess/ last, as for a finished message); the record
- *            (MSG_DONEWAIT) keeps the todo/ scan off it meanwhile
- *   expire   it is preprocessed now and expires once todo/N is gone
- *   requeue  the todo/ scan starts again at once
- */
-static bool
-todo_request(const char *verb, uint64_t id)
-{
-    static const char *const mine[] = {"local", "remote", "bounce", "info"};
-    char fn[QPATH_MAX];
-    struct stat st;
     struct msg *m;
+    int r = startup_take(&scan, &scan_ops, id, &m);
 
-    qpath_fmt(fn, "todo", id);
-    if (stat(fn, &st) == -1)
-        return false;
-    if (strcmp(verb, "remove") == 0) {
-        for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
-            qpath_fmt(fn, mine[i], id);
-            if (unlink(fn) == -1 && errno != ENOENT) {
-                slog("warning: unable to unlink %s: %s; msg %llu stays",
-                     fn, strerror(errno), (unsigned long long)id);
-                return true;
-            }
-        }
-        if (!(m = msgmap_add(&msgs, id)))
-            die_nomem();
-        m->flags = MSG_DONEWAIT;
-        slog("remove msg %llu", (unsigned long long)id);
-        clean_request('x', id);
-    } else if (strcmp(verb, "expire") == 0) {
-        preprocess(id); /* says what went wrong, if anything did */
-        m = msgmap_get(&msgs, id);
-        if (m && (m->flags & MSG_NEW)) {
-            m->flags |= MSG_EXPIRE;
-            slog("expire msg %llu", (unsigned long long)id);
-        } else if (m && (m->flags & MSG_BAD)) {
-            slog("warning: msg %llu was never preprocessed (todo/%llu is "
-                 "not an envelope): nothing to expire; remove it with "
-                 "qmail-qrm", (unsigned long long)id, (unsigned long long)id);
-        } else if (!m) {
-            slog("warning: msg %llu is not yet preprocessed and cannot be "
-                 "now: not expired; ask again later",
-                 (unsigned long long)id);
-        }
-    } else if (strcmp(verb, "requeue") == 0) {
-        slog("requeue msg %llu: not yet preprocessed, reading todo/ now",
-             (unsigned long long)id);
-        todo_again = true;
-    } else {
-        return false;
-    }
-    return true;
+    (void)arg;
+    if (r == -1)
+        die_nomem();
+    return r == 1 ? m : NULL;
 }
 
 static void
-ctl_command(const char *line)
+req_preprocess(uint64_t id, void *arg)
 {
-    char verb[16];
-    const char *arg = strchr(line, ' ');
-    unsigned long long id = 0;
-    struct msg *m = NULL;
-    size_t vl = arg ? (size_t)(arg - line) : strlen(line);
-
-    if (vl >= sizeof verb)
-        return;
-    memcpy(verb, line, vl);
-    verb[vl] = '\0';
-    if (arg) {
-        bool num;
-
-        arg++;
-        num = strcmp(arg, "all") != 0 && qpath_scan_id(arg, &id);
-        /* a message the start-up scan has not reached yet is taken now */
-        if (num && !(m = msgmap_get(&msgs, id)))
-            m = startup_take(id);
-        if (strcmp(arg, "all") != 0 && !m) {
-            struct bstr v = BSTR_INIT;
-
-            if (num && todo_request(verb, id))
-                return;
-            slog("warning: queue request for unknown msg %s",
-                 slog_vis(&v, arg, strlen(arg)));
-            bstr_free(&v);
-            return;
-        }
-    }
-    if (m && (m->flags & MSG_BAD)) {
-        /* todo/N was not an envelope: remove it, or read it again */
-        if (strcmp(verb, "remove") == 0) {
-            slog("remove msg %llu", id);
-            m->flags |= MSG_DONEWAIT;
-            clean_request('x', id);
-        } else if (strcmp(verb, "requeue") == 0) {
-            slog("requeue msg %llu: reading todo/%llu again", id, id);
-            msgmap_del(&msgs, id);
-            todo_again = true;
-        } else {
-            slog("warning: msg %llu was never preprocessed (todo/%llu is "
-                 "not an envelope): nothing to %s; remove it with qmail-qrm",
-                 id, id, verb);
-        }
-        return;
-    }
-    if (strcmp(verb, "requeue") == 0 && arg && !m) {
-        for (size_t i = 0; i <= msgs.mask; i++)
-            if (msgs.slot[i].id)
-                requeue(&msgs.slot[i], false);
-        touch.active = true;
-        touch.found = false;
-        touch.pos = 0;
-        touch.when = time(NULL);
-        slog("requeue: all messages are due now");
-    } else if (strcmp(verb, "requeue") == 0 && m) {
-        requeue(m, true);
-        slog("requeue msg %llu", id);
-    } else if ((strcmp(verb, "expire") == 0 || strcmp(verb, "remove") == 0) &&
-               m) {
-        m->flags |= strcmp(verb, "expire") == 0 ? MSG_EXPIRE : MSG_REMOVE;
-        slog("%s msg %llu", verb, id);
-        requeue(m, true);
-    } else {
-        struct bstr v = BSTR_INIT;
-
-        slog("warning: unknown queue request: %s",
-             slog_vis(&v, line, strlen(line)));
-        bstr_free(&v);
-    }
+    (void)arg;
+    preprocess(id);
 }
 
-/* ctl_read - the requests waiting in lock/sendctl; those beyond what
- * qmail-clean can take now (each todo/ removal is a request to it) wait
- * there for a later turn. */
 static void
-ctl_read(void)
+req_clean(char type, uint64_t id, void *arg)
 {
-    char buf[4096];
-    ssize_t r;
+    (void)arg;
+    clean_request(type, id);
+}
 
-    while (cleancount <= CLEAN_INFLIGHT &&
-           (r = read(ctl_fd, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < r; i++) {
-            if (buf[i] != '\n') {
-                if (ctl_line.len < 200 && bstr_catc(&ctl_line, buf[i]) == -1)
-                    die_nomem();
-                continue;
-            }
-            if (ctl_line.len)
-                ctl_command(ctl_line.s);
-            bstr_truncate(&ctl_line, 0);
-        }
-    }
+static void
+req_rescan(void *arg)
+{
+    (void)arg;
+    todo_again = true;
+}
+
+/* req_full - whether qmail-clean has requests enough pending: those a
+ * queue tool adds (a todo/ removal is one) wait in lock/sendctl. */
+static bool
+req_full(void *arg)
+{
+    (void)arg;
+    return cleancount > CLEAN_INFLIGHT;
 }
 
 /* ---- pipes to the helpers --------------------------------------------- */
@@ -1622,6 +1296,11 @@ int
 main(void)
 {
     const char *bad = NULL;
+    struct touch_sweep touch = {0};
+    struct sendctl ctl = {-1, BSTR_INIT};
+    const struct sendctl_ops ops = {&msgs, &touch, put_due, req_take,
+                                    req_preprocess, req_clean, req_rescan,
+                                    req_full, NULL};
     sigset_t mask;
     int sfd;
 
@@ -1666,9 +1345,11 @@ main(void)
     trigger_fd = open("lock/trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (trigger_fd == -1)
         die("unable to open lock/trigger, exiting");
-    ctl_fd = open("lock/sendctl", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    ctl.fd = open("lock/sendctl", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
-    startup_scan();
+    if (startup_begin(&scan) == -1)
+        die("unable to scan the queue at start-up, exiting");
+    todo_again = true;
     slog("status: local 0/%lu remote 0/%lu", cf.concurrency[CHAN_LOCAL],
          cf.concurrency[CHAN_REMOTE]);
     slog_flush();
@@ -1684,9 +1365,9 @@ main(void)
             dispatch(c);
         }
         bounce_work();
-        busy = startup_work();
+        busy = startup_slice();
         busy = todo_work() || busy;
-        busy = touch_work() || busy;
+        busy = touch_work(&touch, &msgs) || busy;
         busy = orphan_slice() || busy;
         for (int c = 0; c < NCHAN; c++)
             if (ch[c].wbuf.len)
@@ -1712,8 +1393,8 @@ main(void)
         p[n].fd = trigger_fd;
         p[n].events = POLLIN;
         ip_trig = n++;
-        if (ctl_fd != -1 && cleancount <= CLEAN_INFLIGHT) {
-            p[n].fd = ctl_fd;
+        if (ctl.fd != -1 && !req_full(NULL)) {
+            p[n].fd = ctl.fd;
             p[n].events = POLLIN;
             ip_ctl = n++;
         }
@@ -1749,7 +1430,8 @@ main(void)
                 if (si.ssi_signo == SIGHUP) {
                     reload();
                 } else if (si.ssi_signo == SIGALRM) {
-                    ctl_command("requeue all");
+                    if (sendctl_command(&ops, "requeue all") == -1)
+                        die_nomem();
                 } else if (si.ssi_signo == SIGTERM ||
                            si.ssi_signo == SIGINT) {
                     /* INT too: a Ctrl-C to the process group (make run)
@@ -1770,7 +1452,8 @@ main(void)
             todo_again = true;
         }
         if (ip_ctl >= 0 && (p[ip_ctl].revents & POLLIN))
-            ctl_read();
+            if (sendctl_read(&ctl, &ops) == -1)
+                die_nomem();
         if (p[ip_fq].revents & POLLIN)
             fsyncq_collect(fsync_done);
         if (p[ip_clean].revents & (POLLIN | POLLHUP))

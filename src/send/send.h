@@ -26,6 +26,7 @@
 
 #include "bstr.h"
 #include "nulrec.h"
+#include "qscan.h"
 #include "route.h"
 #include "spawnproto.h"
 
@@ -171,6 +172,33 @@ struct todo_result {
 int todo_preprocess(const struct send_conf *c, uint64_t id,
                     struct todo_result *res, int fds[3], int *nfds);
 
+/* ---- the start-up scan: what the queue held at the start (startup.c) -- */
+
+struct startup {
+    bool active;
+    struct qscan_ids info, ids[NCHAN], todo, bounce; /* sorted */
+    size_t next; /* of info: the next message to take */
+    time_t now;  /* when the directories were read */
+};
+
+/* Where the start-up scan puts what it takes (qmail-send.c), each
+ * callback given arg. */
+struct startup_ops {
+    struct msgmap *msgs;
+    const struct send_conf *cf;
+    /* channel c of m is due at when */
+    void (*schedule)(struct msg *m, int c, time_t when, void *arg);
+    /* every channel of id was finished before the restart: finish it */
+    void (*finished)(uint64_t id, time_t when, void *arg);
+    void *arg;
+};
+
+int startup_begin(struct startup *s);
+int startup_take(struct startup *s, const struct startup_ops *ops,
+                 uint64_t id, struct msg **mp);
+int startup_work(struct startup *s, const struct startup_ops *ops,
+                 size_t max);
+
 /* ---- orphans: mess/ files no message owns (orphan.c) ----------------- */
 
 #define ORPHAN_AGE 129600 /* 36 hours: qmail-queue gives up after 24 */
@@ -189,6 +217,49 @@ bool orphan_work(struct orphan_sweep *o, time_t now, size_t max,
                  bool (*known)(uint64_t, void *),
                  void (*found)(uint64_t, void *), void *arg);
 void orphan_free(struct orphan_sweep *o);
+
+/* ---- next attempts in the channel files' mtimes (touch.c) ----------- */
+
+struct touch_sweep {
+    bool active, found; /* a sweep runs; its pass found files to touch */
+    size_t pos;         /* the next slot of the message map */
+    time_t when;        /* the mtime they get */
+};
+
+void touch_set(struct msg *m, int c, time_t when);
+void touch_start(struct touch_sweep *t, time_t when);
+bool touch_work(struct touch_sweep *t, struct msgmap *msgs);
+
+/* ---- the queue tools' requests (sendctl.c) ---------------------------- */
+
+struct sendctl {
+    int fd;           /* lock/sendctl, read non-blocking; -1: none */
+    struct bstr line; /* a request read in part */
+};
+
+/* What a request acts on: qmail-send's schedule (qmail-send.c), each
+ * callback given arg. */
+struct sendctl_ops {
+    struct msgmap *msgs;
+    struct touch_sweep *touch;
+    /* channel c of m is due at when */
+    void (*schedule)(struct msg *m, int c, time_t when, void *arg);
+    /* a message the start-up scan has not reached, taken in now; NULL:
+     * id is not one */
+    struct msg *(*take)(uint64_t id, void *arg);
+    /* preprocess todo/id now (its record, if any, in msgs after) */
+    void (*preprocess)(uint64_t id, void *arg);
+    /* a request to qmail-clean ('x') */
+    void (*clean)(char type, uint64_t id, void *arg);
+    /* read todo/ again at once */
+    void (*rescan)(void *arg);
+    /* qmail-clean has requests enough pending: read no more now */
+    bool (*full)(void *arg);
+    void *arg;
+};
+
+int sendctl_command(const struct sendctl_ops *ops, const char *line);
+int sendctl_read(struct sendctl *s, const struct sendctl_ops *ops);
 
 /* ---- the log (slog.c) ------------------------------------------------ */
 
