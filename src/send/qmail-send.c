@@ -1467,5 +1467,6 @@ main(void)
     }
     slog("status: exiting");
     slog_flush();
+    bstr_free(&ctl.line);
     return 0;
 }
