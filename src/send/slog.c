@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * slog - qmail-send's log on fd 1, one line per event in qmail-1.03's
- * words (DESIGN.md §3), collected in a buffer and written out by
+ * words (qmail-send(8)), collected in a buffer and written out by
  * slog_flush() at the end of each main-loop turn (and when full), so a
  * burst of events costs one write.  The logger in front stamps the
  * lines.  A write error is not fatal: the log must never stop mail.
