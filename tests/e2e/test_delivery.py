@@ -92,8 +92,8 @@ class DeliveryTest(unittest.TestCase):
         self.assertRegex(got, want)
         # the Maildir file is complete and nothing is left in tmp/
         self.assertEqual(os.listdir(os.path.join(self.inst.maildir, "tmp")), [])
-        log = self.inst.log("send.log")
-        self.assertRegex(log, r"delivery \d+: success: did_1\+0\+0/")
+        # the file is in new/ before qmail-lspawn's report reaches the log
+        self.inst.wait_log(r"delivery \d+: success: did_1\+0\+0/")
 
     def test_sendmail_to_maildir(self):
         r = self.inst.run("sendmail", "-t", "-i", input=b"To: box@example.test\nSubject: cron\n\nhi\n",
