@@ -109,19 +109,22 @@ def children(pid):
         return []
 
 
-def session_of(pid):
-    """A process's session id (from /proc), or None when it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[3])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def session_members(sid):
-    """The pids of every process in session sid: what a test started
-    with start_new_session=True and everything that came of it."""
-    return [int(d) for d in os.listdir("/proc") if d.isdigit() and session_of(int(d)) == sid]
+    """The pids of every live process (zombies are not) in session sid:
+    what a test started with start_new_session=True and all that came of
+    it (its session and process group ids are its pid)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            out.append(int(d))
+    return out
 
 
 def comm(pid):
@@ -186,6 +189,19 @@ class Instance:
                 opts = [o for o in os.environ.get(var, "").split(":") if o]
                 opts.append("log_path=" + os.path.join(self.sandir, var.split("_")[0].lower()))
                 self.env[var] = ":".join(opts)
+
+    def as_owner(self):
+        """A preexec_fn that makes a child the instance's owner (when the
+        tests run as root), or None."""
+        if not IS_ROOT:
+            return None
+        uid, gid = self.uid, self.gid
+
+        def pre():
+            os.setgroups([gid])
+            os.setgid(gid)
+            os.setuid(uid)
+        return pre
 
     # --- files -------------------------------------------------------
     def path(self, *parts):
@@ -324,14 +340,7 @@ class Instance:
         e = dict(self.env)
         if env:
             e.update(env)
-        pre = None
-        if IS_ROOT:
-            uid, gid = self.uid, self.gid
-
-            def pre():
-                os.setgroups([gid])
-                os.setgid(gid)
-                os.setuid(uid)
+        pre = self.as_owner()
         p = subprocess.Popen([os.path.join(self.bin, "qmail-queue")], stdin=subprocess.PIPE,
                              stdout=r, env=e, preexec_fn=pre)
         os.close(r)
@@ -358,14 +367,7 @@ class Instance:
                   "TCPLOCALHOST": "test.local"})
         if env:
             e.update(env)
-        pre = None
-        if IS_ROOT:
-            uid, gid = self.uid, self.gid
-
-            def pre():
-                os.setgroups([gid])
-                os.setgid(gid)
-                os.setuid(uid)
+        pre = self.as_owner()
         r = subprocess.run([os.path.join(self.bin, "qmail-smtpd")], input=data, env=e,
                            capture_output=True, timeout=timeout, preexec_fn=pre, cwd=self.tmp)
         return r.stdout, r.stderr.decode(errors="replace"), r.returncode

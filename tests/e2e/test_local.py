@@ -25,15 +25,7 @@ MSG = b"Subject: hello\nFrom: a@b.test\n\nbody line\nFrom the start\n>From quote
 
 def as_owner(inst):
     """preexec_fn that makes a child the instance's owner (when root)."""
-    if not qng.IS_ROOT:
-        return None
-    uid, gid = inst.uid, inst.gid
-
-    def pre():
-        os.setgroups([gid])
-        os.setgid(gid)
-        os.setuid(uid)
-    return pre
+    return inst.as_owner()
 
 
 class Home:

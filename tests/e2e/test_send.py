@@ -647,12 +647,7 @@ def inject_bytes(inst, body, sender, rcpts):
     """qmail-queue with an envelope of raw bytes (as the instance owner)."""
     envl = b"F" + sender + b"\0" + b"".join(b"T" + r + b"\0" for r in rcpts) + b"\0"
     r, w = os.pipe()
-    pre = None
-    if qng.IS_ROOT:
-        def pre():
-            os.setgroups([inst.gid])
-            os.setgid(inst.gid)
-            os.setuid(inst.uid)
+    pre = inst.as_owner()
     p = subprocess.Popen([os.path.join(inst.bin, "qmail-queue")], stdin=subprocess.PIPE,
                          stdout=r, env=inst.env, preexec_fn=pre)
     os.close(r)
@@ -704,22 +699,6 @@ class HostileEnvelopeTest(SendCase):
         self.assertEqual(len(out.splitlines()), 3)
 
 
-def group_members(pgid):
-    """The pids of every process in process group pgid (from /proc)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append(int(d))
-    return out
-
-
 class CtrlCTest(unittest.TestCase):
     """A Ctrl-C (SIGINT to the whole process group, as a terminal sends it
     under make run) ends qmail-start's family cleanly: qmail-send acts as
@@ -752,7 +731,7 @@ class CtrlCTest(unittest.TestCase):
                              start_new_session=True, cwd=inst.tmp)
 
         def cleanup():
-            for pid in group_members(p.pid):
+            for pid in qng.session_members(p.pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -770,7 +749,7 @@ class CtrlCTest(unittest.TestCase):
             except FileNotFoundError:
                 return ""
         qng.wait_for(lambda: "status: local 0/10 remote 0/20" in log(), 15, what="qmail-send up")
-        members = group_members(p.pid)
+        members = qng.session_members(p.pid)
         self.assertGreaterEqual(len(members), 5, members)  # send, lspawn, rspawn, clean, logger
         self.assertEqual(inst.inject("Subject: slow\n\nx\n", "s@x.test",
                                      ["box-slow@example.test", "slowr@far.test"]), 0)
@@ -778,9 +757,9 @@ class CtrlCTest(unittest.TestCase):
                      "to remote slowr@far.test" in log(), 15, what="both deliveries started")
         os.killpg(p.pid, signal.SIGINT)
         self.assertEqual(p.wait(timeout=30), 0)
-        qng.wait_for(lambda: not group_members(p.pid), 15,
+        qng.wait_for(lambda: not qng.session_members(p.pid), 15,
                      what="every process of the group to end: %s" % [
-                         qng.comm(x) for x in group_members(p.pid)])
+                         qng.comm(x) for x in qng.session_members(p.pid)])
         text = log()
         self.assertNotIn("alert:", text)
         self.assertNotIn("lost connection", text)

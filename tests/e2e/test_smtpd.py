@@ -52,14 +52,7 @@ class SmtpdCase(unittest.TestCase):
         import subprocess
         e = dict(self.inst.env)
         e.update(env)
-        pre = None
-        if qng.IS_ROOT:
-            uid, gid = self.inst.uid, self.inst.gid
-
-            def pre():
-                os.setgroups([gid])
-                os.setgid(gid)
-                os.setuid(uid)
+        pre = self.inst.as_owner()
         r = subprocess.run([os.path.join(self.inst.bin, "qmail-smtpd")], input=data, env=e,
                            capture_output=True, timeout=timeout, preexec_fn=pre,
                            cwd=self.inst.tmp)

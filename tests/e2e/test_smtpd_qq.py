@@ -96,14 +96,7 @@ class TestQmailQueueItself(SmtpdCase):
 
     def run_qq(self, body, envelope, args=()):
         r, w = os.pipe()
-        pre = None
-        if qng.IS_ROOT:
-            uid, gid = self.inst.uid, self.inst.gid
-
-            def pre():
-                os.setgroups([gid])
-                os.setgid(gid)
-                os.setuid(uid)
+        pre = self.inst.as_owner()
         p = subprocess.Popen([self.inst.path("bin", "qmail-queue")] + list(args),
                              stdin=subprocess.PIPE, stdout=r, stderr=subprocess.PIPE,
                              env=self.inst.env, preexec_fn=pre)
