@@ -132,7 +132,6 @@ def run(argv, **kw):
 
 
 @unittest.skipUnless(qng.IS_ROOT, "a root install needs root")
-@unittest.skipUnless(shutil.which("ip") or os.path.exists("/usr/sbin/ip"), "needs iproute2")
 class InstallTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -162,9 +161,14 @@ class InstallTest(unittest.TestCase):
         cls.setup_out = run([cls.qh + "/bin/qmail-setup", "-r", "-l", cls.logdir, "-x",
                              cls.rules, cls.qh],
                             env={"PATH": cls.prefix + "/bin:" + os.environ["PATH"]})
-        if run(["ip", "netns", "add", cls.netns]).returncode != 0:
-            raise unittest.SkipTest("cannot create a network namespace")
-        run(["ip", "netns", "exec", cls.netns, "ip", "link", "set", "lo", "up"], check=True)
+        # the listeners bind port 25: in a network namespace of our own,
+        # where the machine allows one (not in every chroot or container)
+        cls.no_netns = None
+        r = run(["ip", "netns", "add", cls.netns])
+        if r.returncode == 0:
+            r = run(["ip", "netns", "exec", cls.netns, "ip", "link", "set", "lo", "up"])
+        if r.returncode != 0:
+            cls.no_netns = "no network namespace here: %s" % r.stderr.decode().strip()
 
     @classmethod
     def tearDownClass(cls):
@@ -399,6 +403,8 @@ class InstallTest(unittest.TestCase):
         """The units, booted: the old queue is delivered, SMTP works,
         reload is HUP, stop lets everything end by itself, mail taken
         while qmail-send is stopped is delivered after the start."""
+        if self.no_netns:
+            self.skipTest(self.no_netns)
         send = self.unit("qmail-send.service")
         smtpd = self.unit("qmail-smtpd.service")
         send.start()
@@ -444,6 +450,8 @@ class InstallTest(unittest.TestCase):
     def test_3_daemontools_run_scripts(self):
         """supervise/qmail-send and supervise/qmail-smtpd under svscan,
         their log/run through setuidgid: mail flows, svc -d stops."""
+        if self.no_netns:
+            self.skipTest(self.no_netns)
         before = len(self.joe_mail())
         scan = os.path.join(self.root, "service")
         os.mkdir(scan)
