@@ -76,8 +76,10 @@ struct ids {
     gid_t nofiles, qmail, ownergid;
 };
 
+/* run_status - run argv (found by PATH) with stdin on in (-1: as is):
+ * its exit code (127: not found), 128 + the signal, or -1 with errno. */
 static int
-run(const char *const argv[])
+run_status(const char *const argv[], int in)
 {
     pid_t pid = fork();
     int st;
@@ -85,13 +87,22 @@ run(const char *const argv[])
     if (pid == -1)
         return -1;
     if (pid == 0) {
+        if (in != -1 && dup2(in, 0) == -1)
+            _exit(111);
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     while (waitpid(pid, &st, 0) == -1)
         if (errno != EINTR)
             return -1;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* run - 0 when argv ran and exited 0, else -1. */
+static int
+run(const char *const argv[])
+{
+    return run_status(argv, -1) == 0 ? 0 : -1;
 }
 
 static int
@@ -468,19 +479,18 @@ controls(const struct setup_opts *o, uid_t root, gid_t g, bool *fresh)
     bool dotless;
     int r = -1;
 
+    /* A tree that has its me (made before, or by qmail-1.03) keeps what
+     * it has: no file appears that changes how it behaves, and its host
+     * name is not looked up again. */
+    *fresh = access("control/me", F_OK) == -1;
+    if (!*fresh)
+        return 0;
     if (o->me)
         snprintf(me, sizeof me, "%s", o->me);
     else
         find_me(me, sizeof me);
     dotless = !strchr(me, '.');
     dd = dotless ? "localdomain" : parent_domain(me);
-    *fresh = access("control/me", F_OK) == -1;
-    if (!*fresh) {
-        /* A tree that has its me (made before, or by qmail-1.03) keeps
-         * what it has: no file appears that changes how it behaves. */
-        r = 0;
-        goto out;
-    }
     if (dotless)
         warn(o, "warning: the host name %s has no dot; mail to it is "
                 "accepted as %s and %s.localdomain, but other hosts "
@@ -590,7 +600,6 @@ tcprules(const struct setup_opts *o, const char *rules)
     const char *prog = access("bin/tcprules", X_OK) == 0 ? "bin/tcprules"
                                                          : "tcprules";
     const char *argv[] = {prog, cdb, tmp, NULL};
-    pid_t pid;
     int fd, st;
 
     if ((size_t)snprintf(cdb, sizeof cdb, "%s.cdb", rules) >= sizeof cdb ||
@@ -606,29 +615,16 @@ tcprules(const struct setup_opts *o, const char *rules)
     fd = open(rules, O_RDONLY);
     if (fd == -1)
         return fail("open %s", rules);
-    pid = fork();
-    if (pid == -1) {
-        close(fd);
-        return fail("fork");
-    }
-    if (pid == 0) {
-        if (dup2(fd, 0) == -1)
-            _exit(111);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    st = run_status(argv, fd);
     close(fd);
-    while (waitpid(pid, &st, 0) == -1)
-        if (errno != EINTR)
-            return fail("waitpid");
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+    if (st == 127) {
         warn(o, "warning: tcprules not found: compile %s with "
                 "tcprules %s %s < %s",
              rules, cdb, tmp, rules);
         return 0;
     }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        errno = 0;
+    if (st != 0) {
+        errno = st == -1 ? errno : 0;
         return fail("%s %s failed", prog, cdb);
     }
     return 0;

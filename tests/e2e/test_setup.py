@@ -276,6 +276,29 @@ class SetupTest(unittest.TestCase):
         with open(rules) as f:
             self.assertEqual(f.read(), ":deny\n")
 
+    @unittest.skipUnless(qng.IS_ROOT, "root mode needs root")
+    def test_root_mode_rules_without_tcprules_or_with_a_bad_file(self):
+        """No tcprules to be found: the rules are written and the admin is
+        told how to compile them.  An admin's rules file tcprules refuses:
+        the run fails and says so, and the file is kept."""
+        etc = os.path.join(self.tmp, "etc")
+        os.mkdir(etc)
+        rules = os.path.join(etc, "tcp.smtp")
+        r = subprocess.run([os.path.join(qng.BIN, "qmail-setup"), "-r", "-m", "root.test",
+                            "-x", rules, self.home], capture_output=True, timeout=60,
+                           env={"PATH": "/nonexistent"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"warning: tcprules not found: compile %s" % rules.encode(), r.stderr)
+        self.assertTrue(os.path.exists(rules))
+        self.assertFalse(os.path.exists(rules + ".cdb"))
+        with open(rules, "w") as f:
+            f.write("1.2.3:allow\n")  # not a rule tcprules accepts
+        r = self.setup("-r", "-b", qng.BIN, "-x", rules)
+        self.assertEqual(r.returncode, 111, r.stderr)
+        self.assertIn(b"tcprules %s.cdb failed" % rules.encode(), r.stderr)
+        with open(rules) as f:
+            self.assertEqual(f.read(), "1.2.3:allow\n")
+
 
 if __name__ == "__main__":
     unittest.main()
