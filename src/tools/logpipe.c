@@ -14,8 +14,8 @@
  * to reap, so the program never sees a child it did not make.  multilog
  * ends when the last writer (the program and its children) has closed
  * the pipe: lines written before a stop are not lost.
- * Exit codes: 100 usage, 111 when the pipe, the fork, the user or the
- * program cannot be had.
+ * Exit codes: 100 usage, 111 when the pipe, the fork, the user, multilog
+ * or the program cannot be had.
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,29 +35,17 @@ usage(void)
     log_die(EXIT_PERM, "usage: logpipe [-u user] logdir program [arg...]");
 }
 
-/* logger - the grandchild: multilog t logdir on the pipe's read end. */
+/* logger - the grandchild: multilog t logdir on the pipe's read end,
+ * as uid/gid when user is set. */
 static void __attribute__((noreturn))
-logger(int rfd, const char *user, const char *dir)
+logger(int rfd, const char *prog, const char *user, uid_t uid, gid_t gid,
+       const char *dir)
 {
-    char prog[PATH_MAX];
-    uid_t uid;
-    gid_t gid;
-
-    if ((size_t)snprintf(prog, sizeof prog, "%s/bin/multilog",
-                         priv_home()) >= sizeof prog)
-        log_die(EXIT_TEMP, "QMAIL_HOME is too long");
     if (dup2(rfd, 0) == -1)
         log_die_sys(EXIT_TEMP, "unable to set up the log pipe");
     close(rfd);
-    if (user) {
-        int r = priv_user(user, &uid, &gid);
-
-        if (r != 1)
-            log_die(EXIT_TEMP, "%s user %s", r == 0 ? "no" :
-                    "unable to look up", user);
-        if (priv_drop(uid, gid) == -1)
-            log_die_sys(EXIT_TEMP, "unable to become %s", user);
-    }
+    if (user && priv_drop(uid, gid) == -1)
+        log_die_sys(EXIT_TEMP, "unable to become %s", user);
     execl(prog, "multilog", "t", dir, (char *)NULL);
     log_die_sys(EXIT_TEMP, "unable to run %s", prog);
 }
@@ -66,6 +54,9 @@ int
 main(int argc, char **argv)
 {
     const char *user = NULL;
+    char prog[PATH_MAX];
+    uid_t uid = 0;
+    gid_t gid = 0;
     int p[2], st, c;
     pid_t pid;
 
@@ -79,6 +70,16 @@ main(int argc, char **argv)
         usage();
     if (user && geteuid() != 0)
         log_die(EXIT_PERM, "-u needs root");
+    /* what the logger needs is had here, so that a wrong user or tree
+     * fails the start instead of leaving the program without a log */
+    if (user && (c = priv_user(user, &uid, &gid)) != 1)
+        log_die(EXIT_TEMP, "%s user %s", c == 0 ? "no" : "unable to look up",
+                user);
+    if ((size_t)snprintf(prog, sizeof prog, "%s/bin/multilog",
+                         priv_home()) >= sizeof prog)
+        log_die(EXIT_TEMP, "QMAIL_HOME is too long");
+    if (access(prog, X_OK) == -1)
+        log_die_sys(EXIT_TEMP, "unable to run %s", prog);
     if (pipe(p) == -1)
         log_die_sys(EXIT_TEMP, "unable to make a pipe");
     pid = fork();
@@ -90,7 +91,7 @@ main(int argc, char **argv)
         if (pid == -1)
             log_die_sys(EXIT_TEMP, "unable to fork");
         if (pid == 0)
-            logger(p[0], user, argv[optind]);
+            logger(p[0], prog, user, uid, gid, argv[optind]);
         _exit(0);
     }
     close(p[0]);

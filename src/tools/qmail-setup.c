@@ -60,12 +60,12 @@ int
 main(int argc, char **argv)
 {
     struct setup_opts o;
+    bool logset = false, rulesset = false;
     int c;
 
     log_init("qmail-setup");
     memset(&o, 0, sizeof o);
     o.warn = warn;
-    bool logset = false, rulesset = false;
     while ((c = getopt(argc, argv, "ru:b:m:d:l:x:")) != -1) {
         switch (c) {
         case 'r':
