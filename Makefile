@@ -43,7 +43,7 @@ ALLCFLAGS = -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(FORTIFY) \
            -Isrc/lib -I$(B)/gen $(EXTRA_INC) -MMD -MP
 LDFLAGS ?=
 ALLLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
-LIBS    := -lcdb -lresolv
+LIBS    := -lcdb -lresolv -lcrypt
 SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 
 # Programs and the family folder holding each one's main file.  A program
@@ -53,6 +53,7 @@ WANT_queue  := qmail-queue
 WANT_smtpd  := qmail-smtpd
 WANT_tcp    := tcpserver tcprules tcprulescheck
 WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal logpipe \
+               qmail-tlskeys qmail-checkpassword \
                dnsmx dnsip dnsptr
 WANT_send   := qmail-send qmail-clean qmail-start qmail-rspawn qmail-qread \
                qmail-qrm qmail-qrequeue qmail-qexpire

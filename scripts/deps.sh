@@ -13,6 +13,12 @@ command -v make >/dev/null 2>&1 || need_pkg make
 command -v pkg-config >/dev/null 2>&1 || need_pkg pkg-config
 [ -f /usr/include/cdb.h ] || need_pkg libcdb-dev
 pkg-config --exists openssl 2>/dev/null || [ -f /usr/include/openssl/ssl.h ] || need_pkg libssl-dev
+# crypt(3) with yescrypt for qmail-checkpassword
+[ -f /usr/include/crypt.h ] || need_pkg libcrypt-dev
+# the openssl command: the tests make their own CA and certificates
+command -v openssl >/dev/null 2>&1 || need_pkg openssl
+# swaks: an independent SMTP client with STARTTLS and AUTH for the tests
+command -v swaks >/dev/null 2>&1 || need_pkg swaks
 command -v python3 >/dev/null 2>&1 || need_pkg python3
 # runuser lives in /usr/sbin, outside an ordinary user's PATH
 command -v runuser >/dev/null 2>&1 || [ -x /usr/sbin/runuser ] || [ -x /sbin/runuser ] ||

@@ -25,6 +25,11 @@ static const struct outcome table[OC_COUNT] = {
     [OC_GREET] = {OC_GREET, "ok", 220, NULL, ""},
     [OC_HELO] = {OC_HELO, "ok", 250, NULL, ""},
     [OC_QUIT] = {OC_QUIT, "ok", 221, "2.0.0", ""},
+    /* the qmail TLS patch's text */
+    [OC_TLS_GO] = {OC_TLS_GO, "ok", 220, "2.0.0", "ready for tls"},
+    /* the qmail SMTP AUTH patch's text; a 334 carries its challenge */
+    [OC_AUTH_OK] = {OC_AUTH_OK, "ok", 235, "2.0.0", "ok, go ahead (#2.0.0)"},
+    [OC_AUTH_MORE] = {OC_AUTH_MORE, "ok", 334, NULL, ""},
 
     [OC_SYNTAX] = {OC_SYNTAX, "syntax", 555, "5.5.4", "syntax error (#5.5.4)"},
     [OC_UNIMPL] = {OC_UNIMPL, "unimplemented", 502, "5.5.1",
@@ -51,6 +56,42 @@ static const struct outcome table[OC_COUNT] = {
                       "too many errors, closing connection (#4.7.0)"},
     [OC_TOOMANYRCPT] = {OC_TOOMANYRCPT, "rcptlimit", 452, "4.5.3",
                        "sorry, too many recipients (#4.5.3)"},
+
+    /* STARTTLS: the TLS patch's texts with RFC 3207's codes */
+    [OC_TLS_ARG] = {OC_TLS_ARG, "tlsarg", 501, "5.5.4",
+                   "Syntax error (no parameters allowed) (#5.5.4)"},
+    [OC_TLS_TEMP] = {OC_TLS_TEMP, "tlstemp", 454, "4.7.0",
+                    "TLS not available due to temporary reason (#4.7.0)"},
+    [OC_TLS_NEEDED] = {OC_TLS_NEEDED, "needtls", 530, "5.7.0",
+                      "Must issue a STARTTLS command first (#5.7.0)"},
+    /* AUTH: the AUTH patch's texts where it had one, RFC 4954's codes
+     * (535 with 5.7.8, not the patch's 5.7.0) and texts elsewhere */
+    [OC_AUTH_UNAVAIL] = {OC_AUTH_UNAVAIL, "authunavail", 503, "5.3.3",
+                        "auth not available (#5.3.3)"},
+    [OC_AUTH_TWICE] = {OC_AUTH_TWICE, "authtwice", 503, "5.5.0",
+                      "you're already authenticated (#5.5.0)"},
+    [OC_AUTH_INTXN] = {OC_AUTH_INTXN, "authtxn", 503, "5.5.0",
+                      "no auth during mail transaction (#5.5.0)"},
+    [OC_AUTH_MECH] = {OC_AUTH_MECH, "authmech", 504, "5.5.1",
+                     "auth type unimplemented (#5.5.1)"},
+    [OC_AUTH_INPUT] = {OC_AUTH_INPUT, "authinput", 501, "5.5.4",
+                      "malformed auth input (#5.5.4)"},
+    [OC_AUTH_CANCEL] = {OC_AUTH_CANCEL, "authcancel", 501, "5.0.0",
+                       "auth exchange cancelled (#5.0.0)"},
+    [OC_AUTH_LONG] = {OC_AUTH_LONG, "authlong", 500, "5.5.6",
+                     "authentication exchange line is too long (#5.5.6)"},
+    [OC_AUTH_NEEDTLS] = {OC_AUTH_NEEDTLS, "authneedtls", 538, "5.7.11",
+                        "encryption required for requested authentication "
+                        "mechanism (#5.7.11)"},
+    [OC_AUTH_FAILED] = {OC_AUTH_FAILED, "authfailed", 535, "5.7.8",
+                       "authorization failed (#5.7.8)"},
+    [OC_AUTH_TEMP] = {OC_AUTH_TEMP, "authtemp", 454, "4.7.0",
+                     "temporary authentication failure (#4.7.0)"},
+    [OC_AUTH_NEEDED] = {OC_AUTH_NEEDED, "authrequired", 530, "5.7.0",
+                       "authentication required (#5.7.0)"},
+    [OC_AUTH_TOOMANY] = {OC_AUTH_TOOMANY, "authlimit", 421, "4.7.0",
+                        "too many authentication failures, closing "
+                        "connection (#4.7.0)"},
 
     [OC_BADMAILFROM] = {OC_BADMAILFROM, "badmailfrom", 553, "5.7.1",
                        "sorry, your envelope sender is in my badmailfrom "
