@@ -388,8 +388,8 @@ log_reject(struct smtpd_session *s, const struct outcome *o)
         e |= cat_addr(t, " from=<", s->cur_from, s->cur_from_len);
     if (s->cur_rcpt)
         e |= cat_addr(t, " rcpt=<", s->cur_rcpt, s->cur_rcpt_len);
-    else if (s->seenmail && s->nrcpt) {
-        e |= bstr_catf(t, " rcpts=%lu", s->nrcpt);
+    else if (s->state >= SMTPD_MAIL && s->txn.nrcpt) {
+        e |= bstr_catf(t, " rcpts=%lu", s->txn.nrcpt);
     }
     if (s->qq_said)
         e |= cat_said(t, &s->qq);
@@ -423,6 +423,14 @@ smtpd_greet(struct smtpd_session *s)
     put_line(s, OC_GREET, false, s->cf->greeting.s, " ESMTP");
 }
 
+/* cur_sender - the transaction's sender is what the next refusal is about */
+static void
+cur_sender(struct smtpd_session *s)
+{
+    s->cur_from = s->txn.sender.s;
+    s->cur_from_len = s->txn.sender.len;
+}
+
 static int
 nomem(struct smtpd_session *s)
 {
@@ -447,8 +455,8 @@ enum { DL_NONE, DL_CMD, DL_DATA };
 static void
 body_begin(struct smtpd_session *s)
 {
-    s->body_start = datetime_mono_ms();
-    s->body_bytes = 0;
+    s->txn.body_start = datetime_mono_ms();
+    s->txn.body_bytes = 0;
 }
 
 /* body_deadline - when the data read so far had to be in by; 0: none. */
@@ -456,11 +464,11 @@ static long long
 body_deadline(const struct smtpd_session *s)
 {
     unsigned long r = s->cf->minrate;
-    unsigned long long b = s->body_bytes;
+    unsigned long long b = s->txn.body_bytes;
 
     if (r == 0)
         return 0;
-    return s->body_start + (long long)s->cf->datatimeout * 1000 +
+    return s->txn.body_start + (long long)s->cf->datatimeout * 1000 +
            (long long)(b / r) * 1000 + (long long)(b % r * 1000 / r);
 }
 
@@ -485,10 +493,8 @@ fate_io(struct smtpd_session *s, const char *eof_how)
         /* logged like a refusal: who it was and what they were sending */
         bool data = s->deadline == DL_DATA;
 
-        if (data && s->seenmail) {
-            s->cur_from = s->sender.s;
-            s->cur_from_len = s->sender.len;
-        }
+        if (data && s->state >= SMTPD_MAIL)
+            cur_sender(s);
         smtpd_reply(s, data ? OC_SLOWDATA : OC_SLOWCMD, NULL);
         s->fate = OC_OK;
         s->how = data ? "slowdata" : "slowcmd";
@@ -518,32 +524,37 @@ smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
     iob_init(&s->in, 0, inbuf, SMTPD_INBUF, NULL, NULL);
     iob_init(&s->out, 1, outbuf, SMTPD_OUTBUF, NULL, NULL);
     s->databuf = databuf;
+    s->state = SMTPD_START;
     s->fate = OC_OK;
     s->how = "eof";
     s->qq_exit = -1;
     qq_init(&s->qq, "bin/qmail-queue", false);
     if (bstr_ready(&s->marg.addr, SMTPD_CMD_MAX + 16) == -1 ||
-        bstr_ready(&s->sender, 256) == -1 || bstr_ready(&s->tmp, 512) == -1 ||
-        bstr_ready(&s->rcpts, 256) == -1 ||
+        bstr_ready(&s->txn.sender, 256) == -1 ||
+        bstr_ready(&s->tmp, 512) == -1 ||
+        bstr_ready(&s->txn.rcpts, 256) == -1 ||
         bstr_ready(&s->line, SMTPD_CMD_MAX + 16) == -1)
         return -1;
     return 0;
 }
 
-/* Forget the transaction; whatever qmail-queue had is thrown away. */
+/*
+ * txn_reset - forget the transaction: whatever qmail-queue had of it is
+ * thrown away, the strings keep their memory, the rest is zero.  The
+ * session goes back to HELLO (or START when no HELO came).
+ */
 static void
 txn_reset(struct smtpd_session *s)
 {
-    if (s->qq_open) {
+    struct bstr sender = s->txn.sender, rcpts = s->txn.rcpts;
+
+    if (s->txn.qq_open)
         qq_abort(&s->qq);
-        s->qq_open = false;
-    }
-    s->seenmail = false;
-    s->utf8 = false;
-    s->bdat = false;
-    s->nrcpt = 0;
-    bstr_truncate(&s->sender, 0);
-    bstr_truncate(&s->rcpts, 0);
+    bstr_truncate(&sender, 0);
+    bstr_truncate(&rcpts, 0);
+    s->txn = (struct smtpd_txn){.sender = sender, .rcpts = rcpts};
+    if (s->state >= SMTPD_MAIL)
+        s->state = s->helo.s ? SMTPD_HELLO : SMTPD_START;
 }
 
 /* smtpd_abort - the session is ending: nothing half-received is queued. */
@@ -586,7 +597,7 @@ fill(struct smtpd_session *s, const char *eof_how)
 int
 smtpd_read_command(struct smtpd_session *s)
 {
-    long long body = s->bdat ? body_deadline(s) : 0;
+    long long body = s->state == SMTPD_CHUNKS ? body_deadline(s) : 0;
     int r;
 
     if (!memchr(iob_peek(&s->in), '\n', iob_buffered(&s->in)) &&
@@ -644,11 +655,11 @@ qq_start(struct smtpd_session *s)
     struct smtpd_trace t;
 
     t.remotehost = s->remotehost;
-    t.helo = s->seenhelo ? s->helo.s : NULL;
+    t.helo = s->helo.s; /* NULL: no HELO or EHLO */
     t.remoteinfo = s->remoteinfo;
     t.remoteip = s->remoteip;
     t.local = s->local;
-    t.utf8 = s->utf8;
+    t.utf8 = s->txn.utf8;
     bstr_truncate(&s->tmp, 0);
     if (smtpd_received(&s->tmp, &t, time(NULL)) == -1)
         return OC_NOMEM;
@@ -656,7 +667,7 @@ qq_start(struct smtpd_session *s)
         return errno == ENOMEM || errno == EAGAIN ? OC_QQ_TEMPOTHER
                                                   : OC_QQ_EXEC;
     s->qq_said = false;
-    s->qq_open = true;
+    s->txn.qq_open = true;
     qq_put(&s->qq, s->tmp.s, s->tmp.len);
     return OC_OK;
 }
@@ -690,7 +701,7 @@ pump(struct smtpd_session *s, unsigned long long n, bool dot, bool feed)
                 qq_put(&s->qq, s->databuf, outlen);
         }
         iob_skip(&s->in, used);
-        s->body_bytes += used;
+        s->txn.body_bytes += used;
         if (!dot)
             n -= used;
         else if (ev == SMTPD_DATA_END)
@@ -709,14 +720,14 @@ log_accepted(struct smtpd_session *s, pid_t pid)
 
     bstr_truncate(t, 0);
     e |= bstr_catf(t, "accepted qp=%ld ip=%s", (long)pid, s->remoteip);
-    e |= cat_addr(t, " from=<", s->sender.s, s->sender.len);
-    e |= bstr_catf(t, " rcpts=%lu bytes=%llu", s->nrcpt, s->data.bytes);
+    e |= cat_addr(t, " from=<", s->txn.sender.s, s->txn.sender.len);
+    e |= bstr_catf(t, " rcpts=%lu bytes=%llu", s->txn.nrcpt, s->data.bytes);
     e |= cat_said(t, &s->qq);
     if (e == 0)
         log_line("%s", t->s);
     else
         log_line("accepted qp=%ld ip=%s rcpts=%lu bytes=%llu", (long)pid,
-                 s->remoteip, s->nrcpt, s->data.bytes);
+                 s->remoteip, s->txn.nrcpt, s->data.bytes);
 }
 
 /*
@@ -726,27 +737,27 @@ log_accepted(struct smtpd_session *s, pid_t pid)
 static int
 finish_message(struct smtpd_session *s, enum reason err)
 {
+    struct smtpd_txn *x = &s->txn;
     char extra[2 * FMT_ULONG + 8];
     pid_t pid = s->qq.pid;
     int code;
     enum reason r;
 
-    s->cur_from = s->sender.s;
-    s->cur_from_len = s->sender.len;
+    cur_sender(s);
     if (err != OC_OK) {
         smtpd_reply(s, err, NULL);
         txn_reset(s);
         return 0;
     }
-    qq_from(&s->qq, s->sender.s, s->sender.len);
-    for (size_t i = 0; i < s->rcpts.len;) {
-        size_t n = strlen(s->rcpts.s + i);
+    qq_from(&s->qq, x->sender.s, x->sender.len);
+    for (size_t i = 0; i < x->rcpts.len;) {
+        size_t n = strlen(x->rcpts.s + i);
 
-        qq_to(&s->qq, s->rcpts.s + i, n);
+        qq_to(&s->qq, x->rcpts.s + i, n);
         i += n + 1;
     }
     code = qq_close(&s->qq);
-    s->qq_open = false;
+    x->qq_open = false;
     r = outcome_from_qq(code);
     if (r != OC_OK) {
         qq_refuse(s, r, code);
@@ -758,30 +769,93 @@ finish_message(struct smtpd_session *s, enum reason err)
     smtpd_reply(s, OC_OK, extra);
     log_accepted(s, pid);
     s->msgs++;
-    s->rcpts_total += s->nrcpt;
+    s->rcpts_total += x->nrcpt;
     s->bytes_total += s->data.bytes;
     txn_reset(s);
     return 0;
 }
 
-/* ---- the verbs: check, then act --------------------------------------- */
+/* ---- the verbs: check (pure: may it run now, is it well formed), then
+ * act (reply, log, change the session) ---------------------------------- */
+
+/*
+ * smtpd_check_mail - MAIL's argument in m, or why it is refused: a
+ * second MAIL, bad syntax or parameters, badmailfrom, SIZE over
+ * databytes.
+ */
+enum reason
+smtpd_check_mail(const struct smtpd_session *s, const char *arg, size_t len,
+                 struct smtpd_mail_arg *m)
+{
+    enum reason r;
+
+    if (s->state >= SMTPD_MAIL)
+        return OC_NESTEDMAIL;
+    r = smtpd_parse_mail(arg, len, m);
+    if (r != OC_OK) {
+        bstr_truncate(&m->addr, 0);
+        return r;
+    }
+    if (smtpd_policy_badmailfrom(s->pol, m->addr.s, m->addr.len))
+        return OC_BADMAILFROM;
+    if (m->size_given && s->cf->databytes && m->size > s->cf->databytes)
+        return OC_TOOBIG;
+    return OC_OK;
+}
+
+/*
+ * smtpd_check_rcpt - RCPT's address in a (rewritten as the policy says:
+ * [our IP] literals), or why it is refused: no MAIL, syntax, too many,
+ * relaying.  The policy's lookups use its own scratch strings.
+ */
+enum reason
+smtpd_check_rcpt(const struct smtpd_session *s, const char *arg, size_t len,
+                 struct bstr *a)
+{
+    enum reason r;
+
+    if (s->state < SMTPD_MAIL)
+        return OC_WANTMAIL;
+    r = smtpd_parse_rcpt(arg, len, s->txn.utf8, a);
+    if (r != OC_OK) {
+        bstr_truncate(a, 0);
+        return r;
+    }
+    if (s->txn.nrcpt >= SMTPD_RCPT_MAX)
+        return OC_TOOMANYRCPT;
+    return smtpd_policy_rcpt(s->pol, a, s->relayclient != NULL);
+}
+
+/* smtpd_check_data - may a message's data start now (DATA; for BDAT,
+ * its first chunk)? */
+enum reason
+smtpd_check_data(const struct smtpd_session *s, bool bdat)
+{
+    if (s->state < SMTPD_MAIL)
+        return OC_WANTMAIL;
+    if (s->txn.nrcpt == 0)
+        return OC_WANTRCPT;
+    if (s->state == SMTPD_CHUNKS && !bdat)
+        return OC_BDAT_MIX;
+    return OC_OK;
+}
 
 static int
-set_helo(struct smtpd_session *s, const char *arg, size_t len)
+set_helo(struct smtpd_session *s, const char *arg, size_t len, bool esmtp)
 {
     txn_reset(s);
     if (bstr_copyb(&s->helo, arg, len) == -1)
         return nomem(s);
-    s->seenhelo = true;
+    s->esmtp = esmtp;
+    s->state = SMTPD_HELLO;
     return 0;
 }
 
 static int
 smtpd_helo(struct smtpd_session *s, const char *arg, size_t len)
 {
-    if (set_helo(s, arg, len) == -1)
+    if (set_helo(s, arg, len, false) == -1)
         return -1;
-    s->esmtp = false;
     put_line(s, OC_HELO, false, s->cf->greeting.s, NULL);
     return 0;
 }
@@ -794,9 +868,8 @@ smtpd_ehlo(struct smtpd_session *s, const char *arg, size_t len)
                                       "CHUNKING"};
     char size[FMT_ULONG + 8] = "SIZE";
 
-    if (set_helo(s, arg, len) == -1)
+    if (set_helo(s, arg, len, true) == -1)
         return -1;
-    s->esmtp = true;
     put_line(s, OC_HELO, true, s->cf->greeting.s, NULL);
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
         put_line(s, OC_HELO, true, ext[i], NULL);
@@ -808,110 +881,67 @@ smtpd_ehlo(struct smtpd_session *s, const char *arg, size_t len)
     return 0;
 }
 
-static enum reason
-mail_check(struct smtpd_session *s, const char *arg, size_t len)
-{
-    struct smtpd_mail_arg *m = &s->marg;
-    enum reason r;
-
-    if (s->seenmail)
-        return OC_NESTEDMAIL;
-    r = smtpd_parse_mail(arg, len, m);
-    if (r != OC_OK)
-        return r;
-    s->cur_from = m->addr.s;
-    s->cur_from_len = m->addr.len;
-    if (smtpd_policy_badmailfrom(s->pol, m->addr.s, m->addr.len))
-        return OC_BADMAILFROM;
-    if (m->size_given && s->cf->databytes && m->size > s->cf->databytes)
-        return OC_TOOBIG;
-    return OC_OK;
-}
-
 static int
 smtpd_mail(struct smtpd_session *s, const char *arg, size_t len)
 {
-    enum reason r = mail_check(s, arg, len);
+    struct smtpd_mail_arg *m = &s->marg;
+    enum reason r = smtpd_check_mail(s, arg, len, m);
 
     if (r != OC_OK) {
+        if (r == OC_BADMAILFROM || r == OC_TOOBIG) {
+            s->cur_from = m->addr.s;
+            s->cur_from_len = m->addr.len;
+        }
         smtpd_reply(s, r, NULL);
         return 0;
     }
-    if (bstr_copy(&s->sender, &s->marg.addr) == -1)
+    if (bstr_copy(&s->txn.sender, &m->addr) == -1)
         return nomem(s);
-    s->seenmail = true;
-    s->utf8 = s->marg.utf8;
-    s->nrcpt = 0;
-    bstr_truncate(&s->rcpts, 0);
+    s->txn.utf8 = m->utf8;
+    s->state = SMTPD_MAIL;
     smtpd_reply(s, OC_MAIL_OK, NULL);
     return 0;
-}
-
-static enum reason
-rcpt_check(struct smtpd_session *s, const char *arg, size_t len)
-{
-    struct bstr *a = &s->marg.addr;
-    enum reason r;
-
-    if (!s->seenmail)
-        return OC_WANTMAIL;
-    s->cur_from = s->sender.s;
-    s->cur_from_len = s->sender.len;
-    r = smtpd_parse_rcpt(arg, len, s->utf8, a);
-    if (r != OC_OK)
-        return r;
-    s->cur_rcpt = a->s;
-    s->cur_rcpt_len = a->len;
-    if (s->nrcpt >= SMTPD_RCPT_MAX)
-        return OC_TOOMANYRCPT;
-    r = smtpd_policy_rcpt(s->pol, a, s->relayclient != NULL);
-    s->cur_rcpt = a->s; /* the literal may have been rewritten */
-    s->cur_rcpt_len = a->len;
-    return r;
 }
 
 static int
 smtpd_rcpt(struct smtpd_session *s, const char *arg, size_t len)
 {
-    enum reason r = rcpt_check(s, arg, len);
+    struct bstr *a = &s->marg.addr;
+    enum reason r;
 
+    bstr_truncate(a, 0);
+    r = smtpd_check_rcpt(s, arg, len, a);
     if (r == OC_NOMEM)
         return nomem(s);
     if (r != OC_OK) {
+        if (s->state >= SMTPD_MAIL)
+            cur_sender(s);
+        if (a->len) { /* it parsed: the refusal is about this address */
+            s->cur_rcpt = a->s;
+            s->cur_rcpt_len = a->len;
+        }
         smtpd_reply(s, r, NULL);
         return 0;
     }
     /* qmail appends RELAYCLIENT's value to each recipient. */
-    if (bstr_catb(&s->rcpts, s->marg.addr.s, s->marg.addr.len) == -1 ||
-        (s->relayclient && bstr_cats(&s->rcpts, s->relayclient) == -1) ||
-        bstr_catc(&s->rcpts, '\0') == -1)
+    if (bstr_catb(&s->txn.rcpts, a->s, a->len) == -1 ||
+        (s->relayclient && bstr_cats(&s->txn.rcpts, s->relayclient) == -1) ||
+        bstr_catc(&s->txn.rcpts, '\0') == -1)
         return nomem(s);
-    s->nrcpt++;
+    s->txn.nrcpt++;
     smtpd_reply(s, OC_RCPT_OK, NULL);
     return 0;
-}
-
-static enum reason
-data_check(struct smtpd_session *s)
-{
-    if (!s->seenmail)
-        return OC_WANTMAIL;
-    s->cur_from = s->sender.s;
-    s->cur_from_len = s->sender.len;
-    if (s->nrcpt == 0)
-        return OC_WANTRCPT;
-    if (s->bdat)
-        return OC_BDAT_MIX;
-    return OC_OK;
 }
 
 static int
 smtpd_data(struct smtpd_session *s, const char *arg, size_t len)
 {
-    enum reason r = data_check(s);
+    enum reason r = smtpd_check_data(s, false);
 
     (void)arg;
     (void)len;
+    if (s->state >= SMTPD_MAIL)
+        cur_sender(s);
     if (r != OC_OK) {
         smtpd_reply(s, r, NULL);
         return 0;
@@ -937,8 +967,7 @@ smtpd_data(struct smtpd_session *s, const char *arg, size_t len)
         /* qmail's smtplf answer, at once, then the end: what follows is
          * neither surely data nor surely commands.  die() takes the
          * message back from qmail-queue before it commits. */
-        s->cur_from = s->sender.s;
-        s->cur_from_len = s->sender.len;
+        cur_sender(s);
         smtpd_reply(s, OC_BARENL, NULL);
         s->fate = OC_OK;
         s->how = "barelf";
@@ -953,7 +982,7 @@ smtpd_bdat(struct smtpd_session *s, const char *arg, size_t len)
 {
     char extra[FMT_ULONG + 24];
     unsigned long long n;
-    bool last, qq_failed = false;
+    bool last, first = s->state != SMTPD_CHUNKS, qq_failed = false;
     enum reason r;
 
     if (smtpd_parse_bdat(arg, len, &n, &last) == -1) {
@@ -963,16 +992,16 @@ smtpd_bdat(struct smtpd_session *s, const char *arg, size_t len)
         s->how = "bdat-syntax";
         return -1;
     }
-    r = data_check(s);
-    if (r == OC_BDAT_MIX)
-        r = OC_OK; /* not DATA: another chunk */
-    if (!s->bdat)
+    r = smtpd_check_data(s, true);
+    if (s->state >= SMTPD_MAIL)
+        cur_sender(s);
+    if (first)
         body_begin(s); /* a message's first chunk, or one no message wants */
-    if (r == OC_OK && !s->bdat) {
+    if (r == OC_OK && first) {
         r = qq_start(s);
         if (r == OC_OK) {
             smtpd_data_init(&s->data, false, s->cf->databytes);
-            s->bdat = true;
+            s->state = SMTPD_CHUNKS;
         } else {
             qq_failed = true;
         }

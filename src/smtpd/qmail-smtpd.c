@@ -33,7 +33,7 @@ static void
 log_session(struct smtpd_session *s)
 {
     struct bstr helo = BSTR_INIT;
-    bool show = s->seenhelo && s->helo.len &&
+    bool show = s->helo.len &&
                 smtpd_safe_cat(&helo, s->helo.s, 100) == 0;
 
     /* helo is made safe: a HELO with spaces cannot forge fields here */

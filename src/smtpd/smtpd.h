@@ -171,6 +171,34 @@ int smtpd_parse_bdat(const char *arg, size_t len, unsigned long long *size,
 
 /* ---- commands.c: the session ---------------------------------------- */
 
+/*
+ * Where the dialogue is.  qmail-1.03 takes MAIL without a HELO, so START
+ * and HELLO differ only in what the Received line and the log can say.
+ * STARTTLS (RFC 3207 4.2) and a second HELO/EHLO return to START/HELLO
+ * with the transaction forgotten.
+ */
+enum smtpd_state {
+    SMTPD_START,  /* greeted; no HELO or EHLO yet */
+    SMTPD_HELLO,  /* no transaction */
+    SMTPD_MAIL,   /* MAIL accepted: RCPT, then DATA or BDAT */
+    SMTPD_CHUNKS, /* a BDAT chunk of the message is in */
+};
+
+/*
+ * One mail transaction: everything MAIL starts and the end of the
+ * message, RSET, HELO, EHLO or STARTTLS forgets.  txn_reset (commands.c)
+ * keeps the two strings' memory and is otherwise one assignment.
+ */
+struct smtpd_txn {
+    struct bstr sender;
+    struct bstr rcpts;        /* NUL-terminated addresses */
+    unsigned long nrcpt;
+    bool utf8;                /* MAIL ... SMTPUTF8 */
+    bool qq_open;             /* qmail-queue has this message's start */
+    long long body_start;     /* when the message's data began (mono ms) */
+    unsigned long long body_bytes; /* bytes of it read from the client */
+};
+
 struct smtpd_session {
     const struct smtpd_config *cf;
     struct smtpd_policy *pol;
@@ -182,33 +210,26 @@ struct smtpd_session {
     const char *qqprog;
 
     /* session */
+    enum smtpd_state state;
     struct bstr helo;
-    bool seenhelo;
     bool esmtp;               /* EHLO: enhanced status codes on replies */
     bool wfail;               /* a reply could not be written */
     unsigned errors;
     unsigned long msgs, rcpts_total;
     unsigned long long bytes_total;
 
-    /* transaction */
-    bool seenmail;
-    bool utf8;                /* MAIL ... SMTPUTF8 */
-    struct bstr sender;
-    struct bstr rcpts;        /* NUL-terminated addresses */
-    unsigned long nrcpt;
-    const char *cur_from;     /* what a refusal is about, for the log */
-    size_t cur_from_len;
-    const char *cur_rcpt;
-    size_t cur_rcpt_len;
-    bool bdat;                /* a BDAT chunk was accepted */
-    long long body_start;     /* when the message's data began (mono ms) */
-    unsigned long long body_bytes; /* bytes of it read from the client */
+    struct smtpd_txn txn;
     unsigned char deadline;   /* which limit s->in's deadline is (commands.c) */
-    bool qq_open;
-    struct qq qq;
+    struct qq qq;             /* qmail-queue, for the whole session */
     int qq_exit;              /* for a refusal's log: qq's exit code, or -1 */
     bool qq_said;             /* and what it said (qq_said) */
     struct smtpd_data data;
+
+    /* what a refusal is about, for its log line (set by the act steps) */
+    const char *cur_from;
+    size_t cur_from_len;
+    const char *cur_rcpt;
+    size_t cur_rcpt_len;
 
     /* scratch */
     struct bstr line;
@@ -222,6 +243,13 @@ struct smtpd_session {
 };
 
 extern const struct smtpd_verb smtpd_verbs[];
+
+/* the check steps: pure, no reply, no log, no change to the session */
+enum reason smtpd_check_mail(const struct smtpd_session *s, const char *arg,
+                             size_t len, struct smtpd_mail_arg *m);
+enum reason smtpd_check_rcpt(const struct smtpd_session *s, const char *arg,
+                             size_t len, struct bstr *a);
+enum reason smtpd_check_data(const struct smtpd_session *s, bool bdat);
 
 int smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
                        char *databuf) WUR;
