@@ -660,6 +660,8 @@ qq_start(struct smtpd_session *s)
     t.remoteip = s->remoteip;
     t.local = s->local;
     t.utf8 = s->txn.utf8;
+    t.tls = s->tls ? s->tlsinfo : NULL;
+    t.auth = s->authuser.len != 0;
     bstr_truncate(&s->tmp, 0);
     if (smtpd_received(&s->tmp, &t, time(NULL)) == -1)
         return OC_NOMEM;
@@ -791,6 +793,8 @@ smtpd_check_mail(const struct smtpd_session *s, const char *arg, size_t len,
 
     if (s->state >= SMTPD_MAIL)
         return OC_NESTEDMAIL;
+    if (s->cf->tls_required && s->tls == NULL)
+        return OC_TLS_NEEDED;
     r = smtpd_parse_mail(arg, len, m);
     if (r != OC_OK) {
         bstr_truncate(&m->addr, 0);
@@ -860,17 +864,21 @@ smtpd_helo(struct smtpd_session *s, const char *arg, size_t len)
     return 0;
 }
 
+/* The keywords in the seeds' order (AUTH first, STARTTLS after
+ * PIPELINING), then the ones qmail-ng adds. */
 static int
 smtpd_ehlo(struct smtpd_session *s, const char *arg, size_t len)
 {
-    static const char *const ext[] = {"PIPELINING", "8BITMIME",
-                                      "ENHANCEDSTATUSCODES", "SMTPUTF8",
-                                      "CHUNKING"};
+    static const char *const ext[] = {"8BITMIME", "ENHANCEDSTATUSCODES",
+                                      "SMTPUTF8", "CHUNKING"};
     char size[FMT_ULONG + 8] = "SIZE";
 
     if (set_helo(s, arg, len, true) == -1)
         return -1;
     put_line(s, OC_HELO, true, s->cf->greeting.s, NULL);
+    put_line(s, OC_HELO, true, "PIPELINING", NULL);
+    if (smtpd_tls_offered(s))
+        put_line(s, OC_HELO, true, "STARTTLS", NULL);
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
         put_line(s, OC_HELO, true, ext[i], NULL);
     if (s->cf->databytes) {
@@ -1031,6 +1039,60 @@ smtpd_bdat(struct smtpd_session *s, const char *arg, size_t len)
     return 0;
 }
 
+/* smtpd_check_starttls - may TLS start now?  Not offered (no
+ * certificate, switched off, or TLS already on: the TLS patch's 502), or
+ * with an argument. */
+enum reason
+smtpd_check_starttls(const struct smtpd_session *s, size_t arglen)
+{
+    if (!smtpd_tls_offered(s))
+        return OC_UNIMPL;
+    if (arglen)
+        return OC_TLS_ARG;
+    return OC_OK;
+}
+
+/*
+ * STARTTLS: 220, the handshake, then a session that knows nothing the
+ * client said before (RFC 3207 4.2): no HELO, no transaction, no AUTH.
+ * Bytes pipelined after the STARTTLS line were sent in the clear and
+ * are dropped unread (the CVE-2011-0411 class of injection).
+ */
+static int
+smtpd_starttls(struct smtpd_session *s, const char *arg, size_t len)
+{
+    enum reason r = smtpd_check_starttls(s, len);
+    size_t junk;
+
+    (void)arg;
+    if (r != OC_OK) {
+        smtpd_reply(s, r, NULL);
+        return 0;
+    }
+    if (smtpd_tls_prepare(s) == -1) {
+        smtpd_reply(s, OC_TLS_TEMP, NULL);
+        return 0;
+    }
+    junk = iob_buffered(&s->in);
+    iob_skip(&s->in, junk);
+    if (junk)
+        log_line("starttls ip=%s: %zu bytes sent after STARTTLS dropped",
+                 s->remoteip, junk);
+    smtpd_reply(s, OC_TLS_GO, NULL);
+    if (smtpd_flush(s) == -1) {
+        s->how = "write";
+        return -1;
+    }
+    if (smtpd_tls_begin(s) == -1)
+        return -1;
+    txn_reset(s);
+    bstr_free(&s->helo);
+    s->esmtp = false;
+    s->state = SMTPD_START;
+    bstr_truncate(&s->authuser, 0);
+    return 0;
+}
+
 static int
 smtpd_rset(struct smtpd_session *s, const char *arg, size_t len)
 {
@@ -1103,6 +1165,7 @@ const struct smtpd_verb smtpd_verbs[] = {
     {"VRFY", smtpd_vrfy, 0},
     {"HELP", smtpd_help, 0},
     {"QUIT", smtpd_quit, 0},
+    {"STARTTLS", smtpd_starttls, 0},
     {NULL, smtpd_unknown, 0},
 };
 

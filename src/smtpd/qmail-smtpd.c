@@ -53,6 +53,7 @@ die(struct smtpd_session *s, enum reason r, const char *how)
     if (r != OC_OK)
         smtpd_reply_quiet(s, r, NULL);
     (void)smtpd_flush(s);
+    smtpd_tls_end(s);
     log_session(s);
     _exit(strcmp(how, "quit") == 0 || strcmp(how, "eof") == 0 ? 0 : 1);
 }
@@ -116,6 +117,13 @@ static const struct ctl_setting settings[] = {
     {"timeoutsmtpddata", CTL_ULONG, "600", 1, 86400, OFF(datatimeout),
      CTL_NOFLAG},
     {"mindatarate", CTL_ULONG, "500", 0, ULONG_MAX, OFF(minrate), CTL_NOFLAG},
+    /* TLS: the qmail TLS patch's cipher file, then qmail-ng's */
+    {"tlsserverciphers", CTL_LINE, "", 0, 0, OFF(tlsciphers), CTL_NOFLAG},
+    {"tlsserverciphersuites", CTL_LINE, "", 0, 0, OFF(tlssuites),
+     CTL_NOFLAG},
+    {"tlsserverminprotocol", CTL_LINE, "", 0, 0, OFF(tlsmin), CTL_NOFLAG},
+    /* AUTH is offered only over TLS unless this says 1 */
+    {"authplaintext", CTL_ULONG, "0", 0, 1, OFF(authplain), CTL_NOFLAG},
 };
 
 static void
@@ -144,6 +152,16 @@ load_settings(void)
         else
             log_line("warning: ignoring DATABYTES=%s: not a number", x);
     }
+    cf.tls_cert = access("control/servercert.pem", F_OK) == 0;
+    /* spamcontrol's switches, set per listener or per client in tcp.smtp:
+     * "-" turns the feature off, "!" makes it required before MAIL */
+    x = getenv("UCSPITLS");
+    cf.tls_off = x && strcmp(x, "-") == 0;
+    cf.tls_required = x && strcmp(x, "!") == 0;
+    x = getenv("SMTPAUTH");
+    cf.auth_off = x && strcmp(x, "-") == 0;
+    cf.auth_required = x && strcmp(x, "!") == 0;
+    cf.smtps = getenv("SMTPS") != NULL;
     if (!cf.rcpthosts_present)
         log_line("warning: control/rcpthosts is missing: "
                  "no relay control, anyone may relay");
@@ -162,6 +180,25 @@ env_or(const char *name, const char *def)
     return v ? v : def;
 }
 
+/*
+ * auth_args - the AUTH patch's command line: "qmail-smtpd checkpassword
+ * subprogram..." (as in "qmail-smtpd /bin/checkpassword true"), or the
+ * older patch's "qmail-smtpd hostname checkpassword subprogram...",
+ * told apart by the hostname having no '/' where the program's path
+ * has one.  The hostname goes into CRAM-MD5's challenge (default: me).
+ */
+static void
+auth_args(int argc, char **argv)
+{
+    cf.authhost = cf.me.s;
+    if (argc >= 4 && !strchr(argv[1], '/') && argv[2][0] == '/') {
+        cf.authhost = argv[1];
+        cf.checkpw = argv + 2;
+    } else if (argc >= 2) {
+        cf.checkpw = argv + 1;
+    }
+}
+
 /* ---- main: settings, then the command loop ---------------------------- */
 
 int
@@ -171,7 +208,6 @@ main(int argc, char **argv)
     static char inbuf[SMTPD_INBUF], outbuf[SMTPD_OUTBUF], databuf[SMTPD_INBUF];
     struct sigaction sa;
 
-    (void)argc;
     log_init(argv[0] ? argv[0] : "qmail-smtpd");
     /* Whatever ran us (tcpserver, inetd, a script) may have left signals
      * blocked or SIGCHLD ignored: then qmail-queue could not be waited
@@ -207,7 +243,11 @@ main(int argc, char **argv)
     qq_capture(&s->qq); /* what qmail-queue says goes into our log lines */
     iob_settimeout(&s->in, (unsigned)cf.timeout);
     iob_settimeout(&s->out, (unsigned)cf.timeout);
+    auth_args(argc, argv);
 
+    /* SMTPS (RFC 8314): TLS from the first byte, then the greeting */
+    if (cf.smtps && (smtpd_tls_prepare(s) == -1 || smtpd_tls_begin(s) == -1))
+        die(s, OC_OK, "tls");
     smtpd_greet(s);
     for (;;) {
         if (smtpd_read_command(s) == -1 || smtpd_dispatch(s) == -1)

@@ -23,6 +23,7 @@
 #include "iob.h"
 #include "outcome.h"
 #include "qq.h"
+#include "tls.h"
 
 #define SMTPD_CMD_MAX 1000     /* bytes of a command line, CRLF excluded */
 #define SMTPD_RCPT_MAX 1000    /* recipients in one transaction */
@@ -47,6 +48,22 @@ struct smtpd_config {
     unsigned long cmdtimeout;  /* seconds for a whole command line, 0: none */
     unsigned long datatimeout; /* seconds a message has before... */
     unsigned long minrate;     /* ...it must come at this many bytes/s */
+
+    /* TLS (starttls.c): control files, then tcpserver's environment */
+    bool tls_cert;             /* control/servercert.pem exists */
+    struct bstr tlsciphers;    /* tlsserverciphers: TLS <= 1.2 */
+    struct bstr tlssuites;     /* tlsserverciphersuites: TLS 1.3 */
+    struct bstr tlsmin;        /* tlsserverminprotocol: TLSv1.2 */
+    bool smtps;                /* $SMTPS: TLS from the first byte (465) */
+    bool tls_off;              /* $UCSPITLS is "-": no STARTTLS */
+    bool tls_required;         /* $UCSPITLS is "!": MAIL only after TLS */
+
+    /* AUTH (auth.c): the checkpassword program from the command line */
+    char **checkpw;            /* NULL: no AUTH */
+    const char *authhost;      /* the CRAM-MD5 challenge's host name */
+    unsigned long authplain;   /* authplaintext: AUTH offered without TLS */
+    bool auth_off;             /* $SMTPAUTH is "-" */
+    bool auth_required;        /* $SMTPAUTH is "!": MAIL only after AUTH */
 };
 
 /* ---- policy.c: relay control and badmailfrom ------------------------ */
@@ -124,6 +141,8 @@ struct smtpd_trace {
     const char *remoteip;
     const char *local;      /* TCPLOCALHOST, TCPLOCALIP or "unknown" */
     bool utf8;              /* SMTPUTF8 used: protocol UTF8SMTP */
+    const char *tls;        /* "TLSv1.3 CIPHER" after STARTTLS, or NULL */
+    bool auth;              /* AUTH succeeded: ESMTPA (RFC 3848) */
 };
 
 int smtpd_received(struct bstr *out, const struct smtpd_trace *t,
@@ -218,6 +237,13 @@ struct smtpd_session {
     unsigned long msgs, rcpts_total;
     unsigned long long bytes_total;
 
+    /* TLS and AUTH (starttls.c, auth glue in commands.c) */
+    struct tls_ctx *tlsctx;   /* made at the first STARTTLS */
+    struct tls_conn *tls;     /* NULL: plaintext */
+    char tlsinfo[128];        /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
+    struct bstr authuser;     /* who AUTH said the client is; empty: none */
+    unsigned authfails;
+
     struct smtpd_txn txn;
     unsigned char deadline;   /* which limit s->in's deadline is (commands.c) */
     struct qq qq;             /* qmail-queue, for the whole session */
@@ -244,12 +270,21 @@ struct smtpd_session {
 
 extern const struct smtpd_verb smtpd_verbs[];
 
+/* ---- starttls.c ----------------------------------------------------- */
+
+int smtpd_tls_prepare(struct smtpd_session *s) WUR;
+int smtpd_tls_begin(struct smtpd_session *s) WUR;
+void smtpd_tls_end(struct smtpd_session *s);
+bool smtpd_tls_offered(const struct smtpd_session *s);
+
 /* the check steps: pure, no reply, no log, no change to the session */
 enum reason smtpd_check_mail(const struct smtpd_session *s, const char *arg,
                              size_t len, struct smtpd_mail_arg *m);
 enum reason smtpd_check_rcpt(const struct smtpd_session *s, const char *arg,
                              size_t len, struct bstr *a);
 enum reason smtpd_check_data(const struct smtpd_session *s, bool bdat);
+enum reason smtpd_check_starttls(const struct smtpd_session *s,
+                                 size_t arglen);
 
 int smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
                        char *databuf) WUR;

@@ -17,41 +17,56 @@ static const struct {
     const char *want;
 } cases[] = {
     {"the seed's line",
-     {"unknown", "ping.ovh.net", NULL, "213.186.33.13", "mx3.ovh.net", false},
+     {"unknown", "ping.ovh.net", NULL, "213.186.33.13", "mx3.ovh.net", false, NULL, false},
      "Received: from unknown (HELO ping.ovh.net) (213.186.33.13)\n"
      "  by mx3.ovh.net with SMTP; 11 Oct 2003 09:22:28 -0000\n"},
     {"no HELO given",
-     {"unknown", NULL, NULL, "192.0.2.1", "mx.example", false},
+     {"unknown", NULL, NULL, "192.0.2.1", "mx.example", false, NULL, false},
      "Received: from unknown (192.0.2.1)\n"
      "  by mx.example with SMTP; 11 Oct 2003 09:22:28 -0000\n"},
     {"HELO equal to the host name, in any case",
-     {"client.example", "CLIENT.example", NULL, "192.0.2.1", "mx", false},
+     {"client.example", "CLIENT.example", NULL, "192.0.2.1", "mx", false, NULL, false},
      "Received: from client.example (192.0.2.1)\n"
      "  by mx with SMTP; 11 Oct 2003 09:22:28 -0000\n"},
     {"HELO differing from the host name",
-     {"client.example", "other.example", NULL, "192.0.2.1", "mx", false},
+     {"client.example", "other.example", NULL, "192.0.2.1", "mx", false, NULL, false},
      "Received: from client.example (HELO other.example) (192.0.2.1)\n"
      "  by mx with SMTP; 11 Oct 2003 09:22:28 -0000\n"},
     {"empty HELO",
-     {"unknown", "", NULL, "192.0.2.1", "mx", false},
+     {"unknown", "", NULL, "192.0.2.1", "mx", false, NULL, false},
      "Received: from unknown (HELO ) (192.0.2.1)\n"
      "  by mx with SMTP; 11 Oct 2003 09:22:28 -0000\n"},
     {"ident answer",
-     {"unknown", "h", "joe", "192.0.2.1", "mx", false},
+     {"unknown", "h", "joe", "192.0.2.1", "mx", false, NULL, false},
      "Received: from unknown (HELO h) (joe@192.0.2.1)\n"
      "  by mx with SMTP; 11 Oct 2003 09:22:28 -0000\n"},
     {"SMTPUTF8",
-     {"unknown", "h", NULL, "2001:db8::1", "mx", true},
+     {"unknown", "h", NULL, "2001:db8::1", "mx", true, NULL, false},
      "Received: from unknown (HELO h) (2001:db8::1)\n"
      "  by mx with UTF8SMTP; 11 Oct 2003 09:22:28 -0000\n"},
+    {"STARTTLS: ESMTPS and the cipher, as the TLS patch showed it",
+     {"unknown", "h", NULL, "192.0.2.1", "mx", false,
+      "TLSv1.3 TLS_AES_256_GCM_SHA384", false},
+     "Received: from unknown (HELO h) (192.0.2.1)\n"
+     "  by mx with ESMTPS (TLSv1.3 TLS_AES_256_GCM_SHA384 encrypted); "
+     "11 Oct 2003 09:22:28 -0000\n"},
+    {"AUTH without TLS: ESMTPA (RFC 3848)",
+     {"unknown", "h", "joe", "192.0.2.1", "mx", false, NULL, true},
+     "Received: from unknown (HELO h) (joe@192.0.2.1)\n"
+     "  by mx with ESMTPA; 11 Oct 2003 09:22:28 -0000\n"},
+    {"TLS, AUTH and SMTPUTF8: UTF8SMTPSA (RFC 6531)",
+     {"unknown", "h", NULL, "192.0.2.1", "mx", true, "TLSv1.2 X(Y)\nZ", true},
+     "Received: from unknown (HELO h) (192.0.2.1)\n"
+     "  by mx with UTF8SMTPSA (TLSv1.2 X?Y??Z encrypted); "
+     "11 Oct 2003 09:22:28 -0000\n"},
     {"injection through HELO",
      {"unknown", "x)\n  by evil; 1 Jan 1970\nX-Bad: yes (", NULL, "192.0.2.1",
-      "mx", false},
+      "mx", false, NULL, false},
      "Received: from unknown (HELO x\?\?\?\?by\?evil\?\?1\?Jan\?1970\?X-Bad:\?yes\?\?) "
      "(192.0.2.1)\n  by mx with SMTP; 11 Oct 2003 09:22:28 -0000\n"},
     {"injection through ident and host",
      {"a\r\nb", "[192.0.2.9]", "u(s)er\tx", "192.0.2.1", "m\x7f\xc3\xa9",
-      false},
+      false, NULL, false},
      "Received: from a\?\?b (HELO [192.0.2.9]) (u\?s\?er\?x@192.0.2.1)\n"
      "  by m\?\?\? with SMTP; 11 Oct 2003 09:22:28 -0000\n"},
 };
@@ -73,7 +88,7 @@ test_table(void)
 static void
 test_caps(void)
 {
-    struct smtpd_trace t = {"unknown", NULL, NULL, "192.0.2.1", "mx", false};
+    struct smtpd_trace t = {"unknown", NULL, NULL, "192.0.2.1", "mx", false, NULL, false};
     struct bstr b = BSTR_INIT;
     char helo[2000];
     const char *nl;
