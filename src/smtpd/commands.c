@@ -17,8 +17,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
+#include "checkpw.h"
 #include "datetime.h"
 #include "fmt.h"
 #include "log.h"
@@ -127,6 +129,7 @@ static enum reason
 parse_params(const char *p, size_t len, struct smtpd_mail_arg *m)
 {
     bool seen_size = false, seen_body = false, seen_utf8 = false;
+    bool seen_auth = false;
     size_t i = 0;
 
     for (;;) {
@@ -173,6 +176,16 @@ parse_params(const char *p, size_t len, struct smtpd_mail_arg *m)
             if (seen_utf8 || k != i)
                 return OC_BADPARAM;
             m->utf8 = seen_utf8 = true;
+        } else if (word_is(p + start, klen, "AUTH")) {
+            /* RFC 4954 5: AUTH=<> or an xtext mailbox, from a server
+             * that authenticated the sender.  We trust no other server's
+             * word for it, so it is checked for shape and forgotten. */
+            if (seen_auth || k == i || vlen == 0)
+                return OC_BADPARAM;
+            for (size_t d = 0; d < vlen; d++)
+                if (val[d] < '!' || val[d] > '~' || val[d] == '=')
+                    return OC_BADPARAM;
+            seen_auth = true;
         } else {
             return OC_BADPARAM;
         }
@@ -795,6 +808,8 @@ smtpd_check_mail(const struct smtpd_session *s, const char *arg, size_t len,
         return OC_NESTEDMAIL;
     if (s->cf->tls_required && s->tls == NULL)
         return OC_TLS_NEEDED;
+    if (s->cf->auth_required && s->authuser.len == 0)
+        return OC_AUTH_NEEDED;
     r = smtpd_parse_mail(arg, len, m);
     if (r != OC_OK) {
         bstr_truncate(&m->addr, 0);
@@ -876,6 +891,12 @@ smtpd_ehlo(struct smtpd_session *s, const char *arg, size_t len)
     if (set_helo(s, arg, len, true) == -1)
         return -1;
     put_line(s, OC_HELO, true, s->cf->greeting.s, NULL);
+    if (smtpd_auth_offered(s)) {
+        /* the AUTH patch's two lines; AUTH= for clients of before RFC
+         * 2554's final text */
+        put_line(s, OC_HELO, true, "AUTH " SMTPD_AUTH_MECHS, NULL);
+        put_line(s, OC_HELO, true, "AUTH=" SMTPD_AUTH_MECHS, NULL);
+    }
     put_line(s, OC_HELO, true, "PIPELINING", NULL);
     if (smtpd_tls_offered(s))
         put_line(s, OC_HELO, true, "STARTTLS", NULL);
@@ -1090,6 +1111,180 @@ smtpd_starttls(struct smtpd_session *s, const char *arg, size_t len)
     s->esmtp = false;
     s->state = SMTPD_START;
     bstr_truncate(&s->authuser, 0);
+    s->remoteinfo = s->tcpremoteinfo;
+    s->relayclient = s->tcprelayclient;
+    return 0;
+}
+
+/* smtpd_auth_offered - does EHLO say AUTH?  Only with a checkpassword
+ * program, and only over TLS unless control/authplaintext says 1. */
+bool
+smtpd_auth_offered(const struct smtpd_session *s)
+{
+    return s->cf->checkpw && !s->cf->auth_off &&
+           (s->tls || s->cf->authplain);
+}
+
+/* smtpd_check_auth - may AUTH start now?  (The mechanism and its data
+ * are auth.c's to judge.) */
+enum reason
+smtpd_check_auth(const struct smtpd_session *s)
+{
+    if (!s->cf->checkpw || s->cf->auth_off)
+        return OC_AUTH_UNAVAIL;
+    if (!s->tls && !s->cf->authplain)
+        return OC_AUTH_NEEDTLS;
+    if (s->authuser.len)
+        return OC_AUTH_TWICE;
+    if (s->state >= SMTPD_MAIL)
+        return OC_AUTH_INTXN;
+    return OC_OK;
+}
+
+/* the user named in a log line, made safe to show */
+static const char *
+auth_user_vis(struct smtpd_session *s)
+{
+    bstr_truncate(&s->tmp, 0);
+    if (vis_cat(&s->tmp, s->auth.user.s ? s->auth.user.s : "",
+                s->auth.user.len > 200 ? 200 : s->auth.user.len) == -1)
+        return "?";
+    return s->tmp.s ? s->tmp.s : "";
+}
+
+/*
+ * auth_verdict - run the checkpassword program on the credentials.
+ * Returns OC_OK, OC_AUTH_FAILED or OC_AUTH_TEMP, each logged with the
+ * client's IP and the user (one line fail2ban-style tools can match).
+ */
+static enum reason
+auth_verdict(struct smtpd_session *s)
+{
+    struct bstr data = BSTR_INIT;
+    enum checkpw_verdict v = CHECKPW_TEMP;
+    int st = 0, ran = -1;
+    const char *mech = smtpd_auth_name(s->auth.mech);
+
+    if (smtpd_auth_data(&s->auth, &data) == 0)
+        ran = checkpw_run(s->cf->checkpw, data.s, data.len,
+                          SMTPD_AUTH_TIMEOUT, &v, &st);
+    if (data.s)
+        explicit_bzero(data.s, data.cap);
+    bstr_free(&data);
+    if (ran == -1) {
+        log_line("auth temporary failure ip=%s user=%s mech=%s: unable to "
+                 "run %s: %s",
+                 s->remoteip, auth_user_vis(s), mech, s->cf->checkpw[0],
+                 strerror(errno));
+        return OC_AUTH_TEMP;
+    }
+    if (v == CHECKPW_OK) {
+        log_line("auth ok ip=%s user=%s mech=%s", s->remoteip,
+                 auth_user_vis(s), mech);
+        return OC_OK;
+    }
+    if (v == CHECKPW_TEMP) {
+        log_line("auth temporary failure ip=%s user=%s mech=%s: %s %s %d",
+                 s->remoteip, auth_user_vis(s), mech, s->cf->checkpw[0],
+                 st == -1000 ? "timed out" : st < 0 ? "died of signal" : "exit",
+                 st == -1000 ? SMTPD_AUTH_TIMEOUT : st < 0 ? -st : st);
+        return OC_AUTH_TEMP;
+    }
+    log_line("auth failed ip=%s user=%s mech=%s", s->remoteip,
+             auth_user_vis(s), mech);
+    return OC_AUTH_FAILED;
+}
+
+/*
+ * AUTH (RFC 4954): the exchange of 334 prompts and client lines, then
+ * the checkpassword program's verdict.  After success the client is
+ * trusted like a RELAYCLIENT and the Received line says ESMTPA, with the
+ * user where an ident answer goes (the AUTH patch's way).  Failures are
+ * answered after a delay that grows with each one, and the third ends
+ * the session.
+ */
+static int
+smtpd_auth(struct smtpd_session *s, const char *arg, size_t len)
+{
+    enum reason r = smtpd_check_auth(s);
+    unsigned long rnd = 0;
+
+    if (r != OC_OK) {
+        smtpd_reply(s, r, NULL);
+        return 0;
+    }
+    if (tls_random(&rnd, sizeof rnd) == -1)
+        rnd = (unsigned long)getpid();
+    r = smtpd_auth_start(&s->auth, arg, len, s->cf->authhost, rnd,
+                         time(NULL), &s->tmp);
+    while (r == OC_AUTH_MORE) {
+        int g;
+
+        put_line(s, OC_AUTH_MORE, false, s->tmp.len ? s->tmp.s : "", NULL);
+        if (smtpd_flush(s) == -1) {
+            s->how = "write";
+            return -1;
+        }
+        set_deadline(s, s->cf->cmdtimeout ? datetime_mono_ms() +
+                                                (long long)s->cf->cmdtimeout *
+                                                    1000
+                                          : 0,
+                     0);
+        g = iob_getline(&s->in, &s->line, SMTPD_AUTH_LINE_MAX + 2);
+        if (g == IOB_EOF || g < 0) {
+            if (g == IOB_EOF)
+                errno = 0;
+            fate_io(s, "eof");
+            smtpd_auth_reset(&s->auth);
+            return -1;
+        }
+        if (g == IOB_LONG) {
+            r = OC_AUTH_LONG;
+            break;
+        }
+        while (s->line.len &&
+               (s->line.s[s->line.len - 1] == '\n' ||
+                s->line.s[s->line.len - 1] == '\r'))
+            s->line.len--;
+        r = smtpd_auth_step(&s->auth, s->line.s, s->line.len, &s->tmp);
+    }
+    if (r == OC_NOMEM) {
+        smtpd_auth_reset(&s->auth);
+        return nomem(s);
+    }
+    if (r == OC_OK)
+        r = auth_verdict(s);
+    if (r == OC_OK) {
+        if (bstr_copy(&s->authuser, &s->auth.user) == -1) {
+            smtpd_auth_reset(&s->auth);
+            return nomem(s);
+        }
+        smtpd_auth_reset(&s->auth);
+        if (!s->relayclient)
+            s->relayclient = "";
+        s->remoteinfo = s->authuser.s;
+        smtpd_reply(s, OC_AUTH_OK, NULL);
+        return 0;
+    }
+    smtpd_auth_reset(&s->auth);
+    if (r == OC_AUTH_FAILED) {
+        /* 1, 2, 4 seconds: guessing costs time, a typo little */
+        unsigned delay = 1u << (s->authfails < 4 ? s->authfails : 4);
+
+        s->authfails++;
+        if (smtpd_flush(s) == -1) {
+            s->how = "write";
+            return -1;
+        }
+        sleep(delay);
+        if (s->authfails >= SMTPD_AUTH_FAILS) {
+            smtpd_reply(s, OC_AUTH_FAILED, NULL);
+            s->fate = OC_AUTH_TOOMANY;
+            s->how = "authfail";
+            return -1;
+        }
+    }
+    smtpd_reply(s, r, NULL);
     return 0;
 }
 
@@ -1166,6 +1361,7 @@ const struct smtpd_verb smtpd_verbs[] = {
     {"HELP", smtpd_help, 0},
     {"QUIT", smtpd_quit, 0},
     {"STARTTLS", smtpd_starttls, 0},
+    {"AUTH", smtpd_auth, 0},
     {NULL, smtpd_unknown, 0},
 };
 

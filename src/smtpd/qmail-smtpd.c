@@ -236,6 +236,8 @@ main(int argc, char **argv)
     s->remoteinfo = getenv("TCPREMOTEINFO");
     s->local = env_or("TCPLOCALHOST", env_or("TCPLOCALIP", "unknown"));
     s->relayclient = getenv("RELAYCLIENT");
+    s->tcpremoteinfo = s->remoteinfo;
+    s->tcprelayclient = s->relayclient;
     s->qqprog = env_or("QMAILQUEUE", "bin/qmail-queue");
     /* Our own qmail-queue serves the whole session (qmail-queue -m); a
      * $QMAILQUEUE program gets qmail's interface, one run per message. */

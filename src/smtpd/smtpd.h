@@ -24,6 +24,7 @@
 #include "outcome.h"
 #include "qq.h"
 #include "tls.h"
+#include "auth.h"
 
 #define SMTPD_CMD_MAX 1000     /* bytes of a command line, CRLF excluded */
 #define SMTPD_RCPT_MAX 1000    /* recipients in one transaction */
@@ -31,6 +32,8 @@
 #define SMTPD_LINE_MAX 65536   /* bytes of a message line, CRLF excluded */
 #define SMTPD_HOPS_MAX 100     /* Received:/Delivered-To: lines allowed */
 #define SMTPD_FIELD_MAX 200    /* bytes of one Received field (HELO etc.) */
+#define SMTPD_AUTH_FAILS 3     /* failed AUTH attempts before the end */
+#define SMTPD_AUTH_TIMEOUT 60  /* seconds a checkpassword program has */
 #define SMTPD_INBUF 65536
 #define SMTPD_OUTBUF 8192
 
@@ -226,6 +229,7 @@ struct smtpd_session {
     /* from tcpserver (never NULL except remoteinfo and relayclient) */
     const char *remoteip, *remotehost, *remoteinfo, *local;
     const char *relayclient;
+    const char *tcpremoteinfo, *tcprelayclient; /* as tcpserver set them */
     const char *qqprog;
 
     /* session */
@@ -243,6 +247,7 @@ struct smtpd_session {
     char tlsinfo[128];        /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
     struct bstr authuser;     /* who AUTH said the client is; empty: none */
     unsigned authfails;
+    struct smtpd_auth auth;
 
     struct smtpd_txn txn;
     unsigned char deadline;   /* which limit s->in's deadline is (commands.c) */
@@ -285,6 +290,8 @@ enum reason smtpd_check_rcpt(const struct smtpd_session *s, const char *arg,
 enum reason smtpd_check_data(const struct smtpd_session *s, bool bdat);
 enum reason smtpd_check_starttls(const struct smtpd_session *s,
                                  size_t arglen);
+bool smtpd_auth_offered(const struct smtpd_session *s);
+enum reason smtpd_check_auth(const struct smtpd_session *s);
 
 int smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
                        char *databuf) WUR;
