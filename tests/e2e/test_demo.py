@@ -31,6 +31,8 @@ class DemoTest(unittest.TestCase):
         self.env = dict(os.environ)
         self.env.update({"QNG_DEMO": os.path.join(self.tmp, "demo"),
                          "QNG_DEMO_PORT": str(free_port()),
+                         "QNG_DEMO_SUBMISSION_PORT": str(free_port()),
+                         "QNG_DEMO_SMTPS_PORT": str(free_port()),
                          # remote mail must not reach the machine's resolver
                          "QNG_DEMO_DNSSERVERS": "127.0.0.1:1",
                          "B": os.path.relpath(qng.BUILD, qng.REPO)})
@@ -60,6 +62,47 @@ class DemoTest(unittest.TestCase):
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
         self.assertEqual(self.demo("status").returncode, 3)
+
+    def test_submission_and_smtps_with_the_printed_password(self):
+        """What make run prints works: the CA in demo/etc/ca.pem verifies
+        the certificate on all three ports, demo@example.test logs in with
+        the password in demo/etc/demo-password (mode 600) over submission
+        after STARTTLS, and over SMTPS; submission refuses MAIL before
+        AUTH."""
+        import ssl
+        r = self.demo("start")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        demo = os.path.realpath(self.env["QNG_DEMO"])
+        ca = os.path.join(demo, "etc", "ca.pem")
+        pwfile = os.path.join(demo, "etc", "demo-password")
+        self.assertEqual(os.stat(pwfile).st_mode & 0o777, 0o600)
+        with open(pwfile) as f:
+            password = f.read().strip()
+        self.assertGreaterEqual(len(password), 12)
+        ctx = ssl.create_default_context(cafile=ca)  # verifies 127.0.0.1 too
+        sub = int(self.env["QNG_DEMO_SUBMISSION_PORT"])
+        with smtplib.SMTP("127.0.0.1", sub, timeout=10) as s:
+            s.starttls(context=ctx)
+            s.ehlo("client.test")
+            code, msg = s.mail("demo@example.test")
+            self.assertEqual(code, 530, msg)
+            s.rset()
+            s.login("demo@example.test", password)
+            s.sendmail("demo@example.test", ["someone@elsewhere.test"], "Subject: s\n\nhi\n")
+        with smtplib.SMTP_SSL("127.0.0.1", int(self.env["QNG_DEMO_SMTPS_PORT"]), timeout=10,
+                              context=ctx) as s:
+            s.login("demo@example.test", password)
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                s2 = smtplib.SMTP_SSL("127.0.0.1", int(self.env["QNG_DEMO_SMTPS_PORT"]),
+                                      timeout=30, context=ctx)
+                try:
+                    s2.login("demo@example.test", password + "x")
+                finally:
+                    s2.close()
+        with smtplib.SMTP("127.0.0.1", int(self.env["QNG_DEMO_PORT"]), timeout=10) as s:
+            s.starttls(context=ctx)
+            s.ehlo("client.test")
+            self.assertIn("auth", s.esmtp_features)
 
     def test_demo_announces_the_seeds_size_limit(self):
         self.assertEqual(self.demo("start").returncode, 0)
