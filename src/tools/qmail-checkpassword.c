@@ -209,9 +209,9 @@ main(int argc, char **argv)
     if (file) {
         if (!file_check(file, user, pass, chal, digest))
             refuse();
-        explicit_bzero(in, sizeof in);
         if (setenv("USER", user, 1) == -1)
             log_die(111, "out of memory");
+        explicit_bzero(in, sizeof in);
     } else {
         struct passwd *pw = getpwnam(user);
         struct spwd *sp;
@@ -223,7 +223,7 @@ main(int argc, char **argv)
         hash = sp ? sp->sp_pwdp : pw->pw_passwd;
         if (!crypt_ok(pass, hash))
             refuse();
-        explicit_bzero(in, sizeof in);
+        explicit_bzero(in, sizeof in); /* the name is pw's from here on */
         if (setenv("USER", pw->pw_name, 1) == -1 ||
             setenv("HOME", pw->pw_dir, 1) == -1 ||
             setenv("SHELL", pw->pw_shell, 1) == -1)
