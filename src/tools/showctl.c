@@ -64,6 +64,17 @@ const struct showctl_entry showctl_table[] = {
      "delivery of a user without .qmail (read by rc)"},
     {"concurrencyincoming", 'n', "100",
      "SMTP connections at once (read by supervise/qmail-smtpd/run)"},
+    {"servercert.pem", 'c', NULL,
+     "TLS key and certificate chain of qmail-smtpd (absent: no STARTTLS)"},
+    {"servercert2.pem", 'c', NULL, "a second one, of the other key type"},
+    {"dh2048.pem", 'c', NULL, "DH parameters (absent: built-in groups)"},
+    {"tlsserverciphers", 'v', "", "TLS 1.2 cipher list (empty: OpenSSL's)"},
+    {"tlsserverciphersuites", 'v', "",
+     "TLS 1.3 cipher suites (empty: OpenSSL's)"},
+    {"tlsserverminprotocol", 'v', "TLSv1.2", "oldest TLS version accepted"},
+    {"tlsticketkeys", 'c', NULL,
+     "session ticket keys shared by qmail-smtpd processes (qmail-tlskeys)"},
+    {"authplaintext", 'n', "0", "1: AUTH offered before STARTTLS too"},
     {NULL, 0, NULL, NULL},
 };
 
