@@ -187,7 +187,8 @@ PATH_PROGS := multilog tai64nlocal dnsmx dnsip dnsptr qmail-qstat qmail-qread
 SUBST = sed -e 's|@QMAIL_HOME@|$(QMAIL_HOME)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
             -e 's|@LOGDIR@|$(LOGDIR)|g' -e 's|@TCPRULES@|$(TCPRULES)|g'
 SERVICE_SCRIPTS := qmail-send/run qmail-send/log/run qmail-smtpd/run \
-                   qmail-smtpd/log/run
+                   qmail-smtpd/log/run qmail-submission/run qmail-submission/log/run \
+                   qmail-smtps/run qmail-smtps/log/run
 UNITS := qmail-send.service qmail-smtpd.service qmail-listener@.service
 
 # install_keep SRC DST MODE: a file the admin may edit (rc, run scripts)
@@ -218,7 +219,8 @@ install: $(BINS)
 	install -m 644 doc/*.md $(DESTDIR)$(QMAIL_HOME)/doc/
 	$(call install_keep,service/rc.in,$(DESTDIR)$(QMAIL_HOME)/rc,755)
 	for f in $(SERVICE_SCRIPTS); do \
-	    $(call install_keep,service/$$f.in,$(DESTDIR)$(QMAIL_HOME)/supervise/$$f,755) \
+	    src=$$(echo $$f | sed 's/^qmail-\(submission\|smtps\)/qmail-smtpd/'); \
+	    $(call install_keep,service/$$src.in,$(DESTDIR)$(QMAIL_HOME)/supervise/$$f,755) \
 	    || exit 1; done
 	for u in $(UNITS); do \
 	    $(SUBST) service/systemd/$$u.in > $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; \
