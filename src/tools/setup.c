@@ -572,7 +572,7 @@ aliases(const struct ids *id)
 static int
 logdir(const char *dir, const struct ids *id)
 {
-    static const char *const subs[] = {"smtpd"};
+    static const char *const subs[] = {"smtpd", "submission", "smtps"};
     char path[PATH_MAX];
 
     if (mkdir_parents(dir) == -1 ||

@@ -261,7 +261,7 @@ class SetupTest(unittest.TestCase):
         os.mkdir(os.path.join(self.tmp, "etc"))
         r = self.setup("-r", "-b", qng.BIN, "-m", "root.test", "-l", logdir, "-x", rules)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for d in [logdir, os.path.join(logdir, "smtpd")]:
+        for d in [logdir] + [os.path.join(logdir, n) for n in ("smtpd", "submission", "smtps")]:
             st = os.lstat(d)
             self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
                              (pwd.getpwnam("qmaill").pw_uid, grp.getgrnam("nofiles").gr_gid,

@@ -65,6 +65,10 @@ setup(void)
 
     if (made)
         return true;
+    /* as every program that uses tls: a peer gone is an error, not a
+     * signal (the client's alert after a failed handshake meets a closed
+     * socket) */
+    signal(SIGPIPE, SIG_IGN);
     if (!mkdtemp(dir))
         return false;
     snprintf(cmd, sizeof cmd, script, dir);
