@@ -74,6 +74,14 @@ smtpd_tls_prepare(struct smtpd_session *s)
         log_line("warning: control/tlsserverminprotocol: unknown %s, "
                  "using TLSv1.2", cf->tlsmin.s);
     s->tlsctx = tls_server_new(&c, &err);
+    if (s->tlsctx == NULL && c.ticketkeys) {
+        /* a bad key file costs resumption, not TLS */
+        log_line("warning: %s: %s; sessions are not resumed", TICKETKEYS,
+                 err.len ? err.s : strerror(errno));
+        bstr_truncate(&err, 0);
+        c.ticketkeys = NULL;
+        s->tlsctx = tls_server_new(&c, &err);
+    }
     if (s->tlsctx == NULL)
         log_line("warning: TLS not available: %s",
                  err.len ? err.s : strerror(errno));

@@ -258,6 +258,16 @@ class TestStartTls(TlsCase):
                 p.wait(timeout=10)
             self.inst.procs.clear()
 
+    def test_bad_ticket_key_file_costs_resumption_only(self):
+        """A damaged control/tlsticketkeys: STARTTLS still works, the log
+        says what is wrong with the file."""
+        self.inst.write(self.inst.path("control", "tlsticketkeys"), "1 nothex\n", mode=0o600)
+        port = self.inst.start_smtpd()
+        d = self.starttls(port)
+        self.assertEqual(d.cmd("EHLO c")[0], "250-" + NAME)
+        qng.wait_for(lambda: "tlsticketkeys:1: not a ticket key line" in self.inst.log(),
+                     what="warning about the key file")
+
     def test_required_before_mail(self):
         """UCSPITLS=! (a listener or tcp.smtp rule): MAIL before STARTTLS
         is refused with RFC 3207's 530, after it works."""
