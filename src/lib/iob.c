@@ -16,8 +16,13 @@
 #include "datetime.h"
 #include "iob.h"
 
-static int
-wait_fd(int fd, short events, int timeout_ms)
+/*
+ * iob_poll - wait until fd is ready for events, at most timeout_ms (-1:
+ * for ever).  Returns 0, or -1 with errno (ETIMEDOUT).  Also the wait of
+ * ops that are not plain reads and writes (tls).
+ */
+int
+iob_poll(int fd, short events, int timeout_ms)
 {
     struct pollfd p;
     int r;
@@ -45,7 +50,7 @@ iob_fdread(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
 
     (void)ctx;
     for (;;) {
-        if (wait_fd(fd, POLLIN, timeout_ms) == -1)
+        if (iob_poll(fd, POLLIN, timeout_ms) == -1)
             return -1;
         r = read(fd, buf, n);
         if (r >= 0 || (errno != EINTR && errno != EAGAIN))
@@ -60,7 +65,7 @@ iob_fdwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
 
     (void)ctx;
     for (;;) {
-        if (wait_fd(fd, POLLOUT, timeout_ms) == -1)
+        if (iob_poll(fd, POLLOUT, timeout_ms) == -1)
             return -1;
         r = write(fd, buf, n);
         if (r >= 0 || (errno != EINTR && errno != EAGAIN))
@@ -110,18 +115,19 @@ iob_expired(const struct iob *b)
 }
 
 /*
- * wait_ms - how long the next operation may wait: the timeout, cut to
- * what is left before the deadline; -1 with ETIMEDOUT once it passed.
+ * iob_limit - how long the next wait may be: timeout_ms (-1: none), cut
+ * to what is left before deadline (datetime_mono_ms() time, 0: none).
+ * Returns 0 with *ms set, or -1 with ETIMEDOUT once the deadline passed.
  */
-static int
-wait_ms(const struct iob *b, int *ms)
+int
+iob_limit(int timeout_ms, long long deadline, int *ms)
 {
     long long left;
 
-    *ms = b->timeout_ms;
-    if (!b->deadline)
+    *ms = timeout_ms;
+    if (!deadline)
         return 0;
-    left = b->deadline - datetime_mono_ms();
+    left = deadline - datetime_mono_ms();
     if (left <= 0) {
         errno = ETIMEDOUT;
         return -1;
@@ -147,7 +153,7 @@ iob_fill(struct iob *b)
     if (b->pos < b->len)
         return (ssize_t)(b->len - b->pos);
     b->pos = b->len = 0;
-    if (wait_ms(b, &ms) == -1)
+    if (iob_limit(b->timeout_ms, b->deadline, &ms) == -1)
         return -1;
     r = (b->op ? b->op : iob_fdread)(b->ctx, b->fd, b->buf, b->cap, ms);
     if (r <= 0)
@@ -241,7 +247,7 @@ iob_flush(struct iob *b)
         ssize_t w;
         int ms;
 
-        if (wait_ms(b, &ms) == -1)
+        if (iob_limit(b->timeout_ms, b->deadline, &ms) == -1)
             return -1;
         w = (b->op ? b->op : iob_fdwrite)(b->ctx, b->fd, b->buf + done,
                                           b->len - done, ms);

@@ -42,6 +42,9 @@ enum { IOB_EOF = 0, IOB_LINE = 1, IOB_LONG = 2 };
 ssize_t iob_fdread(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
 ssize_t iob_fdwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
 
+int iob_poll(int fd, short events, int timeout_ms);
+int iob_limit(int timeout_ms, long long deadline, int *ms);
+
 void iob_init(struct iob *b, int fd, char *buf, size_t cap, iob_op op,
               void *ctx);
 void iob_settimeout(struct iob *b, unsigned seconds);

@@ -32,8 +32,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "datetime.h"
+#include "fmt.h"
+#include "iob.h"
 #include "tls.h"
+#include "writeall.h"
 
 #define TKEY_LEN 80 /* name 16, HMAC 32, AES 32 */
 #define TKEYS_MAX 64
@@ -130,18 +132,6 @@ proto(enum tls_version v)
 
 /* ---- ticket keys -------------------------------------------------------- */
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * keys_read - the lines "TIME HEX" of path into *keys.  Returns the
  * number of keys, or -1 with errno and err naming the bad line.
@@ -183,8 +173,8 @@ keys_read(const char *path, struct tkey **keys, struct bstr *err)
             goto bad;
         p = end + 1;
         for (i = 0; i < TKEY_LEN; i++) {
-            int hi = hexval((unsigned char)p[2 * i]);
-            int lo = hi < 0 ? -1 : hexval((unsigned char)p[2 * i + 1]);
+            int hi = scan_xdigit(p[2 * i]);
+            int lo = hi < 0 ? -1 : scan_xdigit(p[2 * i + 1]);
 
             if (lo < 0)
                 goto bad;
@@ -259,6 +249,21 @@ ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv,
     return k == &t->keys[t->nkeys - 1] ? 1 : 2;
 }
 
+/* key_cat - one key's line, "TIME HEX\n" */
+static int
+key_cat(struct bstr *out, const struct tkey *k)
+{
+    char hex[2 * TKEY_LEN];
+
+    for (size_t j = 0; j < TKEY_LEN; j++)
+        fmt_hex(hex + 2 * j, k->k[j], 2);
+    return bstr_catf(out, "%lld ", k->time) == -1 ||
+                   bstr_catb(out, hex, sizeof hex) == -1 ||
+                   bstr_catc(out, '\n') == -1
+               ? -1
+               : 0;
+}
+
 /*
  * tls_ticketkeys_rotate - add a key to path, dropping those older than
  * keep seconds (the newest one stays until the new one is in).
@@ -283,23 +288,10 @@ tls_ticketkeys_rotate(const char *path, long keep, struct bstr *err)
         return -1;
     }
     fresh.time = now;
-    for (ssize_t i = 0; i < n; i++) {
-        if (keys[i].time + keep < now)
-            continue; /* the new key takes over from it */
-        if (bstr_catf(&out, "%lld ", keys[i].time) == -1)
-            goto nomem;
-        for (size_t j = 0; j < TKEY_LEN; j++)
-            if (bstr_catf(&out, "%02x", keys[i].k[j]) == -1)
-                goto nomem;
-        if (bstr_catc(&out, '\n') == -1)
-            goto nomem;
-    }
-    if (bstr_catf(&out, "%lld ", fresh.time) == -1)
-        goto nomem;
-    for (size_t j = 0; j < TKEY_LEN; j++)
-        if (bstr_catf(&out, "%02x", fresh.k[j]) == -1)
-            goto nomem;
-    if (bstr_catc(&out, '\n') == -1 || bstr_copys(&tmp, path) == -1 ||
+    for (ssize_t i = 0; i < n; i++)
+        if (keys[i].time + keep >= now && key_cat(&out, &keys[i]) == -1)
+            goto nomem; /* older ones: the new key takes over from them */
+    if (key_cat(&out, &fresh) == -1 || bstr_copys(&tmp, path) == -1 ||
         bstr_cats(&tmp, ".tmp") == -1)
         goto nomem;
     fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
@@ -315,21 +307,12 @@ tls_ticketkeys_rotate(const char *path, long keep, struct bstr *err)
     } else if (fchmod(fd, 0640) == -1) {
         goto sys;
     }
-    for (size_t off = 0; off < out.len;) {
-        ssize_t w = write(fd, out.s + off, out.len - off);
-
-        if (w == -1) {
-            if (errno == EINTR)
-                continue;
-            goto sys;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) == -1 || close(fd) == -1) {
-        fd = -1;
+    if (write_all(fd, out.s, out.len) == -1 || fsync(fd) == -1)
         goto sys;
-    }
+    e = close(fd);
     fd = -1;
+    if (e == -1)
+        goto sys;
     if (rename(tmp.s, path) == -1)
         goto sys;
     OPENSSL_cleanse(out.s, out.len);
@@ -355,7 +338,11 @@ sys:
         OPENSSL_cleanse(out.s, out.len);
     bstr_free(&out);
     bstr_free(&tmp);
-    free(keys);
+    if (keys) {
+        OPENSSL_cleanse(keys, TKEYS_MAX * sizeof *keys);
+        free(keys);
+    }
+    OPENSSL_cleanse(&fresh, sizeof fresh);
     errno = e;
     return -1;
 }
@@ -581,24 +568,9 @@ tls_conn_free(struct tls_conn *c)
 static int
 wait_for(struct tls_conn *c, int want, int ms)
 {
-    struct pollfd p;
-
-    p.fd = want == SSL_ERROR_WANT_WRITE ? c->wfd : c->rfd;
-    p.events = want == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
-    for (;;) {
-        int r;
-
-        p.revents = 0;
-        r = poll(&p, 1, ms);
-        if (r > 0)
-            return 0;
-        if (r == 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (errno != EINTR)
-            return -1;
-    }
+    if (want == SSL_ERROR_WANT_WRITE)
+        return iob_poll(c->wfd, POLLOUT, ms);
+    return iob_poll(c->rfd, POLLIN, ms);
 }
 
 /* remember the failure as text, errno EPROTO (or the system's) */
@@ -620,26 +592,6 @@ conn_fail(struct tls_conn *c, int e, const char *what)
     errno = EPROTO;
 }
 
-/* left - ms to wait: timeout_ms cut to the deadline; -1 (ETIMEDOUT) once
- * past it. */
-static int
-left(int timeout_ms, long long deadline, int *ms)
-{
-    long long l;
-
-    *ms = timeout_ms;
-    if (!deadline)
-        return 0;
-    l = deadline - datetime_mono_ms();
-    if (l <= 0) {
-        errno = ETIMEDOUT;
-        return -1;
-    }
-    if (*ms < 0 || l < *ms)
-        *ms = l > INT_MAX ? INT_MAX : (int)l;
-    return 0;
-}
-
 int
 tls_handshake(struct tls_conn *c, int timeout_ms, long long deadline,
               struct bstr *err)
@@ -652,7 +604,7 @@ tls_handshake(struct tls_conn *c, int timeout_ms, long long deadline,
             return 0;
         e = SSL_get_error(c->ssl, r);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (left(timeout_ms, deadline, &ms) == -1 ||
+            if (iob_limit(timeout_ms, deadline, &ms) == -1 ||
                 wait_for(c, e, ms) == -1) {
                 snprintf(c->err, sizeof c->err, "handshake: %s",
                          strerror(errno));
@@ -672,58 +624,53 @@ tls_handshake(struct tls_conn *c, int timeout_ms, long long deadline,
     return -1;
 }
 
-ssize_t
-tls_read(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
+/*
+ * io - one SSL_read or SSL_write, waiting (at most timeout_ms each time)
+ * for whatever the record layer needs first: a TLS 1.3 read may have to
+ * write, a write may have to read.  0 at the peer's close_notify or end
+ * of file.
+ */
+static ssize_t
+io(struct tls_conn *c, void *buf, size_t n, int timeout_ms, bool out)
 {
-    struct tls_conn *c = ctx;
-
-    (void)fd;
     if (n > INT_MAX)
         n = INT_MAX;
     ERR_clear_error();
     for (;;) {
-        int r = SSL_read(c->ssl, buf, (int)n), e;
+        int r = out ? SSL_write(c->ssl, buf, (int)n)
+                    : SSL_read(c->ssl, buf, (int)n),
+            e;
 
         if (r > 0)
             return r;
         e = SSL_get_error(c->ssl, r);
-        if (e == SSL_ERROR_ZERO_RETURN)
+        if (!out && e == SSL_ERROR_ZERO_RETURN)
             return 0;
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if (wait_for(c, e, timeout_ms) == -1)
                 return -1;
             continue;
         }
-        if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)
+        if (!out && e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
+            errno == 0)
             return 0;
-        conn_fail(c, e, "read");
+        conn_fail(c, e, out ? "write" : "read");
         return -1;
     }
 }
 
 ssize_t
+tls_read(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
+{
+    (void)fd;
+    return io(ctx, buf, n, timeout_ms, false);
+}
+
+ssize_t
 tls_write(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
 {
-    struct tls_conn *c = ctx;
-
     (void)fd;
-    if (n > INT_MAX)
-        n = INT_MAX;
-    ERR_clear_error();
-    for (;;) {
-        int r = SSL_write(c->ssl, buf, (int)n), e;
-
-        if (r > 0)
-            return r;
-        e = SSL_get_error(c->ssl, r);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (wait_for(c, e, timeout_ms) == -1)
-                return -1;
-            continue;
-        }
-        conn_fail(c, e, "write");
-        return -1;
-    }
+    return io(ctx, buf, n, timeout_ms, true);
 }
 
 const char *
@@ -794,18 +741,6 @@ tls_verify(struct tls_conn *c, const char *host, struct bstr *err)
     }
     set_err(err, X509_verify_cert_error_string(v), NULL);
     return 0;
-}
-
-int
-tls_peer_keytype(const struct tls_conn *c, struct bstr *out)
-{
-    X509 *peer = SSL_get1_peer_certificate(c->ssl);
-    EVP_PKEY *k = peer ? X509_get0_pubkey(peer) : NULL;
-    const char *n = k ? EVP_PKEY_get0_type_name(k) : NULL;
-    int r = bstr_cats(out, n ? n : "none");
-
-    X509_free(peer);
-    return r;
 }
 
 int

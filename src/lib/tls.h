@@ -113,10 +113,6 @@ int tls_verify(struct tls_conn *c, const char *host, struct bstr *err);
  */
 int tls_ticketkeys_rotate(const char *path, long keep, struct bstr *err);
 
-/* tls_peer_keytype - the peer certificate's key type ("RSA", "EC") into
- * out; 0 or -1. */
-int tls_peer_keytype(const struct tls_conn *c, struct bstr *out) WUR;
-
 /* hmac_md5 for CRAM-MD5 (RFC 2195): out gets 16 bytes. */
 int tls_hmac_md5(const void *key, size_t keylen, const void *msg,
                  size_t msglen, unsigned char out[16]);

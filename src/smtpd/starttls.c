@@ -92,7 +92,8 @@ smtpd_tls_prepare(struct smtpd_session *s)
 /*
  * smtpd_tls_begin - the handshake on fds 0/1, within timeoutsmtpd per
  * step and timeoutsmtpdcmd in all; then the session reads and writes
- * through TLS.  Call it with nothing pending in s->out.  Returns 0, or
+ * through TLS.  Call it after smtpd_tls_prepare, with nothing pending in
+ * s->out.  Returns 0, or
  * -1 with the fate set (the session ends without a reply: there is no
  * channel left to give one on).
  */
@@ -105,10 +106,6 @@ smtpd_tls_begin(struct smtpd_session *s)
 
     s->fate = OC_OK;
     s->how = "tls";
-    if (smtpd_tls_prepare(s) == -1) {
-        s->fate = OC_TLS_TEMP;
-        return -1;
-    }
     s->tls = tls_conn_new(s->tlsctx, 0, 1, NULL);
     if (s->tls == NULL) {
         s->fate = OC_NOMEM;
