@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "checkpw.h"
 #include "datetime.h"
+#include "iob.h"
 #include "writeall.h"
 
 static void
@@ -31,7 +33,7 @@ int
 checkpw_run(char *const argv[], const char *data, size_t len,
             unsigned timeout, enum checkpw_verdict *v, int *status)
 {
-    int p[2], w, e;
+    int p[2], w, e, pfd;
     pid_t pid;
     long long deadline;
 
@@ -69,29 +71,31 @@ checkpw_run(char *const argv[], const char *data, size_t len,
         sigaction(SIGPIPE, &old, NULL);
     }
     close(p[1]);
+    /* wait for the child's end, or the timeout, in one poll: its pidfd
+     * becomes readable when it exits */
     deadline = datetime_mono_ms() + (long long)timeout * 1000;
+    pfd = pidfd_open(pid, 0);
+    if (pfd == -1)
+        goto fail;
     for (;;) {
         pid_t r = waitpid(pid, &w, WNOHANG);
-        struct timespec ts = {0, 5 * 1000 * 1000};
+        int ms;
 
         if (r == pid)
             break;
-        if (r == -1 && errno != EINTR) {
-            e = errno;
-            kill(pid, SIGKILL);
-            errno = e;
-            return -1;
+        if (r == -1 && errno != EINTR)
+            goto fail;
+        if (r == -1)
+            continue;
+        if (iob_limit(-1, deadline, &ms) == -1)
+            goto timeout;
+        if (iob_poll(pfd, POLLIN, ms) == -1) {
+            if (errno == ETIMEDOUT)
+                goto timeout;
+            goto fail;
         }
-        if (datetime_mono_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &w, 0) == -1 && errno == EINTR)
-                ;
-            *status = -1000;
-            *v = CHECKPW_TEMP;
-            return 0;
-        }
-        nanosleep(&ts, NULL);
     }
+    close(pfd);
     if (WIFSIGNALED(w)) {
         *status = -WTERMSIG(w);
         *v = CHECKPW_TEMP;
@@ -102,4 +106,21 @@ checkpw_run(char *const argv[], const char *data, size_t len,
                                               : CHECKPW_REFUSED;
     }
     return 0;
+timeout:
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &w, 0) == -1 && errno == EINTR)
+        ;
+    close(pfd);
+    *status = -1000;
+    *v = CHECKPW_TEMP;
+    return 0;
+fail:
+    e = errno;
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &w, 0) == -1 && errno == EINTR)
+        ;
+    if (pfd != -1)
+        close(pfd);
+    errno = e;
+    return -1;
 }
