@@ -130,6 +130,8 @@ file_check(const char *file, const char *user, const char *pass,
         if (n == 0 || line[0] == '#' || n <= ulen || line[ulen] != ':' ||
             memcmp(line, user, ulen) != 0)
             continue;
+        if (memchr(line, '\0', n))
+            break; /* a damaged line: its hash would end early */
         line[n] = '\0';
         hash = line + ulen + 1;
         if ((end = strchr(hash, ':')))

@@ -38,6 +38,8 @@ class CheckpasswordTest(unittest.TestCase):
                     "plain@example.test:{PLAIN}%s\n"
                     "locked@example.test:!%s\n"
                     "broken line without colon\n"
+                    "empty@example.test:\n"
+                    "nul@example.test:{PLAIN}a\0b\n"
                     % (crypt(PW, "$y$"), crypt(PW, "$6$"), PW, crypt(PW, "$6$")))
 
     def run_cp(self, data, args=None, prog=("sh", "-c", "echo ok $USER")):
@@ -68,6 +70,8 @@ class CheckpasswordTest(unittest.TestCase):
                      b"../yes@example.test\0" + PW.encode() + b"\0",  # path tricks
                      b"yes@example.test:x\0" + PW.encode() + b"\0",
                      b"a\nb\0" + PW.encode() + b"\0",
+                     b"empty@example.test\0\0",                      # no hash: no login
+                     b"nul@example.test\0a\0",                       # a NUL in the file
                      b"x" * 600 + b"\0p\0"):                         # over 512 bytes
             code, out, err = self.run_cp(data)
             self.assertEqual((code, out), (1, ""), data[:40])

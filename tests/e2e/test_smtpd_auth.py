@@ -165,6 +165,16 @@ class TestAuth(AuthCase):
                                               "too long (#5.5.6)"])
         self.assertEqual(d.cmd("NOOP"), ["250 2.0.0 ok"])
 
+    def test_hostile_exchange_lines(self):
+        """A NUL, a bare CR or a space inside an exchange line is no
+        base64: 501, and the session goes on."""
+        d = self.tls_dialog()
+        for line in (b"AH\0RpbQB0aW0=", b"dXNl\rcg==", b"dXNl cg==", b"\xff\xfe"):
+            self.assertEqual(d.cmd("AUTH LOGIN"), ["334 VXNlcm5hbWU6"])
+            d.send(line + b"\r\n")
+            self.assertEqual(d.reply(), ["501 5.5.4 malformed auth input (#5.5.4)"], line)
+        self.assertEqual(d.cmd("NOOP"), ["250 2.0.0 ok"])
+
     def test_failures_delayed_logged_and_limited(self):
         """Wrong passwords: 535 after a delay that grows (1 s, then 2 s),
         a log line naming IP and user (made safe), and the third ends the
