@@ -604,11 +604,13 @@ fill(struct smtpd_session *s, const char *eof_how)
 }
 
 /*
- * smtpd_read_command - read the next command line into s->line.
- * Returns 0, or -1 with the fate set (end of file, timeout, error).
+ * read_line - read the next line of at most max bytes into s->line: a
+ * command, or an answer inside AUTH.  Returns IOB_LINE, IOB_LONG (the
+ * rest was dropped), or -1 with the fate set (end of file, timeout,
+ * error).
  */
-int
-smtpd_read_command(struct smtpd_session *s)
+static int
+read_line(struct smtpd_session *s, size_t max)
 {
     long long body = s->state == SMTPD_CHUNKS ? body_deadline(s) : 0;
     int r;
@@ -637,13 +639,23 @@ smtpd_read_command(struct smtpd_session *s)
                      ? datetime_mono_ms() + (long long)s->cf->cmdtimeout * 1000
                      : 0,
                  body);
-    r = iob_getline(&s->in, &s->line, SMTPD_CMD_MAX + 2);
+    r = iob_getline(&s->in, &s->line, max);
     if (r == IOB_LINE || r == IOB_LONG)
-        return 0;
+        return r;
     if (r == IOB_EOF)
         errno = 0;
     fate_io(s, r == IOB_EOF ? "eof" : "read");
     return -1;
+}
+
+/*
+ * smtpd_read_command - read the next command line into s->line.
+ * Returns 0, or -1 with the fate set (end of file, timeout, error).
+ */
+int
+smtpd_read_command(struct smtpd_session *s)
+{
+    return read_line(s, SMTPD_CMD_MAX + 2) == -1 ? -1 : 0;
 }
 
 /*
@@ -1221,20 +1233,8 @@ smtpd_auth(struct smtpd_session *s, const char *arg, size_t len)
         int g;
 
         put_line(s, OC_AUTH_MORE, false, s->tmp.len ? s->tmp.s : "", NULL);
-        if (smtpd_flush(s) == -1) {
-            s->how = "write";
-            return -1;
-        }
-        set_deadline(s, s->cf->cmdtimeout ? datetime_mono_ms() +
-                                                (long long)s->cf->cmdtimeout *
-                                                    1000
-                                          : 0,
-                     0);
-        g = iob_getline(&s->in, &s->line, SMTPD_AUTH_LINE_MAX + 2);
-        if (g == IOB_EOF || g < 0) {
-            if (g == IOB_EOF)
-                errno = 0;
-            fate_io(s, "eof");
+        g = read_line(s, SMTPD_AUTH_LINE_MAX + 2);
+        if (g == -1) {
             smtpd_auth_reset(&s->auth);
             return -1;
         }
