@@ -20,8 +20,7 @@ command -v openssl >/dev/null 2>&1 || need_pkg openssl
 # swaks: an independent SMTP client with STARTTLS and AUTH for the tests
 command -v swaks >/dev/null 2>&1 || need_pkg swaks
 # ...whose TLS and CRAM-MD5 need these Perl modules
-[ -f /usr/lib/x86_64-linux-gnu/perl5/5.36/Net/SSLeay.pm ] || perl -MNet::SSLeay -e1 2>/dev/null ||
-    need_pkg libnet-ssleay-perl
+perl -MNet::SSLeay -e1 2>/dev/null || need_pkg libnet-ssleay-perl
 perl -MIO::Socket::SSL -e1 2>/dev/null || need_pkg libio-socket-ssl-perl
 perl -MDigest::HMAC_MD5 -e1 2>/dev/null || need_pkg libdigest-hmac-perl
 command -v python3 >/dev/null 2>&1 || need_pkg python3

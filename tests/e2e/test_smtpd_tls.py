@@ -180,8 +180,6 @@ class TestStartTls(TlsCase):
         """Plain text where a ClientHello belongs: the session ends with a
         log line, no crash and no reply in the clear."""
         port = self.inst.start_smtpd()
-        out = qng.smtp_raw(port, b"EHLO c\r\nSTARTTLS\r\n")
-        self.assertIn(b"220 2.0.0 ready for tls\r\n", out)
         s = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.addCleanup(s.close)
         s.recv(1000)
@@ -190,7 +188,7 @@ class TestStartTls(TlsCase):
         s.recv(4000)
         s.sendall(b"STARTTLS\r\n")
         time.sleep(0.2)
-        s.recv(1000)
+        self.assertEqual(s.recv(1000), b"220 2.0.0 ready for tls\r\n")
         s.sendall(b"HELO this is not TLS\r\n" * 10)
         s.settimeout(10)
         rest = b""
