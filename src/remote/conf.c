@@ -4,10 +4,15 @@
  * them (see remote.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctl.h"
+#include "readfile.h"
 #include "remote.h"
 #include "resolve.h"
 
@@ -25,6 +30,8 @@ static const struct ctl_setting settings[] = {
     {"smtproutes", CTL_LIST, NULL, 0, 0, OFF(smtproutes), CTL_NOFLAG},
     {"moreipme", CTL_LIST, NULL, 0, 0, OFF(moreipme), CTL_NOFLAG},
     {"notipme", CTL_LIST, NULL, 0, 0, OFF(notipme), CTL_NOFLAG},
+    {"tlsdestinations", CTL_LIST, NULL, 0, 0, OFF(tlsdestinations),
+     CTL_NOFLAG},
 };
 
 /*
@@ -48,6 +55,7 @@ remote_conf_free(struct remote_conf *c)
     bstr_free(&c->smtproutes);
     bstr_free(&c->moreipme);
     bstr_free(&c->notipme);
+    bstr_free(&c->tlsdestinations);
 }
 
 /* outgoing - control/outgoingip: one IPv4 and one IPv6 address at most. */
@@ -82,6 +90,53 @@ outgoing(struct remote *rm, struct bstr *why)
         }
     }
     return 0;
+}
+
+/*
+ * load_auth - control/smtproutes-auth, when it exists.  It holds
+ * passwords, so its mode is 600 and its owner qmailr: a file others can
+ * read is refused (the admin should know), as is one this uid cannot.
+ */
+static int
+load_auth(struct remote *rm, struct bstr *why)
+{
+    static const char fn[] = "control/smtproutes-auth";
+    struct bstr text = BSTR_INIT;
+    struct stat st;
+    size_t badline;
+    int r = 0, fd = open(fn, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd == -1 && errno == ENOENT)
+        return 0;
+    if (fd == -1 || fstat(fd, &st) == -1) {
+        if (bstr_catf(why, "Unable to read %s: %s. (#4.3.0)\n", fn,
+                      strerror(errno)) == -1)
+            bstr_truncate(why, 0);
+        r = -1;
+    } else if (st.st_mode & 077) {
+        if (bstr_catf(why, "Sorry, %s holds passwords and others may read "
+                           "it (chmod 600 it). (#4.3.0)\n", fn) == -1)
+            bstr_truncate(why, 0);
+        r = -1;
+    } else if (readfile_fd(fd, &text, 1 << 20) == -1 ||
+               authroutes_load(&rm->auth, text.s ? text.s : "", text.len,
+                               &badline) == -1) {
+        if (errno == EINVAL &&
+            bstr_catf(why, "%s: line %zu is not host:user:password. "
+                           "(#4.3.0)\n", fn, badline) == -1)
+            bstr_truncate(why, 0);
+        else if (errno != EINVAL && errno != ENOMEM &&
+                 bstr_catf(why, "Unable to read %s: %s. (#4.3.0)\n", fn,
+                           strerror(errno)) == -1)
+            bstr_truncate(why, 0);
+        r = -1;
+    }
+    if (text.s)
+        explicit_bzero(text.s, text.len);
+    bstr_free(&text);
+    if (fd != -1)
+        close(fd);
+    return r;
 }
 
 /*
@@ -124,13 +179,39 @@ remote_init(struct remote *rm, const struct remote_conf *c, const char *host,
     }
     if (outgoing(rm, why) == -1)
         return -1;
-    return 0;
+    if (tlspolicy_load(&rm->tlsdest, &c->tlsdestinations, &badline) == -1) {
+        if (errno == EINVAL &&
+            bstr_catf(why, "control/tlsdestinations: line %zu is not a "
+                           "policy. (#4.3.0)\n", badline) == -1)
+            bstr_truncate(why, 0);
+        return -1;
+    }
+    rm->policy = tlspolicy_find(&rm->tlsdest, host);
+    {
+        char *cwd = getcwd(NULL, 0);
+
+        if (cwd && bstr_catf(&rm->tlsnote, "%s/control", cwd) == 0)
+            rm->ctldir = strdup(rm->tlsnote.s);
+        bstr_truncate(&rm->tlsnote, 0);
+        free(cwd);
+        if (!rm->ctldir)
+            return -1; /* out of memory, or a home that is gone */
+    }
+    return load_auth(rm, why);
 }
 
 void
 remote_free(struct remote *rm)
 {
-    smtp_free(&rm->s);
+    smtp_free(&rm->s); /* before the contexts its TLS belongs to */
+    tlspolicy_free(&rm->tlsdest);
+    authroutes_free(&rm->auth);
+    tls_ctx_free(rm->ctx);
+    tls_ctx_free(rm->hostctx);
+    free(rm->hostca);
+    free(rm->ctldir);
+    bstr_free(&rm->ctxerr);
+    bstr_free(&rm->tlsnote);
     routes_free(&rm->routes);
     ipme_free(&rm->ipme);
 }

@@ -108,13 +108,25 @@ fail_code(int code)
     return code >= 500 ? 'D' : 'Z';
 }
 
+/*
+ * tls_note - append the connection's TLS line (protocol and cipher, or
+ * why it went without TLS) after qmail's lines, which stay as they were.
+ */
+static int
+tls_note(const struct remote *rm, struct bstr *t)
+{
+    if (rm->tlsnote.len == 0)
+        return 0;
+    return bstr_catb(t, rm->tlsnote.s, rm->tlsnote.len);
+}
+
 /* died - the connection failed: Z with the reason, and close it. */
 static void
 died(struct remote *rm, struct remote_msg *m, bool critical)
 {
     struct bstr t = BSTR_INIT;
 
-    if (smtp_died(&rm->s, critical, &t) == -1)
+    if (smtp_died(&rm->s, critical, &t) == -1 || tls_note(rm, &t) == -1)
         bstr_truncate(&t, 0);
     settle(m, 'Z', &t);
     if (t.len == 0)
@@ -134,7 +146,7 @@ said(struct remote *rm, struct remote_msg *m, char code, const char *pre,
     struct bstr t = BSTR_INIT;
 
     if (bstr_catf(&t, "%s%s%s\n", pre, rm->s.ipstr, post) == -1 ||
-        smtp_said(&rm->s, &t) == -1)
+        smtp_said(&rm->s, &t) == -1 || tls_note(rm, &t) == -1)
         settle_text(m, 'Z', nomem);
     else
         settle(m, code, &t);
@@ -145,10 +157,12 @@ said(struct remote *rm, struct remote_msg *m, char code, const char *pre,
 
 /*
  * greet - read the greeting and introduce ourselves: EHLO, or HELO when
- * EHLO gets a 5xx.  Returns 0 (ready), or -1 with the reason in why.
+ * EHLO gets a 5xx; then TLS and AUTH as secure.c decides for the host
+ * name (plain: this is the plain-text retry).  Returns 0 (ready), -1
+ * with the reason in why, or REMOTE_SECURE_PLAIN: connect again, plain.
  */
 static int
-greet(struct remote *rm, struct bstr *why)
+greet(struct remote *rm, const char *name, bool plain, struct bstr *why)
 {
     struct smtp *s = &rm->s;
     const char *helo = rm->c->helohost.s ? rm->c->helohost.s : "";
@@ -186,6 +200,9 @@ greet(struct remote *rm, struct bstr *why)
             bstr_truncate(why, 0);
         return -1;
     }
+    code = remote_secure(rm, name, plain, why);
+    if (code != REMOTE_SECURE_OK)
+        return code;
     s->ready = true;
     return 0;
 dead:
@@ -268,10 +285,12 @@ open_session(struct remote *rm, struct remote_msg *m)
         memset(&t, 0, sizeof t);
     for (size_t i = 0; i < h.n; i++) {
         const struct ipaddr *ip = &h.a[i].ip;
+        bool plain = false;
         int r;
 
         if (tcpto_is_down(&t, ip, now))
             continue;
+    again:
         r = smtp_connect(&rm->s, ip, h.port, source(rm, ip),
                          (unsigned)rm->c->timeoutconnect);
         if (r == -1)
@@ -289,10 +308,17 @@ open_session(struct remote *rm, struct remote_msg *m)
             continue;
         remember(rm, ip, 0);
         rm->connections++;
-        if (greet(rm, &why) == 0) {
+        r = greet(rm, h.a[i].name, plain, &why);
+        if (r == 0) {
             bstr_free(&why);
             bstr_free(&last);
             return 0;
+        }
+        if (r == REMOTE_SECURE_PLAIN && !plain) {
+            /* at "may", a failed STARTTLS: the same host, in plain text */
+            smtp_close(&rm->s);
+            plain = true;
+            goto again;
         }
         if (why.len && bstr_copy(&last, &why) == -1)
             bstr_truncate(&last, 0);
@@ -505,7 +531,7 @@ on_reply(struct remote *rm, struct remote_msg *m, struct xact *x, size_t i,
      * that after the recipient's text: batch reports say it themselves
      */
     if (bstr_catf(&t, "%s does not like recipient.\n", rm->s.ipstr) == -1 ||
-        smtp_said(&rm->s, &t) == -1)
+        smtp_said(&rm->s, &t) == -1 || tls_note(rm, &t) == -1)
         bstr_truncate(&t, 0);
     if (bstr_catf(&tail, "Giving up on %s.\n", rm->s.ipstr) == -1)
         bstr_truncate(&tail, 0);

@@ -62,7 +62,7 @@ fail(struct bstr *why, int r, const char *name)
 
 /* add - one candidate; unusable and repeated addresses are left out. */
 static void
-add(struct hosts *h, const struct ipaddr *ip, unsigned pref)
+add(struct hosts *h, const struct ipaddr *ip, unsigned pref, const char *name)
 {
     struct ipaddr a = *ip;
 
@@ -75,6 +75,10 @@ add(struct hosts *h, const struct ipaddr *ip, unsigned pref)
     if (h->n < HOSTS_MAX) {
         h->a[h->n].ip = a;
         h->a[h->n].pref = pref;
+        if (strlen(name) <= HOSTS_NAME_MAX)
+            strcpy(h->a[h->n].name, name);
+        else
+            h->a[h->n].name[0] = '\0';
         h->n++;
     }
 }
@@ -93,7 +97,7 @@ lookup_ip(const struct hosts_resolver *res, const char *name, unsigned pref,
 
     if (r == DNS_OK)
         for (size_t i = 0; i < n; i++)
-            add(h, &ips[i], pref);
+            add(h, &ips[i], pref, name);
     free(ips);
     return r;
 }
@@ -109,7 +113,7 @@ relay(const struct route_entry *e, const struct hosts_resolver *res,
 
     h->relay = true;
     if (e->kind == ROUTE_LITERAL) {
-        add(h, &e->ip, 0);
+        add(h, &e->ip, 0, "");
         return OUTCOME_OK;
     }
     r = lookup_ip(res, e->relay, 0, h, &err);
@@ -197,7 +201,7 @@ hosts_find(const char *domain, const struct routes *rt, const struct ipme *me,
     if (domain[0] == '[') {
         if (!routes_scan_literal(domain, strlen(domain), &lit))
             return fail(why, DNS_PERM, domain);
-        add(out, &lit, 0);
+        add(out, &lit, 0, "");
     } else {
         k = mx(domain, res, out, &tempbelow, why);
         if (k != OUTCOME_OK)

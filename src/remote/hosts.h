@@ -58,6 +58,8 @@ struct hosts_resolver {
 struct hosts_addr {
     struct ipaddr ip;
     unsigned pref;
+    char name[HOSTS_NAME_MAX + 1]; /* the host's name ("" for a literal):
+                                      what a TLS certificate must name */
 };
 
 struct hosts {

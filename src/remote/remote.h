@@ -23,6 +23,7 @@
 #include "ipme.h"
 #include "routes.h"
 #include "smtp.h"
+#include "tlspolicy.h"
 
 #define REMOTE_WINDOW 100 /* pipelined commands per write at most */
 #define REMOTE_NOMEM "Out of memory. (#4.3.0)\n"
@@ -37,6 +38,7 @@ struct remote_conf {
     struct bstr smtproutes;
     struct bstr moreipme;
     struct bstr notipme;
+    struct bstr tlsdestinations;
 };
 
 struct remote {
@@ -49,6 +51,18 @@ struct remote {
     struct ipaddr src4, src6;
     bool has_src4, has_src6;
     struct smtp s;        /* the connection, open or not */
+    char *ctldir;              /* $QMAIL_HOME/control, absolute: files
+                                  read after the chdir to the queue */
+    struct tlspolicy tlsdest;  /* control/tlsdestinations */
+    struct authroutes auth;    /* control/smtproutes-auth */
+    struct tls_policy policy;  /* the destination's */
+    struct tls_ctx *ctx;       /* the client context (system CAs) */
+    struct tls_ctx *hostctx;   /* one with control/tlshosts/NAME.pem */
+    char *hostca;              /* ... which it was made from */
+    bool ctxfailed;            /* the client context could not be made */
+    struct bstr ctxerr;        /* ... and why */
+    struct bstr tlsnote;       /* about TLS on this connection, for the
+                                  results ("TLS: ..." lines) */
     unsigned long connections; /* opened so far */
 };
 
@@ -81,6 +95,11 @@ void remote_conf_free(struct remote_conf *c);
 int remote_init(struct remote *rm, const struct remote_conf *c,
                 const char *host, struct bstr *why) WUR;
 void remote_free(struct remote *rm);
+
+/* secure.c: STARTTLS and AUTH after EHLO (see there). */
+enum { REMOTE_SECURE_OK = 0, REMOTE_SECURE_FAIL = -1, REMOTE_SECURE_PLAIN = -2 };
+int remote_secure(struct remote *rm, const char *name, bool plain,
+                  struct bstr *why) WUR;
 
 int remote_msg_init(struct remote_msg *m, const char *sender,
                     const char *const *rcpts, size_t n, int fd) WUR;

@@ -210,6 +210,25 @@ keyword(const char *line, const char *word, const char **rest)
     return true;
 }
 
+/* auth_mechs - SMTP_AUTH_* for the mechanisms named in an AUTH line. */
+static unsigned
+auth_mechs(const char *p)
+{
+    unsigned m = 0;
+
+    while (*p) {
+        size_t n = strcspn(p, " \t");
+
+        if (n == 5 && strncasecmp(p, "PLAIN", 5) == 0)
+            m |= SMTP_AUTH_PLAIN;
+        else if (n == 5 && strncasecmp(p, "LOGIN", 5) == 0)
+            m |= SMTP_AUTH_LOGIN;
+        p += n;
+        p += strspn(p, " \t");
+    }
+    return m;
+}
+
 /* smtp_ehlo_parse - the extensions of the EHLO reply in s->rep. */
 void
 smtp_ehlo_parse(struct smtp *s)
@@ -227,6 +246,11 @@ smtp_ehlo_parse(struct smtp *s)
             s->ext |= SMTP_8BITMIME;
         } else if (keyword(l, "SMTPUTF8", &rest)) {
             s->ext |= SMTP_SMTPUTF8;
+        } else if (keyword(l, "STARTTLS", &rest)) {
+            s->ext |= SMTP_STARTTLS;
+        } else if (keyword(l, "AUTH", &rest) ||
+                   (strncasecmp(l, "AUTH=", 5) == 0 && (rest = l + 5))) {
+            s->ext |= auth_mechs(rest);
         } else if (keyword(l, "SIZE", &rest)) {
             unsigned long long v;
             size_t n = strlen(rest);
@@ -237,6 +261,45 @@ smtp_ehlo_parse(struct smtp *s)
                 s->sizemax = v;
         }
     }
+}
+
+/*
+ * smtp_starttls - after the server's 220 to STARTTLS: the handshake, as
+ * client of ctx with sni as the server name, within the remote timeout;
+ * then every read and write goes through TLS.  Bytes the server sent
+ * after its 220 and before the handshake would be a plain-text reply
+ * smuggled into the TLS session: refused.  Returns 0, or -1 with the
+ * reason in err (the connection is then unusable: close it).
+ */
+int
+smtp_starttls(struct smtp *s, struct tls_ctx *ctx, const char *sni,
+              struct bstr *err)
+{
+    long long deadline = datetime_mono_ms() + (long long)s->timeout * 1000;
+
+    const char *why = NULL;
+
+    if (iob_buffered(&s->in))
+        why = "it sent more after its 220 to STARTTLS";
+    else if ((s->tls = tls_conn_new(ctx, s->fd, s->fd, sni)) == NULL)
+        why = "out of memory";
+    if (why) {
+        if (bstr_cats(err, why) == -1)
+            bstr_truncate(err, 0);
+        s->err = EPROTO;
+        return -1;
+    }
+    if (tls_handshake(s->tls, s->in.timeout_ms, deadline, err) == -1) {
+        s->err = errno ? errno : EPROTO; /* no QUIT into a broken session */
+        return -1;
+    }
+    iob_init(&s->in, s->fd, s->inbuf, sizeof s->inbuf, tls_read, s->tls);
+    iob_init(&s->out, s->fd, s->outbuf, sizeof s->outbuf, tls_write, s->tls);
+    iob_settimeout(&s->in, s->timeout);
+    iob_settimeout(&s->out, s->timeout);
+    s->ext = 0;
+    s->sizemax = 0;
+    return 0;
 }
 
 /* smtp_said - append "Remote host said: " and the last reply's lines. */
@@ -282,6 +345,8 @@ smtp_quit(struct smtp *s)
         if (smtp_put(s, "QUIT\r\n", 6) == 0 && smtp_read(s) >= 0) {
             /* the reply does not matter */
         }
+        if (s->tls)
+            tls_shutdown(s->tls, s->in.timeout_ms);
     }
     smtp_close(s);
 }
@@ -290,10 +355,15 @@ smtp_quit(struct smtp *s)
 void
 smtp_close(struct smtp *s)
 {
+    if (s->tls) {
+        tls_conn_free(s->tls);
+        s->tls = NULL;
+    }
     if (s->fd != -1)
         close(s->fd);
     s->fd = -1;
     s->ready = false;
+    s->verified = false;
 }
 
 void

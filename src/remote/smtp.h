@@ -2,7 +2,7 @@
 /*
  * smtp - one SMTP client connection: connecting with a deadline and an
  * optional source address, commands out, replies in (reply.h), the EHLO
- * keywords, and the texts qmail-remote reports when the connection
+ * keywords, STARTTLS (the iob ops swapped for tls.h's), and the texts qmail-remote reports when the connection
  * fails.
  *
  * The socket stays non-blocking and every read and write waits at most
@@ -21,6 +21,7 @@
 #include "iob.h"
 #include "ipaddr.h"
 #include "reply.h"
+#include "tls.h"
 
 #define SMTP_INBUF 4096
 #define SMTP_OUTBUF 16384
@@ -31,6 +32,9 @@ enum smtp_ext {
     SMTP_8BITMIME = 2,
     SMTP_SIZE = 4,
     SMTP_SMTPUTF8 = 8,
+    SMTP_STARTTLS = 16,
+    SMTP_AUTH_PLAIN = 32,
+    SMTP_AUTH_LOGIN = 64,
 };
 
 struct smtp {
@@ -48,6 +52,8 @@ struct smtp {
     int err;                 /* after a failure: errno, 0 for end of file */
     const char *bad;         /* after a failure: what was wrong in a reply */
     bool ready;              /* greeted and introduced: can take MAIL */
+    struct tls_conn *tls;    /* after STARTTLS, else NULL */
+    bool verified;           /* the TLS peer's certificate verified */
 };
 
 void smtp_init(struct smtp *s, unsigned timeout);
@@ -57,6 +63,8 @@ int smtp_put(struct smtp *s, const char *p, size_t n) WUR;
 int smtp_flush(struct smtp *s) WUR;
 int smtp_read(struct smtp *s) WUR;
 void smtp_ehlo_parse(struct smtp *s);
+int smtp_starttls(struct smtp *s, struct tls_ctx *ctx, const char *sni,
+                  struct bstr *err) WUR;
 int smtp_said(const struct smtp *s, struct bstr *out) WUR;
 int smtp_died(const struct smtp *s, bool critical, struct bstr *out) WUR;
 void smtp_quit(struct smtp *s);

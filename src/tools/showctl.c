@@ -75,6 +75,16 @@ const struct showctl_entry showctl_table[] = {
     {"tlsticketkeys", 'c', NULL,
      "session ticket keys shared by qmail-smtpd processes (qmail-tlskeys)"},
     {"authplaintext", 'n', "0", "1: AUTH offered before STARTTLS too"},
+    {"tlsdestinations", 'l', "*:may",
+     "TLS level per destination of qmail-remote (none, may, encrypt, "
+     "verify)"},
+    {"tlshosts", 'c', NULL,
+     "NAME.pem: verify host NAME against these CAs (qmail-remote)"},
+    {"notlshosts", 'c', NULL, "NAME: no STARTTLS to host NAME (qmail-remote)"},
+    {"clientcert.pem", 'c', NULL,
+     "qmail-remote's TLS client key and certificate"},
+    {"smtproutes-auth", 'c', NULL,
+     "host:user:password logins for smarthosts, mode 600 (not shown)"},
     {NULL, 0, NULL, NULL},
 };
 

@@ -33,6 +33,18 @@ server with PIPELINING, 8BITMIME and no SIZE limit:
               "longline": one 2000-byte reply line; "garbage": not SMTP
   close_after_txn   close the connection after this many transactions
   timeout     seconds a connection waits for the client (30)
+  tls         an ssl.SSLContext (server side): announce STARTTLS and do it
+  starttls_reply  the reply to STARTTLS ("220 ready for tls")
+  tls_break   "garbage": after the 220, answer the handshake with text;
+              "close": close instead of the handshake; "inject": send a
+              second reply in the same write as the 220 (RFC 3207 §5's
+              injection: a client must not take it as the server's)
+  auth        {user: password}: announce AUTH auth_mechs ("PLAIN LOGIN")
+              and check AUTH PLAIN / LOGIN against it (235 or 535)
+
+With TLS and AUTH the Conn also records tls (the protocol and cipher
+after a handshake), peercert (the client's certificate, when the context
+asked for one) and auth (the user logged in, and whether over TLS).
 
 Everything is recorded: sink.conns lists Conn objects (peer address,
 local address, every command line with the number of the read it arrived
@@ -81,6 +93,10 @@ class Conn:
         self.ehlo = None
         self.helo = None
         self.closed = False
+        self.tls = None        # (protocol, cipher) after STARTTLS
+        self.peercert = None
+        self.auth = None       # (user, over TLS)
+        self.auth_fail = []    # users refused
 
     def verbs(self):
         return [c.split(" ", 1)[0].split(":", 1)[0].upper() for _, c in self.commands]
@@ -156,6 +172,11 @@ class Sink:
             "ehlo_reply": None,
             "close_after_txn": None,
             "timeout": LOOPBACK_TIMEOUT,
+            "tls": None,
+            "starttls_reply": "220 ready for tls",
+            "tls_break": None,
+            "auth": None,
+            "auth_mechs": "PLAIN LOGIN",
         }
         unknown = set(opts) - set(self.opts)
         if unknown:
@@ -276,7 +297,7 @@ class Sink:
             except OSError:
                 return
 
-    def _ehlo_lines(self):
+    def _ehlo_lines(self, tls=False):
         o = self.opts
         lines = ["sink.test hello"]
         if o["pipelining"]:
@@ -287,9 +308,13 @@ class Sink:
             lines.append("SMTPUTF8")
         if o["size"] is not None:
             lines.append("SIZE %d" % o["size"])
+        if o["tls"] is not None and not tls:
+            lines.append("STARTTLS")
+        if o["auth"] is not None:
+            lines.append("AUTH " + o["auth_mechs"])
         return lines
 
-    def _ehlo(self, c):
+    def _ehlo(self, c, tls=False):
         special = self.opts["ehlo_reply"]
         if special == "endless":
             try:
@@ -307,10 +332,79 @@ class Sink:
         if special == "garbage":
             self._send(c, "hello there, I am not an SMTP server")
             return True
-        lines = self._ehlo_lines()
+        lines = self._ehlo_lines(tls)
         out = "".join("250-%s\r\n" % l for l in lines[:-1]) + "250 %s" % lines[-1]
         self._send(c, out)
         return True
+
+    def _starttls(self, c, conn, rd):
+        """STARTTLS: the reply, then the handshake (or the break asked
+        for); the socket to go on with, or None to end the session."""
+        o = self.opts
+        brk = o["tls_break"]
+        if brk == "inject":
+            self._send(c, o["starttls_reply"] + "\r\n250 injected")
+        else:
+            self._send(c, o["starttls_reply"])
+        if not o["starttls_reply"].startswith("220"):
+            return c
+        if brk == "close":
+            return None
+        if brk == "garbage":
+            try:
+                c.recv(4096)
+                c.sendall(b"this is no TLS server hello\r\n")
+            except OSError:
+                pass
+            return None
+        try:
+            t = o["tls"].wrap_socket(c, server_side=True)
+        except (OSError, ValueError):
+            return None
+        t.settimeout(o["timeout"])
+        rd.sock = t
+        rd.buf = b""
+        with self.lock:
+            conn.tls = (t.version(), t.cipher()[0])
+            try:
+                conn.peercert = t.getpeercert()
+            except (OSError, ValueError):
+                conn.peercert = None
+        return t
+
+    def _auth(self, c, conn, rd, line):
+        """AUTH PLAIN [initial] or AUTH LOGIN (RFC 4616, the LOGIN draft)."""
+        import base64
+        import binascii
+        parts = line.split(" ")
+        mech = parts[1].upper() if len(parts) > 1 else ""
+        try:
+            if mech == "PLAIN":
+                if len(parts) > 2:
+                    resp = parts[2]
+                else:
+                    self._send(c, "334 ")
+                    resp = rd.line().decode().rstrip("\r\n")
+                _, user, pw = base64.b64decode(resp, validate=True).decode().split("\0")
+            elif mech == "LOGIN":
+                self._send(c, "334 VXNlcm5hbWU6")
+                user = base64.b64decode(rd.line().strip(), validate=True).decode()
+                self._send(c, "334 UGFzc3dvcmQ6")
+                pw = base64.b64decode(rd.line().strip(), validate=True).decode()
+            else:
+                self._send(c, "504 5.5.4 unknown mechanism")
+                return
+        except (ValueError, binascii.Error, AttributeError, UnicodeDecodeError):
+            self._send(c, "501 5.5.2 bad base64")
+            return
+        if self.opts["auth"].get(user) == pw:
+            with self.lock:
+                conn.auth = (user, conn.tls is not None)
+            self._send(c, "235 2.7.0 ok")
+        else:
+            with self.lock:
+                conn.auth_fail.append(user)
+            self._send(c, "535 5.7.8 authorization failed")
 
     def _serve(self, c, conn):
         o = self.opts
@@ -337,8 +431,16 @@ class Sink:
                         self._send(c, "502 unimplemented (#5.5.1)")
                         continue
                     conn.ehlo = line[5:]
-                    if not self._ehlo(c):
+                    if not self._ehlo(c, conn.tls is not None):
                         return
+                elif verb == "STARTTLS" and o["tls"] is not None and conn.tls is None:
+                    t = self._starttls(c, conn, rd)
+                    if t is None:
+                        return
+                    c = t
+                    txn = None
+                elif verb == "AUTH" and o["auth"] is not None:
+                    self._auth(c, conn, rd, line)
                 elif verb == "HELO":
                     conn.helo = line[5:]
                     self._send(c, "250 sink.test")
