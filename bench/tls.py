@@ -197,6 +197,17 @@ def workload(br, work, result, have_qng):
            "the server's process tree.")
     status = 0
     result["tls"] = {}
+    # the client checked first: without TLS, on Postfix, against smtp-source
+    ref = br.one_round(br.Postfix(os.path.join(work, "tls-check-smtp-source")), "session")
+    own = one_round(br, br.Postfix(os.path.join(work, "tls-check-tlsload")), "plain", messages)
+    br.say("")
+    br.say("  client check, Postfix without TLS, session mode: smtp-source -d %.0f msgs/s "
+           "(CPU %s us/msg), tlsload.py plain %.0f msgs/s (CPU %s us/msg)%s"
+           % (ref["rate"], "%.0f" % ref["cpu_us"] if ref["cpu_us"] else "-", own["rate"],
+              "%.0f" % own["cpu_us"] if own["cpu_us"] else "-",
+              "" if ref["valid"] and own["valid"] else " INVALID"))
+    result["tls"]["client_check"] = {"smtp_source": round(ref["rate"], 1),
+                                     "tlsload_plain": round(own["rate"], 1)}
     for mode in modes:
         out = rates(br, work, mode, have_qng, pem, messages)
         result["tls"][mode] = out

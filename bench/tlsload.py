@@ -11,7 +11,9 @@ thread against many server processes) share MESSAGES; MODE is
               reply, as smtp-source does), QUIT;
   connection  a new connection per message, a full handshake each;
   resume      a new connection per message, resuming the TLS session of
-              the previous one (RFC 5077 tickets / TLS 1.3 PSK).
+              the previous one (RFC 5077 tickets / TLS 1.3 PSK);
+  plain       as session without STARTTLS: to check the client against
+              smtp-source -d on the same server.
 Each message is a 4-header message with a SIZE-byte body, as
 smtp-source -l SIZE.  Every process connects only after all are ready,
 so the time is the sending alone.  Prints one line
@@ -106,12 +108,16 @@ def worker(host, port, n, mode, size, ready, go, out):
                 code, line = s.reply()
                 if code != 220:
                     raise OSError("greeting %r" % line)
-                s.starttls(ctx, session if mode == "resume" else None)
-                resumed += bool(s.sock.session_reused)
-                proto = "%s %s" % (s.sock.version(), s.sock.cipher()[0])
+                if mode == "plain":
+                    s.cmd(b"EHLO " + HELO.encode() + b"\r\n", 250)
+                    proto = "plain"
+                else:
+                    s.starttls(ctx, session if mode == "resume" else None)
+                    resumed += bool(s.sock.session_reused)
+                    proto = "%s %s" % (s.sock.version(), s.sock.cipher()[0])
             transaction(s, message(i, os.getpid(), size))
             sent += 1
-            if mode != "session":
+            if mode in ("connection", "resume"):
                 if mode == "resume":
                     session = s.sock.session
                 s.cmd(b"QUIT\r\n", 221)
@@ -126,8 +132,10 @@ def worker(host, port, n, mode, size, ready, go, out):
 
 
 def main():
-    if len(sys.argv) != 7 or sys.argv[5] not in ("session", "connection", "resume"):
-        sys.exit("usage: tlsload.py HOST PORT SESSIONS MESSAGES session|connection|resume SIZE")
+    if len(sys.argv) != 7 or sys.argv[5] not in ("session", "connection", "resume",
+                                               "plain"):
+        sys.exit("usage: tlsload.py HOST PORT SESSIONS MESSAGES "
+                 "session|connection|resume|plain SIZE")
     host, port = sys.argv[1], int(sys.argv[2])
     sessions, messages, mode, size = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], \
         int(sys.argv[6])
