@@ -44,6 +44,28 @@ for rcpt in sys.argv[2:]:
     s.sendmail(sys.argv[1], [rcpt], "Subject: to %s\n\nhello %s\n" % (rcpt, rcpt))
 s.quit()
 '''
+# submission (587: MAIL needs AUTH, AUTH needs STARTTLS) and SMTPS (465)
+NS_AUTH_CLIENT = r'''
+import smtplib, ssl, sys
+user, pw, rcpt = sys.argv[1:4]
+ctx = ssl.create_default_context(cafile=sys.argv[4])
+ctx.check_hostname = False
+s = smtplib.SMTP("127.0.0.1", 587, timeout=20)
+s.ehlo("client.test")
+print("587 before tls auth:", "auth" in s.esmtp_features)
+code, _ = s.mail("x@far.test")
+print("587 mail without auth:", code)
+s.rset()
+s.starttls(context=ctx)
+s.login(user, pw)
+s.sendmail(user, [rcpt], "Subject: over 587\n\nhello\n")
+s.quit()
+s = smtplib.SMTP_SSL("127.0.0.1", 465, timeout=20, context=ctx)
+print("465 tls:", s.sock.version())
+s.login(user, pw)
+s.sendmail(user, [rcpt], "Subject: over 465\n\nhello\n")
+s.quit()
+'''
 
 
 class Unit:
@@ -308,8 +330,9 @@ class InstallTest(unittest.TestCase):
         """SAN builds only: rc and the run scripts start with env -, so
         Unit.ENV's ASAN_OPTIONS would not reach the programs; the
         installed copies get it on their env lines."""
-        for f in [cls.qh + "/rc", cls.qh + "/rc.dist",
-                  cls.qh + "/supervise/qmail-smtpd/run"]:
+        for f in [cls.qh + "/rc", cls.qh + "/rc.dist"] + [
+                cls.qh + "/supervise/%s/run" % n
+                for n in ("qmail-smtpd", "qmail-submission", "qmail-smtps")]:
             if os.path.exists(f):
                 with open(f) as fh:
                     text = fh.read()
@@ -450,14 +473,32 @@ class InstallTest(unittest.TestCase):
     @unittest.skipUnless(shutil.which("svscan") and shutil.which("svc") and
                          shutil.which("setuidgid"), "needs Debian's daemontools")
     def test_3_daemontools_run_scripts(self):
-        """supervise/qmail-send and supervise/qmail-smtpd under svscan,
-        their log/run through setuidgid: mail flows, svc -d stops."""
+        """supervise/qmail-send, qmail-smtpd, qmail-submission (587) and
+        qmail-smtps (465) under svscan, their log/run through setuidgid:
+        mail flows in on all three listeners, AUTH with the password
+        file the run script finds, svc -d stops."""
         if self.no_netns:
             self.skipTest(self.no_netns)
+        import testca
+        ca = testca.TestCA(self.root)
+        qmaild = pwd.getpwnam("qmaild")
+        for name, src in (("servercert.pem", ca.issue(ME)), ("smtppasswd", None)):
+            dst = os.path.join(self.qh, "control", name)
+            text = "joe@example.test:{PLAIN}s3cret\n"
+            if src:
+                with open(src) as f:
+                    text = f.read()
+            with open(dst, "w") as f:
+                f.write(text)
+            os.chmod(dst, 0o600)
+            os.chown(dst, qmaild.pw_uid, qmaild.pw_gid)
+        self.addCleanup(lambda: [os.unlink(os.path.join(self.qh, "control", n))
+                                 for n in ("servercert.pem", "smtppasswd")])
         before = len(self.joe_mail())
+        services = ["qmail-send", "qmail-smtpd", "qmail-submission", "qmail-smtps"]
         scan = os.path.join(self.root, "service")
         os.mkdir(scan)
-        for s in ["qmail-send", "qmail-smtpd"]:
+        for s in services:
             os.symlink(os.path.join(self.qh, "supervise", s), os.path.join(scan, s))
         log = open(os.path.join(self.root, "svscan.log"), "ab")
         p = subprocess.Popen(["ip", "netns", "exec", self.netns, "svscan", scan],
@@ -465,7 +506,7 @@ class InstallTest(unittest.TestCase):
                              start_new_session=True, cwd="/")
 
         def down():
-            for s in ["qmail-send", "qmail-smtpd"]:
+            for s in services:
                 d = os.path.join(self.qh, "supervise", s)
                 run(["svc", "-dx", d, d + "/log"], timeout=10)
             if p.poll() is None:
@@ -478,8 +519,22 @@ class InstallTest(unittest.TestCase):
                      30, what="qmail-send under supervise")
         qng.wait_for(lambda: self.log("smtpd").count("tcpserver: status: 0/100") >= 3, 30,
                      what="tcpserver under supervise")
+        for sub in ("submission", "smtps"):
+            qng.wait_for(lambda: "tcpserver: status: 0/100" in self.log(sub), 30,
+                         what="the %s listener under supervise" % sub)
         self.smtp("joe@example.test")
         self.wait_mail(before + 1)
+        r = run(["ip", "netns", "exec", self.netns, sys.executable, "-c", NS_AUTH_CLIENT,
+                 "joe@example.test", "s3cret", "joe@example.test", ca.cert], timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode() + self.log("submission") +
+                         self.log("smtps"))
+        out = r.stdout.decode()
+        self.assertIn("587 before tls auth: False", out)
+        self.assertIn("587 mail without auth: 530", out)
+        self.assertRegex(out, r"465 tls: TLSv1\.[23]")
+        self.wait_mail(before + 3)
+        self.assertIn("auth ok ip=127.0.0.1 user=joe@example.test", self.log("submission"))
+        self.assertIn("auth ok ip=127.0.0.1 user=joe@example.test", self.log("smtps"))
         send = os.path.join(self.qh, "supervise", "qmail-send")
         exits = self.log().count("status: exiting")
         r = run(["svc", "-d", send], timeout=10)
