@@ -378,7 +378,9 @@ class SendLogTest(unittest.TestCase):
         self.inst.wait_log(r"^status: local 0/10 remote 0/20$")
 
     def test_log_and_bounce_name_the_cipher(self):
-        self.assertEqual(self.inst.inject("Subject: out\n\nhello\n", "s@mx.test",
+        # the sender is at far.test too, so the bounce goes out through
+        # the same TLS sink, where its text can be read
+        self.assertEqual(self.inst.inject("Subject: out\n\nhello\n", "s@far.test",
                                           ["a@far.test", "bad@far.test"]), 0)
         ok = self.inst.wait_log(r"^delivery \d+: success: ")[0]
         self.assertRegex(ok, r"success: 127\.0\.0\.2_accepted_message\./Remote_host_said:_250_"
@@ -387,3 +389,10 @@ class SendLogTest(unittest.TestCase):
         fail = self.inst.wait_log(r"^delivery \d+: failure: ")[0]
         self.assertIn("Remote_host_said:_550_5.1.1_no_such_user/TLS:_TLSv1.3_with_", fail)
         self.inst.wait_log(r"^bounce msg \d+ qp \d+$")
+        bounce = self.sink.wait(lambda: [t for c in self.sink.conns for t in c.txns
+                                         if t.mail.startswith("MAIL FROM:<>") and t.reply],
+                                30, "the bounce at the sink")[0]
+        self.assertEqual(bounce.accepted, ["s@far.test"])
+        self.assertRegex(bounce.body().decode(errors="replace"),
+                         r"Remote host said: 550 5\.1\.1 no such user\r\n"
+                         r"TLS: TLSv1\.3 with TLS_\w+ \(\d+ bits\), certificate not verified\.")
