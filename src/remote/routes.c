@@ -11,17 +11,18 @@
 #include "fmt.h"
 #include "routes.h"
 
-/* host_char - what a domain or relay name may contain. */
-static bool
-host_char(unsigned char c)
+/* routes_host_char - what a domain or relay name may contain. */
+bool
+routes_host_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
            c >= 0x80;
 }
 
-static char *
-lowdup(const char *s, size_t len)
+/* routes_lowdup - a malloc'ed ASCII-lower-case copy of s[0..len). */
+char *
+routes_lowdup(const char *s, size_t len)
 {
     char *d = malloc(len + 1);
 
@@ -84,7 +85,7 @@ split_domain(const char *line, size_t len, size_t *dlen)
         return false;
     *dlen = (size_t)(colon - line);
     for (size_t i = 0; i < *dlen; i++)
-        if (!host_char((unsigned char)line[i]))
+        if (!routes_host_char((unsigned char)line[i]))
             return false;
     return true;
 }
@@ -125,7 +126,7 @@ parse_relay(const char *s, size_t len, struct route_entry *e)
     if (hlen == 0)
         return colon != NULL; /* "domain::port" */
     for (size_t i = 0; i < hlen; i++)
-        if (!host_char((unsigned char)s[i]))
+        if (!routes_host_char((unsigned char)s[i]))
             return false;
     if (ipaddr_scan4(s, hlen, e->ip.b)) {
         e->ip.family = AF_INET;
@@ -134,7 +135,7 @@ parse_relay(const char *s, size_t len, struct route_entry *e)
         return true;
     }
     e->kind = ROUTE_NAME;
-    e->relay = lowdup(s, hlen);
+    e->relay = routes_lowdup(s, hlen);
     return e->relay != NULL;
 }
 
@@ -158,8 +159,9 @@ routes_parse_line(const char *line, size_t len, struct route_entry *e)
         errno = EINVAL;
         return -1;
     }
-    e->domain = lowdup(line, dlen);
-    if (!e->domain || (e->kind != ROUTE_NAME && !(e->relay = lowdup("", 0)))) {
+    e->domain = routes_lowdup(line, dlen);
+    if (!e->domain ||
+        (e->kind != ROUTE_NAME && !(e->relay = routes_lowdup("", 0)))) {
         routes_entry_free(e);
         errno = ENOMEM;
         return -1;

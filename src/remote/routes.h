@@ -53,6 +53,8 @@ int routes_load(struct routes *r, const struct bstr *list, size_t *badline)
 const struct route_entry *routes_match(const struct routes *r,
                                        const char *domain);
 void routes_free(struct routes *r);
+bool routes_host_char(unsigned char c);
+char *routes_lowdup(const char *s, size_t len);
 bool routes_scan_literal(const char *s, size_t len, struct ipaddr *ip);
 
 #endif

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "ctl.h"
+#include "routes.h"
 #include "tlspolicy.h"
 
 static const char *const level_names[] = {"none", "may", "encrypt",
@@ -21,26 +22,11 @@ tls_level_name(enum tls_level l)
     return (unsigned)l < 4 ? level_names[l] : "?";
 }
 
-/* dest_char - what a destination name may hold (as smtproutes' domains). */
+/* dest_char - what a destination may hold: smtproutes' names, brackets. */
 static bool
 dest_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-           c == '[' || c == ']' || c >= 0x80;
-}
-
-static char *
-lowdup(const char *s, size_t len)
-{
-    char *d = malloc(len + 1);
-
-    if (!d)
-        return NULL;
-    for (size_t i = 0; i < len; i++)
-        d[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-    d[len] = '\0';
-    return d;
+    return routes_host_char(c) || c == '[' || c == ']';
 }
 
 /* scan_level - a level name filling s[0..len); "" is may. */
@@ -95,7 +81,7 @@ tlspolicy_parse_line(const char *line, size_t len, struct tlspolicy_entry *e)
         errno = EINVAL; /* "-" or "-*": say "*:none" */
         return -1;
     }
-    e->dest = lowdup(line, dlen);
+    e->dest = routes_lowdup(line, dlen);
     if (!e->dest) {
         errno = ENOMEM;
         return -1;
@@ -225,7 +211,7 @@ parse_auth(const char *line, size_t len, struct authroute *r)
     c2 = memchr(c1 + 1, ':', len - hlen - 1);
     if (hlen == 0 || !c2 || c2 == c1 + 1)
         goto bad;
-    r->host = lowdup(line, hlen);
+    r->host = routes_lowdup(line, hlen);
     r->user = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
     r->pass = strndup(c2 + 1, len - (size_t)(c2 + 1 - line));
     if (!r->host || !r->user || !r->pass) {
