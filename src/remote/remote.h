@@ -97,7 +97,11 @@ int remote_init(struct remote *rm, const struct remote_conf *c,
 void remote_free(struct remote *rm);
 
 /* secure.c: STARTTLS and AUTH after EHLO (see there). */
-enum { REMOTE_SECURE_OK = 0, REMOTE_SECURE_FAIL = -1, REMOTE_SECURE_PLAIN = -2 };
+enum {
+    REMOTE_SECURE_OK = 0,
+    REMOTE_SECURE_FAIL = -1,
+    REMOTE_SECURE_PLAIN = -2,
+};
 int remote_secure(struct remote *rm, const char *name, bool plain,
                   struct bstr *why) WUR;
 

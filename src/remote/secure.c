@@ -123,8 +123,9 @@ static void
 note_plain(struct remote *rm, const char *what, const struct bstr *detail)
 {
     bstr_truncate(&rm->tlsnote, 0);
-    if (bstr_catf(&rm->tlsnote, "TLS: none, STARTTLS with %s failed: %s%s"
-                                "%.*s; sent without TLS.\n",
+    if (bstr_catf(&rm->tlsnote,
+                  "TLS: none, STARTTLS with %s failed: %s%s"
+                  "%.*s; sent without TLS.\n",
                   rm->s.ipstr, what, detail && detail->len ? ": " : "",
                   detail ? (int)detail->len : 0,
                   detail && detail->s ? detail->s : "") == -1)
@@ -184,8 +185,8 @@ starttls(struct remote *rm, const char *name, enum tls_level l, char *cafile,
         int v = tls_verify(s->tls, name, &err);
 
         if (v != 1) {
-            r = refuse(rm, l, cafile != NULL, "the certificate did not "
-                       "verify", &err, why);
+            r = refuse(rm, l, cafile != NULL, "the certificate did not verify",
+                       &err, why);
             goto out;
         }
         s->verified = true;
@@ -202,8 +203,10 @@ starttls(struct remote *rm, const char *name, enum tls_level l, char *cafile,
         goto out;
     }
     bstr_truncate(&rm->tlsnote, 0);
-    if (bstr_catf(&rm->tlsnote, "TLS: %s with %s (%d bits), certificate %s."
-                                "\n", tls_protocol(s->tls), tls_cipher(s->tls),
+    if (bstr_catf(&rm->tlsnote,
+                  "TLS: %s with %s (%d bits), certificate %s."
+                  "\n",
+                  tls_protocol(s->tls), tls_cipher(s->tls),
                   tls_cipher_bits(s->tls),
                   s->verified ? "verified" : "not verified") == -1)
         bstr_truncate(&rm->tlsnote, 0);
@@ -280,9 +283,11 @@ auth(struct remote *rm, const struct authroute *a, struct bstr *why)
 
     bstr_truncate(why, 0);
     if (!s->tls) {
-        if (bstr_catf(why, "Sorry, control/smtproutes-auth has a login for "
-                           "%s, and I send passwords only over TLS, which "
-                           "it did not give. (#4.7.0)\n", s->ipstr) == -1)
+        if (bstr_catf(why,
+                      "Sorry, control/smtproutes-auth has a login for "
+                      "%s, and I send passwords only over TLS, which "
+                      "it did not give. (#4.7.0)\n",
+                      s->ipstr) == -1)
             bstr_truncate(why, 0);
         return REMOTE_SECURE_FAIL;
     }
@@ -308,9 +313,11 @@ auth(struct remote *rm, const struct authroute *a, struct bstr *why)
         if (code == 334)
             code = auth_step(s, "", a->pass, strlen(a->pass));
     } else {
-        if (bstr_catf(why, "Sorry, %s offers neither AUTH PLAIN nor AUTH "
-                           "LOGIN, and control/smtproutes-auth has a login "
-                           "for it. (#4.7.0)\n", s->ipstr) == -1)
+        if (bstr_catf(why,
+                      "Sorry, %s offers neither AUTH PLAIN nor AUTH "
+                      "LOGIN, and control/smtproutes-auth has a login "
+                      "for it. (#4.7.0)\n",
+                      s->ipstr) == -1)
             bstr_truncate(why, 0);
         return REMOTE_SECURE_FAIL;
     }
@@ -318,8 +325,10 @@ auth(struct remote *rm, const struct authroute *a, struct bstr *why)
         goto dead;
     if (code == 235)
         return REMOTE_SECURE_OK;
-    if (bstr_catf(why, "Connected to %s but my login as %s was refused. "
-                       "(#4.7.0)\n", s->ipstr, a->user) == -1 ||
+    if (bstr_catf(why,
+                  "Connected to %s but my login as %s was refused. "
+                  "(#4.7.0)\n",
+                  s->ipstr, a->user) == -1 ||
         smtp_said(s, why) == -1)
         bstr_truncate(why, 0);
     return REMOTE_SECURE_FAIL;
@@ -338,8 +347,7 @@ dead:
  * (connect to this address again with plain set).
  */
 int
-remote_secure(struct remote *rm, const char *name, bool plain,
-              struct bstr *why)
+remote_secure(struct remote *rm, const char *name, bool plain, struct bstr *why)
 {
     const struct authroute *a = login_for(rm, name);
     char *cafile;
@@ -353,8 +361,8 @@ remote_secure(struct remote *rm, const char *name, bool plain,
     } else if (rm->s.ext & SMTP_STARTTLS) {
         r = starttls(rm, name, l, cafile, why);
     } else if (l != TLS_LEVEL_MAY) {
-        r = refuse(rm, l, cafile != NULL, "it does not offer STARTTLS",
-                   NULL, why);
+        r = refuse(rm, l, cafile != NULL, "it does not offer STARTTLS", NULL,
+                   why);
     }
     free(cafile);
     if (r == REMOTE_SECURE_OK && a)

@@ -2,8 +2,8 @@
 /*
  * smtp - one SMTP client connection: connecting with a deadline and an
  * optional source address, commands out, replies in (reply.h), the EHLO
- * keywords, STARTTLS (the iob ops swapped for tls.h's), and the texts qmail-remote reports when the connection
- * fails.
+ * keywords, STARTTLS (the iob ops swapped for tls.h's), and the texts
+ * qmail-remote reports when the connection fails.
  *
  * The socket stays non-blocking and every read and write waits at most
  * the remote timeout (iob.h), so a server that stalls anywhere, even in

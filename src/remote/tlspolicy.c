@@ -13,8 +13,7 @@
 #include "routes.h"
 #include "tlspolicy.h"
 
-static const char *const level_names[] = {"none", "may", "encrypt",
-                                          "verify"};
+static const char *const level_names[] = {"none", "may", "encrypt", "verify"};
 
 const char *
 tls_level_name(enum tls_level l)
@@ -235,6 +234,7 @@ authroutes_load(struct authroutes *a, const char *text, size_t len,
                 size_t *badline)
 {
     size_t line = 0;
+    int e;
 
     a->e = NULL;
     a->n = 0;
@@ -265,13 +265,11 @@ authroutes_load(struct authroutes *a, const char *text, size_t len,
         len -= step;
     }
     return 0;
-fail: {
-    int e = errno;
-
+fail:
+    e = errno;
     authroutes_free(a);
     errno = e;
     return -1;
-}
 }
 
 /* authroutes_find - the login for host (a name or literal), or NULL. */

@@ -66,8 +66,7 @@ int tlspolicy_parse_line(const char *line, size_t len,
                          struct tlspolicy_entry *e) WUR;
 int tlspolicy_load(struct tlspolicy *p, const struct bstr *list,
                    size_t *badline) WUR;
-struct tls_policy tlspolicy_find(const struct tlspolicy *p,
-                                 const char *domain);
+struct tls_policy tlspolicy_find(const struct tlspolicy *p, const char *domain);
 const char *tls_level_name(enum tls_level l);
 void tlspolicy_free(struct tlspolicy *p);
 
