@@ -116,9 +116,13 @@ class DemoTest(unittest.TestCase):
         foreground process group.  Every program ends, and qmail-send's
         log ends with its own exit line, not 'alert: lost connection'."""
         out = open(os.path.join(self.tmp, "run.out"), "w+b")
+        # as in a terminal, SIGINT's default action, even when the test
+        # runs under nohup or from a background job (which ignore it, and
+        # an ignored SIGINT is inherited and cannot be trapped by sh)
         p = subprocess.Popen([self.script, "run"], env=self.env, stdout=out,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
+                             start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         port = int(self.env["QNG_DEMO_PORT"])
 
         def up():
@@ -136,7 +140,25 @@ class DemoTest(unittest.TestCase):
                          what="the delivery")
             time.sleep(0.3)
             os.killpg(p.pid, signal.SIGINT)
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                # say who is still there, and what the demo printed
+                left = []
+                for pid in qng.session_members(p.pid):
+                    try:
+                        with open("/proc/%d/cmdline" % pid, "rb") as f:
+                            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+                        with open("/proc/%d/status" % pid) as f:
+                            sig = [l.strip() for l in f if l.startswith(("State", "SigIgn",
+                                                                         "SigCgt"))]
+                    except OSError:
+                        continue
+                    left.append("%d %s %s" % (pid, cmd[:120], " ".join(sig)))
+                out.seek(0)
+                self.fail("the demo did not stop 30 s after SIGINT; still running:\n%s\n"
+                          "its output ends:\n%s" % ("\n".join(left),
+                                                    out.read().decode(errors="replace")[-3000:]))
         finally:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
