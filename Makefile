@@ -48,7 +48,7 @@ SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto
 
 # Programs and the family folder holding each one's main file.  A program
 # is built once its main file exists (families grow file by file).
-FAMILIES := queue smtpd tcp tools send local inject remote
+FAMILIES := queue smtpd tcp tools send local inject remote vpop
 WANT_queue  := qmail-queue
 WANT_smtpd  := qmail-smtpd
 WANT_tcp    := tcpserver tcprules tcprulescheck
@@ -62,6 +62,7 @@ WANT_local  := qmail-lspawn qmail-local qmail-getpw qmail-newu qmail-pw2u \
                maildirmake maildir2mbox
 WANT_inject := qmail-inject sendmail predate datemail mailsubj
 WANT_remote := qmail-remote qmail-tcpok
+WANT_vpop   :=
 $(foreach f,$(FAMILIES),$(eval PROGS_$(f) := $(filter \
     $(patsubst src/$(f)/%.c,%,$(wildcard src/$(f)/*.c)),$(WANT_$(f)))))
 PROGS := $(foreach f,$(FAMILIES),$(PROGS_$(f)))
