@@ -138,7 +138,8 @@ vstore_lock(struct vstore *vs, const char *dir, uid_t uid, gid_t gid)
     if (!vs->dir || path(&p, dir, ".vpasswd.lock") == -1)
         goto fail;
     vs->lockfd = open(p.s, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (vs->lockfd == -1 || lock_ex_wait(vs->lockfd, VSTORE_LOCK_WAIT) == -1)
+    if (vs->lockfd == -1 || own(vs, vs->lockfd) == -1 ||
+        lock_ex_wait(vs->lockfd, VSTORE_LOCK_WAIT) == -1)
         goto fail;
     if (cdb_stale(dir)) {
         struct vpw_table t;
