@@ -32,10 +32,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "atomicfile.h"
 #include "fmt.h"
 #include "iob.h"
 #include "tls.h"
-#include "writeall.h"
 
 #define TKEY_LEN 80 /* name 16, HMAC 32, AES 32 */
 #define TKEYS_MAX 64
@@ -276,8 +276,8 @@ tls_ticketkeys_rotate(const char *path, long keep, struct bstr *err)
     struct stat st;
     bool have = stat(path, &st) == 0;
     long long now = (long long)time(NULL);
-    struct bstr tmp = BSTR_INIT, out = BSTR_INIT;
-    int fd = -1, e;
+    struct bstr out = BSTR_INIT;
+    int e;
 
     if (have && (n = keys_read(path, &keys, err)) == -1)
         return -1;
@@ -291,34 +291,17 @@ tls_ticketkeys_rotate(const char *path, long keep, struct bstr *err)
     for (ssize_t i = 0; i < n; i++)
         if (keys[i].time + keep >= now && key_cat(&out, &keys[i]) == -1)
             goto nomem; /* older ones: the new key takes over from them */
-    if (key_cat(&out, &fresh) == -1 || bstr_copys(&tmp, path) == -1 ||
-        bstr_cats(&tmp, ".tmp") == -1)
+    if (key_cat(&out, &fresh) == -1)
         goto nomem;
-    fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-              0600);
-    if (fd == -1)
-        goto sys;
-    if (have) {
-        /* keep the admin's owner and mode (readable by qmail-smtpd) */
-        if (fchown(fd, st.st_uid, st.st_gid) == -1 && geteuid() == 0)
-            goto sys;
-        if (fchmod(fd, st.st_mode & 07777) == -1)
-            goto sys;
-    } else if (fchmod(fd, 0640) == -1) {
-        goto sys;
-    }
-    if (write_all(fd, out.s, out.len) == -1 || fsync(fd) == -1)
-        goto sys;
-    e = close(fd);
-    fd = -1;
-    if (e == -1)
-        goto sys;
-    if (rename(tmp.s, path) == -1)
+    /* keep the admin's owner and mode (readable by qmail-smtpd) */
+    if (atomicfile_write(path, out.s, out.len,
+                         have ? st.st_mode & 07777 : 0640,
+                         have ? st.st_uid : ATOMICFILE_KEEP,
+                         have ? st.st_gid : ATOMICFILE_KEEP) == -1)
         goto sys;
     OPENSSL_cleanse(out.s, out.len);
     OPENSSL_cleanse(&fresh, sizeof fresh);
     bstr_free(&out);
-    bstr_free(&tmp);
     if (keys) {
         OPENSSL_cleanse(keys, TKEYS_MAX * sizeof *keys);
         free(keys);
@@ -328,16 +311,11 @@ nomem:
     errno = ENOMEM;
 sys:
     e = errno;
-    set_err(err, tmp.len ? tmp.s : path, ": ");
+    set_err(err, path, ": ");
     set_err(err, strerror(e), NULL);
-    if (fd != -1)
-        close(fd);
-    if (tmp.len)
-        unlink(tmp.s);
     if (out.s)
         OPENSSL_cleanse(out.s, out.len);
     bstr_free(&out);
-    bstr_free(&tmp);
     if (keys) {
         OPENSSL_cleanse(keys, TKEYS_MAX * sizeof *keys);
         free(keys);

@@ -4,17 +4,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "cdbmap.h"
 #include "lock.h"
 #include "readfile.h"
 #include "vstore.h"
-#include "writeall.h"
 
 #define VPASSWD_MAX (64 << 20) /* bytes: far above any real domain */
 
@@ -35,20 +34,6 @@ own(const struct vstore *vs, int fd)
     if (geteuid() == 0 && fchown(fd, vs->uid, vs->gid) == -1)
         return -1;
     return 0;
-}
-
-/* sync_dir - fsync the directory, so the renames in it are durable. */
-static int
-sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r;
-
-    if (fd == -1)
-        return -1;
-    r = fsync(fd);
-    close(fd);
-    return r;
 }
 
 /*
@@ -211,8 +196,9 @@ vstore_load(const struct vstore *vs, struct vpw_table *t, size_t *badline)
 int
 vstore_save(const struct vstore *vs, const struct vpw_table *t)
 {
-    struct bstr text = BSTR_INIT, fin = BSTR_INIT, tmp = BSTR_INIT;
-    int fd = -1, e = 0;
+    struct bstr text = BSTR_INIT, fin = BSTR_INIT;
+    uid_t uid = geteuid() == 0 ? vs->uid : ATOMICFILE_KEEP;
+    int e = 0;
 
     if (vs->lockfd == -1) {
         errno = ENOLCK;
@@ -220,36 +206,14 @@ vstore_save(const struct vstore *vs, const struct vpw_table *t)
     }
     if (vpw_table_format(t, &text) == -1 ||
         path(&fin, vs->dir, "vpasswd") == -1 ||
-        bstr_catf(&tmp, "%s/vpasswd.tmp.%ld", vs->dir, (long)getpid()) == -1)
-        goto fail;
-    fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-              0600);
-    if (fd == -1 || own(vs, fd) == -1 ||
-        write_all(fd, text.s ? text.s : "", text.len) == -1 || fsync(fd) == -1)
-        goto fail;
-    if (close(fd) == -1) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp.s, fin.s) == -1)
-        goto fail;
-    bstr_truncate(&tmp, 0);
-    if (vstore_rebuild_cdb(vs, t) == -1 || sync_dir(vs->dir) == -1)
-        goto fail;
-    goto out;
-fail:
-    e = errno ? errno : EIO;
-    if (fd != -1)
-        close(fd);
-    if (tmp.len)
-        unlink(tmp.s);
-out:
+        atomicfile_write(fin.s, text.s ? text.s : "", text.len, 0600, uid,
+                         vs->gid) == -1 ||
+        vstore_rebuild_cdb(vs, t) == -1 || atomicfile_syncdir(vs->dir) == -1)
+        e = errno ? errno : EIO;
     if (text.s)
         explicit_bzero(text.s, text.len);
     bstr_free(&text);
     bstr_free(&fin);
-    bstr_free(&tmp);
     if (e) {
         errno = e;
         return -1;
