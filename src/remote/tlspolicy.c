@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "ctl.h"
+#include "secret.h"
 #include "routes.h"
 #include "tlspolicy.h"
 
@@ -172,10 +173,7 @@ tlspolicy_free(struct tlspolicy *p)
 static void
 authroute_free(struct authroute *r)
 {
-    if (r->pass) {
-        explicit_bzero(r->pass, strlen(r->pass));
-        free(r->pass);
-    }
+    secret_free(r->pass);
     free(r->host);
     free(r->user);
     memset(r, 0, sizeof *r);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "secret.h"
 #include "vpasswd.h"
 
 /*
@@ -40,10 +41,7 @@ vpw_name_ok(const char *name, size_t len)
 void
 vpw_free(struct vpw *pw)
 {
-    if (pw->clear) {
-        explicit_bzero(pw->clear, strlen(pw->clear));
-        free(pw->clear);
-    }
+    secret_free(pw->clear);
     free(pw->name);
     free(pw->passwd);
     free(pw->gecos);
