@@ -62,7 +62,9 @@ WANT_local  := qmail-lspawn qmail-local qmail-getpw qmail-newu qmail-pw2u \
                maildirmake maildir2mbox
 WANT_inject := qmail-inject sendmail predate datemail mailsubj
 WANT_remote := qmail-remote qmail-tcpok
-WANT_vpop   :=
+WANT_vpop   := vadddomain vdeldomain vaddaliasdomain vadduser vdeluser vpasswd \
+               vmoduser vsetuserquota valias vuserinfo vdominfo vdelivermail \
+               vchkpw vconvert vfixperms vmaildirclean
 $(foreach f,$(FAMILIES),$(eval PROGS_$(f) := $(filter \
     $(patsubst src/$(f)/%.c,%,$(wildcard src/$(f)/*.c)),$(WANT_$(f)))))
 PROGS := $(foreach f,$(FAMILIES),$(PROGS_$(f)))

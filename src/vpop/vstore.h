@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * vstore - one domain's accounts on disk, in vpopmail's files: DIR/vpasswd
- * (the lines of vpasswd.h) and DIR/vpasswd.cdb built from it, changed
+ * (the lines of vpw.h) and DIR/vpasswd.cdb built from it, changed
  * under vpopmail's lock file DIR/.vpasswd.lock, so that vpopmail's own
  * tools and ours can share a tree.
  *
@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #include "bstr.h"
-#include "vpasswd.h"
+#include "vpw.h"
 
 #define VSTORE_LOCK_WAIT 30 /* seconds to wait for another tool's lock */
 

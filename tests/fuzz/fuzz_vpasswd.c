@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/vpop/vpasswd.h" /* scripts/fuzz has only -Isrc/lib */
+#include "../../src/vpop/vpw.h" /* scripts/fuzz has only -Isrc/lib */
 
 static void
 must(int cond)

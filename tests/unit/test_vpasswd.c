@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "vpasswd.h"
+#include "vpw.h"
 
 static void
 t_parse(void)

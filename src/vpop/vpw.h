@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * vpasswd - vpopmail's per-domain account file, as vpopmail 5.4 writes
+ * vpw - vpopmail's per-domain account file, as vpopmail 5.4 writes
  * it, so that an existing tree works unchanged.  Pure: parsing,
  * checking, formatting and the table kept in memory; the tools read and
  * write the files (vpasswd, then vpasswd.cdb built from it).
@@ -22,8 +22,8 @@
  * vpasswd.cdb has one record per line: the key is the name, the value
  * the rest of the line after the name's ':' (no newline).
  */
-#ifndef VPASSWD_H
-#define VPASSWD_H
+#ifndef VPW_H
+#define VPW_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * vpasswd - vpopmail's account lines (see vpasswd.h).
+ * vpw - vpopmail's account lines (see vpw.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include "fmt.h"
 #include "secret.h"
-#include "vpasswd.h"
+#include "vpw.h"
 
 /*
  * vpw_name_ok - may a new account have this name?  1 to VPW_NAME_MAX
