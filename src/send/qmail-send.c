@@ -1157,6 +1157,16 @@ req_full(void *arg)
     return cleancount > CLEAN_INFLIGHT;
 }
 
+static void reload(void);
+
+/* req_reload - a tool asked for the control files to be reread. */
+static void
+req_reload(void *arg)
+{
+    (void)arg;
+    reload();
+}
+
 /* ---- pipes to the helpers --------------------------------------------- */
 
 static void
@@ -1300,7 +1310,7 @@ main(void)
     struct sendctl ctl = {-1, BSTR_INIT};
     const struct sendctl_ops ops = {&msgs, &touch, put_due, req_take,
                                     req_preprocess, req_clean, req_rescan,
-                                    req_full, NULL};
+                                    req_full, req_reload, NULL};
     sigset_t mask;
     int sfd;
 

@@ -255,6 +255,9 @@ struct sendctl_ops {
     void (*rescan)(void *arg);
     /* qmail-clean has requests enough pending: read no more now */
     bool (*full)(void *arg);
+    /* reread the control files, as on SIGHUP ("reload", sent by the v*
+     * tools after they change virtualdomains) */
+    void (*reload)(void *arg);
     void *arg;
 };
 

@@ -3,7 +3,8 @@
  * sendctl - the queue tools' requests to qmail-send: lines on the fifo
  * lock/sendctl ("requeue N", "requeue all", "expire N", "remove N",
  * written by qmail-qrequeue, qmail-qexpire and qmail-qrm through
- * qtool_request), and SIGALRM's "requeue all".  Each is checked against
+ * qtool_request; "reload", written by the v* tools after they change
+ * control/virtualdomains), and SIGALRM's "requeue all".  Each is checked against
  * the message map and acted on through the schedule qmail-send keeps
  * (struct sendctl_ops): a request marks a message and makes it due, the
  * delivery pass that follows does the work (send.h's MSG_EXPIRE and
@@ -128,6 +129,10 @@ sendctl_command(const struct sendctl_ops *ops, const char *line)
         return 0;
     memcpy(verb, line, vl);
     verb[vl] = '\0';
+    if (!arg && strcmp(verb, "reload") == 0) {
+        ops->reload(ops->arg);
+        return 0;
+    }
     if (arg) {
         bool num;
 

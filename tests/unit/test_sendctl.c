@@ -136,7 +136,7 @@ struct fake {
     size_t ndue;
     char cleaned[64][32];
     size_t nclean;
-    unsigned rescans, preprocessed;
+    unsigned rescans, preprocessed, reloads;
     uint64_t finished[64];
     size_t nfinished;
     bool full;
@@ -196,6 +196,12 @@ f_full(void *arg)
 }
 
 static void
+f_reload(void *arg)
+{
+    ((struct fake *)arg)->reloads++;
+}
+
+static void
 f_finished(uint64_t id, time_t when, void *arg)
 {
     struct fake *f = arg;
@@ -219,6 +225,7 @@ fake_new(struct sendctl_ops *ops)
     ops->clean = f_clean;
     ops->rescan = f_rescan;
     ops->full = f_full;
+    ops->reload = f_reload;
     ops->arg = f;
     return f;
 }
@@ -383,6 +390,28 @@ t_hostile_requests(void)
     fake_free(f);
 }
 
+/* "reload" rereads the control files (the v* tools send it); with an
+ * argument it is not a request */
+static void
+t_reload(void)
+{
+    struct sendctl_ops ops;
+    struct fake *f = fake_new(&ops);
+    char log[8192];
+
+    queue_enter("reload");
+    capture_begin();
+    CHECK(sendctl_command(&ops, "reload") == 0);
+    CHECK(sendctl_command(&ops, "reload all") == 0);
+    CHECK(sendctl_command(&ops, "reload 10") == 0);
+    capture_end(log, sizeof log);
+    CHECK_INT(f->reloads, 1);
+    CHECK_STR(log, "warning: unknown queue request: reload all\n"
+                   "warning: queue request for unknown msg 10\n");
+    queue_leave();
+    fake_free(f);
+}
+
 static void
 t_read_whole_lines(void)
 {
@@ -537,6 +566,7 @@ static const struct test_case cases[] = {
     {"requests for messages still in todo/", t_requests_for_todo_messages},
     {"hostile and unknown request lines are logged through vis, ignored",
      t_hostile_requests},
+    {"reload rereads the control files", t_reload},
     {"the fifo is read in whole lines, 200 bytes at most, when there is room",
      t_read_whole_lines},
     {"touch sweep: every requeued file gets its mtime, 256 a slice",
