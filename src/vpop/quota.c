@@ -201,3 +201,106 @@ mdsize_stale(size_t filesize, long long age, bool over)
 {
     return filesize >= MDQ_RECALC_SIZE || (over && age > MDQ_RECALC_AGE);
 }
+
+/* mdq_same - do a and b set the same limits? */
+bool
+mdq_same(const struct mdquota *a, const struct mdquota *b)
+{
+    return a->has_bytes == b->has_bytes && a->has_count == b->has_count &&
+           (!a->has_bytes || a->bytes == b->bytes) &&
+           (!a->has_count || a->count == b->count);
+}
+
+/* pct - v as a percentage of lim (100 for a limit of 0), at most 1000. */
+static unsigned
+pct(long long v, unsigned long long lim)
+{
+    unsigned long long u = v > 0 ? (unsigned long long)v : 0;
+
+    if (lim == 0)
+        return 100;
+    if (u / lim >= 10)
+        return 1000;
+    /* u < 10 * lim: 100 * u fits when lim is below ULLONG_MAX / 1000 */
+    if (lim < ULLONG_MAX / 1000)
+        return (unsigned)(u * 100 / lim);
+    return (unsigned)(u / (lim / 100));
+}
+
+/*
+ * mdq_percent - how full u is under q: the higher of the byte and the
+ * count percentages (Courier's rule), 0 when q limits nothing, at most
+ * 1000.  A limit of 0 counts as full (100).
+ */
+unsigned
+mdq_percent(const struct mdquota *q, const struct mdusage *u)
+{
+    unsigned s = q->has_bytes ? pct(u->bytes, q->bytes) : 0;
+    unsigned c = q->has_count ? pct(u->count, q->count) : 0;
+
+    return s > c ? s : c;
+}
+
+/*
+ * mdq_name_size - the size a message file's name gives (",S=<bytes>"
+ * before the ":2," info, Maildir++'s convention, which also allows other
+ * ",X=" fields).  true with *size, false when the name has none (or the
+ * number is not one).
+ */
+bool
+mdq_name_size(const char *name, size_t len, unsigned long long *size)
+{
+    const char *colon = memchr(name, ':', len);
+    size_t end = colon ? (size_t)(colon - name) : len;
+
+    for (size_t i = end; i >= 3; i--) {
+        size_t at = i - 3, n = 0;
+
+        if (name[at] != ',' || name[at + 1] != 'S' || name[at + 2] != '=')
+            continue;
+        while (i + n < end && name[i + n] >= '0' && name[i + n] <= '9')
+            n++;
+        return num(name + i, n, size);
+    }
+    return false;
+}
+
+/* mdq_name_trashed - does the name's ":2," info carry the T flag
+ * (deleted, not yet expunged: Courier leaves it out of the sums)? */
+bool
+mdq_name_trashed(const char *name, size_t len)
+{
+    const char *colon = memchr(name, ':', len);
+    size_t i;
+
+    if (!colon)
+        return false;
+    i = (size_t)(colon - name);
+    if (len - i < 3 || name[i + 1] != '2' || name[i + 2] != ',')
+        return false;
+    for (i += 3; i < len && name[i] >= 'A' && name[i] <= 'Z'; i++)
+        if (name[i] == 'T')
+            return true;
+    return false;
+}
+
+/*
+ * mdsize_format - a whole maildirsize after a recalculation into out:
+ * the quota line, then "<bytes> <count>".  0, or -1 (ENOMEM).
+ */
+int
+mdsize_format(const struct mdquota *q, const struct mdusage *u,
+              struct bstr *out)
+{
+    bstr_truncate(out, 0);
+    if (mdq_format(q, out) == -1 || bstr_catc(out, '\n') == -1)
+        return -1;
+    return mdsize_delta(u->bytes, u->count, out);
+}
+
+/* mdsize_delta - append one line "<bytes> <count>\n" to out: 0, or -1. */
+int
+mdsize_delta(long long bytes, long long count, struct bstr *out)
+{
+    return bstr_catf(out, "%lld %lld\n", bytes, count);
+}

@@ -16,6 +16,13 @@
  * short and is left out.  The file is recalculated from the Maildir when
  * it has grown to MDQ_RECALC_SIZE bytes, when it is over quota and older
  * than MDQ_RECALC_AGE seconds, or when it cannot be read.
+ *
+ * A recalculation counts the messages in new/ and cur/ of the Maildir
+ * and of each folder (a subdirectory ".NAME", except ".Trash"), leaving
+ * out names starting with '.' and messages flagged T (deleted); a
+ * message's size is the ",S=<bytes>" its name carries (mdq_name_size),
+ * else the file's size.  The new file holds the quota line and one line
+ * of sums (mdsize_format).
  */
 #ifndef QUOTA_H
 #define QUOTA_H
@@ -46,5 +53,13 @@ bool mdq_over(const struct mdquota *q, const struct mdusage *u,
 int mdsize_parse(const char *text, size_t len, struct mdquota *q,
                  struct mdusage *u, size_t *lines) WUR;
 bool mdsize_stale(size_t filesize, long long age, bool over);
+
+bool mdq_same(const struct mdquota *a, const struct mdquota *b);
+unsigned mdq_percent(const struct mdquota *q, const struct mdusage *u);
+bool mdq_name_size(const char *name, size_t len, unsigned long long *size);
+bool mdq_name_trashed(const char *name, size_t len);
+int mdsize_format(const struct mdquota *q, const struct mdusage *u,
+                  struct bstr *out) WUR;
+int mdsize_delta(long long bytes, long long count, struct bstr *out) WUR;
 
 #endif
