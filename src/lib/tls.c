@@ -747,3 +747,59 @@ tls_random(void *buf, size_t n)
     }
     return 0;
 }
+
+/* tls_sha256 - the SHA-256 digest of msg (see tls.h). */
+int
+tls_sha256(const void *msg, size_t msglen, unsigned char out[32])
+{
+    unsigned int n = 32;
+
+    if (EVP_Digest(msg, msglen, out, &n, EVP_sha256(), NULL) != 1 ||
+        n != 32) {
+        ERR_clear_error();
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/* tls_hmac_sha256 - HMAC-SHA-256 of msg keyed with key (see tls.h). */
+int
+tls_hmac_sha256(const void *key, size_t keylen, const void *msg,
+                size_t msglen, unsigned char out[32])
+{
+    unsigned int n = 32;
+
+    if (keylen > INT_MAX ||
+        HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &n) == NULL ||
+        n != 32) {
+        ERR_clear_error();
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * tls_pbkdf2_sha256 - PBKDF2 with HMAC-SHA-256, one block of 32 bytes
+ * (SCRAM's Hi(), RFC 5802 2.2).  The cap on iter bounds the time a
+ * damaged key record can cost.
+ */
+int
+tls_pbkdf2_sha256(const void *pass, size_t passlen, const void *salt,
+                  size_t saltlen, unsigned long iter, unsigned char out[32])
+{
+    if (passlen > INT_MAX || saltlen > INT_MAX || iter == 0 ||
+        iter > 100000000UL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (PKCS5_PBKDF2_HMAC(passlen ? pass : "", (int)passlen, salt,
+                          (int)saltlen, (int)iter, EVP_sha256(), 32,
+                          out) != 1) {
+        ERR_clear_error();
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}

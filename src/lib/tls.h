@@ -119,4 +119,18 @@ int tls_hmac_md5(const void *key, size_t keylen, const void *msg,
 /* random bytes for challenges and keys; 0 or -1 */
 int tls_random(void *buf, size_t n);
 
+/*
+ * SHA-256 (FIPS 180-4), HMAC-SHA-256 (RFC 2104) and PBKDF2-HMAC-SHA-256
+ * (RFC 8018 5.2), for SCRAM-SHA-256 (RFC 7677): out gets 32 bytes.
+ * PBKDF2 takes 1 to 100000000 iterations (EINVAL beyond).  0, or -1
+ * with errno (EIO: OpenSSL failed).
+ */
+#define TLS_SHA256_LEN 32
+int tls_sha256(const void *msg, size_t msglen, unsigned char out[32]);
+int tls_hmac_sha256(const void *key, size_t keylen, const void *msg,
+                    size_t msglen, unsigned char out[32]);
+int tls_pbkdf2_sha256(const void *pass, size_t passlen, const void *salt,
+                      size_t saltlen, unsigned long iter,
+                      unsigned char out[32]);
+
 #endif
