@@ -123,15 +123,28 @@ int
 vassign_set(const char *text, size_t len, const char *domain, unsigned long uid,
             unsigned long gid, const char *dir, struct bstr *out)
 {
+    return vassign_set_alias(text, len, domain, domain, uid, gid, dir, out);
+}
+
+/*
+ * vassign_set_alias - as vassign_set, for a domain that stands for the
+ * domain real (vaddaliasdomain): "+ALIAS-:REAL:UID:GID:DIR:-::".
+ */
+int
+vassign_set_alias(const char *text, size_t len, const char *domain,
+                  const char *real, unsigned long uid, unsigned long gid,
+                  const char *dir, struct bstr *out)
+{
     struct bstr line = BSTR_INIT;
     bool found;
     int r;
 
-    if (!vdomain_name_ok(domain, strlen(domain)) || !dir_ok(dir)) {
+    if (!vdomain_name_ok(domain, strlen(domain)) ||
+        !vdomain_name_ok(real, strlen(real)) || !dir_ok(dir)) {
         errno = EINVAL;
         return -1;
     }
-    if (bstr_catf(&line, "+%s-:%s:%lu:%lu:%s:-::\n", domain, domain, uid, gid,
+    if (bstr_catf(&line, "+%s-:%s:%lu:%lu:%s:-::\n", domain, real, uid, gid,
                   dir) == -1)
         return -1;
     r = edit(text, len, domain, line.s, out, &found);
@@ -184,6 +197,76 @@ vassign_find(const char *text, size_t len, const char *domain,
         n += nl ? 1 : 0;
         text += n;
         len -= n;
+    }
+    return 0;
+}
+
+/* field - the next ':'-field of s[*i..n) (1), or 0 at the end. */
+static bool
+field(const char *s, size_t n, size_t *i, const char **f, size_t *fl)
+{
+    const char *c;
+
+    if (*i > n)
+        return false;
+    *f = s + *i;
+    c = memchr(*f, ':', n - *i);
+    *fl = c ? (size_t)(c - *f) : n - *i;
+    *i += *fl + 1;
+    return true;
+}
+
+/*
+ * vassign_next - the next virtual domain line of users/assign from *pos
+ * on ("+DOMAIN-:REAL:UID:GID:DIR:-::", DOMAIN a domain name with a dot:
+ * qmail-pw2u's "+joe-:joe:..." lines for system users have the same
+ * shape), into v (pointers into text).  Returns 1, or 0 at the "." line
+ * or the end.
+ */
+int
+vassign_next(const char *text, size_t len, size_t *pos,
+             struct vassign_line *v)
+{
+    while (*pos < len) {
+        const char *line = text + *pos, *nl = memchr(line, '\n', len - *pos);
+        size_t n = nl ? (size_t)(nl - line) : len - *pos, i = 1;
+        const char *f[7];
+        size_t fl[7], k = 0;
+        unsigned long ids[2];
+
+        *pos += n + 1;
+        if (is_end(line, n))
+            return 0;
+        if (n < 4 || line[0] != '+')
+            continue;
+        while (k < 7 && field(line, n, &i, &f[k], &fl[k]))
+            k++;
+        if (k != 7 || fl[0] < 2 || f[0][fl[0] - 1] != '-' ||
+            !vdomain_name_ok(f[0], fl[0] - 1) ||
+            !vdomain_name_ok(f[1], fl[1]) || !memchr(f[0], '.', fl[0]) ||
+            fl[4] == 0 || f[4][0] != '/' ||
+            fl[5] != 1 || f[5][0] != '-' || fl[6] != 0)
+            continue;
+        for (int j = 0; j < 2; j++) {
+            ids[j] = 0;
+            if (fl[2 + j] == 0 || fl[2 + j] > 10)
+                goto next;
+            for (size_t m = 0; m < fl[2 + j]; m++) {
+                if (f[2 + j][m] < '0' || f[2 + j][m] > '9')
+                    goto next;
+                ids[j] = ids[j] * 10 + (unsigned long)(f[2 + j][m] - '0');
+            }
+        }
+        v->domain = f[0];
+        v->domainlen = fl[0] - 1;
+        v->real = f[1];
+        v->reallen = fl[1];
+        v->uid = ids[0];
+        v->gid = ids[1];
+        v->dir = f[4];
+        v->dirlen = fl[4];
+        return 1;
+next:;
     }
     return 0;
 }

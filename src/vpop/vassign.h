@@ -26,9 +26,22 @@ bool vdomain_name_ok(const char *d, size_t len);
 int vassign_set(const char *text, size_t len, const char *domain,
                 unsigned long uid, unsigned long gid, const char *dir,
                 struct bstr *out) WUR;
+int vassign_set_alias(const char *text, size_t len, const char *domain,
+                      const char *real, unsigned long uid, unsigned long gid,
+                      const char *dir, struct bstr *out) WUR;
 int vassign_del(const char *text, size_t len, const char *domain,
                 struct bstr *out) WUR;
 int vassign_find(const char *text, size_t len, const char *domain,
                  struct bstr *line) WUR;
+
+/* One virtual domain's line; the pointers point into the text. */
+struct vassign_line {
+    const char *domain, *real, *dir;
+    size_t domainlen, reallen, dirlen;
+    unsigned long uid, gid;
+};
+
+int vassign_next(const char *text, size_t len, size_t *pos,
+                 struct vassign_line *v) WUR;
 
 #endif
