@@ -64,7 +64,7 @@ WANT_inject := qmail-inject sendmail predate datemail mailsubj
 WANT_remote := qmail-remote qmail-tcpok
 WANT_vpop   := vadddomain vdeldomain vaddaliasdomain vadduser vdeluser vpasswd \
                vmoduser vsetuserquota valias vuserinfo vdominfo vdelivermail \
-               vchkpw vconvert vfixperms vmaildirclean
+               vchkpw vconvert vfixperms vemptymailbox
 $(foreach f,$(FAMILIES),$(eval PROGS_$(f) := $(filter \
     $(patsubst src/$(f)/%.c,%,$(wildcard src/$(f)/*.c)),$(WANT_$(f)))))
 PROGS := $(foreach f,$(FAMILIES),$(PROGS_$(f)))
