@@ -53,7 +53,7 @@ des_char(char c)
 bool
 vpass_hash_known(const char *hash)
 {
-    static const char *const pre[] = {"$y$", "$6$",  "$5$", "$2b$",
+    static const char *const pre[] = {"$y$",  "$6$",  "$5$", "$2b$",
                                       "$2y$", "$2a$", "$1$"};
     size_t n = strlen(hash);
 

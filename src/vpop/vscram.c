@@ -78,8 +78,7 @@ vscram_parse(const char *v, size_t n, struct scram_keys *k, struct bstr *hash)
     const char *sp = memchr(v, ' ', n);
 
     if (sp == NULL || sp + 1 == v + n ||
-        memchr(sp + 1, ' ', (size_t)(v + n - sp - 1)) ||
-        memchr(v, '\0', n)) {
+        memchr(sp + 1, ' ', (size_t)(v + n - sp - 1)) || memchr(v, '\0', n)) {
         errno = EINVAL;
         return -1;
     }
@@ -291,8 +290,8 @@ make_secret(const char *dir, const char *file, uid_t uid, gid_t gid)
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     hex[2 * VSCRAM_SECRET_LEN] = '\n';
-    fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-              0600);
+    fd =
+        open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd == -1 || own(fd, uid, gid) == -1 ||
         write(fd, hex, sizeof hex) != (ssize_t)sizeof hex || fsync(fd) == -1)
         goto fail;

@@ -40,8 +40,7 @@ int vscram_parse(const char *v, size_t n, struct scram_keys *k,
 int vscram_get(const char *dir, const char *name, const char *hash,
                struct scram_keys *k) WUR;
 int vscram_put(const char *dir, uid_t uid, gid_t gid, const char *name,
-               const struct scram_keys *k, const char *hash,
-               unsigned wait) WUR;
+               const struct scram_keys *k, const char *hash, unsigned wait) WUR;
 int vscram_secret(const char *home, uid_t uid, gid_t gid,
                   unsigned char out[VSCRAM_SECRET_LEN]) WUR;
 int vscram_fake(const unsigned char secret[VSCRAM_SECRET_LEN],
