@@ -1,0 +1,1489 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * vdeliver - vdelivermail's run (see vdeliver.h): the outcomes table,
+ * the parsers of what it reads (the catch-all instruction, .qmail lines,
+ * Delivered-To lines), and the deliveries.
+ *
+ * Order of a run, as vpopmail 5.4's: arguments and names checked (a bad
+ * name bounces before the file system is touched); the domain from
+ * users/cdb; the loop check on $EXT@domain; the account, else the
+ * account named by the part before the first '-'; its BOUNCE_MAIL flag;
+ * its directory (made when missing); its .qmail (with "joe-ext", first
+ * .qmail-ext and .qmail-default files, as vpopmail's user-ext rule); else
+ * its Maildir under its quota.  A name without an account follows the
+ * .qmail-default's instruction.
+ *
+ * What a Maildir copy starts with is vpopmail's: qmail-local's
+ * Return-Path line, then "Delivered-To: NAME@REALDOMAIN" (not
+ * qmail-local's $DTLINE "dom.com-name@dom.com"), which is also what the
+ * loop check looks for.  A forwarded copy gets only the Delivered-To line
+ * (the next hop writes its own Return-Path), a program the message as
+ * queued.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "ctl.h"
+#include "datetime.h"
+#include "iob.h"
+#include "outcome.h"
+#include "priv.h"
+#include "qq.h"
+#include "rcptmap.h"
+#include "readfile.h"
+#include "vdeliver.h"
+#include "vis.h"
+
+#define HEADER_LINE_MAX 65536 /* a longer line cannot be a Delivered-To */
+
+/*
+ * Every way a run ends.  A bounce's text goes to the sender; the others
+ * to qmail-send's log.  "Sorry, no mailbox here by that name." is
+ * vpopmail's (and qmail's) word for word.
+ */
+static const struct vdel_outcome outcomes[] = {
+    {VR_DELIVERED, 0, NULL, "vdelivermail: delivered"},
+    {VR_STOPPED, 99, NULL,
+     "vdelivermail: delivered, and a program asked that no further "
+     "instruction be followed"},
+    {VR_DELETED, 0, NULL,
+     "vdelivermail: deleted: no such mailbox, and the domain deletes mail "
+     "for those"},
+    {VR_DROPPED, 0, NULL,
+     "vdelivermail: deleted: the mailbox's .qmail has no delivery line"},
+    {VR_NOMAILBOX, 100, "5.1.1", "Sorry, no mailbox here by that name."},
+    {VR_BADNAME, 100, "5.1.3", "Sorry, that is not a valid mailbox name:"},
+    {VR_BADDOMAIN, 100, "5.1.2", "Sorry, that is not a valid domain name:"},
+    {VR_LOOP, 100, "5.4.6",
+     "This message is looping: it already has my Delivered-To line for"},
+    {VR_DISABLED, 100, "5.2.1", "Sorry, this mailbox does not take mail:"},
+    {VR_QUOTA_TEMP, 111, "4.2.2", "user is over quota"},
+    {VR_QUOTA_PERM, 100, "5.2.2", "user is over quota"},
+    {VR_PROG_PERM, 100, "5.3.0", "vdelivermail: a .qmail program failed:"},
+    {VR_PROG_TEMP, 111, "4.3.0",
+     "vdelivermail: a .qmail program failed for now:"},
+    {VR_FWD_PERM, 100, "5.3.0", "vdelivermail: unable to forward:"},
+    {VR_FWD_TEMP, 111, "4.3.0", "vdelivermail: unable to forward for now:"},
+    {VR_USAGE, 111, "4.3.5",
+     "vdelivermail: usage: | vdelivermail '' "
+     "bounce-no-mailbox|delete|ADDRESS|/DIRECTORY in the domain's "
+     ".qmail-default"},
+    {VR_NOENV, 111, "4.3.5",
+     "vdelivermail: $EXT and $HOST are not set: qmail-local runs me from a "
+     "virtual domain's .qmail-default"},
+    {VR_NOTVIRTUAL, 111, "4.3.5",
+     "vdelivermail: not a virtual domain (no +DOMAIN- line in "
+     "users/assign):"},
+    {VR_CATCHALL, 111, "4.3.5",
+     "vdelivermail: bad instruction in the domain's .qmail-default:"},
+    {VR_DOTQMAIL, 111, "4.3.5", "vdelivermail: bad .qmail file:"},
+    {VR_MBOX, 111, "4.3.5",
+     "vdelivermail: mbox delivery is not supported, only Maildirs:"},
+    {VR_ACCOUNT, 111, "4.3.5", "vdelivermail: unusable account:"},
+    {VR_STORE, 111, "4.3.0",
+     "vdelivermail: temporary trouble with the account store:"},
+    {VR_CONFIG, 111, "4.3.0", "vdelivermail: unable to read the settings:"},
+    {VR_MESSAGE, 111, "4.3.0", "vdelivermail: unable to read the message:"},
+    {VR_MAILDIR, 111, "4.3.0", "vdelivermail: unable to deliver:"},
+    {VR_DISKFULL, 111, "4.3.1", "vdelivermail: unable to deliver, disk full:"},
+    {VR_NOMEM, 111, "4.3.0", "vdelivermail: out of memory"},
+};
+
+/* vdel_outcome - the row of reason r. */
+const struct vdel_outcome *
+vdel_outcome(enum vdel_reason r)
+{
+    for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
+        if (outcomes[i].reason == r)
+            return &outcomes[i];
+    return &outcomes[VR_MAILDIR];
+}
+
+/* ---- parsers ------------------------------------------------------- */
+
+/* has_dotdot - does s hold a path component ".."? */
+static bool
+has_dotdot(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        bool start = i == 0 || s[i - 1] == '/';
+
+        if (start && i + 2 <= len && s[i] == '.' && s[i + 1] == '.' &&
+            (i + 2 == len || s[i + 2] == '/'))
+            return true;
+    }
+    return false;
+}
+
+/* has_control - does s hold a C0 control byte (NUL included) or DEL? */
+static bool
+has_control(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    return false;
+}
+
+/*
+ * vdel_name_ok - may $EXT or $HOST be used at all?  1 to VDEL_NAME_MAX
+ * bytes without '/', "..", or a control byte: anything else could only
+ * be an attempt at a path, and is refused before any lookup.
+ */
+bool
+vdel_name_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > VDEL_NAME_MAX || memchr(s, '/', len) ||
+        has_control(s, len))
+        return false;
+    for (size_t i = 0; i + 1 < len; i++)
+        if (s[i] == '.' && s[i + 1] == '.')
+            return false;
+    return true;
+}
+
+/*
+ * vdel_address_ok - could s be forwarded to?  LOCAL@DOMAIN, at most
+ * ADDR_MAX bytes, no blank or control byte, a domain name after the
+ * last '@'.
+ */
+bool
+vdel_address_ok(const char *s, size_t len)
+{
+    size_t at;
+
+    if (len == 0 || len > ADDR_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '<' ||
+            s[i] == '>' || s[i] == ',')
+            return false;
+    at = len;
+    while (at > 0 && s[at - 1] != '@')
+        at--;
+    if (at < 2 || at == len)
+        return false; /* no '@', nothing before or after it */
+    return addr_domain_valid(s + at, len - at, true);
+}
+
+/*
+ * vdel_catchall_parse - the .qmail-default's last argument: the words
+ * bounce-no-mailbox and delete, an address (a leading '&' allowed), or
+ * an absolute path (a Maildir, or a directory holding one).  arg gets
+ * the address, or the path without trailing '/'.  0, or -1 (ENOMEM).
+ */
+int
+vdel_catchall_parse(const char *s, size_t len, enum vdel_catch *kind,
+                    struct bstr *arg)
+{
+    bstr_truncate(arg, 0);
+    *kind = VDEL_C_BAD;
+    if (len == 17 && memcmp(s, "bounce-no-mailbox", 17) == 0) {
+        *kind = VDEL_C_BOUNCE;
+        return 0;
+    }
+    if (len == 6 && memcmp(s, "delete", 6) == 0) {
+        *kind = VDEL_C_DELETE;
+        return 0;
+    }
+    if (len > 0 && s[0] == '/') {
+        while (len > 1 && s[len - 1] == '/')
+            len--;
+        if (len > 1 && !has_control(s, len) && !has_dotdot(s, len))
+            *kind = VDEL_C_DIR;
+        return *kind == VDEL_C_DIR ? bstr_copyb(arg, s, len) : 0;
+    }
+    if (len > 0 && s[0] == '&') {
+        s++;
+        len--;
+    }
+    if (vdel_address_ok(s, len)) {
+        *kind = VDEL_C_FORWARD;
+        return bstr_copyb(arg, s, len);
+    }
+    return 0;
+}
+
+/*
+ * vdel_line_parse - one .qmail line (without its newline; trailing
+ * blanks and CR are ignored) as vdelivermail reads it: "#" a comment,
+ * "|cmd" a program, "./path/" or "/path/" a Maildir, "./path" or "/path"
+ * an mbox, "&address" or "address" a forward.  A line that cannot be
+ * right is VDEL_L_BAD with out->why.
+ */
+void
+vdel_line_parse(const char *line, size_t len, struct vdel_line *out)
+{
+    memset(out, 0, sizeof *out);
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+                       line[len - 1] == '\r'))
+        len--;
+    out->arg = line;
+    out->len = len;
+    if (len == 0) {
+        out->kind = VDEL_L_BLANK;
+        return;
+    }
+    if (line[0] == '#') {
+        out->kind = VDEL_L_COMMENT;
+        return;
+    }
+    if (memchr(line, '\0', len)) {
+        out->kind = VDEL_L_BAD;
+        out->why = "a NUL byte";
+        return;
+    }
+    if (line[0] == '|') {
+        out->arg++;
+        out->len--;
+        while (out->len && (*out->arg == ' ' || *out->arg == '\t')) {
+            out->arg++;
+            out->len--;
+        }
+        out->kind = out->len ? VDEL_L_PROGRAM : VDEL_L_BAD;
+        out->why = out->len ? NULL : "an empty command";
+        return;
+    }
+    if (line[0] == '.' || line[0] == '/') {
+        if (has_control(line, len) || has_dotdot(line, len)) {
+            out->kind = VDEL_L_BAD;
+            out->why = "a path with \"..\" or a control byte";
+            return;
+        }
+        out->kind = line[len - 1] == '/' ? VDEL_L_MAILDIR : VDEL_L_MBOX;
+        return;
+    }
+    if (line[0] == '&') {
+        out->arg++;
+        out->len--;
+    }
+    out->kind =
+        vdel_address_ok(out->arg, out->len) ? VDEL_L_FORWARD : VDEL_L_BAD;
+    if (out->kind == VDEL_L_BAD)
+        out->why = "not an address (LOCAL@DOMAIN)";
+}
+
+/*
+ * vdel_path_resolve - a .qmail's path into out as a clean absolute path
+ * (no "." or empty components, no trailing '/'): a relative one is taken
+ * from base; with confine, the result must lie below that directory.
+ * 0, or -1 with errno (EINVAL: "..", a control byte, a relative base;
+ * EACCES: outside confine; ENOMEM).
+ */
+int
+vdel_path_resolve(const char *base, const char *path, size_t len,
+                  const char *confine, struct bstr *out)
+{
+    struct bstr raw = BSTR_INIT;
+    size_t clen;
+    int r = -1;
+
+    bstr_truncate(out, 0);
+    if (has_control(path, len) || has_dotdot(path, len) ||
+        (path[0] != '/' &&
+         (!base || base[0] != '/' || has_dotdot(base, strlen(base))))) {
+        errno = EINVAL;
+        return -1;
+    }
+    if ((len == 0 || path[0] != '/') &&
+        (bstr_cats(&raw, base) == -1 || bstr_catc(&raw, '/') == -1))
+        goto out;
+    if (bstr_catb(&raw, path, len) == -1)
+        goto out;
+    /* copy component by component, leaving out "." and empty ones */
+    for (size_t i = 0; i < raw.len;) {
+        size_t j = i;
+
+        while (j < raw.len && raw.s[j] != '/')
+            j++;
+        if (j > i && !(j - i == 1 && raw.s[i] == '.') &&
+            (bstr_catc(out, '/') == -1 ||
+             bstr_catb(out, raw.s + i, j - i) == -1))
+            goto out;
+        i = j + 1;
+    }
+    if (out->len == 0 && bstr_catc(out, '/') == -1)
+        goto out;
+    r = 0;
+    if (confine) {
+        clen = strlen(confine);
+        while (clen > 1 && confine[clen - 1] == '/')
+            clen--;
+        if (!(out->len > clen && memcmp(out->s, confine, clen) == 0 &&
+              out->s[clen] == '/')) {
+            errno = EACCES;
+            r = -1;
+        }
+    }
+out:;
+    int e = errno;
+    bstr_free(&raw);
+    errno = e;
+    return r;
+}
+
+/* same_nocase - a[0..n) and b[0..n) equal but for ASCII case? */
+static bool
+same_nocase(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * vdel_is_dtline - is this header line "Delivered-To: addr"?  Case, and
+ * blanks around the address, do not matter (vpopmail compares without
+ * case; a host that spells the name differently still loops).
+ */
+bool
+vdel_is_dtline(const char *line, size_t len, const char *addr)
+{
+    static const char name[] = "delivered-to:";
+    size_t i = sizeof name - 1, alen = strlen(addr);
+
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
+                       line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    if (len < i || !same_nocase(line, name, i))
+        return false;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return len - i == alen && same_nocase(line + i, addr, alen);
+}
+
+/*
+ * vdel_loop_scan - does the message's header (fd, from its start, up to
+ * the first empty line) hold a Delivered-To line for one of addrs?
+ * 1 (*which the index), 0, or -1 with errno.
+ */
+int
+vdel_loop_scan(int fd, const char *const *addrs, size_t n, size_t *which)
+{
+    struct bstr line = BSTR_INIT;
+    struct iob in;
+    char buf[8192];
+    int r, found = 0;
+
+    if (lseek(fd, 0, SEEK_SET) == -1)
+        return -1;
+    iob_init(&in, fd, buf, sizeof buf, NULL, NULL);
+    for (;;) {
+        r = iob_getline(&in, &line, HEADER_LINE_MAX);
+        if (r == -1) {
+            found = -1;
+            break;
+        }
+        if (line.len == 0 || line.s[0] == '\n' ||
+            (line.s[0] == '\r' && line.len <= 2))
+            break; /* the end of the header (or of the message) */
+        if (r != IOB_LONG)
+            for (size_t i = 0; i < n; i++)
+                if (vdel_is_dtline(line.s, line.len, addrs[i])) {
+                    *which = i;
+                    found = 1;
+                }
+        if (found || r == IOB_EOF)
+            break;
+    }
+    int e = errno;
+    bstr_free(&line);
+    errno = e;
+    return found;
+}
+
+/*
+ * vdel_rpline - the Return-Path line for a Maildir copy: qmail-local's
+ * $RPLINE when it is one line of that form, else made from the sender
+ * (a newline in it becomes '_'), else none.  0, or -1 (ENOMEM).
+ */
+int
+vdel_rpline(const char *env, const char *sender, struct bstr *out)
+{
+    static const char pre[] = "Return-Path: <";
+    size_t len, from;
+
+    bstr_truncate(out, 0);
+    if (env) {
+        len = strlen(env);
+        if (len >= sizeof pre + 1 && memcmp(env, pre, sizeof pre - 1) == 0 &&
+            memcmp(env + len - 2, ">\n", 2) == 0 &&
+            memchr(env, '\n', len) == env + len - 1)
+            return bstr_copyb(out, env, len);
+    }
+    if (!sender)
+        return 0;
+    if (bstr_cats(out, pre) == -1)
+        return -1;
+    from = out->len;
+    if (*sender && addr_quote(out, sender, strlen(sender)) == -1)
+        return -1;
+    for (size_t i = from; i < out->len; i++)
+        if (out->s[i] == '\n' || out->s[i] == '\r')
+            out->s[i] = '_';
+    return bstr_cats(out, ">\n");
+}
+
+/*
+ * vdel_warn_text - the quota warning for rcpt: with custom (an admin's
+ * .quotawarn.msg, a whole message with its own header), vpopmail's
+ * Delivered-To and Date lines and then the file as it is; else our own
+ * message from postmaster@domain, saying how full the mailbox is.
+ * 0, or -1 (ENOMEM).
+ */
+int
+vdel_warn_text(struct bstr *out, const char *rcpt, const char *domain,
+               const struct mdquota *q, const struct mdusage *u, time_t now,
+               const struct bstr *custom)
+{
+    bstr_truncate(out, 0);
+    if (bstr_catf(out, "Delivered-To: %s\nDate: ", rcpt) == -1 ||
+        date822_cat(out, now) == -1 || bstr_catc(out, '\n') == -1)
+        return -1;
+    if (custom && custom->len)
+        return bstr_catb(out, custom->s, custom->len);
+    if (bstr_catf(out,
+                  "From: Mail Delivery System <postmaster@%s>\n"
+                  "To: %s\n"
+                  "Subject: Mail quota warning: your mailbox is %u%% full\n"
+                  "Message-ID: <%lld.%ld.quotawarn@%s>\n"
+                  "Auto-Submitted: auto-generated\n"
+                  "MIME-Version: 1.0\n"
+                  "Content-Type: text/plain; charset=us-ascii\n"
+                  "\n"
+                  "Your mailbox %s is %u%% full.\n",
+                  domain, rcpt, mdq_percent(q, u), (long long)now,
+                  (long)getpid(), domain, rcpt, mdq_percent(q, u)) == -1)
+        return -1;
+    if (q->has_bytes &&
+        bstr_catf(out, "It holds %lld bytes of the %llu it may hold.\n",
+                  u->bytes, q->bytes) == -1)
+        return -1;
+    if (q->has_count &&
+        bstr_catf(out, "It holds %lld messages of the %llu it may hold.\n",
+                  u->count, q->count) == -1)
+        return -1;
+    return bstr_cats(out,
+                     "\n"
+                     "When it is full, new mail for you is refused.  Please "
+                     "delete the mail\n"
+                     "you no longer need, or ask your administrator for a "
+                     "larger quota.\n");
+}
+
+/* ---- the run ------------------------------------------------------- */
+
+#define OFF(f) offsetof(struct vdel_settings, f)
+
+/* The control files vdelivermail reads, once, at start. */
+static const struct ctl_setting settings[] = {
+    {"overquota", CTL_LINE, "defer", 0, 0, OFF(overquota), CTL_NOFLAG},
+    {"quotawarnpercent", CTL_ULONG, "90", 0, 100, OFF(warnpercent), CTL_NOFLAG},
+};
+
+/* vdel_init - a run of the message on msgfd, from qmail-local's
+ * arguments and environment. */
+void
+vdel_init(struct vdel *d, int argc, char *const *argv, int msgfd)
+{
+    memset(d, 0, sizeof *d);
+    d->argc = argc;
+    d->argv = argv;
+    d->msgfd = msgfd;
+    d->ext = getenv("EXT");
+    d->host = getenv("HOST");
+    d->sender = getenv("SENDER");
+    d->newsender = getenv("NEWSENDER");
+    d->rpline_env = getenv("RPLINE");
+    d->qqprog_env = getenv("QMAILQUEUE");
+    d->qmailhome = priv_home();
+    d->now = time(NULL);
+    d->reason = VR_MAILDIR;
+}
+
+/* vdel_free - release what the run holds. */
+void
+vdel_free(struct vdel *d)
+{
+    if (d->have_pw)
+        vpw_free(&d->pw);
+    if (d->have_dom)
+        vdomain_free(&d->dom);
+    if (d->have_auth)
+        vauth_close(&d->auth);
+    if (d->have_conf)
+        vconf_free(&d->conf);
+    bstr_free(&d->set.overquota);
+    bstr_free(&d->user);
+    bstr_free(&d->hostl);
+    bstr_free(&d->account);
+    bstr_free(&d->extpart);
+    bstr_free(&d->rcpt);
+    bstr_free(&d->rpline);
+    bstr_free(&d->domains);
+    bstr_free(&d->ownmd);
+    bstr_free(&d->qqprog);
+    bstr_free(&d->fwd);
+    bstr_free(&d->detail);
+    bstr_free(&d->custom);
+    bstr_free(&d->notes);
+}
+
+/* end - the run ends for reason r, with words (printf) after its text,
+ * or none (fmt NULL).  Returns the exit code. */
+static int __attribute__((format(printf, 3, 4)))
+end(struct vdel *d, enum vdel_reason r, const char *fmt, ...)
+{
+    va_list ap;
+    int ok = 0;
+
+    d->reason = r;
+    bstr_truncate(&d->detail, 0);
+    if (fmt) {
+        va_start(ap, fmt);
+        ok = bstr_vcatf(&d->detail, fmt, ap);
+        va_end(ap);
+    }
+    if (ok == -1)
+        bstr_truncate(&d->detail, 0);
+    return vdel_outcome(r)->code;
+}
+
+/* nomem - out of memory: a deferral. */
+static int
+nomem(struct vdel *d)
+{
+    return end(d, VR_NOMEM, NULL);
+}
+
+/* note - something that went wrong on the side, for the line's end. */
+static void __attribute__((format(printf, 2, 3)))
+note(struct vdel *d, const char *fmt, ...)
+{
+    va_list ap;
+    size_t keep = d->notes.len;
+    int r = 0;
+
+    if (d->notes.len)
+        r = bstr_cats(&d->notes, "; ");
+    va_start(ap, fmt);
+    if (r == 0)
+        r = bstr_vcatf(&d->notes, fmt, ap);
+    va_end(ap);
+    if (r == -1)
+        bstr_truncate(&d->notes, keep);
+}
+
+/*
+ * admin_msg - an admin's text for a bounce or deferral: NAME in the
+ * domain's directory, else in ~vpopmail/domains (vpopmail's places).
+ * 1 found (in d->custom), 0 none.
+ */
+static int
+admin_msg(struct vdel *d, const char *name)
+{
+    struct bstr p = BSTR_INIT;
+    const char *dirs[2] = {d->have_dom ? d->dom.dir.s : NULL, d->domains.s};
+    int r = 0;
+
+    for (size_t i = 0; i < 2 && r != 1; i++) {
+        if (!dirs[i])
+            continue;
+        bstr_truncate(&p, 0);
+        if (bstr_catf(&p, "%s/%s", dirs[i], name) == -1)
+            break;
+        r = readfile_path(p.s, &d->custom, VDEL_MSGFILE_MAX);
+    }
+    bstr_free(&p);
+    if (r != 1)
+        bstr_truncate(&d->custom, 0);
+    while (d->custom.len && (d->custom.s[d->custom.len - 1] == '\n' ||
+                             d->custom.s[d->custom.len - 1] == '\r'))
+        bstr_truncate(&d->custom, d->custom.len - 1);
+    return d->custom.len ? 1 : 0;
+}
+
+/* rewind_msg - back to the message's start: 0, or the exit code. */
+static int
+rewind_msg(struct vdel *d)
+{
+    if (lseek(d->msgfd, 0, SEEK_SET) == 0)
+        return 0;
+    return end(d, VR_MESSAGE, "%s", strerror(errno));
+}
+
+/* loop_check - bounce if the header has a Delivered-To for one of the
+ * n addresses.  0, or the exit code. */
+static int
+loop_check(struct vdel *d, const char *const *addrs, size_t n)
+{
+    size_t which = 0;
+    int r = vdel_loop_scan(d->msgfd, addrs, n, &which);
+
+    if (r == -1)
+        return end(d, VR_MESSAGE, "%s", strerror(errno));
+    if (r == 1)
+        return end(d, VR_LOOP, "%s.", addrs[which]);
+    return 0;
+}
+
+/* ---- deliveries -------------------------------------------------------- */
+
+/*
+ * run_program - "sh -c cmd" in dir with the message on its stdin (as
+ * queued: no lines of ours), output to ours; its exit code means what it
+ * means to qmail-local (qmail-command(8)).  0 (*stop for 99), or the
+ * exit code.
+ */
+static int
+run_program(struct vdel *d, const char *cmd, size_t len, const char *dir,
+            bool *stop)
+{
+    struct bstr c = BSTR_INIT;
+    pid_t pid;
+    int status, code;
+
+    *stop = false;
+    if ((code = rewind_msg(d)) != 0)
+        return code;
+    if (bstr_copyb(&c, cmd, len) == -1)
+        return nomem(d);
+    pid = fork();
+    if (pid == -1) {
+        bstr_free(&c);
+        return end(d, VR_PROG_TEMP, "unable to fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        sigset_t none;
+        char msg[256];
+        int n;
+
+        signal(SIGPIPE, SIG_DFL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (chdir(dir) == -1 || (d->msgfd != 0 && dup2(d->msgfd, 0) == -1))
+            n = snprintf(msg, sizeof msg,
+                         "Unable to switch to %s: %s. "
+                         "(#4.3.0)\n",
+                         dir, strerror(errno));
+        else {
+            execl("/bin/sh", "sh", "-c", c.s, (char *)NULL);
+            n = snprintf(msg, sizeof msg,
+                         "Unable to run /bin/sh: %s. (#4.3.0)\n",
+                         strerror(errno));
+        }
+        if (n > 0 && write(1, msg, (size_t)n) < 0)
+            _exit(EXIT_TEMP);
+        _exit(EXIT_TEMP);
+    }
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR) {
+            bstr_free(&c);
+            return end(d, VR_PROG_TEMP, "unable to wait: %s", strerror(errno));
+        }
+    d->nprogram++;
+    if (WIFEXITED(status)) {
+        switch (WEXITSTATUS(status)) {
+        case 0:
+            bstr_free(&c);
+            return 0;
+        case 99:
+            *stop = true;
+            bstr_free(&c);
+            return 0;
+        case 100:
+        case 64: /* sysexits: usage, data, software, protocol, perms, conf */
+        case 65:
+        case 70:
+        case 76:
+        case 77:
+        case 78:
+        case 112:
+            code = end(d, VR_PROG_PERM, "\"%s\" exited %d", c.s,
+                       WEXITSTATUS(status));
+            bstr_free(&c);
+            return code;
+        default:
+            code = end(d, VR_PROG_TEMP, "\"%s\" exited %d", c.s,
+                       WEXITSTATUS(status));
+            bstr_free(&c);
+            return code;
+        }
+    }
+    code = end(d, VR_PROG_TEMP, "\"%s\" was killed by signal %d", c.s,
+               WTERMSIG(status));
+    bstr_free(&c);
+    return code;
+}
+
+/* add_forward - one more address for the forward at the end. */
+static int
+add_forward(struct vdel *d, const char *a, size_t len)
+{
+    if (bstr_catb(&d->fwd, a, len) == -1 || bstr_catc(&d->fwd, '\0') == -1)
+        return nomem(d);
+    d->nfwd++;
+    return 0;
+}
+
+/*
+ * forward - queue the message once for every collected address, with
+ * our Delivered-To line on top and $NEWSENDER (else $SENDER) as the
+ * envelope sender, through qmail-queue or $QMAILQUEUE.  0, or the exit
+ * code (qmail-queue's verdict).
+ */
+static int
+forward(struct vdel *d)
+{
+    struct qq qq;
+    struct bstr dt = BSTR_INIT;
+    const char *sender = d->newsender ? d->newsender
+                         : d->sender  ? d->sender
+                                      : "";
+    const char *a = NULL;
+    char buf[65536];
+    int code;
+
+    if (d->nfwd == 0)
+        return 0;
+    if ((code = rewind_msg(d)) != 0)
+        return code;
+    if (bstr_catf(&dt, "Delivered-To: %s\n", d->rcpt.s) == -1)
+        return nomem(d);
+    qq_init(&qq, d->qqprog.s, false);
+    if (qq_open(&qq) == -1) {
+        bstr_free(&dt);
+        return end(d, VR_FWD_TEMP, "unable to run %s: %s", d->qqprog.s,
+                   strerror(errno));
+    }
+    qq_put(&qq, dt.s, dt.len);
+    bstr_free(&dt);
+    for (;;) {
+        ssize_t r = read(d->msgfd, buf, sizeof buf);
+
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1) {
+            int e = errno;
+            qq_abort(&qq);
+            return end(d, VR_MESSAGE, "%s", strerror(e));
+        }
+        if (r == 0)
+            break;
+        qq_put(&qq, buf, (size_t)r);
+    }
+    qq_from(&qq, sender, strlen(sender));
+    while ((a = ctl_list_next(&d->fwd, a)))
+        qq_to(&qq, a, strlen(a));
+    code = qq_close(&qq);
+    if (code == 0) {
+        d->nforward += (unsigned)d->nfwd;
+        return 0;
+    }
+    return end(
+        d, outcome_qq_kind(code) == OUTCOME_PERM ? VR_FWD_PERM : VR_FWD_TEMP,
+        "%s", outcome_get(outcome_from_qq(code))->text);
+}
+
+/* maildirsize_quota - the quota on the first line of a Maildir's
+ * maildirsize (vpopmail's quota for a Maildir that is not an account's);
+ * none when there is no such file or line. */
+static void
+maildirsize_quota(const char *maildir, struct mdquota *q)
+{
+    struct bstr p = BSTR_INIT, text = BSTR_INIT;
+    const char *nl;
+
+    memset(q, 0, sizeof *q);
+    if (bstr_catf(&p, "%s/maildirsize", maildir) == 0 &&
+        readfile_path(p.s, &text, 65536) == 1 &&
+        (nl = memchr(text.s, '\n', text.len)) &&
+        mdq_parse(text.s, (size_t)(nl - text.s), q) == -1)
+        memset(q, 0, sizeof *q);
+    bstr_free(&p);
+    bstr_free(&text);
+}
+
+/* store_failed - the words for a failed vdq_store. */
+static int
+store_failed(struct vdel *d, const char *maildir, enum maildir_stage stage,
+             int e)
+{
+    if (stage == MAILDIR_S_READ)
+        return end(d, VR_MESSAGE, "%s", strerror(e));
+    if (e == EDQUOT || e == ENOSPC)
+        return end(d, VR_DISKFULL, "%s: %s", maildir, strerror(e));
+    if (stage == MAILDIR_S_OPEN)
+        return end(d, VR_MAILDIR, "no Maildir at %s: %s", maildir, strerror(e));
+    return end(d, VR_MAILDIR, "%s: %s", maildir, strerror(e));
+}
+
+/*
+ * send_warning - the quota warning into the account's Maildir, unless
+ * one went out in the last VDEL_WARN_AGAIN seconds.  It is not refused
+ * for quota (it says the mailbox is full) but is counted in maildirsize.
+ * Trouble is a note, never the run's outcome.
+ */
+static void
+send_warning(struct vdel *d, const char *maildir, const struct vdel_quota *qs,
+             const struct mdusage *u)
+{
+    struct bstr custom = BSTR_INIT, text = BSTR_INIT, p = BSTR_INIT;
+    struct vdel_stored st = {BSTR_INIT, 0, MAILDIR_S_OPEN, 0};
+    struct iovec head;
+    int r = vdq_warn_claim(maildir, d->now);
+
+    if (r == -1)
+        note(d, "quota warning not sent: %s", strerror(errno));
+    if (r != 1)
+        return;
+    /* an admin's .quotawarn.msg: the domain's, else ~vpopmail/domains' */
+    r = 0;
+    for (int i = 0; i < 2 && r != 1; i++) {
+        bstr_truncate(&p, 0);
+        r = bstr_catf(&p, "%s/.quotawarn.msg",
+                      i == 0 ? d->dom.dir.s : d->domains.s) == -1
+                ? -1
+                : readfile_path(p.s, &custom, VDEL_WARNFILE_MAX);
+    }
+    if (r != 1)
+        bstr_truncate(&custom, 0);
+    if (vdel_warn_text(&text, d->rcpt.s, d->dom.real.s, &qs->q, u, d->now,
+                       &custom) == -1) {
+        note(d, "quota warning not sent: out of memory");
+        goto out;
+    }
+    head.iov_base = text.s;
+    head.iov_len = text.len;
+    if (vdq_store(maildir, &head, 1, -1, qs->file, &st) == -1)
+        note(d, "quota warning not sent: %s", strerror(errno));
+    else
+        note(d, "quota warning sent (%u%% full)", mdq_percent(&qs->q, u));
+out:
+    bstr_free(&custom);
+    bstr_free(&text);
+    bstr_free(&p);
+    bstr_free(&st.name);
+}
+
+/* overquota_flag - tell qmail-smtpd (rcptmap) whether the account's
+ * mailbox is full; trouble is a note. */
+static void
+overquota_flag(struct vdel *d, bool over)
+{
+    if (rcptmap_overquota_set(d->qmailhome, d->account.s, d->dom.real.s,
+                              over) == -1)
+        note(d, "over-quota flag not %s: %s", over ? "set" : "cleared",
+             strerror(errno));
+}
+
+/*
+ * deliver_maildir - the message into the Maildir at path (no trailing
+ * '/').  own: the account's own Maildir, made when missing, under the
+ * account's quota, with the warning and the over-quota flag; else under
+ * the quota its maildirsize names, if any.  0, or the exit code.
+ */
+static int
+deliver_maildir(struct vdel *d, const char *path, bool own)
+{
+    struct vdel_stored st = {BSTR_INIT, 0, MAILDIR_S_OPEN, 0};
+    struct vdel_quota qs;
+    struct mdquota q;
+    struct mdusage after;
+    struct bstr dt = BSTR_INIT;
+    struct iovec head[2];
+    struct stat sb;
+    long long add;
+    int code;
+
+    memset(&q, 0, sizeof q);
+    if (own) {
+        const char *qs_ = d->pw.quota ? d->pw.quota : "";
+
+        if (mdq_parse(qs_, strlen(qs_), &q) == -1)
+            note(d, "quota \"%s\" not understood, not enforced", qs_);
+        if (stat(path, &sb) == -1 && errno == ENOENT &&
+            maildir_make(path, VDEL_MODE_DIR) == -1 && errno != EEXIST)
+            return end(d, VR_MAILDIR, "unable to make %s: %s", path,
+                       strerror(errno));
+    } else {
+        maildirsize_quota(path, &q);
+    }
+    if (bstr_catf(&dt, "Delivered-To: %s\n", d->rcpt.s) == -1)
+        return nomem(d);
+    head[0].iov_base = d->rpline.s;
+    head[0].iov_len = d->rpline.len;
+    head[1].iov_base = dt.s;
+    head[1].iov_len = dt.len;
+    add = (long long)(d->rpline.len + dt.len) + d->msgsize;
+    if (vdq_check(path, &q, add, d->now, &qs) == -1) {
+        int e = errno;
+        bstr_free(&dt);
+        return store_failed(d, path,
+                            e == ENOENT ? MAILDIR_S_OPEN : MAILDIR_S_WRITE, e);
+    }
+    if (qs.over) {
+        bool bounce = bstr_equals(&d->set.overquota, "bounce");
+
+        bstr_free(&dt);
+        if (own && mdq_over(&q, &qs.u, VDEL_FULL_ROOM, 1))
+            overquota_flag(d, true); /* no room left for mail at all */
+        if (own && d->set.warnpercent &&
+            mdq_percent(&q, &qs.u) >= d->set.warnpercent)
+            send_warning(d, path, &qs, &qs.u);
+        admin_msg(d, ".over-quota.msg");
+        return end(d, bounce ? VR_QUOTA_PERM : VR_QUOTA_TEMP, NULL);
+    }
+    if ((code = rewind_msg(d)) != 0) {
+        bstr_free(&dt);
+        return code;
+    }
+    if (vdq_store(path, head, 2, d->msgfd, qs.file, &st) == -1) {
+        int e = errno;
+        bstr_free(&dt);
+        bstr_free(&st.name);
+        return store_failed(d, path, st.stage, e);
+    }
+    bstr_free(&dt);
+    bstr_free(&st.name);
+    if (st.counterr)
+        note(d, "maildirsize not updated: %s", strerror(st.counterr));
+    d->nmaildir++;
+    d->stored = st.size;
+    if (!own)
+        return 0;
+    after = qs.u;
+    after.bytes += (long long)st.size;
+    after.count++;
+    if (!mdq_limited(&q) || !mdq_over(&q, &after, 0, 0))
+        overquota_flag(d, false);
+    if (mdq_limited(&q) && d->set.warnpercent) {
+        if (mdq_percent(&q, &after) >= d->set.warnpercent)
+            send_warning(d, path, &qs, &after);
+        else if (vdq_warn_rearm(path) == -1)
+            note(d, "quota warning flag not removed: %s", strerror(errno));
+    }
+    return 0;
+}
+
+/*
+ * run_dotqmail - deliver by the .qmail file at base/name, lines in order
+ * (forwards queued together at the end, as qmail-local does).  Every line
+ * is checked before the first delivery, so a bad line defers without
+ * duplicates.  A file that is absent or holds only blank lines is not
+ * used (*used false); one with only comments deletes the message, as
+ * vpopmail's does.  0 with *used, or the exit code.
+ */
+static int
+run_dotqmail(struct vdel *d, const char *base, const char *name, bool *used)
+{
+    struct bstr p = BSTR_INIT, text = BSTR_INIT, path = BSTR_INIT;
+    struct vdel_line l;
+    bool stop = false, any = false;
+    size_t lineno;
+    int r, code = 0;
+
+    *used = false;
+    if (bstr_catf(&p, "%s/%s", base, name) == -1)
+        return nomem(d);
+    r = readfile_path(p.s, &text, VDEL_DOTQMAIL_MAX);
+    if (r == 0 || (r == -1 && errno == ENOENT)) {
+        bstr_free(&p);
+        return 0;
+    }
+    if (r == -1) {
+        code = errno == EFBIG ? end(d, VR_DOTQMAIL, "%s is over %d bytes", p.s,
+                                    VDEL_DOTQMAIL_MAX)
+                              : end(d, VR_ACCOUNT, "unable to read %s: %s", p.s,
+                                    strerror(errno));
+        goto out;
+    }
+    /* two passes: check every line, then deliver */
+    for (int pass = 0; pass < 2 && !stop; pass++) {
+        size_t i = 0;
+
+        for (lineno = 1; i < text.len && !stop; lineno++) {
+            const char *s = text.s + i, *nl = memchr(s, '\n', text.len - i);
+            size_t len = nl ? (size_t)(nl - s) : text.len - i;
+
+            i += len + 1;
+            vdel_line_parse(s, len, &l);
+            if (pass == 0) {
+                if (l.kind == VDEL_L_BAD) {
+                    code = end(d, VR_DOTQMAIL, "%s line %zu: %s", p.s, lineno,
+                               l.why);
+                    goto out;
+                }
+                if (l.kind == VDEL_L_MBOX) {
+                    code = end(d, VR_MBOX, "%s line %zu", p.s, lineno);
+                    goto out;
+                }
+                if (l.kind == VDEL_L_MAILDIR &&
+                    vdel_path_resolve(base, l.arg, l.len, d->domains.s,
+                                      &path) == -1) {
+                    code = errno == ENOMEM
+                               ? nomem(d)
+                               : end(d, VR_DOTQMAIL,
+                                     "%s line %zu: a Maildir outside %s", p.s,
+                                     lineno, d->domains.s);
+                    goto out;
+                }
+                if (l.kind == VDEL_L_FORWARD) {
+                    struct bstr a = BSTR_INIT;
+                    const char *one[1];
+
+                    if (bstr_copyb(&a, l.arg, l.len) == -1) {
+                        code = nomem(d);
+                        goto out;
+                    }
+                    one[0] = a.s;
+                    code = loop_check(d, one, 1);
+                    bstr_free(&a);
+                    if (code)
+                        goto out;
+                }
+                if (l.kind != VDEL_L_BLANK)
+                    *used = true;
+                continue;
+            }
+            switch (l.kind) {
+            case VDEL_L_PROGRAM:
+                code = run_program(d, l.arg, l.len, base, &stop);
+                any = true;
+                break;
+            case VDEL_L_FORWARD:
+                code = add_forward(d, l.arg, l.len);
+                any = true;
+                break;
+            case VDEL_L_MAILDIR:
+                if (vdel_path_resolve(base, l.arg, l.len, d->domains.s,
+                                      &path) == -1) {
+                    code = nomem(d);
+                    break;
+                }
+                code = deliver_maildir(
+                    d, path.s,
+                    bstr_equals(&path, d->ownmd.s ? d->ownmd.s : ""));
+                any = true;
+                break;
+            default:
+                break;
+            }
+            if (code)
+                goto out;
+        }
+        if (pass == 0 && !*used)
+            goto out; /* blank lines only: as if there were no file */
+    }
+    if ((code = forward(d)) != 0)
+        goto out;
+    if (!any)
+        code = end(d, VR_DROPPED, "%s", p.s);
+    else if (stop)
+        code = end(d, VR_STOPPED, "to %s by %s", d->rcpt.s, p.s);
+    else
+        code = end(d, VR_DELIVERED,
+                   "to %s by %s (%u Maildir, %u forwarded, %u program)",
+                   d->rcpt.s, p.s, d->nmaildir, d->nforward, d->nprogram);
+out:
+    bstr_free(&p);
+    bstr_free(&text);
+    bstr_free(&path);
+    return code;
+}
+
+/*
+ * dotqmail_names - the account's .qmail files to look for, in vpopmail's
+ * order: for "joe-x-y" (found as joe) .qmail-x-y, .qmail-x-default,
+ * .qmail-default (a '.' of the extension written ':'), then .qmail.
+ * Names separated by NUL in out.  0, or -1 (ENOMEM).
+ */
+static int
+dotqmail_names(const struct bstr *ext, struct bstr *out)
+{
+    struct bstr e = BSTR_INIT;
+    int r = -1;
+
+    bstr_truncate(out, 0);
+    if (bstr_copyb(&e, ext->s ? ext->s : "", ext->len) == -1)
+        return -1;
+    for (size_t i = 0; i < e.len; i++)
+        if (e.s[i] == '.')
+            e.s[i] = ':';
+    if (e.len) {
+        if (bstr_catf(out, ".qmail-%s", e.s) == -1 ||
+            bstr_catc(out, '\0') == -1)
+            goto out;
+        for (size_t i = e.len + 1; i-- > 0;)
+            if (i == 0 || e.s[i - 1] == '-') {
+                if (bstr_cats(out, ".qmail-") == -1 ||
+                    bstr_catb(out, e.s, i) == -1 ||
+                    bstr_cats(out, "default") == -1 ||
+                    bstr_catc(out, '\0') == -1)
+                    goto out;
+            }
+    }
+    if (bstr_cats(out, ".qmail") == -1 || bstr_catc(out, '\0') == -1)
+        goto out;
+    r = 0;
+out:
+    bstr_free(&e);
+    return r;
+}
+
+/*
+ * make_home - the account's directory when it is missing, as vpopmail
+ * makes it: only below the domain's directory.  0, or the exit code.
+ */
+static int
+make_home(struct vdel *d)
+{
+    const char *dir = d->pw.dir;
+    size_t dlen = d->dom.dir.len;
+    struct bstr p = BSTR_INIT;
+    struct stat st;
+
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return end(d, VR_ACCOUNT, "%s is not a directory", dir);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return end(d, VR_ACCOUNT, "%s: %s", dir, strerror(errno));
+    while (dlen > 1 && d->dom.dir.s[dlen - 1] == '/')
+        dlen--;
+    if (!(strlen(dir) > dlen && memcmp(dir, d->dom.dir.s, dlen) == 0 &&
+          dir[dlen] == '/'))
+        return end(d, VR_ACCOUNT, "%s is missing, and not in %s", dir,
+                   d->dom.dir.s);
+    /* each missing component below the domain's directory (a hashed
+     * layout has one more level) */
+    for (size_t i = dlen + 1;; i++) {
+        if (dir[i] != '/' && dir[i] != '\0')
+            continue;
+        bstr_truncate(&p, 0);
+        if (bstr_catb(&p, dir, i) == -1) {
+            bstr_free(&p);
+            return nomem(d);
+        }
+        if (mkdir(p.s, VDEL_MODE_DIR) == -1 && errno != EEXIST) {
+            int e = errno;
+            bstr_free(&p);
+            return end(d, VR_ACCOUNT, "unable to make %s: %s", dir,
+                       strerror(e));
+        }
+        if (dir[i] == '\0')
+            break;
+    }
+    bstr_free(&p);
+    return 0;
+}
+
+/* deliver_account - mail for the account in d->pw. */
+static int
+deliver_account(struct vdel *d)
+{
+    struct bstr names = BSTR_INIT;
+    const char *n = NULL, *dir = d->pw.dir;
+    bool used = false;
+    int code;
+
+    if (bstr_catf(&d->rcpt, "%s@%s", d->account.s, d->dom.real.s) == -1)
+        return nomem(d);
+    if (d->pw.gid & VPW_BOUNCE_MAIL)
+        return end(d, VR_DISABLED, "%s", d->rcpt.s);
+    if (d->extpart.len) {
+        /* found by the part before '-': that name too must not loop */
+        const char *one[1] = {d->rcpt.s};
+
+        if ((code = loop_check(d, one, 1)) != 0)
+            return code;
+    }
+    if (!dir || dir[0] != '/' || has_dotdot(dir, strlen(dir)))
+        return end(d, VR_ACCOUNT, "%s has the directory \"%s\" in vpasswd",
+                   d->rcpt.s, dir ? dir : "");
+    if (vdel_path_resolve(dir, "Maildir", 7, NULL, &d->ownmd) == -1)
+        return nomem(d);
+    if ((code = make_home(d)) != 0)
+        return code;
+    if (dotqmail_names(&d->extpart, &names) == -1)
+        return nomem(d);
+    while (!used && (n = ctl_list_next(&names, n)))
+        if ((code = run_dotqmail(d, dir, n, &used)) != 0 || used) {
+            bstr_free(&names);
+            return code;
+        }
+    bstr_free(&names);
+    code = deliver_maildir(d, d->ownmd.s, true);
+    if (code == 0)
+        code = end(d, VR_DELIVERED, "to %s (Maildir, %llu bytes)", d->rcpt.s,
+                   d->stored);
+    return code;
+}
+
+/* is_maildir - does dir have new/ (then it is a Maildir, not a home)? */
+static bool
+is_maildir(const char *dir)
+{
+    struct bstr p = BSTR_INIT;
+    struct stat st;
+    bool r = bstr_catf(&p, "%s/new", dir) == 0 && stat(p.s, &st) == 0 &&
+             S_ISDIR(st.st_mode);
+
+    bstr_free(&p);
+    return r;
+}
+
+/* deliver_nobody - a name without an account: the domain's instruction. */
+static int
+deliver_nobody(struct vdel *d)
+{
+    struct bstr arg = BSTR_INIT, md = BSTR_INIT;
+    const char *instr = d->argv[2];
+    enum vdel_catch kind;
+    bool used = false;
+    int code = 0;
+
+    if (bstr_catf(&d->rcpt, "%s@%s", d->user.s, d->dom.real.s) == -1 ||
+        vdel_catchall_parse(instr, strlen(instr), &kind, &arg) == -1)
+        return nomem(d);
+    switch (kind) {
+    case VDEL_C_BOUNCE:
+        admin_msg(d, ".no-user.msg");
+        code = end(d, VR_NOMAILBOX, NULL);
+        break;
+    case VDEL_C_DELETE:
+        code = end(d, VR_DELETED, "(%s)", d->rcpt.s);
+        break;
+    case VDEL_C_FORWARD: {
+        const char *one[1] = {arg.s};
+
+        if ((code = loop_check(d, one, 1)) != 0 ||
+            (code = add_forward(d, arg.s, arg.len)) != 0 ||
+            (code = forward(d)) != 0)
+            break;
+        code = end(d, VR_DELIVERED, "for %s: no such mailbox, forwarded to %s",
+                   d->rcpt.s, arg.s);
+        break;
+    }
+    case VDEL_C_DIR:
+        if (is_maildir(arg.s)) {
+            code = deliver_maildir(d, arg.s, false);
+        } else {
+            /* a user's directory: its .qmail, else its Maildir */
+            if ((code = run_dotqmail(d, arg.s, ".qmail", &used)) != 0 || used)
+                break;
+            if (bstr_catf(&md, "%s/Maildir", arg.s) == -1) {
+                code = nomem(d);
+                break;
+            }
+            code = deliver_maildir(d, md.s, false);
+        }
+        if (code == 0)
+            code = end(d, VR_DELIVERED,
+                       "for %s: no such mailbox, delivered into %s (%llu "
+                       "bytes)",
+                       d->rcpt.s, md.len ? md.s : arg.s, d->stored);
+        break;
+    default:
+        code = end(d, VR_CATCHALL, "\"%s\"", instr);
+        break;
+    }
+    bstr_free(&arg);
+    bstr_free(&md);
+    return code;
+}
+
+/* lookup - the account for $EXT, else for the part before its first
+ * '-'.  1 found (d->pw, d->account, d->ext), 0 none, or -(exit code). */
+static int
+lookup(struct vdel *d)
+{
+    const char *dash;
+    int r;
+
+    r = vauth_getpw(&d->auth, &d->dom, d->user.s, d->user.len, &d->pw);
+    if (r == 1) {
+        d->have_pw = true;
+        return bstr_copy(&d->account, &d->user) == -1 ? -nomem(d) : 1;
+    }
+    dash = memchr(d->user.s, '-', d->user.len);
+    if (r == 0 && dash && dash > d->user.s) {
+        size_t len = (size_t)(dash - d->user.s);
+
+        r = vauth_getpw(&d->auth, &d->dom, d->user.s, len, &d->pw);
+        if (r == 1) {
+            d->have_pw = true;
+            if (bstr_copyb(&d->account, d->user.s, len) == -1 ||
+                bstr_copys(&d->extpart, dash + 1) == -1)
+                return -nomem(d);
+            return 1;
+        }
+    }
+    if (r == -1)
+        return -end(d, VR_STORE, "%s", d->auth.err.s);
+    return 0;
+}
+
+/* setup - names, message, settings, domain: 0, or the exit code. */
+static int
+setup(struct vdel *d)
+{
+    const char *bad = NULL;
+    struct stat st;
+
+    if (d->argc != 3)
+        return end(d, VR_USAGE, NULL);
+    if (!d->ext || !d->host)
+        return end(d, VR_NOENV, NULL);
+    if (!vdel_name_ok(d->ext, strlen(d->ext)))
+        return end(d, VR_BADNAME, "\"%s\"", d->ext);
+    if (!vdel_name_ok(d->host, strlen(d->host)))
+        return end(d, VR_BADDOMAIN, "\"%s\"", d->host);
+    if (bstr_copys(&d->user, d->ext) == -1)
+        return nomem(d);
+    bstr_lower(&d->user);
+    if (vdomain_lower(d->host, strlen(d->host), &d->hostl) == -1)
+        return errno == EINVAL ? end(d, VR_BADDOMAIN, "\"%s\"", d->host)
+                               : nomem(d);
+    if (fstat(d->msgfd, &st) == -1 || lseek(d->msgfd, 0, SEEK_SET) == -1)
+        return end(d, VR_MESSAGE, "not a seekable file: %s", strerror(errno));
+    d->msgsize = (long long)st.st_size;
+    if (chdir(d->qmailhome) == -1)
+        return end(d, VR_CONFIG, "unable to switch to %s: %s", d->qmailhome,
+                   strerror(errno));
+    if (ctl_load(settings, sizeof settings / sizeof settings[0], &d->set,
+                 &bad) == -1)
+        return end(d, VR_CONFIG, "control/%s: %s", bad, strerror(errno));
+    if (!bstr_equals(&d->set.overquota, "bounce") &&
+        !bstr_equals(&d->set.overquota, "defer") &&
+        !bstr_equals(&d->set.overquota, ""))
+        note(d, "control/overquota is neither defer nor bounce: deferring");
+    if (vconf_load(&d->conf, &bad) == -1)
+        return end(d, VR_CONFIG, "%s: %s", bad ? bad : "vpopmail",
+                   strerror(errno));
+    d->have_conf = true;
+    if (vauth_init(&d->auth, &d->conf) == -1)
+        return nomem(d);
+    d->have_auth = true;
+    if (vconf_domains_dir(&d->conf, &d->domains) == -1 ||
+        vdel_rpline(d->rpline_env, d->sender, &d->rpline) == -1)
+        return nomem(d);
+    if (d->qqprog_env && *d->qqprog_env
+            ? bstr_copys(&d->qqprog, d->qqprog_env) == -1
+            : bstr_catf(&d->qqprog, "%s/bin/qmail-queue", d->qmailhome) == -1)
+        return nomem(d);
+    switch (vdomain_find(d->hostl.s, d->hostl.len, &d->dom)) {
+    case 1:
+        d->have_dom = true;
+        return 0;
+    case 0:
+        return end(d, VR_NOTVIRTUAL, "%s", d->hostl.s);
+    default:
+        return end(d, VR_STORE, "unable to read users/cdb: %s",
+                   strerror(errno));
+    }
+}
+
+/*
+ * vdel_run - the whole delivery (see the top of this file).  Returns the
+ * exit code for qmail-local; d->reason and the words for vdel_report.
+ */
+int
+vdel_run(struct vdel *d)
+{
+    struct bstr a1 = BSTR_INIT, a2 = BSTR_INIT;
+    const char *addrs[2];
+    int code, r;
+
+    if ((code = setup(d)) != 0)
+        return code;
+    /* vpopmail's first check: $EXT at the domain as given, and at the
+     * real domain (what our Delivered-To lines say) */
+    if (bstr_catf(&a1, "%s@%s", d->user.s, d->hostl.s) == -1 ||
+        bstr_catf(&a2, "%s@%s", d->user.s, d->dom.real.s) == -1) {
+        code = nomem(d);
+        goto out;
+    }
+    addrs[0] = a1.s;
+    addrs[1] = a2.s;
+    if ((code = loop_check(d, addrs, 2)) != 0)
+        goto out;
+    r = lookup(d);
+    if (r < 0)
+        code = -r;
+    else if (r == 1)
+        code = deliver_account(d);
+    else
+        code = deliver_nobody(d);
+out:
+    bstr_free(&a1);
+    bstr_free(&a2);
+    return code;
+}
+
+/* cat_lines - s with each line made safe (vis), newlines kept. */
+static int
+cat_lines(struct bstr *out, const struct bstr *s)
+{
+    for (size_t i = 0; i < s->len;) {
+        const char *nl = memchr(s->s + i, '\n', s->len - i);
+        size_t len = nl ? (size_t)(nl - (s->s + i)) : s->len - i;
+
+        if (i && bstr_catc(out, '\n') == -1)
+            return -1;
+        if (len && s->s[i + len - 1] == '\r')
+            len--;
+        if (vis_cat(out, s->s + i, len) == -1)
+            return -1;
+        i += (nl ? (size_t)(nl - (s->s + i)) + 1 : len);
+    }
+    return 0;
+}
+
+/*
+ * vdel_report - the run's line for qmail-local (its output is the
+ * delivery's report, and a bounce's text): the row's text, the details,
+ * the enhanced code, then the notes.  An admin's message file replaces
+ * the row's text.  Bytes from outside are escaped (vis).  0, or -1.
+ */
+int
+vdel_report(const struct vdel *d, struct bstr *line)
+{
+    const struct vdel_outcome *o = vdel_outcome(d->reason);
+
+    bstr_truncate(line, 0);
+    if (d->custom.len) {
+        if (cat_lines(line, &d->custom) == -1)
+            return -1;
+    } else {
+        if (bstr_cats(line, o->text) == -1)
+            return -1;
+        if (d->detail.len && (bstr_catc(line, ' ') == -1 ||
+                              vis_cat(line, d->detail.s, d->detail.len) == -1))
+            return -1;
+    }
+    if (o->esc && !(d->custom.len && strstr(line->s, "(#")) &&
+        bstr_catf(line, " (#%s)", o->esc) == -1)
+        return -1;
+    if (d->notes.len && (bstr_cats(line, "; ") == -1 ||
+                         vis_cat(line, d->notes.s, d->notes.len) == -1))
+        return -1;
+    return bstr_catc(line, '\n');
+}
