@@ -38,12 +38,16 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wold-style-definition -Wvla \
            -Wwrite-strings -Wimplicit-fallthrough -Werror
 CFLAGS  ?= -O2 -g
+# libpq for the PostgreSQL account store (src/vpop/vauth_pg.c); with
+# --as-needed only the programs that reach it load libpq.
+PG_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || \
+               echo -I$$(pg_config --includedir 2>/dev/null))
 ALLCFLAGS = -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(FORTIFY) \
            -fstack-protector-strong -fPIE $(SANFLAGS) \
-           -Isrc/lib -I$(B)/gen $(EXTRA_INC) -MMD -MP
+           -Isrc/lib -I$(B)/gen $(EXTRA_INC) $(PG_CFLAGS) -MMD -MP
 LDFLAGS ?=
 ALLLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
-LIBS    := -lcdb -lresolv -lcrypt
+LIBS    := -lcdb -lresolv -lcrypt -lpq
 SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 
 # Programs and the family folder holding each one's main file.  A program
@@ -94,8 +98,12 @@ $(foreach f,$(FAMILIES),$(eval $(call family_rules,$(f))))
 FAMILY_A := $(FAMILIES:%=$(B)/lib%.a)
 
 BINS := $(PROGS:%=$(B)/bin/%)
+# Test-only programs the e2e tests drive (tests/prog/NAME.c), e.g.
+# vauthdrv, every account-store call on any backend.
+TESTPROG_SRC := $(wildcard tests/prog/*.c)
+TESTPROGS := $(TESTPROG_SRC:tests/prog/%.c=$(B)/tests/prog/%)
 
-all: $(BINS)
+all: $(BINS) $(TESTPROGS)
 .PHONY: all check check-nodeps print-mains run bench fuzz install install-sendmail clean unit e2e fuzz-replay deps
 
 # The compile-time home is a generated header, rewritten only when it changes.
@@ -131,13 +139,20 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(B)/tests/unit/harness.o $(FAMILY_A) $(LIB_A)
 	    -Wl,--start-group $(FAMILY_A) $(LIB_A) -Wl,--end-group \
 	    $(LIBS) $(SSL_LIBS)
 
+$(B)/tests/prog/%: $(B)/tests/prog/%.o $(FAMILY_A) $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $< \
+	    -Wl,--start-group $(FAMILY_A) $(LIB_A) -Wl,--end-group \
+	    $(LIBS) $(SSL_LIBS)
+
 # Fuzz targets: with gcc, a replay driver runs each saved corpus file.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 # Test and fuzz objects are kept between runs (and make check's output
 # ends with its summary line, not with make removing intermediates).
 .SECONDARY: $(UNIT_SRC:%.c=$(B)/%.o) $(FUZZ_SRC:%.c=$(B)/%.o) \
-    $(B)/tests/unit/harness.o $(B)/tests/fuzz/replay.o
+    $(B)/tests/unit/harness.o $(B)/tests/fuzz/replay.o \
+    $(TESTPROG_SRC:%.c=$(B)/%.o)
 $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(FAMILY_A) $(LIB_A)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $< $(B)/tests/fuzz/replay.o \
@@ -147,14 +162,14 @@ $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(FAMILY_A) $(LIB_A)
 check: deps
 	@$(MAKE) --no-print-directory check-nodeps
 
-check-nodeps: $(BINS) $(UNIT_BIN) $(FUZZ_REPLAY)
+check-nodeps: $(BINS) $(TESTPROGS) $(UNIT_BIN) $(FUZZ_REPLAY)
 	@B=$(B) scripts/check
 
 unit: $(UNIT_BIN)
 	@B=$(B) scripts/check unit
 fuzz-replay: $(FUZZ_REPLAY)
 	@B=$(B) scripts/check fuzz
-e2e: $(BINS)
+e2e: $(BINS) $(TESTPROGS)
 	@B=$(B) scripts/check e2e
 
 # Real libFuzzer builds with clang, run for FUZZTIME seconds each.

@@ -13,6 +13,11 @@ command -v make >/dev/null 2>&1 || need_pkg make
 command -v pkg-config >/dev/null 2>&1 || need_pkg pkg-config
 [ -f /usr/include/cdb.h ] || need_pkg libcdb-dev
 pkg-config --exists openssl 2>/dev/null || [ -f /usr/include/openssl/ssl.h ] || need_pkg libssl-dev
+# libpq for the PostgreSQL account store (src/vpop/vauth_pg.c)
+[ -f /usr/include/postgresql/libpq-fe.h ] || pkg-config --exists libpq 2>/dev/null ||
+    need_pkg libpq-dev
+# a real PostgreSQL (initdb, pg_ctl, postgres, psql) for test_vpop_pgsql
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkg postgresql
 # crypt(3) with yescrypt for qmail-checkpassword
 [ -f /usr/include/crypt.h ] || need_pkg libcrypt-dev
 # the openssl command: the tests make their own CA and certificates

@@ -3,12 +3,14 @@
  * vauth - the account store (see vauth.h).  This file holds the cdb
  * backend: each change takes the domain's .vpasswd.lock, reads vpasswd,
  * changes the table and writes vpasswd and vpasswd.cdb back (vstore).
+ * With the backend "pgsql" each call goes to vauth_pg.c instead.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vauth.h"
+#include "vauth_pg.h"
 #include "vstore.h"
 
 /* fail - words for a->err, errno kept.  Always -1. */
@@ -35,6 +37,7 @@ vauth_init(struct vauth *a, const struct vconf *c)
 void
 vauth_close(struct vauth *a)
 {
+    vauth_pg_close(a);
     bstr_free(&a->err);
 }
 
@@ -77,6 +80,11 @@ vauth_getpw(struct vauth *a, const struct vdomain *d, const char *user,
             bstr_free(&name);
             return 0;
         }
+    if (a->conf->backend == VCONF_PGSQL) {
+        r = vauth_pg_getpw(a, d, name.s, pw);
+        bstr_free(&name);
+        return r;
+    }
     r = vstore_lookup(d->dir.s, name.s, pw);
     bstr_free(&name);
     if (r == -1 && errno == ENOENT)
@@ -93,6 +101,8 @@ vauth_getall(struct vauth *a, const struct vdomain *d, struct vpw_table *t)
     struct vstore vs = {.dir = d->dir.s, .lockfd = -1};
     size_t bad;
 
+    if (a->conf->backend == VCONF_PGSQL)
+        return vauth_pg_getall(a, d, t);
     if (vstore_load(&vs, t, &bad) == -1) {
         if (errno == EINVAL) {
             bstr_truncate(&a->err, 0);
@@ -174,6 +184,8 @@ out:
 int
 vauth_adduser(struct vauth *a, const struct vdomain *d, const struct vpw *pw)
 {
+    if (a->conf->backend == VCONF_PGSQL)
+        return vauth_pg_adduser(a, d, pw);
     return change(a, d, OP_ADD, pw, NULL);
 }
 
@@ -181,6 +193,8 @@ vauth_adduser(struct vauth *a, const struct vdomain *d, const struct vpw *pw)
 int
 vauth_setpw(struct vauth *a, const struct vdomain *d, const struct vpw *pw)
 {
+    if (a->conf->backend == VCONF_PGSQL)
+        return vauth_pg_setpw(a, d, pw);
     return change(a, d, OP_SET, pw, NULL);
 }
 
@@ -188,18 +202,20 @@ vauth_setpw(struct vauth *a, const struct vdomain *d, const struct vpw *pw)
 int
 vauth_deluser(struct vauth *a, const struct vdomain *d, const char *name)
 {
+    if (a->conf->backend == VCONF_PGSQL)
+        return vauth_pg_deluser(a, d, name);
     return change(a, d, OP_DEL, NULL, name);
 }
 
 /*
  * vauth_deldomain - forget every account of d.  With the cdb files there
  * is nothing to do beyond removing the domain's directory, which the
- * caller does.  0, or -1.
+ * caller does; PostgreSQL deletes the domain's rows.  0, or -1.
  */
 int
 vauth_deldomain(struct vauth *a, const struct vdomain *d)
 {
-    (void)a;
-    (void)d;
+    if (a->conf->backend == VCONF_PGSQL)
+        return vauth_pg_deldomain(a, d);
     return 0;
 }

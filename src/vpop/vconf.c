@@ -80,6 +80,8 @@ vconf_load(struct vconf *c, const char **badfile)
         goto fail;
     if (r == 0 || backend.len == 0 || strcmp(backend.s, "cdb") == 0)
         c->backend = VCONF_CDB;
+    else if (strcmp(backend.s, "pgsql") == 0)
+        c->backend = VCONF_PGSQL;
     else {
         errno = EINVAL;
         goto fail;
