@@ -448,5 +448,183 @@ class TestDatabaseTrouble(PgTest):
         self.assertEqual(code, 111, out)
 
 
+class TestVconvert(PgTest):
+    """vconvert -c -m and -m -c, with control/vpopbackend still cdb."""
+
+    def setUp(self):
+        super().setUp()
+        self.inst.control("vpopbackend", "cdb\n")
+        self.vconvert = os.path.join(self.inst.bin, "vconvert")
+
+    def run_vconvert(self, *args):
+        r = subprocess.run([self.vconvert] + list(args), capture_output=True, timeout=60,
+                           env=self.inst.env, preexec_fn=self.inst.as_owner(), cwd=self.inst.tmp)
+        return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+    def vpasswd(self, d="example.test"):
+        with open(os.path.join(self.domdir(d), "vpasswd"), "rb") as f:
+            return f.read()
+
+    def put_vpasswd(self, data, d="example.test"):
+        self.inst.write(os.path.join(self.domdir(d), "vpasswd"), data, mode=0o600)
+
+    def test_cdb_to_sql_and_back_byte_for_byte(self):
+        # sorted by name as vpopmail keeps it: a clear text, none, an
+        # empty one, flags, quotas, a gecos with quotes and backslashes
+        text = ("ann:$1$aa$AbCdEfGhIjKlMnOpQrStU.:1:0:Ann 'O\\Brien\":%s/ann:50000000S:pw:with:colons\n"
+                "joe:$6$saltsalt$" + "h" * 86 + ":2:2050:Joe:%s/joe:1000000S,1000C\n"
+                "postmaster:$y$j9T$abc$def:1:0:Postmaster:%s/postmaster:NOQUOTA:\n"
+                "zed::1:0::%s/zed:NOQUOTA\n") % ((self.domdir(),) * 4)
+        original = text.encode()
+        self.put_vpasswd(original)
+        self.put_vpasswd(b"", d="other.test")
+        # a stale row of example.test and other.test's row in the database
+        self.sql(MANY_CLEAR.replace("varchar(40)", "varchar(255)").replace("varchar(16)", "varchar(255)"))
+        self.sql("INSERT INTO vpopmail (pw_name, pw_domain, pw_passwd) VALUES "
+                 "('gone', 'example.test', 'x'), ('keep', 'third.test', 'y')")
+        code, out, err = self.run_vconvert("-c", "-m", "EXAMPLE.test")
+        self.assertEqual((code, out), (0, "converting example.test... done\n"), err)
+        self.assertEqual(self.sql("SELECT pw_name, pw_uid, pw_gid, pw_shell, coalesce(pw_clear_passwd, 'NULL') "
+                                  "FROM vpopmail WHERE pw_domain = 'example.test' ORDER BY 1"),
+                         [["ann", "1", "0", "50000000S", "pw:with:colons"],
+                          ["joe", "2", "2050", "1000000S,1000C", "NULL"],
+                          ["postmaster", "1", "0", "NOQUOTA", ""],
+                          ["zed", "1", "0", "NOQUOTA", "NULL"]])
+        self.assertEqual(self.sql("SELECT pw_name FROM vpopmail WHERE pw_domain <> 'example.test'"),
+                         [["keep"]])
+        # back: vpasswd and vpasswd.cdb rebuilt from the database
+        self.put_vpasswd(b"junk:x:1:0::/x:NOQUOTA\n")
+        code, out, err = self.run_vconvert("-m", "-c", "example.test")
+        self.assertEqual((code, out), (0, "converting example.test... done\n"), err)
+        self.assertEqual(self.vpasswd(), original)
+        self.assertEqual(self.call("getpw", "example.test", "ann")[1][:10], "found ann:")
+        self.assertEqual(self.call("getpw", "example.test", "junk"), (1, "none"))
+        # the same store read as the tools read it, backend cdb
+        self.inst.control("vpopbackend", "pgsql\n")
+        self.assertEqual(self.getall().encode(), original)
+
+    def test_all_domains_aliases_and_failures(self):
+        assign = self.inst.path("users", "assign")
+        with open(assign) as f:
+            lines = f.read().replace(".\n", "")
+        lines += "+alias.test-:example.test:%d:%d:%s:-::\n.\n" % (
+            self.inst.uid, self.inst.gid, self.domdir())
+        self.inst.write(assign, lines)
+        self.assertEqual(self.inst.run("qmail-newu").returncode, 0)
+        self.put_vpasswd(self.line("joe").encode() + b"\n")
+        # other.test has no vpasswd: not converted, the rest is
+        code, out, err = self.run_vconvert("-c", "-m")
+        self.assertEqual(code, 100, out + err)
+        self.assertEqual(out, "converting example.test... done\n"
+                              "converting other.test... domain conversion failed\n"
+                              "alias.test is an alias of example.test.\n")
+        self.assertIn("other.test/vpasswd", err)
+        code, out, err = self.run_vconvert("-c", "-m", "nosuch.test")
+        self.assertEqual((code, out), (100, "converting nosuch.test... domain conversion failed\n"))
+        self.assertEqual(self.sql("SELECT pw_name, pw_domain FROM vpopmail"),
+                         [["joe", "example.test"]])
+        for args in ((), ("-c",), ("-c", "-c"), ("-x", "-c", "-m"), ("-e", "-c")):
+            code, out, err = self.run_vconvert(*args)
+            self.assertEqual(code, 100, args)
+            self.assertIn("usage", out)
+
+    def test_database_down_or_refusing_changes_nothing(self):
+        line = self.line("joe")
+        self.put_vpasswd((line + "\n").encode())
+        self.assertEqual(self.run_vconvert("-c", "-m", "example.test")[0], 0)
+        # vpopmail's narrow pw_passwd column: a SHA-512 hash does not fit;
+        # the transaction leaves the domain's rows as they were
+        self.sql("DROP TABLE vpopmail")
+        self.sql(MANY_CLEAR)
+        self.sql("INSERT INTO vpopmail (pw_name, pw_domain, pw_passwd) VALUES ('old', 'example.test', 'x')")
+        self.put_vpasswd((self.line("joe", passwd="$6$" + "s" * 100) + "\n").encode())
+        code, out, err = self.run_vconvert("-c", "-m", "example.test")
+        self.assertEqual(code, 100, out + err)
+        self.assertIn("domain conversion failed", out)
+        self.assertEqual(self.sql("SELECT pw_name FROM vpopmail"), [["old"]])
+        # stopped: 111 both ways, vpasswd untouched
+        self.put_vpasswd((line + "\n").encode())
+        self.pg.stop("immediate")
+        try:
+            for args in (("-c", "-m"), ("-m", "-c")):
+                code, out, err = self.run_vconvert(*args, "example.test")
+                self.assertEqual(code, 111, out + err)
+                self.assertEqual(out, "converting example.test... domain conversion failed\n")
+                self.assertEqual(self.vpasswd(), (line + "\n").encode())
+        finally:
+            self.pg.start()
+
+
+class TestTools(PgTest):
+    """vpopmail's tools with control/vpopbackend pgsql: the accounts live
+    in the database, vchkpw logs in from it, and a stopped database is a
+    temporary failure for the login."""
+
+    def tool(self, *args, fd3=None):
+        argv = [os.path.join(self.inst.bin, args[0])] + list(args[1:])
+        stdin = None
+        if fd3 is not None:
+            r, w = os.pipe()
+            os.write(w, fd3)
+            os.close(w)
+            argv = ["sh", "-c", 'exec "$0" "$@" 3<&0 0</dev/null'] + argv
+            stdin = r
+        try:
+            p = subprocess.run(argv, stdin=stdin, capture_output=True, timeout=60,
+                               env=dict(self.inst.env, TCPREMOTEIP="192.0.2.7"),
+                               preexec_fn=self.inst.as_owner(), cwd=self.inst.tmp)
+        finally:
+            if stdin is not None:
+                os.close(stdin)
+        return p.returncode, p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+
+    def login(self, user, password):
+        return self.tool("vchkpw", "/bin/true",
+                         fd3=user.encode() + b"\0" + password.encode() + b"\0")[0]
+
+    def test_accounts_in_the_database(self):
+        vdom = os.path.join(self.vhome, "domains")
+        shutil.rmtree(vdom)
+        os.makedirs(vdom)
+        if qng.IS_ROOT:
+            os.chown(vdom, self.inst.uid, self.inst.gid)
+        self.inst.write(self.inst.path("users", "assign"), ".\n")
+        self.assertEqual(self.inst.run("qmail-newu").returncode, 0)
+        for sub in ("rcptmap", "overquota"):  # where a tree without them is made
+            os.makedirs(self.inst.path("users", sub), exist_ok=True)
+            if qng.IS_ROOT:
+                os.chown(self.inst.path("users", sub), self.inst.uid, self.inst.gid)
+        self.assertEqual(self.tool("vadddomain", "new.test", "pm-pass"), (0, ""))
+        self.assertEqual(self.tool("vadduser", "joe@new.test", "joe-pass"), (0, ""))
+        self.assertEqual(self.sql("SELECT pw_name FROM vpopmail WHERE pw_domain = 'new.test' "
+                                  "ORDER BY 1"), [["joe"], ["postmaster"]])
+        self.assertFalse(os.path.exists(os.path.join(vdom, "new.test", "vpasswd")))
+        self.assertEqual(self.login("joe@new.test", "joe-pass"), 0)
+        self.assertEqual(self.login("JOE@new.test", "joe-pass"), 0)
+        self.assertEqual(self.login("joe@new.test", "wrong"), 1)
+        self.assertEqual(self.login("nobody@new.test", "joe-pass"), 1)
+        self.assertEqual(self.tool("vpasswd", "joe@new.test", "new-pass")[0], 0)
+        self.assertEqual(self.login("joe@new.test", "new-pass"), 0)
+        self.assertEqual(self.tool("vsetuserquota", "joe@new.test", "10M")[0], 0)
+        self.assertEqual(self.sql("SELECT pw_shell FROM vpopmail WHERE pw_name = 'joe'"),
+                         [["10485760S"]])
+        code, out = self.tool("vuserinfo", "joe@new.test")
+        self.assertEqual(code, 0, out)
+        self.assertIn("quota:     10485760S", out)
+        # the database stopped: a login is deferred, never refused
+        self.pg.stop("immediate")
+        try:
+            self.assertEqual(self.login("joe@new.test", "new-pass"), 111)
+            self.assertEqual(self.login("nobody@new.test", "x"), 111)
+            self.assertNotEqual(self.tool("vadduser", "ann@new.test", "x")[0], 0)
+        finally:
+            self.pg.start()
+        self.assertEqual(self.login("joe@new.test", "new-pass"), 0)
+        self.assertEqual(self.tool("vdeluser", "joe@new.test")[0], 0)
+        self.assertEqual(self.login("joe@new.test", "new-pass"), 1)
+        self.assertEqual(self.tool("vdeldomain", "new.test")[0], 0)
+        self.assertEqual(self.sql("SELECT count(*) FROM vpopmail"), [["0"]])
+
+
 if __name__ == "__main__":
     unittest.main()
