@@ -9,6 +9,15 @@
  * exchange ends: OC_AUTH_MECH, OC_AUTH_INPUT (bad base64, a NUL where
  * the checkpassword interface cannot carry one, a PLAIN login for
  * somebody else), OC_AUTH_CANCEL ("*"), OC_AUTH_LONG.
+ *
+ * SCRAM-SHA-256 (only when a->scram) runs in steps: 0 waits for the
+ * client-first, 1 for the program's server-first, 2 for the
+ * client-final, 3 for the program's server-final, 4 for the client's
+ * empty line; 5 is done.  The client's messages are checked against RFC
+ * 5802's grammar here (a malformed one is 501 without bothering the
+ * program; channel binding, which we do not offer, 504), the program's
+ * against the same grammar and the client's nonce; the program checks
+ * everything again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +26,7 @@
 
 #include "auth.h"
 #include "base64.h"
+#include "scram.h"
 
 static const struct {
     const char *name;
@@ -25,6 +35,7 @@ static const struct {
     {"LOGIN", AUTH_MECH_LOGIN},
     {"CRAM-MD5", AUTH_MECH_CRAM},
     {"PLAIN", AUTH_MECH_PLAIN},
+    {SCRAM_MECH, AUTH_MECH_SCRAM},
 };
 
 const char *
@@ -149,6 +160,114 @@ prompt_b64(struct bstr *prompt, const char *text, size_t n)
     return base64_encode(prompt, text, n) == -1 ? OC_NOMEM : OC_AUTH_MORE;
 }
 
+/* extends - does nonce n (len) start with the client's nonce and go on? */
+static bool
+extends(const struct smtpd_auth *a, const char *n, size_t len)
+{
+    return len > a->chal.len && memcmp(n, a->chal.s, a->chal.len) == 0;
+}
+
+/* scram_first - the client-first-message (step 0). */
+static enum reason
+scram_first(struct smtpd_auth *a, const char *p, size_t n)
+{
+    struct scram_first f = {false, BSTR_INIT, BSTR_INIT, BSTR_INIT, BSTR_INIT};
+    enum reason r = OC_OK;
+
+    if (scram_parse_first(p, n, &f) == -1)
+        r = errno == ENOMEM                         ? OC_NOMEM
+            : errno == ENOTSUP && n && p[0] == 'p' ? OC_AUTH_MECH
+                                                   : OC_AUTH_INPUT;
+    else if (bstr_copy(&a->user, &f.user) == -1 ||
+             bstr_copy(&a->chal, &f.nonce) == -1 ||
+             bstr_copyb(&a->pass, p, n) == -1)
+        r = OC_NOMEM;
+    else
+        a->step = 1;
+    scram_first_free(&f);
+    return r;
+}
+
+/* scram_final - the client-final-message (step 2). */
+static enum reason
+scram_final(struct smtpd_auth *a, const char *p, size_t n)
+{
+    struct scram_final f = {BSTR_INIT, BSTR_INIT, BSTR_INIT, 0};
+    enum reason r = OC_OK;
+
+    if (scram_parse_final(p, n, &f) == -1)
+        r = errno == ENOMEM ? OC_NOMEM : OC_AUTH_INPUT;
+    else if (!extends(a, f.nonce.s, f.nonce.len))
+        r = OC_AUTH_INPUT;
+    else if (bstr_copyb(&a->pass, p, n) == -1)
+        r = OC_NOMEM;
+    else
+        a->step = 3;
+    scram_final_free(&f);
+    return r;
+}
+
+static enum reason
+scram(struct smtpd_auth *a)
+{
+    const char *p = a->tmp.s ? a->tmp.s : "";
+
+    switch (a->step) {
+    case 0:
+        return scram_first(a, p, a->tmp.len);
+    case 2:
+        return scram_final(a, p, a->tmp.len);
+    case 4:
+        /* the answer to the server-final is empty (RFC 4422 5) */
+        if (a->tmp.len)
+            return OC_AUTH_INPUT;
+        a->step = 5;
+        return OC_OK;
+    default:
+        return OC_AUTH_INPUT;
+    }
+}
+
+/* smtpd_auth_helper - does the exchange wait for the checkpassword
+ * program's next message (SCRAM's server-first or server-final)? */
+bool
+smtpd_auth_helper(const struct smtpd_auth *a)
+{
+    return a->mech == AUTH_MECH_SCRAM && (a->step == 1 || a->step == 3);
+}
+
+/*
+ * smtpd_auth_reply - the checkpassword program's message msg (its NUL
+ * removed).  Returns OC_AUTH_MORE with the next 334's text in prompt,
+ * OC_AUTH_FAILED when the program said "e=..." (it refuses), OC_AUTH_TEMP
+ * when the message is not SCRAM's next one (a broken program), OC_NOMEM.
+ */
+enum reason
+smtpd_auth_reply(struct smtpd_auth *a, const char *msg, size_t len,
+                 struct bstr *prompt)
+{
+    struct bstr x = BSTR_INIT, y = BSTR_INIT;
+    unsigned long iter;
+    bool ok;
+
+    if (!smtpd_auth_helper(a))
+        return OC_AUTH_TEMP;
+    if (len >= 2 && msg[0] == 'e' && msg[1] == '=')
+        return OC_AUTH_FAILED;
+    errno = 0;
+    if (a->step == 1)
+        ok = scram_parse_server_first(msg, len, &x, &y, &iter) == 0 &&
+             extends(a, x.s, x.len);
+    else
+        ok = scram_parse_server_final(msg, len, &x, &y) == 0 && x.len;
+    bstr_free(&x);
+    bstr_free(&y);
+    if (!ok)
+        return errno == ENOMEM ? OC_NOMEM : OC_AUTH_TEMP;
+    a->step++;
+    return prompt_b64(prompt, msg, len);
+}
+
 /*
  * smtpd_auth_step - the client's next line (CRLF removed).
  */
@@ -165,6 +284,8 @@ smtpd_auth_step(struct smtpd_auth *a, const char *line, size_t len,
         return plain(a);
     case AUTH_MECH_CRAM:
         return cram(a);
+    case AUTH_MECH_SCRAM:
+        return scram(a);
     case AUTH_MECH_LOGIN:
         if (a->step == 0) {
             r = set_nulfree(&a->user, &a->tmp);
@@ -203,7 +324,8 @@ smtpd_auth_start(struct smtpd_auth *a, const char *arg, size_t len,
             break;
     if (m == 0)
         return OC_AUTH_INPUT; /* no mechanism: RFC 4954's 501 */
-    if (i == sizeof mechs / sizeof mechs[0])
+    if (i == sizeof mechs / sizeof mechs[0] ||
+        (mechs[i].mech == AUTH_MECH_SCRAM && !a->scram))
         return OC_AUTH_MECH;
     a->mech = mechs[i].mech;
     if (m < len) {
@@ -223,6 +345,10 @@ smtpd_auth_start(struct smtpd_auth *a, const char *arg, size_t len,
         if (init == NULL)
             return prompt_b64(prompt, "Username:", 9);
         return smtpd_auth_step(a, init, initlen, prompt);
+    case AUTH_MECH_SCRAM:
+        if (init == NULL)
+            return prompt_b64(prompt, "", 0);
+        return smtpd_auth_step(a, init, initlen, prompt);
     case AUTH_MECH_CRAM:
         if (init)
             return OC_AUTH_INPUT; /* RFC 2195: the server speaks first */
@@ -238,13 +364,16 @@ smtpd_auth_start(struct smtpd_auth *a, const char *arg, size_t len,
 
 /*
  * smtpd_auth_data - the checkpassword interface's fd 3 bytes:
- * "user\0password\0", for CRAM-MD5 "user\0challenge\0digest\0".
+ * "user\0password\0", for CRAM-MD5 "user\0challenge\0digest\0"; for
+ * SCRAM the client's message the program is due (checkpw_send ends it).
  * Returns 0 or -1 (no memory).
  */
 int
 smtpd_auth_data(const struct smtpd_auth *a, struct bstr *out)
 {
     bstr_truncate(out, 0);
+    if (a->mech == AUTH_MECH_SCRAM)
+        return bstr_catb(out, a->pass.s ? a->pass.s : "", a->pass.len);
     if (bstr_catb(out, a->user.s ? a->user.s : "", a->user.len) == -1 ||
         bstr_catc(out, '\0') == -1)
         return -1;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -24,6 +25,7 @@
 #include "datetime.h"
 #include "fmt.h"
 #include "log.h"
+#include "scram.h"
 #include "smtpd.h"
 #include "vis.h"
 
@@ -542,6 +544,14 @@ smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
     s->how = "eof";
     s->qq_exit = -1;
     qq_init(&s->qq, "bin/qmail-queue", false);
+    /* SCRAM-SHA-256 only with a checkpassword program that speaks
+     * doc/vchkpw.8's conversation, which the admin says (run script or
+     * tcp.smtp): SMTPAUTHSCRAM=1 */
+    {
+        const char *x = getenv("SMTPAUTHSCRAM");
+
+        s->auth.scram = x && strcmp(x, "1") == 0;
+    }
     if (bstr_ready(&s->marg.addr, SMTPD_CMD_MAX + 16) == -1 ||
         bstr_ready(&s->txn.sender, 256) == -1 ||
         bstr_ready(&s->tmp, 512) == -1 ||
@@ -906,8 +916,14 @@ smtpd_ehlo(struct smtpd_session *s, const char *arg, size_t len)
     if (smtpd_auth_offered(s)) {
         /* the AUTH patch's two lines; AUTH= for clients of before RFC
          * 2554's final text */
-        put_line(s, OC_HELO, true, "AUTH " SMTPD_AUTH_MECHS, NULL);
-        put_line(s, OC_HELO, true, "AUTH=" SMTPD_AUTH_MECHS, NULL);
+        put_line(s, OC_HELO, true,
+                 s->auth.scram ? "AUTH " SMTPD_AUTH_MECHS_SCRAM
+                               : "AUTH " SMTPD_AUTH_MECHS,
+                 NULL);
+        put_line(s, OC_HELO, true,
+                 s->auth.scram ? "AUTH=" SMTPD_AUTH_MECHS_SCRAM
+                               : "AUTH=" SMTPD_AUTH_MECHS,
+                 NULL);
     }
     put_line(s, OC_HELO, true, "PIPELINING", NULL);
     if (smtpd_tls_offered(s))
@@ -1165,24 +1181,16 @@ auth_user_vis(struct smtpd_session *s)
 }
 
 /*
- * auth_verdict - run the checkpassword program on the credentials.
- * Returns OC_OK, OC_AUTH_FAILED or OC_AUTH_TEMP, each logged with the
- * client's IP and the user (one line fail2ban-style tools can match).
+ * auth_judge - the checkpassword program's verdict (ran -1: it could not
+ * be run).  Returns OC_OK, OC_AUTH_FAILED or OC_AUTH_TEMP, each logged
+ * with the client's IP and the user (one line fail2ban-style tools can
+ * match).
  */
 static enum reason
-auth_verdict(struct smtpd_session *s)
+auth_judge(struct smtpd_session *s, int ran, enum checkpw_verdict v, int st)
 {
-    struct bstr data = BSTR_INIT;
-    enum checkpw_verdict v = CHECKPW_TEMP;
-    int st = 0, ran = -1;
     const char *mech = smtpd_auth_name(s->auth.mech);
 
-    if (smtpd_auth_data(&s->auth, &data) == 0)
-        ran = checkpw_run(s->cf->checkpw, data.s, data.len,
-                          SMTPD_AUTH_TIMEOUT, &v, &st);
-    if (data.s)
-        explicit_bzero(data.s, data.cap);
-    bstr_free(&data);
     if (ran == -1) {
         log_line("auth temporary failure ip=%s user=%s mech=%s: unable to "
                  "run %s: %s",
@@ -1207,6 +1215,78 @@ auth_verdict(struct smtpd_session *s)
     return OC_AUTH_FAILED;
 }
 
+/* auth_verdict - run the checkpassword program on the credentials. */
+static enum reason
+auth_verdict(struct smtpd_session *s)
+{
+    struct bstr data = BSTR_INIT;
+    enum checkpw_verdict v = CHECKPW_TEMP;
+    int st = 0, ran = -1;
+
+    if (smtpd_auth_data(&s->auth, &data) == 0)
+        ran = checkpw_run(s->cf->checkpw, data.s, data.len,
+                          SMTPD_AUTH_TIMEOUT, &v, &st);
+    if (data.s)
+        explicit_bzero(data.s, data.cap);
+    bstr_free(&data);
+    return auth_judge(s, ran, v, st);
+}
+
+/*
+ * auth_converse - one turn of a conversation with the checkpassword
+ * program (SCRAM-SHA-256, checkpw.h): the client's message to it, its
+ * answer through smtpd_auth_reply.  Once it has said its last word (the
+ * server-final, an error, or nothing), its exit is the verdict: then
+ * OC_AUTH_MORE (the server-final for the client) means accepted.
+ */
+static enum reason
+auth_converse(struct smtpd_session *s, struct checkpw_conv *cv)
+{
+    struct bstr msg = BSTR_INIT, prompt = BSTR_INIT;
+    enum checkpw_verdict v = CHECKPW_TEMP;
+    enum reason r = OC_AUTH_FAILED;
+    int st = 0, got = -1;
+
+    if (cv->pid == -1 &&
+        checkpw_start(cv, s->cf->checkpw, smtpd_auth_name(s->auth.mech),
+                      SMTPD_AUTH_TIMEOUT) == -1)
+        return auth_judge(s, -1, v, st);
+    if (smtpd_auth_data(&s->auth, &msg) == 0 &&
+        checkpw_send(cv->fd, msg.s, msg.len) == 0)
+        got = checkpw_recv(cv->fd, &cv->in, &msg, SCRAM_MSG_MAX,
+                           datetime_mono_ms() + SMTPD_AUTH_TIMEOUT * 1000LL);
+    /* the prompt is kept apart: the log lines below use s->tmp */
+    if (got == 1)
+        r = smtpd_auth_reply(&s->auth, msg.s, msg.len, &prompt);
+    bstr_free(&msg);
+    if (r == OC_AUTH_MORE && s->auth.step == 2) {
+        /* the server-first: the client's turn */
+        if (bstr_copy(&s->tmp, &prompt) == -1)
+            r = OC_NOMEM;
+        bstr_free(&prompt);
+        return r;
+    }
+    if (r == OC_NOMEM || checkpw_finish(cv, &v, &st) == -1) {
+        bstr_free(&prompt);
+        return r == OC_NOMEM ? r : auth_judge(s, -1, v, st);
+    }
+    if (v == CHECKPW_OK && r != OC_AUTH_MORE) {
+        /* accepted without a server-final: no SCRAM program at all */
+        log_line("auth temporary failure ip=%s user=%s mech=%s: %s does not "
+                 "speak the SCRAM conversation",
+                 s->remoteip, auth_user_vis(s),
+                 smtpd_auth_name(s->auth.mech), s->cf->checkpw[0]);
+        r = OC_AUTH_TEMP;
+    } else {
+        r = auth_judge(s, 0, v, st);
+    }
+    /* accepted: the server-final for the client */
+    if (r == OC_OK)
+        r = bstr_copy(&s->tmp, &prompt) == -1 ? OC_NOMEM : OC_AUTH_MORE;
+    bstr_free(&prompt);
+    return r;
+}
+
 /*
  * AUTH (RFC 4954): the exchange of 334 prompts and client lines, then
  * the checkpassword program's verdict.  After success the client is
@@ -1220,6 +1300,7 @@ smtpd_auth(struct smtpd_session *s, const char *arg, size_t len)
 {
     enum reason r = smtpd_check_auth(s);
     unsigned long rnd = 0;
+    struct checkpw_conv cv = CHECKPW_CONV_INIT; /* SCRAM's program */
 
     if (r != OC_OK) {
         smtpd_reply(s, r, NULL);
@@ -1229,12 +1310,19 @@ smtpd_auth(struct smtpd_session *s, const char *arg, size_t len)
         rnd = (unsigned long)getpid();
     r = smtpd_auth_start(&s->auth, arg, len, s->cf->authhost, rnd,
                          time(NULL), &s->tmp);
-    while (r == OC_AUTH_MORE) {
+    for (;;) {
         int g;
 
+        if (r == OC_OK && smtpd_auth_helper(&s->auth)) {
+            r = auth_converse(s, &cv);
+            continue;
+        }
+        if (r != OC_AUTH_MORE)
+            break;
         put_line(s, OC_AUTH_MORE, false, s->tmp.len ? s->tmp.s : "", NULL);
         g = read_line(s, SMTPD_AUTH_LINE_MAX + 2);
         if (g == -1) {
+            checkpw_kill(&cv);
             smtpd_auth_reset(&s->auth);
             return -1;
         }
@@ -1248,11 +1336,13 @@ smtpd_auth(struct smtpd_session *s, const char *arg, size_t len)
             s->line.len--;
         r = smtpd_auth_step(&s->auth, s->line.s, s->line.len, &s->tmp);
     }
+    checkpw_kill(&cv); /* a conversation cut short; else nothing */
     if (r == OC_NOMEM) {
         smtpd_auth_reset(&s->auth);
         return nomem(s);
     }
-    if (r == OC_OK)
+    /* SCRAM's verdict came with its server-final */
+    if (r == OC_OK && s->auth.mech != AUTH_MECH_SCRAM)
         r = auth_verdict(s);
     if (r == OC_OK) {
         if (bstr_copy(&s->authuser, &s->auth.user) == -1) {
