@@ -983,6 +983,25 @@ deliver_maildir(struct vdel *d, const char *path, bool own)
 }
 
 /*
+ * line_path - a .qmail Maildir line as an absolute path: a relative one
+ * from base (it cannot climb out: ".." is refused); an absolute one only
+ * below ~vpopmail/domains or the domain's own directory (which users/assign
+ * may spell differently, through a symlink).  0, or -1 with errno.
+ */
+static int
+line_path(struct vdel *d, const char *base, const struct vdel_line *l,
+          struct bstr *out)
+{
+    if (l->arg[0] != '/')
+        return vdel_path_resolve(base, l->arg, l->len, NULL, out);
+    if (vdel_path_resolve(base, l->arg, l->len, d->domains.s, out) == 0)
+        return 0;
+    if (errno != EACCES || !d->have_dom)
+        return -1;
+    return vdel_path_resolve(base, l->arg, l->len, d->dom.dir.s, out);
+}
+
+/*
  * run_dotqmail - deliver by the .qmail file at base/name, lines in order
  * (forwards queued together at the end, as qmail-local does).  Every line
  * is checked before the first delivery, so a bad line defers without
@@ -1035,8 +1054,7 @@ run_dotqmail(struct vdel *d, const char *base, const char *name, bool *used)
                     goto out;
                 }
                 if (l.kind == VDEL_L_MAILDIR &&
-                    vdel_path_resolve(base, l.arg, l.len, d->domains.s,
-                                      &path) == -1) {
+                    line_path(d, base, &l, &path) == -1) {
                     code = errno == ENOMEM
                                ? nomem(d)
                                : end(d, VR_DOTQMAIL,
@@ -1072,8 +1090,7 @@ run_dotqmail(struct vdel *d, const char *base, const char *name, bool *used)
                 any = true;
                 break;
             case VDEL_L_MAILDIR:
-                if (vdel_path_resolve(base, l.arg, l.len, d->domains.s,
-                                      &path) == -1) {
+                if (line_path(d, base, &l, &path) == -1) {
                     code = nomem(d);
                     break;
                 }

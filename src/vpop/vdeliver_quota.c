@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,10 @@ count_dir(int dfd, const char *dir, struct mdusage *u)
                 continue;
             sz = (unsigned long long)st.st_size;
         }
-        u->bytes += (long long)sz;
+        /* a name may claim any size: saturate rather than overflow */
+        u->bytes = sz > (unsigned long long)(LLONG_MAX - u->bytes)
+                       ? LLONG_MAX
+                       : u->bytes + (long long)sz;
         u->count++;
     }
     if (errno)
@@ -103,15 +107,17 @@ fail:;
     return -1;
 }
 
-/* stamp_dir - add dir's mtime (nanoseconds) to *sig; absent adds 0. */
+/* stamp_dir - add dir's mtime (nanoseconds) to *sig, modulo 2^64;
+ * absent adds 0. */
 static int
-stamp_dir(int dfd, const char *dir, long long *sig)
+stamp_dir(int dfd, const char *dir, unsigned long long *sig)
 {
     struct stat st;
 
     if (fstatat(dfd, dir, &st, 0) == -1)
         return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-    *sig += (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    *sig += (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
+            (unsigned long long)st.st_mtim.tv_nsec;
     return 0;
 }
 
@@ -120,7 +126,7 @@ stamp_dir(int dfd, const char *dir, long long *sig)
  * at dfd and of each of its folders.  0 or -1.
  */
 static int
-walk(int dfd, struct mdusage *u, long long *sig)
+walk(int dfd, struct mdusage *u, unsigned long long *sig)
 {
     static const char *const sub[] = {"new", "cur"};
     struct bstr p = BSTR_INIT;
@@ -170,7 +176,7 @@ vdq_usage(const char *maildir, struct mdusage *u)
     if (dfd == -1)
         return -1;
     for (int t = 0; t < WALK_TRIES; t++) {
-        long long before = 0, after = 0;
+        unsigned long long before = 0, after = 0;
 
         memset(u, 0, sizeof *u);
         if (walk(dfd, NULL, &before) == -1 || walk(dfd, u, NULL) == -1 ||

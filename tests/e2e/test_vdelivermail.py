@@ -468,6 +468,19 @@ class TestDotQmail(VdelCase):
         self.assertExit(self.run_vdel("joe"), 0)
         self.assertEqual(len(self.vp.messages(self.vp.md("ann"))), 1)
 
+    def test_domain_directory_spelled_otherwise(self):
+        """~vpopmail moved (control/vpopmailhome elsewhere, users/assign
+        still naming the old place): the domain's own directory is still
+        allowed, and relative paths are the account's."""
+        other = os.path.join(self.inst.tmp, "moved")
+        self.vp.mkdir(other, 0o755)
+        self.inst.control("vpopmailhome", other + "\n")
+        ann = self.vp.add_user("ann")
+        self.qmail("./Maildir/\n%s/Maildir/\n" % ann)
+        self.assertExit(self.run_vdel("joe"), 0, "(2 Maildir, 0 forwarded, 0 program)")
+        self.assertEqual(len(self.vp.messages(self.vp.md("ann"))), 1)
+        self.assertEqual(len(self.vp.messages(self.vp.md("joe"))), 1)
+
     def test_paths_outside_refused(self):
         outside = self.vp.maildir(os.path.join(self.inst.tmp, "outside"))
         for line in ("../postmaster/Maildir/", "./Maildir/../../postmaster/Maildir/",

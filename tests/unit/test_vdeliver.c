@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -375,6 +376,20 @@ t_usage(void)
     CHECK_INT(vdq_usage(md, &u), 0);
     CHECK_INT(u.bytes, 1000 + 2000 + 5 + 300 + 70);
     CHECK_INT(u.count, 5);
+    /* names that claim absurd sizes: the sum saturates */
+    put(".Sent/new/1.M1.h,S=9223372036854775807", "");
+    put(".Sent/new/2.M1.h,S=9223372036854775807", "");
+    CHECK_INT(vdq_usage(md, &u), 0);
+    CHECK_INT(u.bytes, LLONG_MAX);
+    CHECK_INT(u.count, 7);
+    {
+        char p[800];
+
+        snprintf(p, sizeof p, "%s/.Sent/new/1.M1.h,S=9223372036854775807", md);
+        CHECK(unlink(p) == 0);
+        snprintf(p, sizeof p, "%s/.Sent/new/2.M1.h,S=9223372036854775807", md);
+        CHECK(unlink(p) == 0);
+    }
 }
 
 static void
