@@ -175,7 +175,9 @@ struct vdel {
 
 const struct vdel_outcome *vdel_outcome(enum vdel_reason r);
 
+/* vdeliver_parse.c: pure */
 bool vdel_name_ok(const char *s, size_t len);
+bool vdel_path_safe(const char *s, size_t len);
 int vdel_catchall_parse(const char *s, size_t len, enum vdel_catch *kind,
                         struct bstr *arg) WUR;
 void vdel_line_parse(const char *line, size_t len, struct vdel_line *out);
