@@ -11,7 +11,8 @@
  * renames the new maildirsize into place holding it exclusively, so
  * each message is counted once, by the scan or by its line.  The check
  * itself takes no lock: like every Maildir++ writer, deliveries running
- * side by side may each fit and together go a little over.  Every path
+ * side by side may each fit and together go a little over.  Where
+ * directories cannot be locked (NFS), all of this runs unlocked.  Every path
  * is opened relative to the Maildir's descriptor.  Nothing here exits or
  * logs.
  */
@@ -390,8 +391,12 @@ out:
 
 /*
  * vdq_lock - flock the Maildir directory, shared (a delivery) or
- * exclusive (a recalculation), waiting for it.  The descriptor to give
- * to vdq_unlock, or -1 with errno.
+ * exclusive (a recalculation), waiting for it.  Where the file system
+ * cannot lock a directory (NFS turns flock into POSIX locks, which want a
+ * descriptor open for writing), the work goes on unlocked, as every
+ * Courier-style writer's does: the sums may then be off until the next
+ * recalculation, which is better than deferring all mail.  The descriptor
+ * to give to vdq_unlock, or -1 with errno.
  */
 int
 vdq_lock(const char *maildir, bool exclusive)
@@ -400,13 +405,17 @@ vdq_lock(const char *maildir, bool exclusive)
 
     if (fd == -1)
         return -1;
-    while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) == -1)
-        if (errno != EINTR) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
+    while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) == -1) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EBADF || errno == ENOLCK || errno == EOPNOTSUPP ||
+            errno == EINVAL)
+            break; /* no locks here: unlocked */
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
     return fd;
 }
 
