@@ -435,14 +435,25 @@ maildirsize_quota(const char *maildir, struct mdquota *q)
     bstr_free(&text);
 }
 
-/* store_failed - the words for a failed vdq_store. */
+/*
+ * store_failed - the words for a failed vdq_store.  EDQUOT is the file
+ * system's quota (a domain under its own uid, vadddomain -u): over quota,
+ * as vpopmail says, under control/overquota's rule.
+ */
 static int
 store_failed(struct vdel *d, const char *maildir, enum maildir_stage stage,
              int e)
 {
     if (stage == MAILDIR_S_READ)
         return end(d, VR_MESSAGE, "%s", strerror(e));
-    if (e == EDQUOT || e == ENOSPC)
+    if (e == EDQUOT) {
+        note(d, "%s: %s", maildir, strerror(e));
+        return end(d,
+                   bstr_equals(&d->set.overquota, "bounce") ? VR_QUOTA_PERM
+                                                            : VR_QUOTA_TEMP,
+                   NULL);
+    }
+    if (e == ENOSPC)
         return end(d, VR_DISKFULL, "%s: %s", maildir, strerror(e));
     if (stage == MAILDIR_S_OPEN)
         return end(d, VR_MAILDIR, "no Maildir at %s: %s", maildir, strerror(e));

@@ -201,7 +201,8 @@ class VdelCase(unittest.TestCase):
         self.joe = self.vp.add_user("joe")
 
     def run_vdel(self, ext, host=DOM, message=MSG, instruction="bounce-no-mailbox",
-                 sender="s@sender.test", env=None, argv=None, stdin=None, wait=True):
+                 sender="s@sender.test", env=None, argv=None, stdin=None, wait=True,
+                 preexec=None):
         """vdelivermail as qmail-local runs it for ext@host: its
         environment, the message as a file, the domain's owner, the
         domain's directory as cwd.  Returns CompletedProcess (or the
@@ -226,10 +227,17 @@ class VdelCase(unittest.TestCase):
         args = argv if argv is not None else [
             os.path.join(self.inst.bin, "vdelivermail"), "", instruction]
         f = stdin if stdin is not None else open(mp, "rb")
+        owner = self.inst.as_owner()
+
+        def pre():
+            if preexec:
+                preexec()
+            if owner:
+                owner()
         try:
             p = subprocess.Popen(args, stdin=f, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, env=e,
-                                 preexec_fn=self.inst.as_owner(), cwd=self.domdir)
+                                 preexec_fn=pre, cwd=self.domdir)
             if not wait:
                 return p
             out, err = p.communicate(timeout=30)
@@ -760,6 +768,24 @@ class TestTrouble(VdelCase):
     def test_unwritable_maildir_defers(self):
         os.chmod(os.path.join(self.vp.md("joe"), "tmp"), 0o500)
         self.assertExit(self.run_vdel("joe"), 111, "unable to deliver")
+
+    def test_write_error_leaves_nothing(self):
+        """A write cut short (here a file size limit) defers, and leaves
+        nothing in new/ or tmp/, and nothing counted in maildirsize."""
+        import resource
+        import signal
+        self.vp.add_user("joe", quota="100000000S")
+        md = self.vp.md("joe")
+
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (50000, 50000))
+        r = self.run_vdel("joe", message=MSG + b"x" * 200000 + b"\n", preexec=limit)
+        self.assertExit(r, 111, "unable to deliver")
+        self.assertEqual(os.listdir(os.path.join(md, "new")), [])
+        self.assertEqual(os.listdir(os.path.join(md, "tmp")), [])
+        with open(os.path.join(md, "maildirsize")) as f:
+            self.assertEqual(f.read(), "100000000S\n0 0\n")
 
     def test_not_seekable_defers(self):
         r, w = os.pipe()
