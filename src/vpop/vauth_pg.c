@@ -1004,6 +1004,32 @@ wipe_extras(struct vauth *a, const struct vdomain *d)
     return 0;
 }
 
+/* scram_forget - name's SCRAM keys go with the account, if kept here. */
+static int
+scram_forget(struct vauth *a, const struct vdomain *d, const char *name)
+{
+    struct vauth_pg_params p = {0};
+    PGresult *r;
+    char state[6];
+    bool yes;
+
+    r = run(a, "SELECT to_regclass('" VAUTH_PG_SCRAM "') IS NOT NULL", NULL,
+            state);
+    if (!r)
+        return -1;
+    yes = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!yes)
+        return 0;
+    p.n = 2;
+    p.v[0] = name;
+    p.v[1] = d->real.s;
+    return stmt(a,
+                "DELETE FROM " VAUTH_PG_SCRAM
+                " WHERE pw_name = $1 AND pw_domain = $2",
+                &p, state);
+}
+
 static int
 change_once(struct vauth *a, const struct vdomain *d,
             const struct change_req *q)
@@ -1056,6 +1082,8 @@ change_once(struct vauth *a, const struct vdomain *d,
                 seterr(a, ENOENT, "no such account", q->name);
                 goto fail;
             }
+            if (scram_forget(a, d, q->name) == -1)
+                goto fail;
             break;
         }
         /* the whole domain: vpopmail drops a domain's own table */
@@ -1249,6 +1277,125 @@ vauth_pg_replace(struct vauth *a, const struct vdomain *d,
         explicit_bzero(line.s, line.len);
     bstr_free(&line);
     return change(a, d, &q);
+}
+
+/* ---- SCRAM keys ------------------------------------------------------ */
+
+static int
+scram_get_once(struct vauth *a, const struct vdomain *d, const char *name,
+               struct bstr *verifier, struct bstr *hash)
+{
+    struct vauth_pg_params p = {0};
+    PGresult *r;
+    char state[6];
+    int found = 0;
+
+    p.n = 2;
+    p.v[0] = name;
+    p.v[1] = d->real.s;
+    r = run(a,
+            "SELECT scram, hash FROM " VAUTH_PG_SCRAM
+            " WHERE pw_name = $1 AND pw_domain = $2",
+            &p, state);
+    if (!r) /* no table yet, or a name it cannot hold: no keys */
+        return errno == ENOENT || errno == EINVAL ? 0 : -1;
+    if (PQntuples(r) > 0) {
+        if (bstr_copys(verifier, PQgetvalue(r, 0, 0)) == -1 ||
+            bstr_copys(hash, PQgetvalue(r, 0, 1)) == -1)
+            found = seterr(a, ENOMEM, "no memory", NULL);
+        else
+            found = 1;
+    }
+    PQclear(r);
+    return found;
+}
+
+/*
+ * vauth_pg_scram_get - the SCRAM-SHA-256 keys kept for the account name
+ * (lower case) of d, in table vpopmail_scram: verifier (PostgreSQL's
+ * text, as vscram keeps it) and the crypt hash they were made with.
+ * 1 found, 0 none (no table yet), -1 trouble (a->err).
+ */
+int
+vauth_pg_scram_get(struct vauth *a, const struct vdomain *d, const char *name,
+                   struct bstr *verifier, struct bstr *hash)
+{
+    bool fresh;
+    int r;
+
+    for (int attempt = 0;; attempt++) {
+        if (begin_op(a, &fresh) == -1)
+            return -1;
+        r = scram_get_once(a, d, name, verifier, hash);
+        if (r != -1 || !retry(a, fresh, attempt))
+            return r;
+    }
+}
+
+static int
+scram_put_once(struct vauth *a, const struct vdomain *d, const char *name,
+               const char *verifier, const char *hash)
+{
+    struct vauth_pg_params p = {0};
+    char state[6];
+
+    if (!verifier) {
+        if (stmt(a, "BEGIN", NULL, state) == -1)
+            return -1;
+        if (scram_forget(a, d, name) == -1) {
+            rollback(a);
+            return -1;
+        }
+        return stmt(a, "COMMIT", NULL, state);
+    }
+    if (stmt(a, "BEGIN", NULL, state) == -1)
+        return -1;
+    p.n = 4;
+    p.v[0] = name;
+    p.v[1] = d->real.s;
+    p.v[2] = verifier;
+    p.v[3] = hash;
+    if (stmt(a,
+             "CREATE TABLE IF NOT EXISTS " VAUTH_PG_SCRAM
+             " (pw_name varchar(32) NOT NULL, pw_domain varchar(255) NOT "
+             "NULL, scram varchar(512) NOT NULL, hash varchar(255) NOT NULL, "
+             "PRIMARY KEY (pw_domain, pw_name))",
+             NULL, state) == -1 ||
+        stmt(a,
+             "INSERT INTO " VAUTH_PG_SCRAM
+             " (pw_name, pw_domain, scram, hash) VALUES ($1, $2, $3, $4) ON "
+             "CONFLICT (pw_domain, pw_name) DO UPDATE SET scram = "
+             "EXCLUDED.scram, hash = EXCLUDED.hash",
+             &p, state) == -1) {
+        if (a->pg && a->pg->conn)
+            rollback(a);
+        return -1;
+    }
+    return stmt(a, "COMMIT", NULL, state);
+}
+
+/*
+ * vauth_pg_scram_put - keep verifier and hash as the SCRAM keys of the
+ * account name (lower case) of d, replacing any; verifier NULL forgets
+ * them.  The table vpopmail_scram is made at the first keys.  0, or -1
+ * (EINVAL: too long for the table; else temporary).
+ */
+int
+vauth_pg_scram_put(struct vauth *a, const struct vdomain *d, const char *name,
+                   const char *verifier, const char *hash)
+{
+    bool fresh;
+    int r;
+
+    if (verifier && !hash)
+        return seterr(a, EINVAL, "SCRAM keys without their hash", NULL);
+    for (int attempt = 0;; attempt++) {
+        if (begin_op(a, &fresh) == -1)
+            return -1;
+        r = scram_put_once(a, d, name, verifier, hash);
+        if (r != -1 || !retry(a, fresh, attempt))
+            return r;
+    }
 }
 
 /* vauth_pg_close - end the connection (vauth_close calls it). */

@@ -18,6 +18,11 @@
  * already have theirs.  valias, lastauth, dir_control and vpopmail_scram
  * rows of a domain go with it when those tables exist.
  *
+ * SCRAM-SHA-256 keys (vscram's verifier text and the crypt hash they were
+ * made with) live in a table of ours, vpopmail_scram (pw_name, pw_domain,
+ * scram, hash), made at the first keys, so that every host of a fleet
+ * sees the keys any of them made; an account's keys go with it.
+ *
  * The connection (control/vpoppgsql, a libpq connection string) is made
  * at the first use and kept for the life of the process, made again
  * after it broke.  Every step has a deadline: connect_timeout from the
@@ -38,8 +43,9 @@
 #include "bstr.h"
 #include "vauth.h"
 
-#define VAUTH_PG_TIMEOUT 10       /* seconds, when the string has none */
-#define VAUTH_PG_TABLE "vpopmail" /* vpopmail's PGSQL_DEFAULT_TABLE */
+#define VAUTH_PG_TIMEOUT 10             /* seconds, when the string has none */
+#define VAUTH_PG_TABLE "vpopmail"       /* vpopmail's PGSQL_DEFAULT_TABLE */
+#define VAUTH_PG_SCRAM "vpopmail_scram" /* ours: SCRAM-SHA-256 keys */
 #define VAUTH_PG_PARAMS 10
 
 /* The two layouts of vpgsql (MANY_DOMAINS or not). */
@@ -96,6 +102,12 @@ int vauth_pg_deluser(struct vauth *a, const struct vdomain *d,
 int vauth_pg_deldomain(struct vauth *a, const struct vdomain *d) WUR;
 int vauth_pg_replace(struct vauth *a, const struct vdomain *d,
                      const struct vpw_table *t) WUR;
+int vauth_pg_scram_get(struct vauth *a, const struct vdomain *d,
+                       const char *name, struct bstr *verifier,
+                       struct bstr *hash) WUR;
+int vauth_pg_scram_put(struct vauth *a, const struct vdomain *d,
+                       const char *name, const char *verifier,
+                       const char *hash) WUR;
 void vauth_pg_close(struct vauth *a);
 
 #endif

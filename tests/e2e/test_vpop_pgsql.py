@@ -626,5 +626,38 @@ class TestTools(PgTest):
         self.assertEqual(self.sql("SELECT count(*) FROM vpopmail"), [["0"]])
 
 
+class TestScramKeys(PgTest):
+    """SCRAM-SHA-256 keys in vpopmail_scram, shared by every host."""
+
+    def test_keys_kept_replaced_and_gone_with_the_account(self):
+        v1 = "SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy"
+        v2 = "SCRAM-SHA-256$4096:bmV3$bmV3c3Q=:bmV3c2U="
+        self.assertEqual(self.call("scramget", "example.test", "joe"), (1, "none"))  # no table
+        self.assertEqual(self.call("adduser", "example.test", self.line("joe")), (0, "ok"))
+        self.assertEqual(self.call("adduser", "example.test", self.line("ann")), (0, "ok"))
+        self.assertEqual(self.call("scramput", "example.test", "joe", v1, "$1$salt$hash"), (0, "ok"))
+        self.assertEqual(self.call("scramput", "example.test", "ann", v1, "$1$salt$hash"), (0, "ok"))
+        self.assertEqual(self.call("scramget", "example.test", "joe"),
+                         (0, "found %s $1$salt$hash" % v1))
+        self.assertEqual(self.call("scramget", "other.test", "joe"), (1, "none"))
+        self.assertEqual(self.call("scramput", "example.test", "joe", v2, "$6$x$y"), (0, "ok"))
+        self.assertEqual(self.call("scramget", "example.test", "joe"), (0, "found %s $6$x$y" % v2))
+        self.assertEqual(self.sql("SELECT pw_name, pw_domain, hash FROM vpopmail_scram ORDER BY 1"),
+                         [["ann", "example.test", "$1$salt$hash"], ["joe", "example.test", "$6$x$y"]])
+        self.assertEqual(self.call("scramdel", "example.test", "ann"), (0, "ok"))
+        self.assertEqual(self.call("scramget", "example.test", "ann"), (1, "none"))
+        self.assertEqual(self.call("scramput", "example.test", "ann", v1, "h"), (0, "ok"))
+        self.assertEqual(self.call("deluser", "example.test", "joe"), (0, "ok"))
+        self.assertEqual(self.call("scramget", "example.test", "joe"), (1, "none"))
+        self.assertEqual(self.call("deldomain", "example.test"), (0, "ok"))
+        self.assertEqual(self.sql("SELECT count(*) FROM vpopmail_scram"), [["0"]])
+        self.pg.stop("immediate")
+        try:
+            self.assertEqual(self.call("scramget", "example.test", "joe")[0], 111)
+            self.assertEqual(self.call("scramput", "example.test", "joe", v1, "h")[0], 111)
+        finally:
+            self.pg.start()
+
+
 if __name__ == "__main__":
     unittest.main()

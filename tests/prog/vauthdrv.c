@@ -18,6 +18,9 @@
  *   setpw DOMAIN LINE     ok | noent | refused
  *   deluser DOMAIN USER   ok | noent
  *   deldomain DOMAIN      ok
+ *   scramput DOMAIN USER VERIFIER HASH   ok     (PostgreSQL only)
+ *   scramget DOMAIN USER  found VERIFIER HASH | none
+ *   scramdel DOMAIN USER  ok
  *
  * and "temp ERRNO: WORDS" or "nodomain" for any of them.
  */
@@ -28,8 +31,9 @@
 
 #include "fmt.h"
 #include "vauth.h"
+#include "vauth_pg.h"
 
-#define FIELDS 4
+#define FIELDS 5
 
 /* unescape - %XX-decode s[0..n) into out. */
 static int
@@ -166,6 +170,23 @@ command(struct vauth *a, struct bstr *f, size_t n)
         }
     } else if (strcmp(f[0].s, "deluser") == 0 && n == 3) {
         code = changed(a, vauth_deluser(a, &d, f[2].s));
+    } else if (strcmp(f[0].s, "scramput") == 0 && n == 5) {
+        code = changed(a, vauth_pg_scram_put(a, &d, f[2].s, f[3].s, f[4].s));
+    } else if (strcmp(f[0].s, "scramdel") == 0 && n == 3) {
+        code = changed(a, vauth_pg_scram_put(a, &d, f[2].s, NULL, NULL));
+    } else if (strcmp(f[0].s, "scramget") == 0 && n == 3) {
+        struct bstr h = BSTR_INIT;
+
+        r = vauth_pg_scram_get(a, &d, f[2].s, &text, &h);
+        if (r == 1) {
+            printf("found %s %s\n", text.s, h.s);
+            code = 0;
+        } else if (r == 0) {
+            printf("none\n");
+        } else {
+            code = temp(a);
+        }
+        bstr_free(&h);
     } else if (strcmp(f[0].s, "deldomain") == 0 && n == 2) {
         code = changed(a, vauth_deldomain(a, &d));
     } else {
@@ -182,7 +203,8 @@ main(int argc, char **argv)
 {
     struct vconf c;
     struct vauth a;
-    struct bstr f[FIELDS] = {BSTR_INIT, BSTR_INIT, BSTR_INIT, BSTR_INIT};
+    struct bstr f[FIELDS] = {BSTR_INIT, BSTR_INIT, BSTR_INIT, BSTR_INIT,
+                             BSTR_INIT};
     const char *bad;
     char *line = NULL;
     size_t cap = 0;
