@@ -411,9 +411,14 @@ forward(struct vdel *d)
         d->nforward += (unsigned)d->nfwd;
         return 0;
     }
+    /* qmail-queue's words without their own "(#x.y.z)": the row adds one */
+    const char *why = outcome_get(outcome_from_qq(code))->text;
+    const char *cut = strstr(why, " (#");
+
     return end(
         d, outcome_qq_kind(code) == OUTCOME_PERM ? VR_FWD_PERM : VR_FWD_TEMP,
-        "%s", outcome_get(outcome_from_qq(code))->text);
+        "%.*s (qmail-queue exit %d)",
+        (int)(cut ? (size_t)(cut - why) : strlen(why)), why, code);
 }
 
 /* maildirsize_quota - the quota on the first line of a Maildir's
@@ -497,9 +502,12 @@ send_warning(struct vdel *d, const char *maildir, const struct vdel_quota *qs,
     }
     head.iov_base = text.s;
     head.iov_len = text.len;
-    if (vdq_store(maildir, &head, 1, -1, qs->file, &st) == -1)
+    if (vdq_store(maildir, &head, 1, -1, qs->file ? maildir : NULL, &st) ==
+        -1) {
         note(d, "quota warning not sent: %s", strerror(errno));
-    else
+        if (vdq_warn_rearm(maildir) == -1) /* try again next time */
+            note(d, "quota warning flag not removed: %s", strerror(errno));
+    } else
         note(d, "quota warning sent (%u%% full)", mdq_percent(&qs->q, u));
 out:
     bstr_free(&custom);
@@ -520,13 +528,11 @@ overquota_flag(struct vdel *d, bool over)
 }
 
 /*
- * deliver_maildir - the message into the Maildir at path (no trailing
- * '/').  own: the account's own Maildir, made when missing, under the
- * account's quota, with the warning and the over-quota flag; else under
- * the quota its maildirsize names, if any.  0, or the exit code.
+ * deliver_into - deliver_maildir's work: the message into path, counted
+ * in the maildirsize of qdir (path, or the Maildir path is a folder of).
  */
 static int
-deliver_maildir(struct vdel *d, const char *path, bool own)
+deliver_into(struct vdel *d, const char *path, const char *qdir, bool own)
 {
     struct vdel_stored st = {BSTR_INIT, 0, MAILDIR_S_OPEN, 0};
     struct vdel_quota qs;
@@ -549,7 +555,7 @@ deliver_maildir(struct vdel *d, const char *path, bool own)
             return end(d, VR_MAILDIR, "unable to make %s: %s", path,
                        strerror(errno));
     } else {
-        maildirsize_quota(path, &q);
+        maildirsize_quota(qdir, &q);
     }
     if (bstr_catf(&dt, "Delivered-To: %s\n", d->rcpt.s) == -1)
         return nomem(d);
@@ -558,10 +564,10 @@ deliver_maildir(struct vdel *d, const char *path, bool own)
     head[1].iov_base = dt.s;
     head[1].iov_len = dt.len;
     add = (long long)(d->rpline.len + dt.len) + d->msgsize;
-    if (vdq_check(path, &q, add, d->now, &qs) == -1) {
+    if (vdq_check(qdir, &q, add, d->now, &qs) == -1) {
         int e = errno;
         bstr_free(&dt);
-        return store_failed(d, path,
+        return store_failed(d, qdir,
                             e == ENOENT ? MAILDIR_S_OPEN : MAILDIR_S_WRITE, e);
     }
     if (qs.over) {
@@ -572,7 +578,7 @@ deliver_maildir(struct vdel *d, const char *path, bool own)
             overquota_flag(d, true); /* no room left for mail at all */
         if (own && d->set.warnpercent &&
             mdq_percent(&q, &qs.u) >= d->set.warnpercent)
-            send_warning(d, path, &qs, &qs.u);
+            send_warning(d, qdir, &qs, &qs.u);
         admin_msg(d, ".over-quota.msg");
         return end(d, bounce ? VR_QUOTA_PERM : VR_QUOTA_TEMP, NULL);
     }
@@ -580,7 +586,7 @@ deliver_maildir(struct vdel *d, const char *path, bool own)
         bstr_free(&dt);
         return code;
     }
-    if (vdq_store(path, head, 2, d->msgfd, qs.file, &st) == -1) {
+    if (vdq_store(path, head, 2, d->msgfd, qs.file ? qdir : NULL, &st) == -1) {
         int e = errno;
         bstr_free(&dt);
         bstr_free(&st.name);
@@ -601,11 +607,35 @@ deliver_maildir(struct vdel *d, const char *path, bool own)
         overquota_flag(d, false);
     if (mdq_limited(&q) && d->set.warnpercent) {
         if (mdq_percent(&q, &after) >= d->set.warnpercent)
-            send_warning(d, path, &qs, &after);
-        else if (vdq_warn_rearm(path) == -1)
+            send_warning(d, qdir, &qs, &after);
+        else if (vdq_warn_rearm(qdir) == -1)
             note(d, "quota warning flag not removed: %s", strerror(errno));
     }
     return 0;
+}
+
+/*
+ * deliver_maildir - the message into the Maildir at path (no trailing
+ * '/').  own: the account's own Maildir, made when missing, under the
+ * account's quota, with the warning and the over-quota flag; else under
+ * the quota its maildirsize names, if any.  0, or the exit code.
+ */
+static int
+deliver_maildir(struct vdel *d, const char *path, bool own)
+{
+    struct bstr qdir = BSTR_INIT;
+    int code;
+
+    /* a folder (./Maildir/.Lists/) counts in its Maildir's maildirsize */
+    if (vdq_quota_dir(path, &qdir) == -1) {
+        code = end(d, VR_MAILDIR, "%s: %s", path, strerror(errno));
+        bstr_free(&qdir);
+        return code;
+    }
+    own = own || bstr_equals(&qdir, d->ownmd.s ? d->ownmd.s : "");
+    code = deliver_into(d, path, qdir.s, own);
+    bstr_free(&qdir);
+    return code;
 }
 
 /*

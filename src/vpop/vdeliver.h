@@ -200,7 +200,8 @@ int vdq_add(const char *maildir, long long bytes, long long count) WUR;
 int vdq_lock(const char *maildir, bool exclusive) WUR;
 void vdq_unlock(int fd);
 int vdq_store(const char *maildir, const struct iovec *head, int nhead,
-              int msgfd, bool count, struct vdel_stored *st) WUR;
+              int msgfd, const char *countdir, struct vdel_stored *st) WUR;
+int vdq_quota_dir(const char *maildir, struct bstr *out) WUR;
 int vdq_warn_claim(const char *maildir, time_t now) WUR;
 int vdq_warn_rearm(const char *maildir) WUR;
 

@@ -466,14 +466,15 @@ fail:;
  * vdq_store - head (nhead pieces) and the rest of msgfd (-1: none) as one
  * new message in the Maildir: written to tmp/, fsynced, linked into new/
  * as "<unique>,S=<size>" (vpopmail's and Courier's size in the name),
- * tmp/ name removed, new/ fsynced.  With count, the link and the line
- * added to maildirsize happen under the Maildir's shared lock (a failed
- * update is st->counterr, not a failed delivery).  0, or -1 with errno
- * and st->stage.
+ * tmp/ name removed, new/ fsynced.  With countdir (the Maildir whose
+ * maildirsize counts this one: itself, or the Maildir a folder belongs
+ * to), the link and the line added to its maildirsize happen under its
+ * shared lock (a failed update is st->counterr, not a failed delivery).
+ * 0, or -1 with errno and st->stage.
  */
 int
 vdq_store(const char *maildir, const struct iovec *head, int nhead, int msgfd,
-          bool count, struct vdel_stored *st)
+          const char *countdir, struct vdel_stored *st)
 {
     struct bstr uniq = BSTR_INIT, tmp = BSTR_INIT, nw = BSTR_INIT;
     struct stat sb;
@@ -522,14 +523,14 @@ vdq_store(const char *maildir, const struct iovec *head, int nhead, int msgfd,
         bstr_catf(&st->name, ",S=%llu", st->size) == -1 ||
         bstr_catf(&nw, "new/%s", st->name.s) == -1)
         goto unlink_fail;
-    if (count && (lfd = vdq_lock(maildir, false)) == -1)
+    if (countdir && (lfd = vdq_lock(countdir, false)) == -1)
         goto unlink_fail;
     if (linkat(dfd, tmp.s, dfd, nw.s, 0) == -1) {
         vdq_unlock(lfd);
         lfd = -1;
         goto unlink_fail;
     }
-    if (count && vdq_add(maildir, (long long)st->size, 1) == -1)
+    if (countdir && vdq_add(countdir, (long long)st->size, 1) == -1)
         st->counterr = errno ? errno : EIO;
     vdq_unlock(lfd);
     lfd = -1;
@@ -561,6 +562,37 @@ fail:
     bstr_free(&nw);
     errno = e;
     return -1;
+}
+
+/*
+ * vdq_quota_dir - the Maildir whose maildirsize counts mail stored in
+ * maildir: maildir itself, or, for a Maildir++ folder (it holds a
+ * "maildirfolder" file), the Maildir above it.  0, or -1 with errno.
+ */
+int
+vdq_quota_dir(const char *maildir, struct bstr *out)
+{
+    struct bstr p = BSTR_INIT;
+    struct stat st;
+    size_t len = strlen(maildir);
+    int r;
+
+    while (len > 1 && maildir[len - 1] == '/')
+        len--;
+    if (bstr_copyb(out, maildir, len) == -1 ||
+        bstr_catf(&p, "%s/maildirfolder", out->s) == -1) {
+        bstr_free(&p);
+        return -1;
+    }
+    r = lstat(p.s, &st);
+    bstr_free(&p);
+    if (r == -1)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+    while (out->len > 1 && out->s[out->len - 1] != '/')
+        bstr_truncate(out, out->len - 1);
+    if (out->len > 1)
+        bstr_truncate(out, out->len - 1);
+    return 0;
 }
 
 /*

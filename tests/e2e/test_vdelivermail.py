@@ -415,6 +415,8 @@ class TestCatchAll(VdelCase):
         r = self.run_vdel("nosuch", instruction="catch@other.test",
                           env={"QMAILQUEUE": fake})
         self.assertExit(r, 100, "(#5.3.0)")  # 31: refused for good
+        self.assertEqual(self.said(r).count("(#"), 1, self.said(r))
+        self.assertIn("qmail-queue exit 31", self.said(r))
         with open(fake + ".msg", "rb") as f:
             self.assertEqual(f.read(), b"Delivered-To: nosuch@dom.test\n" + MSG)
 
@@ -731,6 +733,25 @@ class TestQuota(VdelCase):
         self.assertEqual(r.returncode, 111, self.said(r))
         self.assertFalse(os.path.exists(flag))
         self.assertExit(self.run_vdel("joe"), 0)
+
+    def test_folder_counts_in_its_maildir(self):
+        """A .qmail line delivering into a Maildir++ folder of the account
+        (./Maildir/.Lists/, with its maildirfolder file) is held to the
+        account's quota and counted in the Maildir's maildirsize."""
+        n = self.size_of()
+        self.inst.control("quotawarnpercent", "0\n")
+        self.vp.add_user("joe", quota="%dS" % n)
+        md = self.vp.md("joe")
+        lists = self.vp.maildir(os.path.join(md, ".Lists"))
+        self.vp.write(os.path.join(lists, "maildirfolder"), b"")
+        self.vp.write(os.path.join(self.joe, ".qmail"), "./Maildir/.Lists/\n")
+        self.assertExit(self.run_vdel("joe"), 0)
+        self.assertEqual(len(self.vp.messages(lists)), 1)
+        self.assertEqual(self.maildirsize(md), "%dS\n0 0\n%d 1\n" % (n, n))
+        self.assertFalse(os.path.exists(os.path.join(lists, "maildirsize")))
+        r = self.run_vdel("joe")
+        self.assertExit(r, 111, "user is over quota")
+        self.assertEqual(len(self.vp.messages(lists)), 1)
 
     def test_quota_of_another_maildir(self):
         """A Maildir that is not an account's (a catch-all) is held to the

@@ -482,7 +482,7 @@ t_store(void)
         return;
     CHECK_INT(vdq_check(md, &q, 0, time(NULL), &qs), 0);
     CHECK(lseek(fd, 0, SEEK_SET) == 0);
-    CHECK_INT(vdq_store(md, head, 2, fd, qs.file, &st), 0);
+    CHECK_INT(vdq_store(md, head, 2, fd, qs.file ? md : NULL, &st), 0);
     CHECK_INT(st.size, 19 + 27 + sizeof body - 1);
     CHECK_INT(st.counterr, 0);
     {
@@ -521,7 +521,7 @@ t_store(void)
         CHECK(mkdir(p, 0700) == 0);
     }
     /* no Maildir: the stage says so */
-    CHECK_INT(vdq_store("/nonexistent/Maildir", head, 2, fd, false, &st), -1);
+    CHECK_INT(vdq_store("/nonexistent/Maildir", head, 2, fd, NULL, &st), -1);
     CHECK_INT(st.stage, MAILDIR_S_OPEN);
     close(fd);
     bstr_free(&st.name);
@@ -587,6 +587,31 @@ t_add(void)
     bstr_free(&b);
 }
 
+static void
+t_quota_dir(void)
+{
+    struct bstr b = BSTR_INIT;
+    char p[800];
+
+    CHECK_INT(vdq_quota_dir(md, &b), 0); /* t_usage left maildirfolder */
+    CHECK_STR(b.s, harness_tmpdir());
+    snprintf(p, sizeof p, "%s/maildirfolder", md);
+    CHECK(unlink(p) == 0);
+    CHECK_INT(vdq_quota_dir(md, &b), 0);
+    CHECK_STR(b.s, md);
+    snprintf(p, sizeof p, "%s/.Sent/", md);
+    CHECK_INT(vdq_quota_dir(p, &b), 0); /* no maildirfolder: its own */
+    snprintf(p, sizeof p, "%s/.Sent", md);
+    CHECK_STR(b.s, p);
+    put(".Sent/maildirfolder", "");
+    snprintf(p, sizeof p, "%s/.Sent/", md);
+    CHECK_INT(vdq_quota_dir(p, &b), 0); /* a folder: the Maildir above */
+    CHECK_STR(b.s, md);
+    CHECK_INT(vdq_quota_dir("/nonexistent/Maildir", &b), 0);
+    CHECK_STR(b.s, "/nonexistent/Maildir");
+    bstr_free(&b);
+}
+
 static const struct test_case cases[] = {
     {"outcomes: codes and enhanced codes agree", t_outcomes},
     {"names refused before any lookup", t_names},
@@ -602,6 +627,7 @@ static const struct test_case cases[] = {
     {"a stored message: ,S= name, bytes, maildirsize line", t_store},
     {"appending to maildirsize", t_add},
     {"the quota warning: text and flag", t_warning},
+    {"a folder counts in its Maildir", t_quota_dir},
 };
 
 TEST_MAIN(cases)
