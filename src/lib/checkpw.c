@@ -246,6 +246,10 @@ checkpw_recv(int fd, struct bstr *in, struct bstr *msg, size_t max,
         r = read(fd, buf, sizeof buf);
         if (r == -1 && (errno == EINTR || errno == EAGAIN))
             continue;
+        /* a peer that exits leaving our last message unread resets the
+         * connection: for us that is its end all the same */
+        if (r == -1 && errno == ECONNRESET)
+            r = 0;
         if (r == -1)
             return -1;
         if (r == 0) {

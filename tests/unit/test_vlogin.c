@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_vlogin - vchkpw's decisions as tables: the checkpassword input's
+ * fields, user@domain and user%domain, the service by port and program
+ * as vpopmail 5.4's vchkpw decides it, and the verdict on a login for
+ * an account (hash, CRAM-MD5 in both orders, flags after the password).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "vlogin.h"
+
+static void
+t_fields(void)
+{
+    static const struct {
+        const char *in;
+        size_t n;
+        int ok;
+        const char *third;
+    } c[] = {
+        {"u\0p\0", 4, 1, NULL}, {"u\0p\0<t@h>\0", 10, 1, "<t@h>"},
+        {"u\0\0", 3, 1, NULL}, /* empty password: the verdict refuses */
+        {"u\0p", 3, 0, NULL},   {"u\0", 2, 0, NULL},
+        {"\0p\0", 3, 0, NULL},  {"u\0p\0t\0x\0", 8, 0, NULL},
+        {"", 0, 0, NULL},
+    };
+    struct vlogin_input in;
+
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        int r = vlogin_fields(c[i].in, c[i].n, &in);
+
+        if (!CHECK_INT(r == 0, c[i].ok))
+            printf("  case %zu\n", i);
+        if (r == 0 && c[i].third)
+            CHECK_STR(in.third, c[i].third);
+        if (r == 0 && !c[i].third)
+            CHECK(in.third == NULL);
+    }
+}
+
+static void
+t_split(void)
+{
+    static const struct {
+        const char *login, *user, *domain; /* user NULL: refused */
+    } c[] = {
+        {"joe@dom.test", "joe", "dom.test"},
+        {"Joe@Dom.TEST", "joe", "dom.test"},
+        {"joe%dom.test", "joe", "dom.test"},
+        {"joe%a@b", "joe", "a@b"},
+        {"joe", "joe", ""},
+        {"@dom.test", NULL, NULL},
+        {"joe@", NULL, NULL},
+        {"a/b@dom.test", NULL, NULL},
+        {"a:b@dom.test", NULL, NULL},
+        {"a\tb@dom.test", NULL, NULL},
+        {"", NULL, NULL},
+    };
+    struct bstr u = BSTR_INIT, d = BSTR_INIT;
+
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        int r = vlogin_split(c[i].login, strlen(c[i].login), &u, &d);
+
+        if (!CHECK_INT(r == 0, c[i].user != NULL))
+            printf("  case %s\n", c[i].login);
+        if (r == 0 && c[i].user) {
+            CHECK_BSTR(u, c[i].user);
+            CHECK_BSTR(d, c[i].domain);
+        }
+    }
+    bstr_free(&u);
+    bstr_free(&d);
+}
+
+static void
+t_service(void)
+{
+    static const struct {
+        const char *port, *prog, *ip;
+        enum vlogin_service want;
+    } c[] = {
+        {"25", "qmail-pop3d", "192.0.2.1", VLOGIN_SMTP},
+        {"465", NULL, "192.0.2.1", VLOGIN_SMTP},
+        {"587", NULL, "127.0.0.1", VLOGIN_SMTP},
+        {"110", "true", "192.0.2.1", VLOGIN_POP3},
+        {"995", NULL, "192.0.2.1", VLOGIN_POP3},
+        {"143", NULL, "192.0.2.1", VLOGIN_IMAP},
+        {"993", NULL, "192.0.2.1", VLOGIN_IMAP},
+        {"110", NULL, "127.0.0.1", VLOGIN_WEBMAIL},
+        {"143", NULL, "127.0.0.1", VLOGIN_WEBMAIL},
+        {"2525", "/bin/true", "192.0.2.1", VLOGIN_SMTP},
+        {NULL, "/usr/sbin/imapd", "192.0.2.1", VLOGIN_IMAP},
+        {NULL, "qmail-pop3d", "192.0.2.1", VLOGIN_POP3},
+        {NULL, "qmail-pop3d", "127.0.0.1", VLOGIN_WEBMAIL},
+        {NULL, NULL, "127.0.0.1", VLOGIN_SMTP},
+        {"x25", "qmail-pop3d", "192.0.2.1", VLOGIN_POP3},
+    };
+
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (!CHECK_INT(vlogin_service(c[i].port, c[i].prog, c[i].ip),
+                       c[i].want))
+            printf("  case %zu\n", i);
+    CHECK_STR(vlogin_service_name(VLOGIN_WEBMAIL), "webmail");
+}
+
+#define HASH "$1$qngsalt$KV/6xc1zTZAmKFJ86ffBG/" /* "pencil" */
+#define CHAL "<1.2@h>"
+
+static void
+t_check(void)
+{
+    char hash[] = HASH, clear[] = "pencil", empty[] = "";
+    struct vpw pw = {.passwd = hash, .clear = NULL};
+    struct vlogin_input in = {"joe@dom.test", "pencil", NULL};
+    const char *mech, *why;
+    /* HMAC-MD5("pencil", "<1.2@h>") */
+    const char *digest = "4fe8e0c673cc877a12ca791697b6944e";
+
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_SMTP, &mech, &why), VLOGIN_OK);
+    CHECK_STR(mech, "PLAIN");
+    in.pass = "pencil2";
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_SMTP, &mech, &why), VLOGIN_NO);
+    CHECK_STR(why, "wrong password");
+    /* CRAM-MD5 without, then with the clear text */
+    in.pass = CHAL;
+    in.third = digest;
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_SMTP, &mech, &why), VLOGIN_NO);
+    CHECK_STR(why, "CRAM-MD5 needs a clear-text password");
+    pw.clear = clear;
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_SMTP, &mech, &why), VLOGIN_OK);
+    CHECK_STR(mech, "CRAM-MD5");
+    /* vpopmail's order, for SMTP only */
+    in.pass = digest;
+    in.third = CHAL;
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_SMTP, &mech, &why), VLOGIN_OK);
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_NO);
+    /* the flag counts only after the password */
+    in.pass = "pencil";
+    in.third = "<123@pop>";
+    pw.gid = VPW_NO_POP;
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_NO);
+    CHECK_STR(why, "pop access denied");
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_SMTP, &mech, &why), VLOGIN_OK);
+    in.pass = "wrong";
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_NO);
+    CHECK_STR(why, "wrong password");
+    /* no hash: nothing works, not even the clear text */
+    pw.gid = 0;
+    pw.passwd = empty;
+    in.pass = "pencil";
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_SMTP, &mech, &why), VLOGIN_NO);
+    CHECK_STR(why, "account has no password");
+}
+
+static const struct test_case tests[] = {
+    {"checkpassword fields", t_fields},
+    {"user@domain, user%domain", t_split},
+    {"the service, as vpopmail decides it", t_service},
+    {"the verdict on a login", t_check},
+};
+
+TEST_MAIN(tests)
