@@ -14,7 +14,8 @@
  * Guarantees: a name with '/', "..", or a control byte is refused before
  * anything on disk is touched; trouble with the account store, a control
  * file or a disk is a deferral (111), never a bounce (100), which is kept
- * for what will not change by itself; every run ends with one line that
+ * for what will not change by itself (a file-system quota, EDQUOT, is
+ * "over quota" and follows control/overquota, as vpopmail's); every run ends with one line that
  * says what happened and why, control bytes escaped (vis).  A message in
  * new/ is complete, fsynced, and named with its size (",S=").  Nothing
  * here exits: vdel_run returns the exit code.
