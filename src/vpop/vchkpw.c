@@ -178,7 +178,7 @@ store_keys(struct vchk *v, const char *pass, bool *have, struct scram_keys *k)
     int r;
 
     *have = false;
-    if (v->conf.backend != VCONF_CDB || !v->pw.passwd || !v->pw.passwd[0])
+    if (!v->pw.passwd || !v->pw.passwd[0])
         return;
     r = vscram_get(v->dom.dir.s, v->pw.name, v->pw.passwd, k);
     if (r == 1) {
