@@ -9,6 +9,7 @@ RFC 5802 (scramclient.py)."""
 import base64
 import hmac
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -377,6 +378,88 @@ class TestScram(VchkpwCase):
         c = ScramClient("joe@dom.test", PASSWORD)
         sfirst, _, code, err = scram_exchange(self, c)
         self.assertEqual((sfirst, code), (None, 111), err)
+
+
+@unittest.skipUnless(qng.IS_ROOT and shutil.which("unshare"), "needs root and unshare")
+class TestRoot(VchkpwCase):
+    """Run by root (as a setuid vchkpw is): the user vpopmail, which root
+    needs, exists only in a private mount namespace's /etc/passwd, so no
+    other test sees it.  vchkpw becomes the domain's owner before it reads
+    an account, and runs the program as that owner, with no other group."""
+
+    def setUp(self):
+        super().setUp()
+        self.passwd = os.path.join(self.inst.tmp, "passwd")
+        with open("/etc/passwd") as f:
+            text = f.read()
+        with open(self.passwd, "w") as f:
+            f.write(text + "vpopmail:x:64999:%d::/nonexistent:/usr/sbin/nologin\n"
+                    % self.inst.gid)
+        probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind %s /etc/passwd"
+                                % self.passwd], capture_output=True, timeout=30)
+        if probe.returncode != 0:
+            self.skipTest("no private mount namespace here")
+
+    def as_root(self, data, args=(), env=None):
+        e = dict(self.inst.env)
+        e.update({"TCPREMOTEIP": IP})
+        e.update(env or {})
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        try:
+            p = subprocess.run(["unshare", "-m", "sh", "-c",
+                                'mount --bind "$0" /etc/passwd && exec "$@" 3<&0 0</dev/null',
+                                self.passwd, self.vchkpw] + list(args), stdin=r, env=e,
+                               capture_output=True, timeout=60, cwd=self.inst.tmp)
+        finally:
+            os.close(r)
+        return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+    def test_runs_as_the_domain_owner(self):
+        r = self.as_root(b"joe@dom.test\0" + PASSWORD.encode() + b"\0",
+                         args=["sh", "-c", "id -u; id -g; id -G"])
+        self.assertEqual(r[0], 0, r[2])
+        self.assertEqual(r[1].split(), [str(self.inst.uid), str(self.inst.gid),
+                                        str(self.inst.gid)])
+        # the keys it made at that login belong to the domain's owner
+        st = os.stat(os.path.join(self.tree.domain_dir("dom.test"), "vscram.cdb"))
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                         (self.inst.uid, self.inst.gid, 0o600))
+
+    def test_domain_owned_by_root_refused(self):
+        with open(self.inst.path("users", "assign"), "w") as f:
+            f.write("+dom.test-:dom.test:0:0:%s:-::\n.\n" % self.tree.domain_dir("dom.test"))
+        self.assertEqual(self.inst.run("qmail-newu").returncode, 0)
+        r = self.as_root(b"joe@dom.test\0" + PASSWORD.encode() + b"\0")
+        self.assertEqual(r[0], 111, r[2])
+        self.assertIn("reason=a virtual domain owned by root", r[2])
+
+    def test_scram_secret_is_vpopmails(self):
+        c = ScramClient("bob@nowhere.test", PASSWORD)
+        a, b = socket.socketpair()
+        e = dict(self.inst.env)
+        e.update({"TCPREMOTEIP": IP, "AUTHMECH": "SCRAM-SHA-256"})
+        p = subprocess.Popen(["unshare", "-m", "sh", "-c",
+                              'mount --bind "$0" /etc/passwd && exec "$@" 3<&0 0</dev/null',
+                              self.passwd, self.vchkpw], stdin=b, env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.inst.tmp)
+        b.close()
+        a.settimeout(30)
+        a.sendall(c.first().encode() + b"\0")
+        first = b""
+        while not first.endswith(b"\0"):
+            chunk = a.recv(1)
+            if not chunk:
+                break
+            first += chunk
+        a.sendall(c.final(first[:-1].decode()).encode() + b"\0")
+        a.close()
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn("reason=unknown domain", err.decode())
+        st = os.stat(os.path.join(self.tree.home, "etc", "vscram.secret"))
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (64999, 0o600))
 
 
 if __name__ == "__main__":
