@@ -180,15 +180,15 @@ store_keys(struct vchk *v, const char *pass, bool *have, struct scram_keys *k)
     *have = false;
     if (!v->pw.passwd || !v->pw.passwd[0])
         return;
-    r = vscram_get(v->dom.dir.s, v->pw.name, v->pw.passwd, k);
+    r = vscram_load(&v->auth, &v->dom, v->pw.name, v->pw.passwd, k);
     if (r == 1) {
         *have = true;
         return;
     }
     if (r == 0 && vpass_scram_keys(pass, strlen(pass), k) == 0) {
         *have = true;
-        if (vscram_put(v->dom.dir.s, v->dom.uid, v->dom.gid, v->pw.name, k,
-                       v->pw.passwd, 0) == 0)
+        if (vscram_store(&v->auth, &v->dom, v->pw.name, k, v->pw.passwd, 0) ==
+            0)
             return;
     }
     log_line("warning: unable to store the SCRAM keys of %s: %s", shown(v),
@@ -298,9 +298,9 @@ static void __attribute__((noreturn)) scram(struct vchk *v)
         refuse(v, "malformed SCRAM client-first message");
     }
     why = find(v, ss.first.user.s, ss.first.user.len);
-    if (!why &&
-        (r = vscram_get(v->dom.dir.s, v->pw.name, v->pw.passwd, &k)) == -1)
-        temp(v, "unable to read " VSCRAM_FILE);
+    if (!why && (r = vscram_load(&v->auth, &v->dom, v->pw.name, v->pw.passwd,
+                                 &k)) == -1)
+        temp(v, "unable to read the SCRAM keys");
     if (!why && r == 0) {
         /* no keys: from the clear text when the domain keeps it */
         bool have = false;

@@ -13,6 +13,7 @@
 #include "cdbmap.h"
 #include "lock.h"
 #include "tls.h"
+#include "vauth_pg.h"
 #include "vpass.h"
 #include "vscram.h"
 
@@ -213,6 +214,54 @@ out:
         return -1;
     }
     return 0;
+}
+
+/*
+ * vscram_load - the keys of account name of d where the account store
+ * keeps them (vscram_get's file, or PostgreSQL's table), if made with
+ * hash.  1 found, 0 none, stale or damaged, -1 with errno (trouble,
+ * a->err saying it for the database).
+ */
+int
+vscram_load(struct vauth *a, const struct vdomain *d, const char *name,
+            const char *hash, struct scram_keys *k)
+{
+    struct bstr v = BSTR_INIT, h = BSTR_INIT;
+    int r;
+
+    if (a->conf->backend != VCONF_PGSQL)
+        return vscram_get(d->dir.s, name, hash, k);
+    memset(k, 0, sizeof *k);
+    r = vauth_pg_scram_get(a, d, name, &v, &h);
+    if (r == 1 && (scram_keys_parse(v.s ? v.s : "", v.len, k) == -1 ||
+                   !scram_equal(h.s, h.len, hash, strlen(hash)))) {
+        explicit_bzero(k, sizeof *k);
+        r = 0;
+    }
+    wipe(&v);
+    wipe(&h);
+    return r;
+}
+
+/*
+ * vscram_store - set (k and hash) or forget (k NULL) the keys of account
+ * name of d where the account store keeps them; wait as vscram_put's
+ * (the database has its own deadlines).  0, or -1 with errno.
+ */
+int
+vscram_store(struct vauth *a, const struct vdomain *d, const char *name,
+             const struct scram_keys *k, const char *hash, unsigned wait)
+{
+    struct bstr v = BSTR_INIT;
+    int r;
+
+    if (a->conf->backend != VCONF_PGSQL)
+        return vscram_put(d->dir.s, d->uid, d->gid, name, k, hash, wait);
+    if (k && scram_keys_format(k, &v) == -1)
+        return -1;
+    r = vauth_pg_scram_put(a, d, name, k ? v.s : NULL, k ? hash : NULL);
+    wipe(&v);
+    return r;
 }
 
 static int

@@ -15,6 +15,10 @@
  * under the domain's .vpasswd.lock, mode 600 and, when run as root, owned
  * by the domain's owner, as vpasswd.cdb is.
  *
+ * With PostgreSQL accounts (control/vpopbackend pgsql) the keys live in
+ * the database instead, table vpopmail_scram (vauth_pg.h), so that every
+ * host of a fleet sees them: vscram_load and vscram_store choose.
+ *
  * Unknown users get made-up keys (vscram_fake) from a server secret,
  * ~vpopmail/etc/vscram.secret (mode 600, made at the first need), so the
  * same name always sees the same salt and nobody can tell on the wire
@@ -27,6 +31,7 @@
 
 #include "bstr.h"
 #include "scram.h"
+#include "vauth.h"
 
 #define VSCRAM_FILE "vscram.cdb"
 #define VSCRAM_TMP ".vscram.cdb.tmp" /* no account can have this name */
@@ -41,6 +46,11 @@ int vscram_get(const char *dir, const char *name, const char *hash,
                struct scram_keys *k) WUR;
 int vscram_put(const char *dir, uid_t uid, gid_t gid, const char *name,
                const struct scram_keys *k, const char *hash, unsigned wait) WUR;
+int vscram_load(struct vauth *a, const struct vdomain *d, const char *name,
+                const char *hash, struct scram_keys *k) WUR;
+int vscram_store(struct vauth *a, const struct vdomain *d, const char *name,
+                 const struct scram_keys *k, const char *hash,
+                 unsigned wait) WUR;
 int vscram_secret(const char *home, uid_t uid, gid_t gid,
                   unsigned char out[VSCRAM_SECRET_LEN]) WUR;
 int vscram_fake(const unsigned char secret[VSCRAM_SECRET_LEN],

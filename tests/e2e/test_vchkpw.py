@@ -15,6 +15,7 @@ import stat
 import subprocess
 import unittest
 
+import pgserver
 import qng
 from scramclient import ScramClient, attrs
 from vpoptree import NO_IMAP, NO_POP, NO_SMTP, NO_WEBMAIL, VpopTree, hash_of
@@ -460,6 +461,65 @@ class TestRoot(VchkpwCase):
         self.assertIn("reason=unknown domain", err.decode())
         st = os.stat(os.path.join(self.tree.home, "etc", "vscram.secret"))
         self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (64999, 0o600))
+
+
+class TestPgsql(VchkpwCase):
+    """Accounts in PostgreSQL (control/vpopbackend pgsql): vchkpw finds
+    them there, and keeps SCRAM keys in the database's vpopmail_scram, so
+    that every host of a fleet sees the keys any of them made."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not pgserver.pg_bindir():
+            raise unittest.SkipTest("PostgreSQL is not installed")
+        cls.pg = pgserver.PgServer()
+        try:
+            cls.pg.start()
+        except Exception:
+            cls.pg.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.cleanup()
+
+    def setUp(self):
+        super().setUp()
+        self.db = "vchkpw%d_%d" % (os.getpid(), id(self) % 100000)
+        self.pg.psql("CREATE DATABASE %s" % self.db, db="postgres")
+        self.pg.psql("""CREATE TABLE vpopmail ( pw_name varchar(32) NOT NULL,
+            pw_domain varchar(96) NOT NULL, pw_passwd varchar(40), pw_uid int4, pw_gid int4,
+            pw_gecos varchar(48), pw_dir varchar(160), pw_shell varchar(20),
+            PRIMARY KEY (pw_name, pw_domain ) )""", db=self.db)
+        self.pg.psql("INSERT INTO vpopmail VALUES ('pat', 'dom.test', '%s', 1, 0, 'Pat', "
+                     "'%s', 'NOQUOTA')" % (hash_of(PASSWORD, "md5"),
+                                           os.path.join(self.tree.domain_dir("dom.test"), "joe")),
+                     db=self.db)
+        self.inst.control("vpopbackend", "pgsql\n")
+        self.inst.control("vpoppgsql", self.pg.conninfo(self.db) + "\n")
+
+    def test_login_and_scram_keys_in_the_database(self):
+        self.assertExit(self.login("pat@dom.test", PASSWORD), 0)
+        self.assertExit(self.login("joe@dom.test", PASSWORD), 1)  # the files are not asked
+        rows = self.pg.psql("SELECT pw_name, pw_domain, scram FROM vpopmail_scram", db=self.db)
+        self.assertEqual([r[:2] for r in rows], [["pat", "dom.test"]])
+        self.assertTrue(rows[0][2].startswith("SCRAM-SHA-256$4096:"), rows)
+        self.assertEqual(self.tree.scram_records("dom.test"), {})
+        c = ScramClient("pat@dom.test", PASSWORD)
+        _, fin, code, err = scram_exchange(self, c)
+        self.assertEqual(code, 0, err)
+        self.assertTrue(c.verify(fin))
+
+    def test_database_down_is_temporary(self):
+        self.pg.stop("immediate")
+        try:
+            r = self.login("pat@dom.test", PASSWORD)
+            self.assertExit(r, 111)
+            c = ScramClient("pat@dom.test", PASSWORD)
+            sfirst, _, code, err = scram_exchange(self, c)
+            self.assertEqual((sfirst, code), (None, 111), err)
+        finally:
+            self.pg.start()
 
 
 if __name__ == "__main__":
