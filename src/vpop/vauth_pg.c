@@ -388,7 +388,10 @@ connect_db(struct vauth *a, bool *fresh)
     char state[6];
 
     *fresh = false;
-    if (pg->conn && pg->pid == getpid() && PQstatus(pg->conn) == CONNECTION_OK)
+    /* kept only when idle: no call ever leaves a transaction open */
+    if (pg->conn && pg->pid == getpid() &&
+        PQstatus(pg->conn) == CONNECTION_OK &&
+        PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
         return 0;
     drop(pg);
     pg->timeout = vauth_pg_timeout(conninfo);
@@ -456,7 +459,6 @@ run(struct vauth *a, const char *sql, const struct vauth_pg_params *p,
     PGresult *res = NULL, *r;
     long long deadline =
         datetime_mono_ms() + ((long long)pg->timeout + 2) * 1000;
-    const char *what = "PostgreSQL failed";
     int f, e;
 
     state[0] = '\0';
@@ -519,14 +521,12 @@ waited:
            e == ETIMEDOUT ? "PostgreSQL did not answer in time"
                           : "lost the PostgreSQL connection",
            NULL);
-    pg->broke = true;
-    drop(pg);
+    drop(pg); /* not "broke": a server that is slow gets no second try */
     errno = e == ETIMEDOUT ? ETIMEDOUT : EAGAIN;
     return NULL;
 broke:
     PQclear(res);
-    what = "lost the PostgreSQL connection";
-    seterr(a, EAGAIN, what, PQerrorMessage(c));
+    seterr(a, EAGAIN, "lost the PostgreSQL connection", PQerrorMessage(c));
     pg->broke = true;
     drop(pg);
     errno = EAGAIN;

@@ -430,6 +430,23 @@ class TestDatabaseTrouble(PgTest):
             os.kill(pid, signal.SIGCONT)
         self.assertEqual(self.found(self.call("getpw", "example.test", "joe")[1]),
                          self.line("joe"))
+        # a server process that stops answering on a kept connection:
+        # the client's own deadline (statement_timeout cannot fire)
+        send = self.session()
+        self.found(send("getpw", "example.test", "joe"))
+        rows = self.sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'qmail-ng'")
+        self.assertEqual(len(rows), 1, rows)
+        backend = int(rows[0][0])
+        os.kill(backend, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            answer = send("getpw", "example.test", "joe")
+            took = time.monotonic() - t0
+            self.assertTrue(answer.startswith("temp ETIMEDOUT"), answer)
+            self.assertLess(took, 10)
+        finally:
+            os.kill(backend, signal.SIGCONT)
+        self.assertEqual(self.found(send("getpw", "example.test", "joe")), self.line("joe"))
 
     def test_wrong_database_is_temporary(self):
         """An empty database (a wrong dbname) has no vpopmail table: that
