@@ -1398,6 +1398,204 @@ vauth_pg_scram_put(struct vauth *a, const struct vdomain *d, const char *name,
     }
 }
 
+/* ---- valias ----------------------------------------------------------- */
+
+/*
+ * with_conn - fn(a, ctx) on a connection, once more on a new one if a
+ * kept connection broke at its first statement (see retry).
+ */
+static int
+with_conn(struct vauth *a, int (*fn)(struct vauth *, void *), void *ctx)
+{
+    bool fresh;
+    int r;
+
+    for (int attempt = 0;; attempt++) {
+        if (begin_op(a, &fresh) == -1)
+            return -1;
+        r = fn(a, ctx);
+        if (r != -1 || !retry(a, fresh, attempt))
+            return r;
+    }
+}
+
+/* One valias call: the domain, the alias, a line, and where rows go. */
+struct valias_req {
+    bool add; /* valias_change_once: add, else delete */
+    const struct vdomain *d;
+    const char *alias; /* lower case; NULL: every alias (names) */
+    const char *line;  /* add, del; NULL: every line (del) */
+    struct bstr *out;  /* get, names */
+};
+
+/* valias_rows - column 0 of every row of sql into q->out, '\n' after each. */
+static int
+valias_rows(struct vauth *a, const char *sql, struct valias_req *q)
+{
+    struct vauth_pg_params p = {0};
+    PGresult *r;
+    char state[6];
+    int n;
+
+    p.v[p.n++] = q->d->real.s;
+    if (q->alias)
+        p.v[p.n++] = q->alias;
+    bstr_truncate(q->out, 0);
+    r = run(a, sql, &p, state);
+    if (!r) /* no valias table: no aliases; a name it cannot hold: none */
+        return errno == ENOENT || errno == EINVAL ? 0 : -1;
+    n = PQntuples(r);
+    for (int i = 0; i < n; i++)
+        if (bstr_cats(q->out, PQgetvalue(r, i, 0)) == -1 ||
+            bstr_catc(q->out, '\n') == -1) {
+            PQclear(r);
+            return seterr(a, ENOMEM, "no memory", NULL);
+        }
+    PQclear(r);
+    return n > 0;
+}
+
+static int
+valias_get_once(struct vauth *a, void *ctx)
+{
+    return valias_rows(a,
+                       "SELECT valias_line FROM valias WHERE domain = $1 AND "
+                       "alias = $2 ORDER BY ctid",
+                       ctx);
+}
+
+/*
+ * vauth_pg_valias_get - the lines of alias (lower case) of d in
+ * vpopmail's valias table, each followed by '\n', in the order they were
+ * added, into lines.  1 found, 0 none (no such alias, no valias table),
+ * -1 trouble (a->err).
+ */
+int
+vauth_pg_valias_get(struct vauth *a, const struct vdomain *d, const char *alias,
+                    struct bstr *lines)
+{
+    struct valias_req q = {false, d, alias, NULL, lines};
+
+    return with_conn(a, valias_get_once, &q);
+}
+
+static int
+valias_names_once(struct vauth *a, void *ctx)
+{
+    int r = valias_rows(a,
+                        "SELECT DISTINCT alias COLLATE \"C\" FROM valias "
+                        "WHERE domain = $1 ORDER BY 1",
+                        ctx);
+
+    return r == -1 ? -1 : 0;
+}
+
+/*
+ * vauth_pg_valias_names - every alias of d, sorted, each followed by
+ * '\n', into names (empty: none).  0, or -1.
+ */
+int
+vauth_pg_valias_names(struct vauth *a, const struct vdomain *d,
+                      struct bstr *names)
+{
+    struct valias_req q = {false, d, NULL, NULL, names};
+
+    return with_conn(a, valias_names_once, &q);
+}
+
+static int
+valias_change_once(struct vauth *a, void *ctx)
+{
+    struct valias_req *q = ctx;
+    struct vauth_pg_params p = {0};
+    PGresult *r;
+    char state[6];
+    long rows;
+
+    p.n = q->line ? 3 : 2;
+    p.v[0] = q->d->real.s;
+    p.v[1] = q->alias;
+    p.v[2] = q->line;
+    if (q->add) { /* vpopmail's table at the first alias */
+        if (stmt(a, "BEGIN", NULL, state) == -1)
+            return -1;
+        if (stmt(a,
+                 "CREATE TABLE IF NOT EXISTS valias (alias varchar(32) NOT "
+                 "NULL, domain varchar(255) NOT NULL, valias_line "
+                 "varchar(1024) NOT NULL)",
+                 NULL, state) == -1 ||
+            stmt(a,
+                 "CREATE INDEX IF NOT EXISTS valias_idx ON valias (alias, "
+                 "domain)",
+                 NULL, state) == -1 ||
+            stmt(a,
+                 "INSERT INTO valias (domain, alias, valias_line) VALUES "
+                 "($1, $2, $3)",
+                 &p, state) == -1) {
+            if (a->pg && a->pg->conn)
+                rollback(a);
+            return -1;
+        }
+        return stmt(a, "COMMIT", NULL, state);
+    }
+    r = run(a,
+            q->line ? "DELETE FROM valias WHERE domain = $1 AND alias = $2 "
+                      "AND valias_line = $3"
+                    : "DELETE FROM valias WHERE domain = $1 AND alias = $2",
+            &p, state);
+    if (!r)
+        return errno == ENOENT ? seterr(a, ENOENT, "no such alias", q->alias)
+                               : -1;
+    rows = strtol(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    if (rows == 0)
+        return seterr(a, ENOENT, "no such alias", q->alias);
+    return 0;
+}
+
+/* line_ok - a valias line: one line of text, leading blanks dropped. */
+static bool
+line_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/*
+ * vauth_pg_valias_add - one more line for alias (lower case) of d, as
+ * vpopmail's valias_insert (leading spaces dropped); the valias table is
+ * made at the first alias.  0, or -1 (EINVAL: an empty line or one with
+ * control bytes, or too long for the table).
+ */
+int
+vauth_pg_valias_add(struct vauth *a, const struct vdomain *d, const char *alias,
+                    const char *line)
+{
+    struct valias_req q = {true, d, alias, NULL, NULL};
+
+    while (*line == ' ')
+        line++;
+    if (!*alias || !*line || !line_ok(line) || !line_ok(alias))
+        return seterr(a, EINVAL, "not an alias line", line);
+    q.line = line;
+    return with_conn(a, valias_change_once, &q);
+}
+
+/*
+ * vauth_pg_valias_del - the line of alias (lower case) of d, or every
+ * line when line is NULL.  0, or -1 (ENOENT: no such alias or line).
+ */
+int
+vauth_pg_valias_del(struct vauth *a, const struct vdomain *d, const char *alias,
+                    const char *line)
+{
+    struct valias_req q = {false, d, alias, line, NULL};
+
+    return with_conn(a, valias_change_once, &q);
+}
+
 /* vauth_pg_close - end the connection (vauth_close calls it). */
 void
 vauth_pg_close(struct vauth *a)

@@ -18,6 +18,10 @@
  * already have theirs.  valias, lastauth, dir_control and vpopmail_scram
  * rows of a domain go with it when those tables exist.
  *
+ * vpopmail's valias table (alias, domain, valias_line: vpopmail built
+ * with --enable-valias keeps aliases there instead of .qmail files) is
+ * read and changed by vauth_pg_valias_*, for the tools that need it.
+ *
  * SCRAM-SHA-256 keys (vscram's verifier text and the crypt hash they were
  * made with) live in a table of ours, vpopmail_scram (pw_name, pw_domain,
  * scram, hash), made at the first keys, so that every host of a fleet
@@ -108,6 +112,14 @@ int vauth_pg_scram_get(struct vauth *a, const struct vdomain *d,
 int vauth_pg_scram_put(struct vauth *a, const struct vdomain *d,
                        const char *name, const char *verifier,
                        const char *hash) WUR;
+int vauth_pg_valias_get(struct vauth *a, const struct vdomain *d,
+                        const char *alias, struct bstr *lines) WUR;
+int vauth_pg_valias_names(struct vauth *a, const struct vdomain *d,
+                          struct bstr *names) WUR;
+int vauth_pg_valias_add(struct vauth *a, const struct vdomain *d,
+                        const char *alias, const char *line) WUR;
+int vauth_pg_valias_del(struct vauth *a, const struct vdomain *d,
+                        const char *alias, const char *line) WUR;
 void vauth_pg_close(struct vauth *a);
 
 #endif

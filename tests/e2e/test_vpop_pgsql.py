@@ -676,5 +676,53 @@ class TestScramKeys(PgTest):
             self.pg.start()
 
 
+class TestValias(PgTest):
+    """vpopmail's valias table (--enable-valias), read and changed."""
+
+    def test_vpopmail_rows_read_added_and_removed(self):
+        self.assertEqual(self.call("valiasget", "example.test", "info"), (1, "none"))  # no table
+        self.assertEqual(self.call("valiasnames", "example.test"), (0, "ok"))
+        self.sql(VALIAS)
+        # as vpopmail's valias_insert writes them
+        self.sql("INSERT INTO valias(alias,domain,valias_line) VALUES "
+                 "('info','example.test','&joe@example.test'), "
+                 "('info','example.test','/home/vpopmail/domains/example.test/ann/Maildir/'), "
+                 "('sales','example.test','|/usr/bin/true'), "
+                 "('info','other.test','&x@other.test')")
+        code, out = self.call("valiasget", "example.test", "info")
+        self.assertEqual(code, 0, out)
+        self.assertEqual(unesc(out[6:]), b"&joe@example.test\n"
+                                         b"/home/vpopmail/domains/example.test/ann/Maildir/\n")
+        self.assertEqual(self.call("valiasget", "example.test", "x' or '1'='1"), (1, "none"))
+        self.assertEqual(unesc(self.call("valiasnames", "example.test")[1][3:]), b"info\nsales\n")
+        self.assertEqual(self.call("valiasadd", "example.test", "info", "  &new@example.test"),
+                         (0, "ok"))
+        self.assertEqual(unesc(self.call("valiasget", "example.test", "info")[1][6:]).split(b"\n")[2],
+                         b"&new@example.test")
+        self.assertTrue(self.call("valiasadd", "example.test", "info", "a\nb")[1].startswith("refused"))
+        self.assertTrue(self.call("valiasadd", "example.test", "info", "   ")[1].startswith("refused"))
+        self.assertEqual(self.call("valiasdel", "example.test", "info", "&joe@example.test"),
+                         (0, "ok"))
+        self.assertEqual(self.call("valiasdel", "example.test", "info", "&joe@example.test"),
+                         (1, "noent"))
+        self.assertEqual(self.call("valiasdel", "example.test", "sales"), (0, "ok"))
+        self.assertEqual(self.call("valiasdel", "example.test", "sales"), (1, "noent"))
+        self.assertEqual(unesc(self.call("valiasnames", "example.test")[1][3:]), b"info\n")
+        self.assertEqual(self.sql("SELECT count(*) FROM valias WHERE domain = 'other.test'"), [["1"]])
+        self.pg.stop("immediate")
+        try:
+            self.assertEqual(self.call("valiasget", "example.test", "info")[0], 111)
+            self.assertEqual(self.call("valiasnames", "example.test")[0], 111)
+            self.assertEqual(self.call("valiasadd", "example.test", "info", "&x@y")[0], 111)
+        finally:
+            self.pg.start()
+
+    def test_first_alias_makes_the_table(self):
+        self.assertEqual(self.call("valiasadd", "example.test", "postmaster", "&joe@example.test"),
+                         (0, "ok"))
+        self.assertEqual(self.sql("SELECT alias, domain, valias_line FROM valias"),
+                         [["postmaster", "example.test", "&joe@example.test"]])
+
+
 if __name__ == "__main__":
     unittest.main()

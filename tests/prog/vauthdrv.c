@@ -21,6 +21,10 @@
  *   scramput DOMAIN USER VERIFIER HASH   ok     (PostgreSQL only)
  *   scramget DOMAIN USER  found VERIFIER HASH | none
  *   scramdel DOMAIN USER  ok
+ *   valiasget DOMAIN ALIAS        found LINES (escaped) | none
+ *   valiasnames DOMAIN            ok NAMES (escaped)
+ *   valiasadd DOMAIN ALIAS LINE   ok | refused
+ *   valiasdel DOMAIN ALIAS [LINE] ok | noent
  *
  * and "temp ERRNO: WORDS" or "nodomain" for any of them.
  */
@@ -187,6 +191,32 @@ command(struct vauth *a, struct bstr *f, size_t n)
             code = temp(a);
         }
         bstr_free(&h);
+    } else if (strcmp(f[0].s, "valiasget") == 0 && n == 3) {
+        r = vauth_pg_valias_get(a, &d, f[2].s, &text);
+        if (r == 1) {
+            printf("found ");
+            put(text.s, text.len);
+            printf("\n");
+            code = 0;
+        } else if (r == 0) {
+            printf("none\n");
+        } else {
+            code = temp(a);
+        }
+    } else if (strcmp(f[0].s, "valiasnames") == 0 && n == 2) {
+        if (vauth_pg_valias_names(a, &d, &text) == -1) {
+            code = temp(a);
+        } else {
+            printf("ok ");
+            put(text.s ? text.s : "", text.len);
+            printf("\n");
+            code = 0;
+        }
+    } else if (strcmp(f[0].s, "valiasadd") == 0 && n == 4) {
+        code = changed(a, vauth_pg_valias_add(a, &d, f[2].s, f[3].s));
+    } else if (strcmp(f[0].s, "valiasdel") == 0 && (n == 3 || n == 4)) {
+        code = changed(
+            a, vauth_pg_valias_del(a, &d, f[2].s, n == 4 ? f[3].s : NULL));
     } else if (strcmp(f[0].s, "deldomain") == 0 && n == 2) {
         code = changed(a, vauth_deldomain(a, &d));
     } else {
