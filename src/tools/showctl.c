@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,7 +23,17 @@ const struct showctl_entry showctl_table[] = {
     {"locals", 'l', "@me", "domains delivered locally"},
     {"rcpthosts", 'l', NULL,
      "domains SMTP accepts mail for (absent: any, an open relay!)"},
+    {"morercpthosts", 'c', NULL,
+     "more rcpthosts, one per line: the source of morercpthosts.cdb (the v* "
+     "tools write both past 50 domains)"},
     {"morercpthosts.cdb", 'c', NULL, "more rcpthosts, compiled"},
+    {"norcptcheck", 'l', NULL,
+     "domains whose unknown recipients RCPT accepts, as qmail did (*: all)"},
+    {"overquota", 'v', "defer",
+     "what a full mailbox gets: defer = 452 at RCPT and a deferral, bounce "
+     "= 552 and a bounce"},
+    {"quotawarnpercent", 'n', "90",
+     "quota use, in percent, that sends the mailbox a warning (0: never)"},
     {"virtualdomains", 'l', NULL, "virtual domains and users"},
     {"percenthack", 'l', NULL, "domains where user%host@domain is rewritten"},
     {"smtproutes", 'l', NULL, "artificial SMTP routes"},
@@ -85,6 +96,16 @@ const struct showctl_entry showctl_table[] = {
      "qmail-remote's TLS client key and certificate"},
     {"smtproutes-auth", 'c', NULL,
      "host:user:password logins for smarthosts, mode 600 (not shown)"},
+    {"vpopmailhome", 'v', "~vpopmail",
+     "~vpopmail: where the virtual domains' domains/ and etc/ are"},
+    {"vpopbackend", 'v', "cdb",
+     "account store of the virtual domains: cdb = vpasswd files, pgsql = "
+     "PostgreSQL"},
+    {"vpoppgsql", 'c', NULL,
+     "libpq connection string for vpopbackend pgsql (not shown: it may hold "
+     "a password)"},
+    {"vpopclearpasswd", 'n', "0",
+     "1: vpasswd keeps clear-text passwords (for CRAM-MD5)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -103,13 +124,25 @@ cmpstr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* print_default - the default text with "@x" resolved to x's value. */
+/*
+ * resolve_default - the default text with "@x" resolved to control/x's
+ * value and "~user" to user's home directory (vconf's rule for
+ * vpopmailhome: without that user, /home/user).
+ */
 static int
 resolve_default(const char *def, struct bstr *out)
 {
     struct bstr path = BSTR_INIT;
     int r;
 
+    if (def && def[0] == '~') {
+        struct passwd *pw = getpwnam(def + 1);
+
+        if (pw && pw->pw_dir && *pw->pw_dir)
+            return bstr_copys(out, pw->pw_dir);
+        bstr_truncate(out, 0);
+        return bstr_catf(out, "/home/%s", def + 1);
+    }
     if (!def || def[0] != '@')
         return bstr_copys(out, def ? def : "");
     if (bstr_catf(&path, "control/%s", def + 1) == -1)

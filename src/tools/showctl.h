@@ -10,8 +10,10 @@
 
 struct showctl_entry {
     const char *name;
-    char kind;           /* 'v' one value, 'n' a number, 'l' a list, 'c' a cdb */
-    const char *def;     /* default text, "@me" style references allowed */
+    char kind;           /* 'v' one value, 'n' a number, 'l' a list, 'c' a
+                            file shown by its size only (a cdb, a secret) */
+    const char *def;     /* default text; "@me": control/me's value,
+                            "~user": user's home */
     const char *meaning; /* one line for the admin */
 };
 

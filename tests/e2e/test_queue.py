@@ -371,6 +371,30 @@ class QstatTest(unittest.TestCase):
         self.assertIn("  example.test\n", out)
         self.assertIn("rcpthost: not a control file", out)
 
+    def test_showctl_knows_the_virtual_domain_files(self):
+        inst = qng.Instance(me="mx.example.test")
+        self.addCleanup(inst.cleanup)
+        inst.control("overquota", "bounce\n")
+        inst.control("norcptcheck", "legacy.test\n")
+        inst.control("morercpthosts", "more.test\n")
+        inst.control("vpopbackend", "pgsql\n")
+        inst.control("vpoppgsql", "host=/run/postgresql password=hunter2\n")
+        r = inst.run("qmail-showctl")
+        self.assertEqual(r.returncode, 0)
+        out = r.stdout.decode()
+        self.assertIn("overquota: bounce (", out)
+        self.assertIn("norcptcheck: ", out)
+        self.assertIn("  legacy.test\n", out)
+        self.assertIn("quotawarnpercent: (default) 90 (", out)
+        self.assertIn("vpopbackend: pgsql (", out)
+        self.assertIn("vpopclearpasswd: (default) 0 (", out)
+        self.assertIn("vpopmailhome: (default) /", out)
+        self.assertIn("morercpthosts: present, 10 bytes.", out)
+        # the connection string may hold a password: its size only
+        self.assertIn("vpoppgsql: present, 38 bytes.", out)
+        self.assertNotIn("hunter2", out)
+        self.assertNotIn("not a control file", out)
+
 
 if __name__ == "__main__":
     unittest.main()
