@@ -299,8 +299,11 @@ static void __attribute__((noreturn)) scram(struct vchk *v)
     }
     why = find(v, ss.first.user.s, ss.first.user.len);
     if (!why && (r = vscram_load(&v->auth, &v->dom, v->pw.name, v->pw.passwd,
-                                 &k)) == -1)
+                                 &k)) == -1) {
+        if (v->auth.err.len)
+            log_line("warning: %s", v->auth.err.s);
         temp(v, "unable to read the SCRAM keys");
+    }
     if (!why && r == 0) {
         /* no keys: from the clear text when the domain keeps it */
         bool have = false;
