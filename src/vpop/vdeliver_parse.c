@@ -205,8 +205,8 @@ vdel_path_resolve(const char *base, const char *path, size_t len,
 
     bstr_truncate(out, 0);
     if (has_control(path, len) || has_dotdot(path, len) ||
-        (path[0] != '/' &&
-         (!base || base[0] != '/' || has_dotdot(base, strlen(base))))) {
+        ((len == 0 || path[0] != '/') &&
+         (!base || base[0] != '/' || !vdel_path_safe(base, strlen(base))))) {
         errno = EINVAL;
         return -1;
     }
