@@ -6,6 +6,13 @@
  * instruction per line, read by qmail-local before vdelivermail.  A
  * line is added by rewriting the file whole (atomicfile), and the
  * domain's recipient map is rebuilt after every change.
+ *
+ * With the PostgreSQL store (control/vpopbackend pgsql) aliases are rows
+ * of vpopmail's valias table instead, as vpopmail's valias built with
+ * --enable-valias keeps them (vdelivermail reads them there); .qmail-NAME
+ * files are then neither shown nor changed.  Output and exit codes are
+ * the same either way; the database in trouble is "Error: ..." and exit
+ * 233 (VA_NO_AUTH_CONNECTION).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +24,7 @@
 
 #include "atomicfile.h"
 #include "readfile.h"
+#include "vauth_pg.h"
 #include "vtool.h"
 
 #define ALIAS_LINE_MAX 160 /* vpopmail's MAX_ALIAS_LINE */
@@ -124,6 +132,68 @@ names(const struct vdomain *d, size_t *n)
     return v;
 }
 
+/* pg_trouble - the valias table could not be read or changed: exits. */
+static void __attribute__((noreturn))
+pg_trouble(struct vadmin *v, int err)
+{
+    if (v->auth.err.len)
+        fprintf(stderr, "valias: %s\n", v->auth.err.s);
+    vtool_fail(v, err, NULL);
+}
+
+/* pg_show - "alias@domain -> line" for each row of alias: 1 shown, 0
+ * none; database trouble exits. */
+static int
+pg_show(struct vadmin *v, const struct vdomain *d, const char *alias)
+{
+    struct bstr t = BSTR_INIT;
+    int r = vauth_pg_valias_get(&v->auth, d, alias, &t);
+    size_t i = 0;
+
+    if (r == -1)
+        pg_trouble(v, VA_NO_AUTH_CONNECTION);
+    while (i < t.len) {
+        const char *nl = memchr(t.s + i, '\n', t.len - i);
+        size_t n = nl ? (size_t)(nl - (t.s + i)) : t.len - i;
+
+        printf("%s@%s -> %.*s\n", alias, d->real.s, (int)n, t.s + i);
+        i += n + 1;
+    }
+    fflush(stdout);
+    bstr_free(&t);
+    return r;
+}
+
+/* pg_insert - a row for line, unless alias has it already. */
+static int
+pg_insert(struct vadmin *v, const struct vdomain *d, const char *alias,
+          const char *line)
+{
+    struct bstr t = BSTR_INIT;
+    const char *l = line;
+
+    while (*l == ' ') /* the table keeps it so (vpopmail's valias_insert) */
+        l++;
+    if (vauth_pg_valias_get(&v->auth, d, alias, &t) == -1)
+        pg_trouble(v, VA_NO_AUTH_CONNECTION);
+    for (size_t i = 0; i < t.len;) {
+        const char *nl = memchr(t.s + i, '\n', t.len - i);
+        size_t n = nl ? (size_t)(nl - (t.s + i)) : t.len - i;
+
+        if (n == strlen(l) && memcmp(t.s + i, l, n) == 0) {
+            fprintf(stderr, "Error: alias %s@%s -> %s already exists.\n",
+                    alias, d->real.s, line);
+            vtool_exit(v, 255);
+        }
+        i += n + 1;
+    }
+    bstr_free(&t);
+    if (vauth_pg_valias_add(&v->auth, d, alias, line) == -1)
+        pg_trouble(v, errno == EINVAL ? VA_COULD_NOT_UPDATE_FILE
+                                      : VA_NO_AUTH_CONNECTION);
+    return vadmin_rebuild_map(v, d);
+}
+
 /* insert - line appended to the alias file (made if absent). */
 static int
 insert(struct vadmin *v, const struct vdomain *d, const char *alias,
@@ -139,6 +209,8 @@ insert(struct vadmin *v, const struct vdomain *d, const char *alias,
     for (const char *c = line; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f)
             vtool_fail(v, VA_BAD_CHAR, NULL);
+    if (v->conf.backend == VCONF_PGSQL)
+        return pg_insert(v, d, alias, line);
     if (file_of(&p, d, alias) == -1)
         vtool_fail(v, VA_MEMORY_ALLOC_ERR, NULL);
     r = readfile_path(p.s, &t, ALIAS_FILE_MAX);
@@ -239,6 +311,15 @@ main(int argc, char **argv)
             vtool_fail(&v, VA_COULD_NOT_UPDATE_FILE, NULL);
         vtool_exit(&v, VA_SUCCESS);
     }
+    if (action == 'd' && v.conf.backend == VCONF_PGSQL) {
+        /* no such alias is no error, as with the file (and vpopmail) */
+        if (vauth_pg_valias_del(&v.auth, &d, user.s, NULL) == -1 &&
+            errno != ENOENT)
+            pg_trouble(&v, VA_NO_AUTH_CONNECTION);
+        if (vadmin_rebuild_map(&v, &d) == -1)
+            vtool_fail(&v, VA_COULD_NOT_UPDATE_FILE, NULL);
+        vtool_exit(&v, VA_SUCCESS);
+    }
     if (action == 'd') {
         if (file_of(&p, &d, user.s) == -1)
             vtool_fail(&v, VA_MEMORY_ALLOC_ERR, NULL);
@@ -250,6 +331,29 @@ main(int argc, char **argv)
         if (vadmin_rebuild_map(&v, &d) == -1)
             vtool_fail(&v, VA_COULD_NOT_UPDATE_FILE, NULL);
         vtool_exit(&v, VA_SUCCESS);
+    }
+    if (user.len && v.conf.backend == VCONF_PGSQL)
+        vtool_exit(&v, pg_show(&v, &d, user.s) == 1 ? VA_SUCCESS : 255);
+    if (v.conf.backend == VCONF_PGSQL) {
+        struct bstr all = BSTR_INIT;
+        size_t n = 0;
+
+        if (vauth_pg_valias_names(&v.auth, &d, &all) == -1)
+            pg_trouble(&v, VA_NO_AUTH_CONNECTION);
+        for (size_t i = 0; i < all.len; n++) {
+            char *name = all.s + i, *nl = memchr(name, '\n', all.len - i);
+
+            if (!nl)
+                break;
+            *nl = '\0';
+            i = (size_t)(nl - all.s) + 1;
+            if (action == 'n')
+                printf("%s\n", name);
+            else
+                (void)pg_show(&v, &d, name);
+        }
+        bstr_free(&all);
+        vtool_exit(&v, n ? VA_SUCCESS : 255);
     }
     if (user.len) {
         if (file_of(&p, &d, user.s) == -1 ||

@@ -6,12 +6,13 @@
  *
  * Order of a run, as vpopmail 5.4's: arguments and names checked (a bad
  * name bounces before the file system is touched); the domain from
- * users/cdb; the loop check on $EXT@domain; the account, else the
- * account named by the part before the first '-'; its BOUNCE_MAIL flag;
- * its directory (made when missing); its .qmail (with "joe-ext", first
- * .qmail-ext and .qmail-default files, as vpopmail's user-ext rule); else
- * its Maildir under its quota.  A name without an account follows the
- * .qmail-default's instruction.
+ * users/cdb; the loop check on $EXT@domain; with the PostgreSQL store,
+ * $EXT's rows in vpopmail's valias table (--enable-valias), delivered by
+ * as a .qmail; the account, else the account named by the part before
+ * the first '-'; its BOUNCE_MAIL flag; its directory (made when missing);
+ * its .qmail (with "joe-ext", first .qmail-ext and .qmail-default files,
+ * as vpopmail's user-ext rule); else its Maildir under its quota.  A name
+ * without an account follows the .qmail-default's instruction.
  *
  * What a Maildir copy starts with is vpopmail's: qmail-local's
  * Return-Path line, then "Delivered-To: NAME@REALDOMAIN" (not
@@ -36,6 +37,7 @@
 #include "qq.h"
 #include "rcptmap.h"
 #include "readfile.h"
+#include "vauth_pg.h"
 #include "vdeliver.h"
 #include "vis.h"
 
@@ -658,55 +660,43 @@ line_path(struct vdel *d, const char *base, const struct vdel_line *l,
 }
 
 /*
- * run_dotqmail - deliver by the .qmail file at base/name, lines in order
- * (forwards queued together at the end, as qmail-local does).  Every line
- * is checked before the first delivery, so a bad line defers without
- * duplicates.  A file that is absent or holds only blank lines is not
- * used (*used false); one with only comments deletes the message, as
- * vpopmail's does.  0 with *used, or the exit code.
+ * run_lines - deliver by the lines of text (a .qmail file's, or an
+ * alias's rows in the valias table), in order (forwards queued together
+ * at the end, as qmail-local does); relative paths from base; what is
+ * "the file" in the words is label.  Every line is checked before the
+ * first delivery, so a bad line defers without duplicates.  Text of
+ * blank lines only is not used (*used false); comments only delete the
+ * message, as vpopmail's .qmail does.  0 with *used, or the exit code.
  */
 static int
-run_dotqmail(struct vdel *d, const char *base, const char *name, bool *used)
+run_lines(struct vdel *d, const char *base, const char *label,
+          const struct bstr *text, bool *used)
 {
-    struct bstr p = BSTR_INIT, text = BSTR_INIT, path = BSTR_INIT;
+    struct bstr path = BSTR_INIT;
     struct vdel_line l;
     bool stop = false, any = false;
     size_t lineno;
-    int r, code = 0;
+    int code = 0;
 
     *used = false;
-    if (bstr_catf(&p, "%s/%s", base, name) == -1)
-        return nomem(d);
-    r = readfile_path(p.s, &text, VDEL_DOTQMAIL_MAX);
-    if (r == 0 || (r == -1 && errno == ENOENT)) {
-        bstr_free(&p);
-        return 0;
-    }
-    if (r == -1) {
-        code = errno == EFBIG ? end(d, VR_DOTQMAIL, "%s is over %d bytes", p.s,
-                                    VDEL_DOTQMAIL_MAX)
-                              : end(d, VR_ACCOUNT, "unable to read %s: %s", p.s,
-                                    strerror(errno));
-        goto out;
-    }
     /* two passes: check every line, then deliver */
     for (int pass = 0; pass < 2 && !stop; pass++) {
         size_t i = 0;
 
-        for (lineno = 1; i < text.len && !stop; lineno++) {
-            const char *s = text.s + i, *nl = memchr(s, '\n', text.len - i);
-            size_t len = nl ? (size_t)(nl - s) : text.len - i;
+        for (lineno = 1; i < text->len && !stop; lineno++) {
+            const char *s = text->s + i, *nl = memchr(s, '\n', text->len - i);
+            size_t len = nl ? (size_t)(nl - s) : text->len - i;
 
             i += len + 1;
             vdel_line_parse(s, len, &l);
             if (pass == 0) {
                 if (l.kind == VDEL_L_BAD) {
-                    code = end(d, VR_DOTQMAIL, "%s line %zu: %s", p.s, lineno,
+                    code = end(d, VR_DOTQMAIL, "%s line %zu: %s", label, lineno,
                                l.why);
                     goto out;
                 }
                 if (l.kind == VDEL_L_MBOX) {
-                    code = end(d, VR_MBOX, "%s line %zu", p.s, lineno);
+                    code = end(d, VR_MBOX, "%s line %zu", label, lineno);
                     goto out;
                 }
                 if (l.kind == VDEL_L_MAILDIR &&
@@ -714,7 +704,7 @@ run_dotqmail(struct vdel *d, const char *base, const char *name, bool *used)
                     code = errno == ENOMEM
                                ? nomem(d)
                                : end(d, VR_DOTQMAIL,
-                                     "%s line %zu: a Maildir outside %s", p.s,
+                                     "%s line %zu: a Maildir outside %s", label,
                                      lineno, d->domains.s);
                     goto out;
                 }
@@ -767,17 +757,44 @@ run_dotqmail(struct vdel *d, const char *base, const char *name, bool *used)
     if ((code = forward(d)) != 0)
         goto out;
     if (!any)
-        code = end(d, VR_DROPPED, "%s", p.s);
+        code = end(d, VR_DROPPED, "%s", label);
     else if (stop)
-        code = end(d, VR_STOPPED, "to %s by %s", d->rcpt.s, p.s);
+        code = end(d, VR_STOPPED, "to %s by %s", d->rcpt.s, label);
     else
         code = end(d, VR_DELIVERED,
                    "to %s by %s (%u Maildir, %u forwarded, %u program)",
-                   d->rcpt.s, p.s, d->nmaildir, d->nforward, d->nprogram);
+                   d->rcpt.s, label, d->nmaildir, d->nforward, d->nprogram);
 out:
+    bstr_free(&path);
+    return code;
+}
+
+/*
+ * run_dotqmail - deliver by the .qmail file at base/name (run_lines).
+ * An absent file is not used (*used false).  0 with *used, or the exit
+ * code.
+ */
+static int
+run_dotqmail(struct vdel *d, const char *base, const char *name, bool *used)
+{
+    struct bstr p = BSTR_INIT, text = BSTR_INIT;
+    int r, code = 0;
+
+    *used = false;
+    if (bstr_catf(&p, "%s/%s", base, name) == -1)
+        return nomem(d);
+    r = readfile_path(p.s, &text, VDEL_DOTQMAIL_MAX);
+    if (r == 0 || (r == -1 && errno == ENOENT))
+        code = 0;
+    else if (r == -1)
+        code = errno == EFBIG ? end(d, VR_DOTQMAIL, "%s is over %d bytes", p.s,
+                                    VDEL_DOTQMAIL_MAX)
+                              : end(d, VR_ACCOUNT, "unable to read %s: %s", p.s,
+                                    strerror(errno));
+    else
+        code = run_lines(d, base, p.s, &text, used);
     bstr_free(&p);
     bstr_free(&text);
-    bstr_free(&path);
     return code;
 }
 
@@ -983,6 +1000,50 @@ deliver_nobody(struct vdel *d)
     return code;
 }
 
+/*
+ * deliver_valias - vpopmail's valias table (vpopmail built with
+ * --enable-valias keeps aliases there instead of .qmail-NAME files): with
+ * the PostgreSQL store, the rows of $EXT at the real domain are looked at
+ * before any account, as vpopmail's process_valias does, and delivered
+ * by as an account's .qmail is (relative paths from the domain's
+ * directory, where .qmail-NAME would be).  The store in trouble defers:
+ * mail for an alias must not go to an account or the catch-all for want
+ * of an answer.  0 with *used (false: no rows, or blank ones only; the
+ * run goes on), or the exit code.
+ */
+static int
+deliver_valias(struct vdel *d, bool *used)
+{
+    struct bstr lines = BSTR_INIT, label = BSTR_INIT;
+    int r, code;
+
+    *used = false;
+    if (d->conf.backend != VCONF_PGSQL)
+        return 0;
+    r = vauth_pg_valias_get(&d->auth, &d->dom, d->user.s, &lines);
+    if (r == -1) {
+        code = end(d, VR_STORE, "valias %s@%s: %s", d->user.s, d->dom.real.s,
+                   d->auth.err.len ? d->auth.err.s : strerror(errno));
+        goto out;
+    }
+    code = 0;
+    if (r == 0)
+        goto out;
+    if (bstr_catf(&d->rcpt, "%s@%s", d->user.s, d->dom.real.s) == -1 ||
+        bstr_catf(&label, "the valias table's %s@%s", d->user.s,
+                  d->dom.real.s) == -1) {
+        code = nomem(d);
+        goto out;
+    }
+    code = run_lines(d, d->dom.dir.s, label.s, &lines, used);
+    if (code == 0 && !*used)
+        bstr_truncate(&d->rcpt, 0); /* the account's, or the catch-all's */
+out:
+    bstr_free(&lines);
+    bstr_free(&label);
+    return code;
+}
+
 /* lookup - the account for $EXT, else for the part before its first
  * '-'.  1 found (d->pw, d->account, d->ext), 0 none, or -(exit code). */
 static int
@@ -1083,6 +1144,7 @@ vdel_run(struct vdel *d)
 {
     struct bstr a1 = BSTR_INIT, a2 = BSTR_INIT;
     const char *addrs[2];
+    bool used = false;
     int code, r;
 
     if ((code = setup(d)) != 0)
@@ -1097,6 +1159,8 @@ vdel_run(struct vdel *d)
     addrs[0] = a1.s;
     addrs[1] = a2.s;
     if ((code = loop_check(d, addrs, 2)) != 0)
+        goto out;
+    if ((code = deliver_valias(d, &used)) != 0 || used)
         goto out;
     r = lookup(d);
     if (r < 0)

@@ -4,7 +4,9 @@
  * domains.  qmail-local runs it from the domain directory's
  * .qmail-default ("| vdelivermail '' INSTRUCTION") as the domain's owner,
  * with the message on fd 0 (a seekable file) and the recipient in $EXT
- * (the mailbox name) and $HOST (the domain).  It finds the account (an
+ * (the mailbox name) and $HOST (the domain).  With the PostgreSQL store
+ * it first looks for $EXT in vpopmail's valias table and, when found,
+ * delivers by those lines as by a .qmail.  It finds the account (an
  * alias domain's real domain; for "joe-ext" also "joe"), honours its
  * BOUNCE_MAIL flag and its own .qmail, stores the message in its Maildir
  * under the Maildir++ quota, and for a name without an account follows

@@ -14,7 +14,10 @@ PostgreSQL started here (pgserver.py), with control/vpopbackend "pgsql":
   immediate), slow (a lock held, the postmaster stopped with SIGSTOP), or
   the wrong one: temporary failures (111, "temp"), never "no such user",
   and the same process recovers when the database is back;
-- vconvert: cdb to PostgreSQL and back, vpasswd byte for byte.
+- vconvert: cdb to PostgreSQL and back, vpasswd byte for byte;
+- vpopmail's valias table: valias(8) adds, shows and removes rows, and
+  vdelivermail delivers by them before the account (a stopped database
+  defers, never bounces).
 
 PostgreSQL missing is a failure with the reason, never a silent pass."""
 import itertools
@@ -722,6 +725,136 @@ class TestValias(PgTest):
                          (0, "ok"))
         self.assertEqual(self.sql("SELECT alias, domain, valias_line FROM valias"),
                          [["postmaster", "example.test", "&joe@example.test"]])
+
+
+class TestValiasDelivery(PgTest):
+    """valias(8) and vdelivermail with the PostgreSQL store use vpopmail's
+    valias table (--enable-valias), not .qmail-NAME files: the tool adds,
+    shows and removes rows; vdelivermail looks there before the account
+    and delivers by the rows as by a .qmail; a stopped database defers
+    (111), never bounces."""
+
+    MSG = b"Subject: hello\nFrom: a@b.test\n\nbody line\n"
+
+    def setUp(self):
+        super().setUp()
+        for sub in ("rcptmap", "overquota"):  # where a tree without them is made
+            os.makedirs(self.inst.path("users", sub), exist_ok=True)
+            if qng.IS_ROOT:
+                os.chown(self.inst.path("users", sub), self.inst.uid, self.inst.gid)
+        self.domdir_ = self.domdir()
+        with open(os.path.join(self.domdir_, ".qmail-default"), "w") as f:
+            f.write("| %s '' bounce-no-mailbox\n" % os.path.join(self.inst.bin, "vdelivermail"))
+        self.assertEqual(self.call("adduser", "example.test", self.line("bob")), (0, "ok"))
+        self.bobmd = os.path.join(self.domdir_, "bob", "Maildir")
+        for sub in ("", "new", "cur", "tmp"):
+            os.makedirs(os.path.join(self.bobmd, sub), exist_ok=True)
+        for root, dirs, files in os.walk(self.vhome):
+            if qng.IS_ROOT:
+                os.chown(root, self.inst.uid, self.inst.gid)
+
+    def tool(self, *args):
+        p = subprocess.run([os.path.join(self.inst.bin, args[0])] + list(args[1:]),
+                           capture_output=True, timeout=60, env=self.inst.env,
+                           preexec_fn=self.inst.as_owner(), cwd=self.inst.tmp)
+        return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+    def vdel(self, ext, host="example.test", sender="s@sender.test"):
+        """vdelivermail as qmail-local runs it from the domain's
+        .qmail-default: (exit code, its line)."""
+        mp = os.path.join(self.inst.tmp, "msg-%d" % time.monotonic_ns())
+        with open(mp, "wb") as f:
+            f.write(self.MSG)
+        os.chmod(mp, 0o644)
+        e = dict(self.inst.env, EXT=ext, HOST=host, LOCAL="%s-%s" % (host, ext), USER=host,
+                 HOME=self.domdir_, SENDER=sender, NEWSENDER=sender,
+                 RPLINE="Return-Path: <%s>\n" % sender)
+        with open(mp, "rb") as f:
+            r = subprocess.run([os.path.join(self.inst.bin, "vdelivermail"), "",
+                                "bounce-no-mailbox"], stdin=f, capture_output=True,
+                               env=e, timeout=60, preexec_fn=self.inst.as_owner(),
+                               cwd=self.domdir_)
+        return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+    def mails(self, md):
+        out = []
+        for n in sorted(os.listdir(os.path.join(md, "new"))):
+            with open(os.path.join(md, "new", n), "rb") as f:
+                out.append(f.read())
+        return out
+
+    def test_rows_added_shown_delivered_and_removed(self):
+        line = self.bobmd + "/"
+        self.assertEqual(self.tool("valias", "-i", line, "Info@example.test")[0], 0)
+        self.assertEqual(self.sql("SELECT alias, domain, valias_line FROM valias"),
+                         [["info", "example.test", line]])
+        self.assertFalse(os.path.exists(os.path.join(self.domdir_, ".qmail-info")))
+        self.assertEqual(self.tool("valias", "-i", "&ann@other.test", "info@example.test")[0], 0)
+        code, out, err = self.tool("valias", "-i", line, "info@example.test")
+        self.assertEqual(code, 255)
+        self.assertIn("already exists", err)
+        self.assertEqual(self.tool("valias", "info@example.test"),
+                         (0, "info@example.test -> %s\ninfo@example.test -> &ann@other.test\n"
+                          % line, ""))
+        self.assertEqual(self.tool("valias", "-n", "example.test"), (0, "info\n", ""))
+        self.assertEqual(self.tool("valias", "-s", "example.test")[:2],
+                         (0, "info@example.test -> %s\ninfo@example.test -> &ann@other.test\n"
+                          % line))
+        self.assertEqual(self.tool("valias", "nosuch@example.test")[0], 255)
+        # vdelivermail: the rows, as a .qmail: bob's Maildir and a forward
+        code, said = self.vdel("info")
+        self.assertEqual(code, 0, said)
+        self.assertIn("the valias table's info@example.test", said)
+        self.assertEqual(self.mails(self.bobmd),
+                         [b"Return-Path: <s@sender.test>\nDelivered-To: info@example.test\n"
+                          + self.MSG])
+        q = self.inst.queued()
+        self.assertEqual([(m["sender"], m["rcpts"]) for m in q], [("s@sender.test", ["ann@other.test"])])
+        self.assertTrue(q[0]["mess"].endswith(b"Delivered-To: info@example.test\n" + self.MSG))
+        # a row wins over an account of the name, as in vpopmail
+        self.assertEqual(self.tool("valias", "-i", "&ann@other.test", "bob@example.test")[0], 0)
+        self.assertEqual(self.vdel("bob")[0], 0)
+        self.assertEqual(len(self.mails(self.bobmd)), 1)
+        self.assertEqual(len(self.inst.queued()), 2)
+        # removed: the account, and the catch-all for a name without one
+        self.assertEqual(self.tool("valias", "-d", "bob@example.test")[0], 0)
+        self.assertEqual(self.tool("valias", "-d", "info@example.test")[0], 0)
+        self.assertEqual(self.tool("valias", "-d", "info@example.test")[0], 0)  # none: as the file
+        self.assertEqual(self.sql("SELECT count(*) FROM valias"), [["0"]])
+        self.assertEqual(self.tool("valias", "-n", "example.test")[0], 255)
+        self.assertEqual(self.vdel("bob")[0], 0)
+        self.assertEqual(len(self.mails(self.bobmd)), 2)
+        code, said = self.vdel("info")
+        self.assertEqual(code, 100, said)
+        self.assertIn("no mailbox here by that name", said)
+
+    def test_bad_row_defers_before_any_delivery(self):
+        self.sql(VALIAS)
+        self.sql("INSERT INTO valias VALUES ('info', 'example.test', '%s/'), "
+                 "('info', 'example.test', './mbox')" % self.bobmd)
+        code, said = self.vdel("info")
+        self.assertEqual(code, 111, said)
+        self.assertEqual(self.mails(self.bobmd), [])
+
+    def test_stopped_database_defers_never_bounces(self):
+        self.assertEqual(self.tool("valias", "-i", self.bobmd + "/", "info@example.test")[0], 0)
+        self.pg.stop("immediate")
+        try:
+            for who in ("info", "bob", "nosuch"):
+                code, said = self.vdel(who)
+                self.assertEqual(code, 111, said)
+                self.assertIn("(#4.3.0)", said)
+            code, said = self.vdel("info")
+            self.assertIn("valias info@example.test", said)
+            self.assertEqual(self.mails(self.bobmd), [])
+            code, out, err = self.tool("valias", "-i", "&x@other.test", "info@example.test")
+            self.assertNotIn(code, (0, 255))
+            self.assertIn("Error:", out)
+            self.assertNotEqual(self.tool("valias", "info@example.test")[0], 0)
+        finally:
+            self.pg.start()
+        self.assertEqual(self.vdel("info")[0], 0)
+        self.assertEqual(len(self.mails(self.bobmd)), 1)
 
 
 if __name__ == "__main__":
