@@ -79,6 +79,11 @@ LIB_SRC := $(wildcard src/lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIB_A   := $(B)/libqng.a
 
+# A program that reaches into another family names it here: qmail-newu
+# brings the virtual domains' recipient maps up to date (src/vpop).
+USES_qmail-newu := vpop
+$(B)/src/local/qmail-newu.o: EXTRA_INC := -iquote src/vpop
+
 # A family's archive holds its files other than the main files.
 define family_rules
 $(1)_MAINS := $$(PROGS_$(1):%=src/$(1)/%.c)
@@ -88,7 +93,7 @@ $(B)/lib$(1).a: $$($(1)_OBJ)
 	@mkdir -p $$(@D)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 $(foreach p,$(PROGS_$(1)),
-$(B)/bin/$(p): $(B)/src/$(1)/$(p).o $(B)/lib$(1).a $(LIB_A)
+$(B)/bin/$(p): $(B)/src/$(1)/$(p).o $(B)/lib$(1).a $(USES_$(p):%=$(B)/lib%.a) $(LIB_A)
 	@mkdir -p $$(@D)
 	@$$(if $$(V),,echo "  LD      $$@")
 	$$(Q)$$(CC) $$(ALLLDFLAGS) -o $$@ $$^ $$(LIBS) $$(SSL_LIBS)

@@ -102,6 +102,15 @@ static const struct outcome table[OC_COUNT] = {
     [OC_ROUTING] = {OC_ROUTING, "routing", 553, "5.7.1",
                    "sorry, sender-specified routing isn't allowed here "
                    "(#5.7.1)"},
+    /* RCPT checks against a virtual domain's recipient map: qmail-local's
+     * and vdelivermail's words for the bounce they replace */
+    [OC_NOMAILBOX] = {OC_NOMAILBOX, "nomailbox", 550, "5.1.1",
+                     "sorry, no mailbox here by that name (#5.1.1)"},
+    [OC_MBOXFULL_TEMP] = {OC_MBOXFULL_TEMP, "mailboxfull", 452, "4.2.2",
+                         "sorry, that mailbox is full, try again later "
+                         "(#4.2.2)"},
+    [OC_MBOXFULL] = {OC_MBOXFULL, "mailboxfull", 552, "5.2.2",
+                    "sorry, that mailbox is full (#5.2.2)"},
     [OC_TOOBIG] = {OC_TOOBIG, "databytes", 552, "5.3.4",
                   "sorry, that message size exceeds my databytes limit "
                   "(#5.3.4)"},

@@ -92,6 +92,9 @@ enum reason {
     OC_BADMAILFROM,
     OC_NOGATEWAY,
     OC_ROUTING,
+    OC_NOMAILBOX,
+    OC_MBOXFULL_TEMP,
+    OC_MBOXFULL,
     OC_TOOBIG,
     OC_HOPS,
     /* message content */

@@ -501,11 +501,34 @@ rcptmap_remove(const char *home, const char *domain)
         r = unlink(p.s) == -1 && errno != ENOENT ? -1 : 0;
         if (r == 0) {
             bstr_truncate(&p, 0);
-            if (path_of(&p, home, RCPTMAP_DIR, ".") == 0)
-                r = atomicfile_syncdir(p.s);
+            if (path_of(&p, home, RCPTMAP_DIR, ".") == 0 &&
+                atomicfile_syncdir(p.s) == -1 && errno != ENOENT)
+                r = -1; /* no directory: no map to have removed */
         }
     }
     bstr_free(&p);
+    return r;
+}
+
+/*
+ * rcptmap_fresh - is the map of domain there and built after the last
+ * change to its domain's directory?  1 yes, 0 no (missing, stale,
+ * damaged), -1 with errno (no memory, or the map unreadable).
+ */
+int
+rcptmap_fresh(const char *home, const char *domain)
+{
+    struct cdbmap m;
+    bool is_stale;
+    int r;
+
+    if (!name_ok(domain, strlen(domain)))
+        return 0;
+    r = open_map(&m, home, domain);
+    if (r != 1)
+        return r;
+    r = stale(&m, &is_stale) == -1 ? 0 : !is_stale;
+    cdbmap_close(&m);
     return r;
 }
 

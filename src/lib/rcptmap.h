@@ -83,6 +83,7 @@ int rcptmap_make_add(struct rcptmap_make *m, const char *name, size_t len,
 int rcptmap_make_finish(struct rcptmap_make *m) WUR;
 void rcptmap_make_abort(struct rcptmap_make *m);
 int rcptmap_remove(const char *home, const char *domain) WUR;
+int rcptmap_fresh(const char *home, const char *domain) WUR;
 
 int rcptmap_overquota_set(const char *home, const char *user,
                           const char *domain, bool over) WUR;

@@ -544,14 +544,6 @@ smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
     s->how = "eof";
     s->qq_exit = -1;
     qq_init(&s->qq, "bin/qmail-queue", false);
-    /* SCRAM-SHA-256 only with a checkpassword program that speaks
-     * doc/vchkpw.8's conversation, which the admin says (run script or
-     * tcp.smtp): SMTPAUTHSCRAM=1 */
-    {
-        const char *x = getenv("SMTPAUTHSCRAM");
-
-        s->auth.scram = x && strcmp(x, "1") == 0;
-    }
     if (bstr_ready(&s->marg.addr, SMTPD_CMD_MAX + 16) == -1 ||
         bstr_ready(&s->txn.sender, 256) == -1 ||
         bstr_ready(&s->tmp, 512) == -1 ||
@@ -864,7 +856,10 @@ smtpd_check_rcpt(const struct smtpd_session *s, const char *arg, size_t len,
     }
     if (s->txn.nrcpt >= SMTPD_RCPT_MAX)
         return OC_TOOMANYRCPT;
-    return smtpd_policy_rcpt(s->pol, a, s->relayclient != NULL);
+    r = smtpd_policy_rcpt(s->pol, a, s->relayclient != NULL);
+    if (r != OC_OK)
+        return r;
+    return smtpd_policy_mailbox(s->pol, a, time(NULL));
 }
 
 /* smtpd_check_data - may a message's data start now (DATA; for BDAT,
@@ -979,6 +974,18 @@ smtpd_rcpt(struct smtpd_session *s, const char *arg, size_t len)
         }
         smtpd_reply(s, r, NULL);
         return 0;
+    }
+    if (s->pol->mbox.verdict == RCPTMAP_STALE ||
+        s->pol->mbox.verdict == RCPTMAP_ERROR) {
+        struct bstr *t = &s->tmp;
+
+        /* taken as qmail would; the admin should know why it was not
+         * checked (the map is rebuilt by qmail-newu and the v* tools) */
+        bstr_truncate(t, 0);
+        if (vis_cat(t, a->s, a->len) == 0)
+            log_line("rcptcheck skipped ip=%s rcpt=<%s>: %.*s", s->remoteip,
+                     t->s, (int)s->pol->mbox.why.len,
+                     s->pol->mbox.why.s ? s->pol->mbox.why.s : "");
     }
     /* qmail appends RELAYCLIENT's value to each recipient. */
     if (bstr_catb(&s->txn.rcpts, a->s, a->len) == -1 ||

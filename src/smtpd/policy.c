@@ -125,9 +125,14 @@ smtpd_policy_init(struct smtpd_policy *p, struct smtpd_config *cf,
     p->morercpthosts.fd = -1;
     bstr_lower(&cf->rcpthosts);
     bstr_lower(&cf->badmailfrom);
+    bstr_lower(&cf->norcptcheck);
     if (smtpd_set_build(&p->rcpthosts, &cf->rcpthosts) == -1 ||
-        smtpd_set_build(&p->badmailfrom, &cf->badmailfrom) == -1)
+        smtpd_set_build(&p->badmailfrom, &cf->badmailfrom) == -1 ||
+        smtpd_set_build(&p->norcptcheck, &cf->norcptcheck) == -1)
         return -1;
+    p->overquota_bounce = cf->overquota.s && strcmp(cf->overquota.s,
+                                                    "bounce") == 0;
+    p->mbox.why = (struct bstr)BSTR_INIT;
     p->relaycontrol = cf->rcpthosts_present;
     p->localiphost = cf->localiphost.s ? cf->localiphost.s : "";
     if (p->relaycontrol && morepath) {
@@ -145,6 +150,8 @@ smtpd_policy_free(struct smtpd_policy *p)
 {
     smtpd_set_free(&p->rcpthosts);
     smtpd_set_free(&p->badmailfrom);
+    smtpd_set_free(&p->norcptcheck);
+    rcptmap_result_free(&p->mbox);
     if (p->more)
         cdbmap_close(&p->morercpthosts);
     p->more = false;
@@ -280,4 +287,39 @@ smtpd_policy_rcpt(struct smtpd_policy *p, struct bstr *addr, bool trusted)
         return OC_NOMEM;
     bstr_lower(&p->key);
     return domain_ours(p, p->key.s, p->key.len);
+}
+
+/*
+ * smtpd_policy_mailbox - can the recipient addr (queue form) take mail,
+ * as far as its domain's recipient map knows (rcptmap.h: only virtual
+ * domains have one; every other address is taken, as qmail did)?  The
+ * domains of control/norcptcheck ("*": all) are not checked.  Returns
+ * OC_OK (p->mbox says what was found, for a log line), OC_NOMAILBOX,
+ * OC_MBOXFULL_TEMP or OC_MBOXFULL (control/overquota), or OC_NOMEM.
+ */
+enum reason
+smtpd_policy_mailbox(struct smtpd_policy *p, const struct bstr *addr,
+                     time_t now)
+{
+    size_t at = addr_at(addr->s, addr->len);
+
+    p->mbox.verdict = RCPTMAP_NOMAP;
+    if (at >= addr->len || smtpd_set_has(&p->norcptcheck, "*", 1))
+        return OC_OK;
+    if (bstr_copyb(&p->key, addr->s + at + 1, addr->len - at - 1) == -1)
+        return OC_NOMEM;
+    bstr_lower(&p->key);
+    if (smtpd_set_has(&p->norcptcheck, p->key.s, p->key.len))
+        return OC_OK;
+    if (rcptmap_check(NULL, addr->s, at, p->key.s, p->key.len, now,
+                      &p->mbox) == -1)
+        return OC_NOMEM;
+    switch (p->mbox.verdict) {
+    case RCPTMAP_UNKNOWN:
+        return OC_NOMAILBOX;
+    case RCPTMAP_OVERQUOTA:
+        return p->overquota_bounce ? OC_MBOXFULL : OC_MBOXFULL_TEMP;
+    default:
+        return OC_OK;
+    }
 }

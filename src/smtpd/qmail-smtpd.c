@@ -107,6 +107,9 @@ static const struct ctl_setting settings[] = {
     {"rcpthosts", CTL_LIST, NULL, 0, 0, OFF(rcpthosts),
      OFF(rcpthosts_present)},
     {"badmailfrom", CTL_LIST, NULL, 0, 0, OFF(badmailfrom), CTL_NOFLAG},
+    /* RCPT checks against the virtual domains' recipient maps */
+    {"norcptcheck", CTL_LIST, NULL, 0, 0, OFF(norcptcheck), CTL_NOFLAG},
+    {"overquota", CTL_LINE, "defer", 0, 0, OFF(overquota), CTL_NOFLAG},
     {"databytes", CTL_ULONG, "0", 0, ULONG_MAX, OFF(databytes), CTL_NOFLAG},
     {"timeoutsmtpd", CTL_ULONG, "1200", 1, 86400, OFF(timeout), CTL_NOFLAG},
     /* qmail-ng: timeoutsmtpd is per read, so these bound a trickler; the
@@ -161,6 +164,11 @@ load_settings(void)
     x = getenv("SMTPAUTH");
     cf.auth_off = x && strcmp(x, "-") == 0;
     cf.auth_required = x && strcmp(x, "!") == 0;
+    /* SCRAM-SHA-256 only with a checkpassword program that speaks
+     * doc/vchkpw.8's conversation, which the admin says (run script or
+     * tcp.smtp) */
+    x = getenv("SMTPAUTHSCRAM");
+    cf.auth_scram = x && strcmp(x, "1") == 0;
     cf.smtps = getenv("SMTPS") != NULL;
     if (!cf.rcpthosts_present)
         log_line("warning: control/rcpthosts is missing: "
@@ -230,6 +238,7 @@ main(int argc, char **argv)
     if (smtpd_session_init(s, inbuf, outbuf, databuf) == -1)
         die_nomem();
     s->cf = &cf;
+    s->auth.scram = cf.auth_scram;
     s->pol = &pol;
     s->remoteip = env_or("TCPREMOTEIP", "unknown");
     s->remotehost = env_or("TCPREMOTEHOST", "unknown");

@@ -22,6 +22,7 @@
 #include "cdbmap.h"
 #include "iob.h"
 #include "outcome.h"
+#include "rcptmap.h"
 #include "qq.h"
 #include "tls.h"
 #include "auth.h"
@@ -46,6 +47,8 @@ struct smtpd_config {
     struct bstr rcpthosts;   /* list; lowercased by smtpd_policy_init */
     struct bstr badmailfrom; /* list; lowercased by smtpd_policy_init */
     bool rcpthosts_present;  /* absent file: no relay control (qmail) */
+    struct bstr norcptcheck; /* domains whose unknown names are taken */
+    struct bstr overquota;   /* "defer" (452) or "bounce" (552) */
     unsigned long databytes; /* 0: no limit */
     unsigned long timeout;   /* seconds per read or write */
     unsigned long cmdtimeout;  /* seconds for a whole command line, 0: none */
@@ -67,6 +70,8 @@ struct smtpd_config {
     unsigned long authplain;   /* authplaintext: AUTH offered without TLS */
     bool auth_off;             /* $SMTPAUTH is "-" */
     bool auth_required;        /* $SMTPAUTH is "!": MAIL only after AUTH */
+    bool auth_scram;           /* $SMTPAUTHSCRAM is "1": the program speaks
+                                * doc/vchkpw.8's SCRAM conversation */
 };
 
 /* ---- policy.c: relay control and badmailfrom ------------------------ */
@@ -80,6 +85,9 @@ struct smtpd_set {
 struct smtpd_policy {
     struct smtpd_set rcpthosts;
     struct smtpd_set badmailfrom;
+    struct smtpd_set norcptcheck; /* "*" in it: no domain is checked */
+    bool overquota_bounce;
+    struct rcptmap_result mbox;   /* what the last mailbox check found */
     bool relaycontrol;        /* rcpthosts exists */
     bool more;                /* morercpthosts.cdb is open */
     struct cdbmap morercpthosts;
@@ -99,6 +107,8 @@ bool smtpd_policy_badmailfrom(const struct smtpd_policy *p, const char *a,
                               size_t len);
 enum reason smtpd_policy_rcpt(struct smtpd_policy *p, struct bstr *addr,
                               bool trusted);
+enum reason smtpd_policy_mailbox(struct smtpd_policy *p,
+                                 const struct bstr *addr, time_t now);
 int smtpd_ipme(const char *literal, size_t len);
 
 /* ---- data.c: the DATA/BDAT push parser ------------------------------ */

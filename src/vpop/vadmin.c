@@ -204,7 +204,16 @@ assign_change(struct vadmin *v, const char *domain, const char *real,
             say(v, 0, "unable to remove the line of", domain);
             goto out;
         }
-        r = 0; /* no line: nothing to change */
+        /* no line; but a users/cdb older than users/assign may still
+         * hold it (qmail-newu not run after a hand edit or a crash) */
+        {
+            struct vdomain d;
+            int f = vdomain_find(domain, strlen(domain), &d);
+
+            if (f == 1)
+                vdomain_free(&d);
+            r = f == 0 ? 0 : newu(v);
+        }
         goto out;
     }
     if (vctl_replace(ASSIGN, &out) == -1) {
@@ -637,11 +646,28 @@ out:
     return r;
 }
 
+/* map_dirs - users/rcptmap and users/overquota, 755, vpopmail's (the
+ * account tools, run as vpopmail, rebuild maps; vdelivermail raises
+ * flags), made when missing. */
+static int
+map_dirs(struct vadmin *v)
+{
+    if (vfs_mkdir(RCPTMAP_DIR, 0755, v->conf.uid, v->conf.gid,
+                  v->conf.root) == -1)
+        return say(v, -1, "unable to make", RCPTMAP_DIR);
+    if (vfs_mkdir(RCPTMAP_OVERQUOTA_DIR, 0755, v->conf.uid, v->conf.gid,
+                  v->conf.root) == -1)
+        return say(v, -1, "unable to make", RCPTMAP_OVERQUOTA_DIR);
+    return 0;
+}
+
 /* publish - a domain (or alias) name made known to the mail system, in
  * the order that keeps every state between harmless. */
 static int
 publish(struct vadmin *v, struct vdomain *d)
 {
+    if (map_dirs(v) == -1)
+        return -1;
     if (assign_change(v, d->name.s, d->real.s, d->dir.s, d->uid, d->gid) ==
             -1 ||
         virtualdomains_set(v, d->name.s, true) == -1)
@@ -698,10 +724,11 @@ account(struct vadmin *v, const char *name, const char *dir,
 }
 
 /*
- * scram - the SCRAM-SHA-256 keys of pw's new password clear, beside its
- * hash (vscram; the file store only).  A failure costs SCRAM logins of
- * this account, not the account: it is reported in v->err, not as an
- * error.
+ * scram - the SCRAM-SHA-256 keys of pw's new password clear (empty or
+ * NULL: none), beside its hash where the store keeps them (vscram_store:
+ * vscram.cdb, or PostgreSQL's vpopmail_scram, so every host of a fleet
+ * sees them).  A failure costs SCRAM logins of this account, not the
+ * account: it is reported in v->err, not as an error.
  */
 static void
 scram(struct vadmin *v, const struct vdomain *d, const struct vpw *pw,
@@ -710,15 +737,12 @@ scram(struct vadmin *v, const struct vdomain *d, const struct vpw *pw,
     struct scram_keys k;
     int r;
 
-    if (v->conf.backend != VCONF_CDB)
-        return;
     if (!clear || !*clear)
-        r = vscram_put(d->dir.s, d->uid, d->gid, pw->name, NULL, NULL, 30);
+        r = vscram_store(&v->auth, d, pw->name, NULL, NULL, 30);
     else
         r = vpass_scram_keys(clear, strlen(clear), &k) == -1
                 ? -1
-                : vscram_put(d->dir.s, d->uid, d->gid, pw->name, &k,
-                             pw->passwd, 30);
+                : vscram_store(&v->auth, d, pw->name, &k, pw->passwd, 30);
     explicit_bzero(&k, sizeof k);
     if (r == -1)
         say(v, 0, "unable to store the SCRAM keys of", pw->name);
@@ -735,7 +759,7 @@ int
 vadmin_user_password(struct vadmin *v, const struct vdomain *d,
                      struct vpw *pw, const char *clear, bool quota_changed)
 {
-    int keep, err;
+    int keep;
 
     if (!clear || !*clear) {
         free(pw->passwd);
@@ -751,10 +775,11 @@ vadmin_user_password(struct vadmin *v, const struct vdomain *d,
         if (vpass_set(pw, clear, keep == 1) == -1)
             return VA_CRYPT_FAILED;
     }
-    err = vadmin_user_set(v, d, pw, quota_changed);
-    if (err == VA_SUCCESS)
-        scram(v, d, pw, clear);
-    return err;
+    /* the keys first: they live in the domain's directory, whose mtime
+     * the recipient map (rebuilt by vadmin_user_set) records; keys made
+     * for a hash that does not get written are never used (vscram.h) */
+    scram(v, d, pw, clear);
+    return vadmin_user_set(v, d, pw, quota_changed);
 }
 
 /*
@@ -1163,8 +1188,10 @@ vadmin_user_del(struct vadmin *v, const char *user, const char *domain)
                               false) == -1) {
         /* harmless: the name is unknown now, and a flag ages out */
     }
-    /* only a directory inside the domain's is removed */
-    if (pw.dir && under(pw.dir, d.dir.s) && drop_dir(v, pw.dir, pw.name) == -1)
+    /* only a directory inside the domain's is removed; that changes the
+     * domain directory's mtime, so the map is made again to match it */
+    if (pw.dir && under(pw.dir, d.dir.s) &&
+        (drop_dir(v, pw.dir, pw.name) == -1 || vadmin_rebuild_map(v, &d) == -1))
         goto out;
     code = VA_SUCCESS;
 out:

@@ -40,6 +40,11 @@ fix(struct vadmin *v, const struct vdomain *d)
     printf("%s: %lu directories, %lu files, %lu changed, %lu links and "
            "others left alone\n",
            d->name.s, fx.dirs, fx.files, fx.changed, fx.skipped);
+    if (fx.failed) {
+        printf("%s: %lu could not be changed: %s\n", d->name.s, fx.failed,
+               strerror(fx.first_errno));
+        return 1;
+    }
     return 0;
 }
 

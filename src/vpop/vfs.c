@@ -154,6 +154,14 @@ fix_one(int dfd, const char *n, const struct stat *st, uid_t uid, gid_t gid,
     return 0;
 }
 
+/* failed - one entry that could not be fixed: counted, the walk goes on */
+static void
+failed(struct vfs_fix *fx)
+{
+    if (fx->failed++ == 0)
+        fx->first_errno = errno;
+}
+
 /* fix_dir - everything inside the directory fd (closed). */
 static int
 fix_dir(int fd, uid_t uid, gid_t gid, bool chown_it, struct vfs_fix *fx,
@@ -189,10 +197,8 @@ fix_dir(int fd, uid_t uid, gid_t gid, bool chown_it, struct vfs_fix *fx,
             int sub;
 
             fx->dirs++;
-            if (fix_one(dirfd(d), n, &st, uid, gid, chown_it, fx) == -1) {
-                e = errno;
-                break;
-            }
+            if (fix_one(dirfd(d), n, &st, uid, gid, chown_it, fx) == -1)
+                failed(fx);
             sub = openat(dirfd(d), n,
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub == -1 || fix_dir(sub, uid, gid, chown_it, fx,
@@ -201,7 +207,7 @@ fix_dir(int fd, uid_t uid, gid_t gid, bool chown_it, struct vfs_fix *fx,
         } else if (S_ISREG(st.st_mode)) {
             fx->files++;
             if (fix_one(dirfd(d), n, &st, uid, gid, chown_it, fx) == -1)
-                e = errno;
+                failed(fx);
         } else {
             fx->skipped++; /* a link, a fifo: never followed or changed */
         }
@@ -220,7 +226,9 @@ fix_dir(int fd, uid_t uid, gid_t gid, bool chown_it, struct vfs_fix *fx,
  * vfs_fixtree - path and everything below it: directories 700, files
  * 600, owner uid:gid when chown_it (what the seeds' chown -R and chmod
  * loop meant to do, without following links or touching anything but
- * directories and plain files).  Counts in *fx.  0, or -1 with errno.
+ * directories and plain files).  An entry that cannot be changed is
+ * counted in fx->failed and the walk goes on.  Counts in *fx.  0, or -1
+ * with errno when the tree cannot be walked.
  */
 int
 vfs_fixtree(const char *path, uid_t uid, gid_t gid, bool chown_it,

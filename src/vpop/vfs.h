@@ -18,6 +18,8 @@
 struct vfs_fix {
     unsigned long dirs, files, changed; /* seen, and those fixed */
     unsigned long skipped;              /* symbolic links and others */
+    unsigned long failed;               /* could not be changed */
+    int first_errno;                    /* why the first of those */
 };
 
 int vfs_rmtree(const char *path) WUR;

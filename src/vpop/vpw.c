@@ -14,7 +14,7 @@
  * vpw_name_ok - may a new account have this name?  1 to VPW_NAME_MAX
  * bytes of a-z, 0-9, '.', '_' and '-', not starting with '.' or '-', no
  * "..", and not a name of the domain directory's own files (vpasswd,
- * vpasswd.cdb).  Upper case is refused: the tools lower-case first, as
+ * vpasswd.cdb, vscram.cdb: an account's directory would take its place).  Upper case is refused: the tools lower-case first, as
  * vpopmail does.  Existing lines are read whatever their name holds,
  * short of ':' and control bytes (vpw_parse).
  */
@@ -33,7 +33,8 @@ vpw_name_ok(const char *name, size_t len)
             return false;
     }
     if ((len == 7 && memcmp(name, "vpasswd", 7) == 0) ||
-        (len == 11 && memcmp(name, "vpasswd.cdb", 11) == 0))
+        (len == 11 && memcmp(name, "vpasswd.cdb", 11) == 0) ||
+        (len == 10 && memcmp(name, "vscram.cdb", 10) == 0))
         return false;
     return true;
 }

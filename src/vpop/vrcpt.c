@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rcptmap.h"
+#include "vassign.h"
 #include "readfile.h"
 #include "vrcpt.h"
 
@@ -179,4 +180,102 @@ fail:
     bstr_free(&deftext);
     errno = e;
     return -1;
+}
+
+/* note - the first trouble of a sync, in words. */
+static void
+note(struct vrcpt_sync *st, const char *what, const char *name,
+     const char *why)
+{
+    st->failed++;
+    if (st->err.len == 0 &&
+        bstr_catf(&st->err, "%s %s: %s", what, name, why) == -1)
+        bstr_truncate(&st->err, 0);
+}
+
+/* listed - does users/assign have a virtual domain line for name? */
+static bool
+listed(const char *assign, size_t len, const char *name)
+{
+    struct vassign_line l;
+    size_t pos = 0, n = strlen(name);
+
+    while (vassign_next(assign, len, &pos, &l) == 1)
+        if (l.domainlen == n && memcmp(l.domain, name, n) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * vrcpt_sync - every virtual domain of users/assign (its text) with a
+ * map that is current: a missing or stale one is built (a hand-made
+ * .qmail file, vpasswd changed by another tool), and maps of domains
+ * that are gone are removed.  With the PostgreSQL store every map is
+ * built afresh: another host of a fleet (or a panel writing the tables)
+ * changes accounts without touching this host's directories, so a
+ * directory's mtime says nothing there.  Run by qmail-newu after
+ * users/cdb.
+ * Returns 0 (troubles with single domains counted in st, the first
+ * described), or -1 with errno when the map directory cannot be read.
+ */
+int
+vrcpt_sync(struct vauth *a, const char *assign, size_t len, const char *home,
+           struct vrcpt_sync *st)
+{
+    struct vassign_line l;
+    struct bstr name = BSTR_INIT, dir = BSTR_INIT;
+    size_t pos = 0;
+    DIR *d;
+    struct dirent *de;
+    int e = 0;
+
+    while (vassign_next(assign, len, &pos, &l) == 1) {
+        struct vdomain vd;
+        int r;
+
+        if (bstr_copyb(&name, l.domain, l.domainlen) == -1) {
+            e = errno;
+            break;
+        }
+        r = a->conf->backend == VCONF_PGSQL ? 0 : rcptmap_fresh(home, name.s);
+        if (r == 1) {
+            st->kept++;
+            continue;
+        }
+        r = vdomain_find(name.s, name.len, &vd);
+        if (r != 1) {
+            note(st, "unable to find", name.s,
+                 r == 0 ? "not in users/cdb" : strerror(errno));
+            continue;
+        }
+        if (vrcpt_build(a, &vd, home) == -1)
+            note(st, "unable to build the recipient map of", name.s,
+                 a->err.len ? a->err.s : strerror(errno));
+        else
+            st->built++;
+        vdomain_free(&vd);
+    }
+    if (!e && bstr_catf(&dir, "%s/%s", home, RCPTMAP_DIR) == -1)
+        e = errno;
+    d = e ? NULL : opendir(dir.s);
+    if (!e && !d && errno != ENOENT)
+        e = errno;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.' || listed(assign, len, de->d_name))
+            continue;
+        if (rcptmap_remove(home, de->d_name) == -1)
+            note(st, "unable to remove the recipient map of", de->d_name,
+                 strerror(errno));
+        else
+            st->removed++;
+    }
+    if (d)
+        closedir(d);
+    bstr_free(&name);
+    bstr_free(&dir);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
 }

@@ -25,4 +25,13 @@ bool vrcpt_default_accepts(const char *text, size_t len);
 int vrcpt_build(struct vauth *a, const struct vdomain *d, const char *home)
     WUR;
 
+/* What vrcpt_sync did, and the first trouble in words. */
+struct vrcpt_sync {
+    unsigned long built, kept, removed, failed;
+    struct bstr err;
+};
+
+int vrcpt_sync(struct vauth *a, const char *assign, size_t len,
+               const char *home, struct vrcpt_sync *st) WUR;
+
 #endif

@@ -151,7 +151,7 @@ vtool_getpass(const char *who, bool twice, struct bstr *out)
         printf("Passwords do not match, try again\n");
         fflush(stdout);
     }
-    r = bstr_copys(out, out->s ? out->s : "");
+    r = out->s ? 0 : bstr_copys(out, "");
 out:
     if (again.s)
         explicit_bzero(again.s, again.len);
@@ -184,7 +184,7 @@ vtool_random(size_t len, struct bstr *out)
         if (bstr_catc(out, set[b % n]) == -1)
             return -1;
     }
-    return bstr_copys(out, out->s ? out->s : "");
+    return 0;
 }
 
 /* number - the decimal digits of s[0..n) (all of them), or -1. */

@@ -120,7 +120,7 @@ t_names(void)
                                        "abcdefghijklmnopqrstuvwxyz012345"};
     static const char *const bad[] = {
         "",       "Joe",      "../etc", "a/b",   "a..b",       ".hidden",
-        "-x",     "a:b",      "a b",    "a\nb",  "vpasswd",    "vpasswd.cdb",
+        "-x",     "a:b",      "a b",    "a\nb",  "vpasswd",    "vpasswd.cdb", "vscram.cdb",
         "caf\xc3\xa9", "abcdefghijklmnopqrstuvwxyz0123456"};
 
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
