@@ -13,7 +13,10 @@
  *   lock/trigger fifo 0622 qmails, lock/sendctl fifo 0600 qmails (queue
  *   tools' requests to qmail-send), bin/qmail-queue 4711 qmailq, every
  *   other program in bin 0755 root (whether copied now or installed by
- *   make install), the log directory qmaill:nofiles 0750
+ *   make install) but bin/vchkpw 4710 root:nofiles, the log directory
+ *   qmaill:nofiles 0750; for the virtual domains (vpop_tree) the group
+ *   vchkpw, the user vpopmail, ~vpopmail/{domains 0711, etc, bin} and
+ *   users/rcptmap, users/overquota 0755 vpopmail:vchkpw
  * Single-user mode: the same modes, one owner, no setuid bit.
  *
  * Control files follow qmail-1.03's config-fast: me, defaultdomain and
@@ -288,6 +291,12 @@ program_mode(const char *name, const struct ids *id, bool rootmode,
         /* the only writer of the queue, for every caller (qmail-1.03) */
         *uid = id->qmailq;
         *mode = 04711;
+    } else if (strcmp(name, "vchkpw") == 0) {
+        /* reads every domain's accounts and becomes the domain's owner
+         * (doc/vchkpw.8): setuid root as vpopmail installs it, but run
+         * only by root (qmail-popup) and nofiles (qmaild's qmail-smtpd) */
+        *gid = id->nofiles;
+        *mode = 04710;
     }
 }
 
@@ -754,6 +763,161 @@ verify(const struct setup_opts *o, const struct ids *id, uid_t root,
     return 0;
 }
 
+/* vhome_control - control/vpopmailhome's first line into buf: 1, 0 (no
+ * file or empty), -1. */
+static int
+vhome_control(char *buf, size_t n)
+{
+    FILE *f = fopen("control/vpopmailhome", "r");
+    size_t len;
+
+    if (!f)
+        return errno == ENOENT ? 0 : fail("open control/vpopmailhome");
+    if (!fgets(buf, (int)n, f))
+        buf[0] = '\0';
+    fclose(f);
+    len = strcspn(buf, "\r\n");
+    while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+        len--;
+    buf[len] = '\0';
+    if (buf[0] && buf[0] != '/') {
+        errno = 0;
+        return fail("control/vpopmailhome is not an absolute path");
+    }
+    return buf[0] ? 1 : 0;
+}
+
+/* mkdir_new - path made with owner and mode when missing; an existing
+ * directory (an old vpopmail tree's) is left as it is. */
+static int
+mkdir_new(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+    if (mkdir(path, mode) == -1)
+        return errno == EEXIST ? 0 : fail("mkdir %s", path);
+    if (chown(path, uid, gid) == -1 || chmod(path, mode) == -1)
+        return fail("chown/chmod %s", path);
+    return 0;
+}
+
+/* link_programs - ~vpopmail/bin/NAME for each vpopmail program, a link
+ * to ours, where an old tree's .qmail-default files and run scripts name
+ * them (| /home/vpopmail/bin/vdelivermail ...).  A program of vpopmail's
+ * own that is there stays, with a warning: the admin switches. */
+static int
+link_programs(const struct setup_opts *o, const char *vbin, uid_t uid,
+              gid_t gid)
+{
+    static const char *const names[] = {
+        "vadddomain", "vaddaliasdomain", "vadduser",      "valias",
+        "vchkpw",     "vconvert",        "vdeldomain",    "vdelivermail",
+        "vdeluser",   "vdominfo",        "vemptymailbox", "vfixperms",
+        "vmoduser",   "vpasswd",         "vsetuserquota", "vuserinfo"};
+    char from[PATH_MAX], to[PATH_MAX];
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct stat st;
+
+        if ((size_t)snprintf(to, sizeof to, "%s/bin/%s", o->home,
+                             names[i]) >= sizeof to ||
+            (size_t)snprintf(from, sizeof from, "%s/%s", vbin, names[i]) >=
+                sizeof from) {
+            errno = ENAMETOOLONG;
+            return fail("%s", vbin);
+        }
+        if (access(to, F_OK) == -1)
+            continue; /* not installed (yet): the next run links it */
+        if (lstat(from, &st) == 0) {
+            if (!S_ISLNK(st.st_mode))
+                warn(o, "warning: %s is not qmail-ng's (vpopmail's own?): "
+                        "to use ours, replace it with a link to %s",
+                     from, to);
+            continue;
+        }
+        if (symlink(to, from) == -1 || lchown(from, uid, gid) == -1)
+            return fail("symlink %s", from);
+    }
+    return 0;
+}
+
+/*
+ * vpop_tree - what the virtual domains need (DESIGN §3): ~vpopmail with
+ * domains/, etc/ and bin/, and users/rcptmap, users/overquota (755,
+ * vpopmail's: the tools write the recipient maps, vdelivermail the
+ * over-quota flags, qmail-smtpd reads both).  ~vpopmail is
+ * control/vpopmailhome, else the user vpopmail's home, else
+ * /home/vpopmail as vpopmail's default.  Root mode creates the group
+ * vchkpw and the user vpopmail when missing; a new single-user tree keeps
+ * ~vpopmail inside home and names it in control/vpopmailhome (an old one
+ * gets only the two users/ directories: no control file appears).  What an
+ * old vpopmail tree has is kept as it is, except that domains/ gets the
+ * search bits (711) that let qmail-smtpd see whether a recipient map is
+ * stale (a domain directory's mtime), never inside a domain.
+ */
+static int
+vpop_tree(const struct setup_opts *o, const struct ids *id, gid_t g,
+          bool fresh)
+{
+    char vhome[PATH_MAX - 32], path[PATH_MAX];
+    uid_t vu = id->owner;
+    gid_t vg = id->ownergid;
+    struct stat st;
+    int r = vhome_control(vhome, sizeof vhome);
+
+    if (r == -1)
+        return -1;
+    if (o->rootmode) {
+        struct passwd *pw;
+
+        if (r == 0) {
+            pw = getpwnam("vpopmail");
+            snprintf(vhome, sizeof vhome, "%s",
+                     pw && pw->pw_dir[0] == '/' ? pw->pw_dir
+                                                : "/home/vpopmail");
+        }
+        if (ensure_group("vchkpw", &vg) == -1 ||
+            ensure_user("vpopmail", "vchkpw", vhome, &vu) == -1)
+            return -1;
+        /* an existing vpopmail keeps its own group (vpopmail's is 89) */
+        if (priv_user("vpopmail", &vu, &vg) != 1) {
+            errno = 0;
+            return fail("no user vpopmail");
+        }
+    } else if (r == 0 && !fresh) {
+        /* an old tree gets no control file: without one, the tools look
+         * for the user vpopmail's home, which is not the owner's to make */
+        goto maps;
+    } else if (r == 0) {
+        if ((size_t)snprintf(vhome, sizeof vhome, "%s/vpopmail", o->home) >=
+            sizeof vhome) {
+            errno = ENAMETOOLONG;
+            return fail("%s/vpopmail", o->home);
+        }
+        snprintf(path, sizeof path, "%s\n", vhome);
+        if (write_new("control/vpopmailhome", path, 0644, id->owner, g) ==
+            -1)
+            return -1;
+    }
+    if (mkdir_parents(vhome) == -1 || mkdir_new(vhome, 0755, vu, vg) == -1)
+        return -1;
+    snprintf(path, sizeof path, "%s/domains", vhome);
+    if (mkdir_new(path, 0711, vu, vg) == -1)
+        return -1;
+    if (stat(path, &st) == 0 && (st.st_mode & 0011) != 0011 &&
+        chmod(path, (st.st_mode & 07777) | 0011) == -1)
+        return fail("chmod %s", path);
+    snprintf(path, sizeof path, "%s/etc", vhome);
+    if (mkdir_new(path, 0755, vu, vg) == -1)
+        return -1;
+    snprintf(path, sizeof path, "%s/bin", vhome);
+    if (mkdir_new(path, 0755, vu, vg) == -1 || link_programs(o, path, vu, vg) == -1)
+        return -1;
+maps:
+    return mkdir_own("users/rcptmap", 0755, vu, vg) == -1 ||
+                   mkdir_own("users/overquota", 0755, vu, vg) == -1
+               ? -1
+               : 0;
+}
+
 /* setup_run - build the tree: 0, or -1 with setup_error() saying why. */
 int
 setup_run(const struct setup_opts *o)
@@ -806,6 +970,8 @@ setup_run(const struct setup_opts *o)
     if (o->bindir && copy_programs(o->bindir, &id, o->rootmode) == -1)
         return -1;
     if (o->rootmode && fix_programs(&id) == -1)
+        return -1;
+    if (vpop_tree(o, &id, g, fresh) == -1)
         return -1;
     if (o->rootmode && o->logdir && logdir(o->logdir, &id) == -1)
         return -1;

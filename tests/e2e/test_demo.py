@@ -104,6 +104,60 @@ class DemoTest(unittest.TestCase):
             s.ehlo("client.test")
             self.assertIn("auth", s.esmtp_features)
 
+    def test_example_test_is_a_virtual_domain_with_two_accounts(self):
+        """The issue's demo: example.test is a domain of the account store
+        with demo@ and testuser@ (passwords in demo/etc/NAME-password, mode
+        600), no catch-all, so an unknown name is refused at RCPT with
+        550 5.1.1 (RFC 3463: bad destination mailbox address); testuser
+        logs in with PLAIN and with SCRAM-SHA-256 (RFC 7677) over
+        submission, and mail to it lands in vpopmail's layout."""
+        import base64
+        import ssl
+        import scramclient
+        r = self.demo("start")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        demo = os.path.realpath(self.env["QNG_DEMO"])
+        pwfile = os.path.join(demo, "etc", "testuser-password")
+        self.assertEqual(os.stat(pwfile).st_mode & 0o777, 0o600)
+        with open(pwfile) as f:
+            password = f.read().strip()
+        port = int(self.env["QNG_DEMO_PORT"])
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+            s.ehlo("client.test")
+            self.assertEqual(s.mail("someone@elsewhere.test")[0], 250)
+            code, msg = s.rcpt("nobody@example.test")
+            self.assertEqual(code, 550, msg)
+            self.assertTrue(msg.startswith(b"5.1.1 "), msg)
+            self.assertEqual(s.rcpt("testuser@example.test")[0], 250)
+            self.assertEqual(s.rcpt("postmaster@example.test")[0], 250)
+            code, msg = s.data(b"Subject: to testuser\r\n\r\nhello testuser\r\n")
+            self.assertEqual(code, 250, msg)
+        new = os.path.join(demo, "vpopmail", "domains", "example.test", "testuser",
+                           "Maildir", "new")
+        qng.wait_for(lambda: os.listdir(new), 15, what="the delivery to testuser")
+        with open(os.path.join(new, os.listdir(new)[0]), "rb") as f:
+            self.assertIn(b"hello testuser", f.read())
+        ctx = ssl.create_default_context(cafile=os.path.join(demo, "etc", "ca.pem"))
+        sub = int(self.env["QNG_DEMO_SUBMISSION_PORT"])
+        with smtplib.SMTP("127.0.0.1", sub, timeout=10) as s:
+            s.starttls(context=ctx)
+            s.ehlo("client.test")
+            self.assertIn("SCRAM-SHA-256", s.esmtp_features.get("auth", ""))
+            c = scramclient.ScramClient("testuser@example.test", password)
+            code, msg = s.docmd("AUTH", "SCRAM-SHA-256 " +
+                                base64.b64encode(c.first().encode()).decode())
+            self.assertEqual(code, 334, msg)
+            final = c.final(base64.b64decode(msg).decode())
+            code, msg = s.docmd(base64.b64encode(final.encode()).decode())
+            self.assertEqual(code, 334, msg)
+            self.assertTrue(c.verify(base64.b64decode(msg).decode()))
+            code, msg = s.docmd("")
+            self.assertEqual(code, 235, msg)
+        with smtplib.SMTP("127.0.0.1", sub, timeout=10) as s:
+            s.starttls(context=ctx)
+            s.ehlo("client.test")
+            s.login("testuser@example.test", password)
+
     def test_demo_announces_the_seeds_size_limit(self):
         self.assertEqual(self.demo("start").returncode, 0)
         port = int(self.env["QNG_DEMO_PORT"])
@@ -135,8 +189,9 @@ class DemoTest(unittest.TestCase):
             qng.wait_for(up, 30, what="the demo's port")
             with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
                 s.sendmail("me@example.test", ["demo@example.test"], "Subject: hi\n\nhi\n")
-            qng.wait_for(lambda: os.listdir(os.path.join(self.tmp, "demo", "mail", "demo",
-                                                         "Maildir", "new")), 15,
+            qng.wait_for(lambda: os.listdir(os.path.join(self.tmp, "demo", "vpopmail", "domains",
+                                                         "example.test", "demo", "Maildir",
+                                                         "new")), 15,
                          what="the delivery")
             time.sleep(0.3)
             os.killpg(p.pid, signal.SIGINT)

@@ -63,6 +63,16 @@ class SetupTest(unittest.TestCase):
             self.assertEqual(f.read(), "mx.example.test\nexample.test\n")
         qq = os.path.join(self.home, "bin", "qmail-queue")
         self.assertEqual(mode(qq), 0o755)  # no setuid bit in single-user mode
+        # the virtual domains' tree stays inside the instance
+        vhome = os.path.join(self.home, "vpopmail")
+        with open(os.path.join(self.home, "control", "vpopmailhome")) as f:
+            self.assertEqual(f.read(), vhome + "\n")
+        for d, m in [("", 0o755), ("domains", 0o711), ("etc", 0o755), ("bin", 0o755)]:
+            self.assertEqual(mode(os.path.join(vhome, d)), m, d)
+        link = os.path.join(vhome, "bin", "vdelivermail")
+        self.assertEqual(os.readlink(link), os.path.join(self.home, "bin", "vdelivermail"))
+        for d in ["rcptmap", "overquota"]:
+            self.assertEqual(mode(os.path.join(self.home, "users", d)), 0o755, d)
 
     def test_rerun_repairs_and_keeps_controls(self):
         self.assertEqual(self.setup("-m", "one.test").returncode, 0)
@@ -112,6 +122,41 @@ class SetupTest(unittest.TestCase):
             self.assertEqual(pwd.getpwnam(u).pw_gid, grp.getgrnam("nofiles").gr_gid, u)
         for u in ["qmailq", "qmailr", "qmails"]:
             self.assertEqual(pwd.getpwnam(u).pw_gid, qmail, u)
+
+    @unittest.skipUnless(qng.IS_ROOT, "root mode needs root")
+    def test_root_mode_takes_over_an_old_vpopmail_tree(self):
+        """An old vpopmail tree (domains 700, vpopmail's own vdelivermail
+        in ~vpopmail/bin) keeps its files; domains gets the search bits
+        qmail-smtpd needs for the maps' staleness; vchkpw is setuid root
+        for root and nofiles only; users/rcptmap and users/overquota are
+        vpopmail's."""
+        vhome = os.path.join(self.tmp, "vpop")
+        os.makedirs(os.path.join(vhome, "domains"))
+        os.makedirs(os.path.join(vhome, "bin"))
+        os.chmod(os.path.join(vhome, "domains"), 0o700)
+        old = os.path.join(vhome, "bin", "vdelivermail")
+        with open(old, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.makedirs(os.path.join(self.home, "control"))
+        with open(os.path.join(self.home, "control", "vpopmailhome"), "w") as f:
+            f.write(vhome + "\n")
+        r = self.setup("-r", "-b", qng.BIN, "-m", "root.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"is not qmail-ng's", r.stderr)
+        with open(old) as f:
+            self.assertEqual(f.read(), "#!/bin/sh\nexit 0\n")
+        self.assertEqual(mode(os.path.join(vhome, "domains")), 0o711)
+        self.assertEqual(os.readlink(os.path.join(vhome, "bin", "vchkpw")),
+                         os.path.join(self.home, "bin", "vchkpw"))
+        vp = pwd.getpwnam("vpopmail")
+        for d in ["rcptmap", "overquota"]:
+            st = os.lstat(os.path.join(self.home, "users", d))
+            self.assertEqual((st.st_uid, st.st_gid, mode(os.path.join(self.home, "users", d))),
+                             (vp.pw_uid, vp.pw_gid, 0o755), d)
+        st = os.lstat(os.path.join(self.home, "bin", "vchkpw"))
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                         (0, grp.getgrnam("nofiles").gr_gid, 0o4710))
+        self.assertIsNotNone(grp.getgrnam("vchkpw"))
 
     def read(self, *parts):
         with open(os.path.join(self.home, *parts)) as f:

@@ -392,7 +392,9 @@ class TestRoot(VchkpwCase):
         super().setUp()
         self.passwd = os.path.join(self.inst.tmp, "passwd")
         with open("/etc/passwd") as f:
-            text = f.read()
+            # a system that has a vpopmail (qmail-setup -r makes one) gets
+            # this test's instead
+            text = "".join(l for l in f if not l.startswith("vpopmail:"))
         with open(self.passwd, "w") as f:
             f.write(text + "vpopmail:x:64999:%d::/nonexistent:/usr/sbin/nologin\n"
                     % self.inst.gid)
