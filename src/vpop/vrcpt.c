@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rcptmap.h"
+#include "vauth_pg.h"
 #include "vassign.h"
 #include "readfile.h"
 #include "vrcpt.h"
@@ -138,6 +139,29 @@ files(struct rcptmap_make *m, const char *dir, bool *has_default,
     return 0;
 }
 
+/* table_aliases - the names of vpopmail's valias table for d (the
+ * PostgreSQL store; vdelivermail looks there before the account) into
+ * the map.  0, or -1. */
+static int
+table_aliases(struct vauth *a, const struct vdomain *d,
+              struct rcptmap_make *m)
+{
+    struct bstr names = BSTR_INIT;
+    size_t i = 0;
+    int r = vauth_pg_valias_names(a, d, &names) == -1 ? -1 : 0;
+
+    while (r == 0 && i < names.len) {
+        const char *nl = memchr(names.s + i, '\n', names.len - i);
+        size_t n = nl ? (size_t)(nl - (names.s + i)) : names.len - i;
+
+        if (n && rcptmap_make_add(m, names.s + i, n, RCPTMAP_ALIAS) == -1)
+            r = -1;
+        i += n + 1;
+    }
+    bstr_free(&names);
+    return r;
+}
+
 /*
  * vrcpt_build - the map of d (a real domain or an alias of one) under
  * home, replacing the old one.  0, or -1 with errno (a->err says what
@@ -162,7 +186,8 @@ vrcpt_build(struct vauth *a, const struct vdomain *d, const char *home)
                 rcptmap_make_add(&m, t.e[i].name, strlen(t.e[i].name),
                                  RCPTMAP_MAILBOX) == -1)
                 goto fail;
-        if (files(&m, d->dir.s, &has_default, &deftext) == -1)
+        if (files(&m, d->dir.s, &has_default, &deftext) == -1 ||
+            (a->conf->backend == VCONF_PGSQL && table_aliases(a, d, &m) == -1))
             goto fail;
         accept = has_default &&
                  vrcpt_default_accepts(deftext.s ? deftext.s : "",

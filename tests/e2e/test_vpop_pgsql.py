@@ -828,6 +828,19 @@ class TestValiasDelivery(PgTest):
         self.assertEqual(code, 100, said)
         self.assertIn("no mailbox here by that name", said)
 
+    def test_rows_are_in_the_recipient_map(self):
+        """qmail-smtpd must take at RCPT an alias that only the valias
+        table has: the map the tool rebuilds names it (as 'a', an alias),
+        read here with the test's own cdb reader."""
+        import vpopinst
+        self.assertEqual(self.tool("valias", "-i", "&ann@other.test", "sales@example.test")[0], 0)
+        m = self.inst.path("users", "rcptmap", "example.test")
+        self.assertEqual(vpopinst.cdb_get(m, "sales"), b"a")
+        self.assertEqual(vpopinst.cdb_get(m, "bob"), b"m")
+        self.assertIsNone(vpopinst.cdb_get(m, "nosuch"))
+        self.assertEqual(self.tool("valias", "-d", "sales@example.test")[0], 0)
+        self.assertIsNone(vpopinst.cdb_get(m, "sales"))
+
     def test_bad_row_defers_before_any_delivery(self):
         self.sql(VALIAS)
         self.sql("INSERT INTO valias VALUES ('info', 'example.test', '%s/'), "
