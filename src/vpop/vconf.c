@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -24,13 +25,15 @@ strip_slashes(struct bstr *b)
 /*
  * vconf_load - read the settings (see vconf.h).  0, or -1 with errno and
  * *badfile naming what could not be read: a control file, or the user
- * "vpopmail" (ENOENT: root needs it to own the domains).
+ * "vpopmail" (ENOENT: root needs it to own the domains when ~vpopmail
+ * is not there or is root's).
  */
 int
 vconf_load(struct vconf *c, const char **badfile)
 {
     struct bstr backend = BSTR_INIT;
     struct passwd *pw;
+    struct stat st;
     char cwd[PATH_MAX];
     int r;
 
@@ -56,7 +59,13 @@ vconf_load(struct vconf *c, const char **badfile)
     }
     strip_slashes(&c->home);
     c->root = geteuid() == 0;
-    if (c->root) {
+    if (c->root && stat(c->home.s, &st) == 0 && S_ISDIR(st.st_mode) &&
+        st.st_uid != 0) {
+        /* ~vpopmail's owner: vpopmail:vchkpw on a server, the instance's
+         * owner in a single-user tree (the demo) that root looks after */
+        c->uid = st.st_uid;
+        c->gid = st.st_gid;
+    } else if (c->root) {
         struct group *gr;
 
         *badfile = "user " VCONF_USER;

@@ -4,9 +4,11 @@
  *
  * ~vpopmail (vpopmail's VPOPMAILDIR) is control/vpopmailhome when that
  * file exists, else the home of the user "vpopmail", else /home/vpopmail.
- * New domains go under ~vpopmail/domains/DOMAIN and belong to vpopmail
- * and the group vchkpw when run as root (vpopmail's ids); a single-user
- * instance (not root) owns everything itself.  The account store is
+ * New domains go under ~vpopmail/domains/DOMAIN.  Run as root, they
+ * belong to ~vpopmail's owner and group (vpopmail:vchkpw on a server, as
+ * qmail-setup -r makes it; the owner of a single-user tree), or to the
+ * user vpopmail and the group vchkpw when ~vpopmail is missing or root's;
+ * run by another user, a single-user instance owns everything itself.  The account store is
  * control/vpopbackend: "cdb" (the default: vpasswd + vpasswd.cdb in each
  * domain's directory) or "pgsql" (control/vpoppgsql holds the libpq
  * connection string).  Paths relative to the caller's cwd, which is

@@ -119,6 +119,22 @@ class TestDomains(VpopTest):
             self.assertEqual(stat.S_IMODE(os.stat(p).st_mode), mode, p)
             self.assertEqual(os.stat(p).st_uid, q.uid, p)
 
+    @unittest.skipUnless(qng.IS_ROOT, "needs root")
+    def test_root_on_a_single_user_tree_makes_it_the_owners(self):
+        """An admin who runs a tool as root on an instance that belongs to
+        someone else (the demo run by root belongs to nobody) makes files
+        of ~vpopmail's owner, whom qmail-local can become, not root's or
+        a system vpopmail's."""
+        q = self.q
+        r = subprocess.run([os.path.join(q.bin, "vadddomain"), "root.test", "pw12345"],
+                           capture_output=True, env=q.env, cwd=q.tmp, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        dd = q.domdir("root.test")
+        for p in (dd, os.path.join(dd, "vpasswd"), os.path.join(dd, "postmaster", "Maildir")):
+            st = os.stat(p)
+            self.assertEqual((st.st_uid, st.st_gid), (q.uid, q.gid), p)
+        self.assertIn("+root.test-:root.test:%d:%d:" % (q.uid, q.gid), q.read("users", "assign"))
+
     def test_usage_and_errors(self):
         q = self.q
         rc, out, _ = q.tool("vadddomain")
