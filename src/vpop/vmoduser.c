@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "secret.h"
 #include "vtool.h"
 
 static void
@@ -107,6 +108,12 @@ apply(struct vadmin *v, const struct vdomain *d, struct vpw *pw,
         (ch->gecos && replace(&pw->gecos, ch->gecos) == -1) ||
         (ch->crypted && !ch->clear && replace(&pw->passwd, ch->crypted) == -1))
         return VA_MEMORY_ALLOC_ERR;
+    if (ch->crypted && !ch->clear) {
+        /* the old password's clear text must not outlive its hash (it
+         * would still log in with CRAM-MD5) */
+        secret_free(pw->clear);
+        pw->clear = NULL;
+    }
     if (ch->clear)
         return vadmin_user_password(v, d, pw, ch->clear, ch->quota_set);
     return vadmin_user_set(v, d, pw, ch->quota_set);
@@ -191,6 +198,16 @@ main(int argc, char **argv)
         err = vdomain_find(argv[optind], strlen(argv[optind]), &d);
         if (err != 1)
             vtool_exit(&v, err == 0 ? VA_SUCCESS : VA_CANNOT_READ_ASSIGN);
+        if (vdomain_is_alias(&d)) {
+            /* the accounts, and the map to rebuild, are the real one's */
+            struct vdomain r;
+
+            err = vdomain_find(d.real.s, d.real.len, &r);
+            if (err != 1)
+                vtool_fail(&v, VA_CANNOT_READ_ASSIGN, NULL);
+            vdomain_free(&d);
+            d = r;
+        }
         if (vauth_getall(&v.auth, &d, &t) == -1) {
             fprintf(stderr, "vmoduser: %s\n", v.auth.err.s);
             vtool_fail(&v, VA_NO_AUTH_CONNECTION, NULL);

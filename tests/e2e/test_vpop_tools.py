@@ -417,6 +417,23 @@ class TestUsers(VpopTest):
         self.assertEqual(rc, 0)
         self.assertTrue(out.startswith("vmoduser: usage: [options] email_addr or domain"))
 
+    def test_vmoduser_e_drops_clear_text_and_alias_domain_keeps_the_real_map(self):
+        q = self.q
+        q.control("vpopclearpasswd", "1\n")
+        q.ok(self, "vadduser", "ann@example.test", "oldpw")
+        self.assertEqual(q.account("example.test", "ann")[7], "oldpw")
+        h = crypt.crypt("newpw", crypt.mksalt(crypt.METHOD_SHA512))
+        q.ok(self, "vmoduser", "-e", h, "ann@example.test")
+        f = q.account("example.test", "ann")
+        self.assertEqual(f[1], h)
+        # no clear text of the old password is left to log in with
+        self.assertTrue(len(f) < 8 or f[7] == "", f)
+        # a whole alias domain changes the real domain's accounts and map
+        q.ok(self, "vaddaliasdomain", "alias.test", "example.test")
+        q.ok(self, "vmoduser", "-q", "2M", "alias.test")
+        self.assertEqual(q.account("example.test", "ann")[6], "2097152S")
+        self.assertTrue(q.map_fresh("example.test"))
+
     def test_vuserinfo(self):
         q = self.q
         q.ok(self, "vadduser", "-q", "10M", "joe@example.test", "x")
