@@ -646,6 +646,61 @@ class TestTools(PgTest):
         self.assertEqual(self.sql("SELECT count(*) FROM vpopmail"), [["0"]])
 
 
+class TestSmtp(PgTest):
+    """qmail-smtpd in front of the PostgreSQL store, as the seeds run it
+    (qmail-smtpd vchkpw true): AUTH against the database (RFC 4954: 235,
+    and 454 4.7.0 while it is down, never 535), and RCPT checks from the
+    recipient map, which keep answering while the database is down."""
+
+    tool = TestTools.tool
+
+    def test_auth_and_rcpt_with_the_database_up_and_down(self):
+        import base64
+        import smtplib
+        vdom = os.path.join(self.vhome, "domains")
+        shutil.rmtree(vdom)
+        os.makedirs(vdom)
+        if qng.IS_ROOT:
+            os.chown(vdom, self.inst.uid, self.inst.gid)
+        self.inst.write(self.inst.path("users", "assign"), ".\n")
+        self.assertEqual(self.inst.run("qmail-newu").returncode, 0)
+        for sub in ("rcptmap", "overquota"):
+            os.makedirs(self.inst.path("users", sub), exist_ok=True)
+            if qng.IS_ROOT:
+                os.chown(self.inst.path("users", sub), self.inst.uid, self.inst.gid)
+        self.assertEqual(self.tool("vadddomain", "new.test", "pm-pass"), (0, ""))
+        self.assertEqual(self.tool("vadduser", "joe@new.test", "joe-pass"), (0, ""))
+        self.inst.control("rcpthosts", "new.test\n")
+        self.inst.control("authplaintext", "1\n")  # AUTH without TLS, for the test
+        port = self.inst.start_smtpd(env={"SMTPAUTHSCRAM": "1"},
+                                     smtpd_argv=[os.path.join(self.inst.bin, "qmail-smtpd"),
+                                                 os.path.join(self.inst.bin, "vchkpw"),
+                                                 "/bin/true"])
+        plain = base64.b64encode(b"\0joe@new.test\0joe-pass").decode()
+
+        def session(expect_auth, expect_auth_text):
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+                s.ehlo("client.test")
+                self.assertIn("PLAIN", s.esmtp_features.get("auth", ""))
+                code, msg = s.docmd("AUTH", "PLAIN " + plain)
+                self.assertEqual(code, expect_auth, msg)
+                self.assertIn(expect_auth_text, msg)
+                s.rset()
+                self.assertEqual(s.mail("a@sender.test")[0], 250)
+                self.assertEqual(s.rcpt("joe@new.test")[0], 250)
+                code, msg = s.rcpt("nobody@new.test")
+                self.assertEqual(code, 550, msg)
+                self.assertTrue(msg.startswith(b"5.1.1 "), msg)
+
+        session(235, b"2.0.0")
+        self.pg.stop("immediate")
+        try:
+            session(454, b"4.")
+        finally:
+            self.pg.start()
+        session(235, b"2.0.0")
+
+
 class TestScramKeys(PgTest):
     """SCRAM-SHA-256 keys in vpopmail_scram, shared by every host."""
 
