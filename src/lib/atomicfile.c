@@ -56,8 +56,17 @@ atomicfile_write(const char *path, const void *p, size_t n, mode_t mode,
     struct bstr tmp = BSTR_INIT;
     int fd = -1, e;
 
-    if (bstr_catf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1)
-        return -1;
+    {
+        /* DIR/.NAME.tmp.PID: a leftover of a crash has a name no reader
+         * takes for a file of its own (qmail-local would take a
+         * .qmail-NAME.tmp.PID for the address NAME.tmp.PID) */
+        const char *slash = strrchr(path, '/');
+        size_t dl = slash ? (size_t)(slash - path + 1) : 0;
+
+        if (bstr_catf(&tmp, "%.*s.%s.tmp.%ld", (int)dl, path, path + dl,
+                      (long)getpid()) == -1)
+            return -1;
+    }
     fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
               0600);
     if (fd == -1)

@@ -2,7 +2,7 @@
 /*
  * atomicfile - replace a small file so that readers and a crash see the
  * old contents or the new, never a mix: a temporary file beside it
- * (PATH.tmp.PID), written, given its owner and mode, fsynced, renamed
+ * (DIR/.NAME.tmp.PID for DIR/NAME), written, given its owner and mode, fsynced, renamed
  * over PATH, and the directory fsynced.  Nothing here exits or logs.
  */
 #ifndef ATOMICFILE_H

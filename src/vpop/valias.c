@@ -4,8 +4,10 @@
  * vpopmail's valias with its file store (valias(8)): an alias is the
  * file DOMAINDIR/.qmail-NAME ('.' in NAME written ':'), one delivery
  * instruction per line, read by qmail-local before vdelivermail.  A
- * line is added by rewriting the file whole (atomicfile), and the
- * domain's recipient map is rebuilt after every change.
+ * line is added by rewriting the file whole (atomicfile) under a flock
+ * of the domain's directory, and the domain's recipient map is rebuilt
+ * after every change.  An empty line is refused (qmail-local defers a
+ * .qmail whose first line is blank).
  *
  * With the PostgreSQL store (control/vpopbackend pgsql) aliases are rows
  * of vpopmail's valias table instead, as vpopmail's valias built with
@@ -16,9 +18,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,13 +198,29 @@ pg_insert(struct vadmin *v, const struct vdomain *d, const char *alias,
     return vadmin_rebuild_map(v, d);
 }
 
+/* lock_domain - the domain directory flocked for a change of an alias
+ * file (read, change, replace), so that two valias runs at once cannot
+ * lose a line; the lock ends with the process or close().  The fd. */
+static int
+lock_domain(struct vadmin *v, const struct vdomain *d)
+{
+    int fd = open(d->dir.s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd == -1 || flock(fd, LOCK_EX) == -1) {
+        fprintf(stderr, "valias: unable to lock %s: %s\n", d->dir.s,
+                strerror(errno));
+        vtool_fail(v, VA_COULD_NOT_OPEN_DOT_QMAIL, NULL);
+    }
+    return fd;
+}
+
 /* insert - line appended to the alias file (made if absent). */
 static int
 insert(struct vadmin *v, const struct vdomain *d, const char *alias,
        const char *domain, const char *line)
 {
     struct bstr p = BSTR_INIT, t = BSTR_INIT, want = BSTR_INIT;
-    int r;
+    int r, lockfd;
 
     if (strlen(line) >= ALIAS_LINE_MAX)
         vtool_fail(v, VA_ALIAS_LINE_TOO_LONG, NULL);
@@ -209,10 +229,17 @@ insert(struct vadmin *v, const struct vdomain *d, const char *alias,
     for (const char *c = line; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f)
             vtool_fail(v, VA_BAD_CHAR, NULL);
+    if (line[strspn(line, " \t")] == '\0') {
+        /* qmail-local defers every message of a .qmail whose first line
+         * is blank; the table's line would be an empty delivery */
+        fprintf(stderr, "Error: an alias line may not be empty.\n");
+        vtool_exit(v, 255);
+    }
     if (v->conf.backend == VCONF_PGSQL)
         return pg_insert(v, d, alias, line);
     if (file_of(&p, d, alias) == -1)
         vtool_fail(v, VA_MEMORY_ALLOC_ERR, NULL);
+    lockfd = lock_domain(v, d);
     r = readfile_path(p.s, &t, ALIAS_FILE_MAX);
     if (r == -1)
         vtool_fail(v, VA_COULD_NOT_OPEN_DOT_QMAIL, NULL);
@@ -239,6 +266,7 @@ insert(struct vadmin *v, const struct vdomain *d, const char *alias,
                 strerror(errno));
         vtool_fail(v, VA_COULD_NOT_OPEN_DOT_QMAIL, NULL);
     }
+    close(lockfd); /* the lock goes with it */
     bstr_free(&p);
     bstr_free(&t);
     bstr_free(&want);
@@ -323,6 +351,7 @@ main(int argc, char **argv)
     if (action == 'd') {
         if (file_of(&p, &d, user.s) == -1)
             vtool_fail(&v, VA_MEMORY_ALLOC_ERR, NULL);
+        (void)lock_domain(&v, &d); /* held until the exit */
         if (unlink(p.s) == -1 && errno != ENOENT) {
             fprintf(stderr, "valias: unable to remove %s: %s\n", p.s,
                     strerror(errno));

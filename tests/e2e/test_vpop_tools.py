@@ -477,6 +477,30 @@ class TestUsers(VpopTest):
         rc, _, _ = q.tool("valias", "-i", "line\nwith newline", "nl@example.test")
         self.assertNotEqual(rc, 0)
         self.assertFalse(os.path.exists(os.path.join(dd, ".qmail-nl")))
+        # a blank first line would make qmail-local defer every message
+        for blank in ("", "   "):
+            rc, _, err = q.tool("valias", "-i", blank, "blank@example.test")
+            self.assertEqual((rc, err), (255, "Error: an alias line may not be empty.\n"))
+        self.assertFalse(os.path.exists(os.path.join(dd, ".qmail-blank")))
+
+    def test_valias_at_once_loses_no_line(self):
+        """16 valias -i for one alias started together: every line is in
+        the file at the end (each run reads, appends and replaces under
+        the domain directory's lock), and no temporary is left."""
+        q = self.q
+        procs = [subprocess.Popen([os.path.join(q.bin, "valias"), "-i", "&u%d@else.test" % i,
+                                   "team@example.test"], env=q.env, cwd=q.tmp,
+                                  preexec_fn=q.as_owner(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for i in range(16)]
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 0, err)
+        dd = q.domdir("example.test")
+        with open(os.path.join(dd, ".qmail-team")) as f:
+            self.assertEqual(sorted(f.read().splitlines()),
+                             sorted("&u%d@else.test" % i for i in range(16)))
+        self.assertEqual([n for n in os.listdir(dd) if ".tmp." in n], [])
+        self.assertTrue(q.map_fresh("example.test"))
 
 
 class TestSafety(VpopTest):
