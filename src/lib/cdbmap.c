@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cdbmap.h"
@@ -15,6 +18,8 @@
 int
 cdbmap_open(struct cdbmap *m, const char *path)
 {
+    m->seek = 0;
+    m->mem = NULL;
     m->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (m->fd == -1)
         return -1;
@@ -28,6 +33,143 @@ cdbmap_open(struct cdbmap *m, const char *path)
     return 0;
 }
 
+/* cdbmap_open_seek - as cdbmap_open, without mapping the file: a small
+ * map is read whole now, a bigger one per lookup. */
+int
+cdbmap_open_seek(struct cdbmap *m, const char *path)
+{
+    struct stat st;
+    size_t got = 0;
+    int e;
+
+    m->seek = 1;
+    m->mem = NULL;
+    m->memlen = 0;
+    m->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (m->fd == -1)
+        return -1;
+    if (fstat(m->fd, &st) == -1)
+        goto fail;
+    if (st.st_size > CDBMAP_READ_MAX)
+        return 0;
+    /* one more byte than the size: a file that grew is read per lookup */
+    m->mem = malloc((size_t)st.st_size + 1);
+    if (!m->mem)
+        goto fail;
+    for (;;) {
+        ssize_t n = read(m->fd, m->mem + got, (size_t)st.st_size + 1 - got);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            goto fail;
+        got += (size_t)n;
+        if (n == 0 || got > (size_t)st.st_size)
+            break;
+    }
+    if (got > (size_t)st.st_size) {
+        free(m->mem);
+        m->mem = NULL;
+        return 0;
+    }
+    m->memlen = got;
+    return 0;
+fail:
+    e = errno;
+    free(m->mem);
+    m->mem = NULL;
+    close(m->fd);
+    m->fd = -1;
+    errno = e;
+    return -1;
+}
+
+static uint32_t
+u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/*
+ * get_mem - key in the cdb held in m->mem, by the format's own rules (a
+ * 2048-byte table of 256 (position, slots) pairs chosen by the hash's
+ * low byte; slots of (hash, record position) probed from (hash >> 8) mod
+ * slots; records of key length, value length, key, value): 1 found, 0
+ * absent, -1 with errno EPROTO for a damaged file.  Every position is
+ * checked against the size.
+ */
+static int
+get_mem(struct cdbmap *m, const void *key, unsigned klen, struct bstr *val)
+{
+    const unsigned char *b = m->mem;
+    size_t n = m->memlen;
+    uint32_t h = cdb_hash(key, klen), pos, slots, start;
+
+    if (n < 2048)
+        goto damaged;
+    pos = u32(b + (h & 255) * 8);
+    slots = u32(b + (h & 255) * 8 + 4);
+    if (slots == 0)
+        return 0;
+    if (pos > n || slots > (n - pos) / 8)
+        goto damaged;
+    start = (h >> 8) % slots;
+    for (uint32_t i = 0; i < slots; i++) {
+        const unsigned char *sl = b + pos + (size_t)((start + i) % slots) * 8;
+        uint32_t rp = u32(sl + 4), kl, vl;
+
+        if (rp == 0)
+            return 0;
+        if (u32(sl) != h)
+            continue;
+        if (rp > n - 8)
+            goto damaged;
+        kl = u32(b + rp);
+        vl = u32(b + rp + 4);
+        if (kl > n - rp - 8 || vl > n - rp - 8 - kl)
+            goto damaged;
+        if (kl != klen || memcmp(b + rp + 8, key, klen) != 0)
+            continue;
+        if (bstr_copyb(val, (const char *)b + rp + 8 + kl, vl) == -1)
+            return -1;
+        return 1;
+    }
+    return 0;
+damaged:
+    errno = EPROTO;
+    return -1;
+}
+
+/* get_seek - cdbmap_get for a map opened with cdbmap_open_seek. */
+static int
+get_seek(struct cdbmap *m, const void *key, unsigned klen, struct bstr *val)
+{
+    unsigned len;
+    size_t got = 0;
+    int r = cdb_seek(m->fd, key, klen, &len);
+
+    if (r <= 0)
+        return r < 0 ? -1 : 0;
+    if (bstr_ready(val, len) == -1)
+        return -1;
+    while (got < len) {
+        ssize_t n = read(m->fd, val->s + got, len - got);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EPROTO; /* the record runs past the end */
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    val->len = len;
+    val->s[len] = '\0';
+    return 1;
+}
+
 /* cdbmap_get - 1 found (value in val), 0 absent, -1 error. */
 int
 cdbmap_get(struct cdbmap *m, const void *key, size_t klen, struct bstr *val)
@@ -39,6 +181,10 @@ cdbmap_get(struct cdbmap *m, const void *key, size_t klen, struct bstr *val)
         errno = EINVAL;
         return -1;
     }
+    if (m->mem)
+        return get_mem(m, key, (unsigned)klen, val);
+    if (m->seek)
+        return get_seek(m, key, (unsigned)klen, val);
     r = cdb_find(&m->cdb, key, (unsigned)klen);
     if (r <= 0)
         return r < 0 ? -1 : 0;
@@ -56,7 +202,10 @@ void
 cdbmap_close(struct cdbmap *m)
 {
     if (m->fd != -1) {
-        cdb_free(&m->cdb);
+        if (!m->seek)
+            cdb_free(&m->cdb);
+        free(m->mem);
+        m->mem = NULL;
         close(m->fd);
         m->fd = -1;
     }

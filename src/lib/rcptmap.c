@@ -173,7 +173,9 @@ open_map(struct cdbmap *m, const char *home, const char *d)
 
     if (path_of(&p, home, RCPTMAP_DIR, d) == -1)
         return -1;
-    r = cdbmap_open(m, p.s);
+    /* read, not mapped: a map is opened for a handful of lookups per
+     * RCPT, and mapping it costs more than all of them */
+    r = cdbmap_open_seek(m, p.s);
     bstr_free(&p);
     if (r == -1)
         return errno == ENOENT ? 0 : -1;
