@@ -476,6 +476,11 @@ lspawn_run(const struct lspawn_conf *c, int in, int out)
             }
         }
     }
+    /* qmail-send gone (l.failed) leaves jobs running: their output is
+     * nobody's now */
+    for (size_t i = 0; i < SPAWN_JOBS_MAX; i++)
+        if (l.jobs[i].used)
+            capture_free(&l.jobs[i].out);
     spawnproto_req_free(&rp);
     free(l.jobs);
     free(pfd);
