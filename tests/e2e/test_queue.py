@@ -388,6 +388,10 @@ class QstatTest(unittest.TestCase):
         self.assertIn("quotawarnpercent: (default) 90 (", out)
         self.assertIn("vpopbackend: pgsql (", out)
         self.assertIn("vpopclearpasswd: (default) 0 (", out)
+        # qmail-setup names the instance's own ~vpopmail
+        self.assertIn("vpopmailhome: %s (" % inst.path("vpopmail"), out)
+        os.unlink(inst.path("control", "vpopmailhome"))
+        out = inst.run("qmail-showctl").stdout.decode()
         self.assertIn("vpopmailhome: (default) /", out)
         self.assertIn("morercpthosts: present, 10 bytes.", out)
         # the connection string may hold a password: its size only

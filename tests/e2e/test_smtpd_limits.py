@@ -61,7 +61,12 @@ class LimitsCase(SmtpdCase):
 
     def assertClosed(self, d):
         d.s.settimeout(10)
-        self.assertEqual(d.f.readline(), b"")
+        try:
+            self.assertEqual(d.f.readline(), b"")
+        except ConnectionResetError:
+            # closed with bytes of ours unread (a BDAT chunk sent with its
+            # command, as a pipelining client does): the kernel resets
+            pass
 
 
 class TestCommandDeadline(LimitsCase):
