@@ -38,8 +38,9 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wold-style-definition -Wvla \
            -Wwrite-strings -Wimplicit-fallthrough -Werror
 CFLAGS  ?= -O2 -g
-# libpq for the PostgreSQL account store (src/vpop/vauth_pg.c); with
-# --as-needed only the programs that reach it load libpq.
+# libpq's headers for the PostgreSQL account store (src/vpop/vauth_pg.c);
+# the library itself is not linked but loaded at its first use
+# (src/vpop/pglazy.c), so only the PostgreSQL store pays for loading it.
 PG_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || \
                echo -I$$(pg_config --includedir 2>/dev/null))
 ALLCFLAGS = -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(FORTIFY) \
@@ -47,7 +48,7 @@ ALLCFLAGS = -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(FORTIFY) \
            -Isrc/lib -I$(B)/gen $(EXTRA_INC) $(PG_CFLAGS) -MMD -MP
 LDFLAGS ?=
 ALLLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
-LIBS    := -lcdb -lresolv -lcrypt -lpq
+LIBS    := -lcdb -lresolv -lcrypt
 SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 
 # Programs and the family folder holding each one's main file.  A program

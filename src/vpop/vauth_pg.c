@@ -19,6 +19,7 @@
 #include "datetime.h"
 #include "fmt.h"
 #include "iob.h"
+#include "pglazy.h"
 #include "vauth_pg.h"
 
 /* The connection of one struct vauth (a->pg). */
@@ -394,6 +395,14 @@ connect_db(struct vauth *a, bool *fresh)
         PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
         return 0;
     drop(pg);
+    {
+        const char *why;
+
+        /* without the library the store is unreachable, as when down */
+        if (pglazy_load(&why) == -1)
+            return seterr(a, EAGAIN, "unable to load libpq (install libpq5)",
+                          why);
+    }
     pg->timeout = vauth_pg_timeout(conninfo);
     tbuf[fmt_ull(tbuf, (unsigned long long)pg->timeout)] = '\0';
     /* connect_timeout before dbname: the string's own value wins */

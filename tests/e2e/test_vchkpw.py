@@ -439,6 +439,8 @@ class TestRoot(VchkpwCase):
         self.assertIn("reason=a virtual domain owned by root", r[2])
 
     def test_scram_secret_is_vpopmails(self):
+        # root's files of ~vpopmail go to its owner: vpopmail, as on a server
+        os.chown(self.tree.home, 64999, os.stat(self.tree.home).st_gid)
         c = ScramClient("bob@nowhere.test", PASSWORD)
         a, b = socket.socketpair()
         e = dict(self.inst.env)

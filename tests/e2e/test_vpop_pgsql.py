@@ -645,6 +645,38 @@ class TestTools(PgTest):
         self.assertEqual(self.tool("vdeldomain", "new.test")[0], 0)
         self.assertEqual(self.sql("SELECT count(*) FROM vpopmail"), [["0"]])
 
+    @unittest.skipUnless(qng.IS_ROOT and shutil.which("unshare"), "needs root and unshare")
+    def test_no_libpq_is_temporary(self):
+        """The programs do not link libpq but load it when the PostgreSQL
+        store is used: without it (hidden here in a private mount
+        namespace) a login is deferred (111), with the reason logged."""
+        lib = None
+        for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"):
+            if os.path.exists(os.path.join(d, "libpq.so.5")):
+                lib = os.path.realpath(os.path.join(d, "libpq.so.5"))
+                break
+        if not lib:
+            self.skipTest("libpq.so.5 not found")
+        self.assertEqual(self.tool("vadddomain", "new.test", "pm-pass")[0], 0)
+        self.assertEqual(self.tool("vadduser", "joe@new.test", "joe-pass")[0], 0)
+        self.assertEqual(self.login("joe@new.test", "joe-pass"), 0)
+        r, w = os.pipe()
+        os.write(w, b"joe@new.test\0joe-pass\0")
+        os.close(w)
+        try:
+            p = subprocess.run(["unshare", "-m", "sh", "-c",
+                                'mount --bind /dev/null "$0" && exec "$@" 3<&0 0</dev/null',
+                                lib, os.path.join(self.inst.bin, "vchkpw"), "/bin/true"],
+                               stdin=r, capture_output=True, timeout=60, cwd=self.inst.tmp,
+                               env=dict(self.inst.env, TCPREMOTEIP="192.0.2.7"))
+        finally:
+            os.close(r)
+        err = p.stderr.decode(errors="replace")
+        if "mount" in err and p.returncode != 111:
+            self.skipTest("no private mount namespace here: " + err)
+        self.assertEqual(p.returncode, 111, err)
+        self.assertIn("unable to load libpq", err)
+
 
 class TestSmtp(PgTest):
     """qmail-smtpd in front of the PostgreSQL store, as the seeds run it
