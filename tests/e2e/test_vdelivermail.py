@@ -21,12 +21,12 @@ control/virtualdomains), following vpopmail's documentation
 import os
 import re
 import stat
-import struct
 import subprocess
 import time
 import unittest
 
 import qng
+from cdbfile import cdb_bytes
 
 DOM = "dom.test"
 ALIAS = "alias.test"
@@ -40,39 +40,6 @@ NAME_RX = re.compile(r"^\d+\.M\d{6}P\d+Q\d+\.[^/]+,S=(\d+)$")
 
 
 # --- vpopmail's files ------------------------------------------------------
-def cdb_hash(key):
-    h = 5381
-    for c in key:
-        h = (((h << 5) + h) & 0xffffffff) ^ c
-    return h
-
-
-def cdb_bytes(items):
-    """A cdb file (djb's format, as tinycdb and vpopmail's cdb write it)."""
-    records = bytearray()
-    pos = 2048
-    tables = [[] for _ in range(256)]
-    for k, v in items:
-        h = cdb_hash(k)
-        tables[h & 255].append((h, pos))
-        records += struct.pack("<II", len(k), len(v)) + k + v
-        pos += 8 + len(k) + len(v)
-    header = bytearray()
-    tail = bytearray()
-    for t in tables:
-        n = len(t) * 2
-        header += struct.pack("<II", pos + len(tail), n)
-        slots = [(0, 0)] * n
-        for h, p in t:
-            i = (h >> 8) % n
-            while slots[i][1] != 0:
-                i = (i + 1) % n
-            slots[i] = (h, p)
-        for h, p in slots:
-            tail += struct.pack("<II", h, p)
-    return bytes(header + records + tail)
-
-
 class Vpop:
     """~vpopmail in the instance's temporary tree, owned by the instance's
     owner (the uid qmail-local runs vdelivermail as)."""

@@ -1,85 +1,14 @@
 # SPDX-License-Identifier: ISC
 """An instance with a vpopmail tree (~vpopmail under the instance's tmp,
 control/vpopmailhome naming it) and the vpopmail tools run as the
-instance's owner, plus a reader of cdb files (D. J. Bernstein's format, as
-tinycdb writes it) so that tests check what the tools leave on disk
-without going through our own code."""
+instance's owner; cdb files are read with cdbfile.py, the tests' own
+reader, so that tests check what the tools leave on disk without going
+through our own code."""
 import os
-import struct
 import subprocess
 
 import qng
-
-
-def cdb_hash(key):
-    h = 5381
-    for b in key:
-        h = ((h << 5) + h) & 0xFFFFFFFF
-        h ^= b
-    return h
-
-
-def cdb_get_all(path, key):
-    """Every value of key in the cdb at path, in file order."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if isinstance(key, str):
-        key = key.encode()
-    h = cdb_hash(key)
-    pos, slots = struct.unpack_from("<II", data, (h & 255) * 8)
-    out = []
-    if slots == 0:
-        return out
-    start = (h >> 8) % slots
-    for i in range(slots):
-        hp, rp = struct.unpack_from("<II", data, pos + ((start + i) % slots) * 8)
-        if rp == 0:
-            break
-        if hp != h:
-            continue
-        klen, vlen = struct.unpack_from("<II", data, rp)
-        if data[rp + 8:rp + 8 + klen] == key:
-            out.append(data[rp + 8 + klen:rp + 8 + klen + vlen])
-    return out
-
-
-def cdb_get(path, key):
-    """The first value of key, or None (also when there is no file)."""
-    if not os.path.exists(path):
-        return None
-    v = cdb_get_all(path, key)
-    return v[0] if v else None
-
-
-def cdb_write(path, records):
-    """A cdb of (key, value) byte pairs, as tinycdb and vpopmail make them:
-    for the tests that build a vpopmail tree by hand."""
-    body = b""
-    tables = [[] for _ in range(256)]
-    pos = 2048
-    for k, v in records:
-        k = k.encode() if isinstance(k, str) else k
-        v = v.encode() if isinstance(v, str) else v
-        h = cdb_hash(k)
-        tables[h & 255].append((h, pos))
-        rec = struct.pack("<II", len(k), len(v)) + k + v
-        body += rec
-        pos += len(rec)
-    header = b""
-    tail = b""
-    for t in tables:
-        n = len(t) * 2
-        slots = [(0, 0)] * n
-        for h, p in t:
-            i = (h >> 8) % n
-            while slots[i][1] != 0:
-                i = (i + 1) % n
-            slots[i] = (h, p)
-        header += struct.pack("<II", pos + len(tail), n)
-        for h, p in slots:
-            tail += struct.pack("<II", h, p)
-    with open(path, "wb") as f:
-        f.write(header + body + tail)
+from cdbfile import cdb_get, cdb_get_all, cdb_hash, cdb_write  # noqa: F401 (for the tests)
 
 
 class VpopInstance(qng.Instance):

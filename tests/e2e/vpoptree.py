@@ -8,10 +8,10 @@ qmail-newu, and control/vpopmailhome naming ~vpopmail.  The account tools
 are not used: the tree is made from the format, not from our writer."""
 import crypt  # noqa: the module is deprecated, its libcrypt is what we test
 import os
-import struct
 import warnings
 
 import qng
+from cdbfile import cdb_items, cdb_write
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -36,51 +36,6 @@ def hash_of(password, kind="yescrypt"):
     h = crypt.crypt(password, setting)
     assert h and not h.startswith("*"), (kind, h)
     return h
-
-
-def write_cdb(path, items):
-    """A constant database of (key, value) byte pairs (D. J. Bernstein's
-    format, as tinycdb and vpopmail write it)."""
-    def h(k):
-        v = 5381
-        for c in k:
-            v = ((v << 5) + v) & 0xffffffff ^ c
-        return v
-
-    records = b""
-    pos = 2048
-    tables = [[] for _ in range(256)]
-    for k, v in items:
-        tables[h(k) & 255].append((h(k), pos))
-        rec = struct.pack("<II", len(k), len(v)) + k + v
-        records += rec
-        pos += len(rec)
-    head, tails = b"", b""
-    for t in tables:
-        n = len(t) * 2
-        slots = [(0, 0)] * n
-        for hv, p in t:
-            i = (hv >> 8) % n
-            while slots[i][1]:
-                i = (i + 1) % n
-            slots[i] = (hv, p)
-        head += struct.pack("<II", pos + len(tails), n)
-        tails += b"".join(struct.pack("<II", a, b) for a, b in slots)
-    with open(path, "wb") as f:
-        f.write(head + records + tails)
-
-
-def read_cdb(path):
-    """Every (key, value) of a constant database, in file order."""
-    with open(path, "rb") as f:
-        data = f.read()
-    end = struct.unpack("<I", data[:4])[0]
-    pos, out = 2048, []
-    while pos < end:
-        kl, vl = struct.unpack("<II", data[pos:pos + 8])
-        out.append((data[pos + 8:pos + 8 + kl], data[pos + 8 + kl:pos + 8 + kl + vl]))
-        pos += 8 + kl + vl
-    return out
 
 
 class VpopTree:
@@ -152,7 +107,7 @@ class VpopTree:
             name, rest = l.split(":", 1)
             items.append((name.encode(), rest.encode()))
         p = os.path.join(d, "vpasswd.cdb")
-        write_cdb(p, items)
+        cdb_write(p, items)
         os.chmod(p, 0o600)
         self.own(p)
 
@@ -161,4 +116,4 @@ class VpopTree:
         p = os.path.join(self.domain_dir(domain), "vscram.cdb")
         if not os.path.exists(p):
             return {}
-        return {k.decode(): v.decode() for k, v in read_cdb(p)}
+        return {k.decode(): v.decode() for k, v in cdb_items(p)}
