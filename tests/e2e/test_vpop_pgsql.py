@@ -105,6 +105,24 @@ class PgTest(unittest.TestCase):
                     p.wait()
             p.stdout.close()
 
+    def map_dirs(self):
+        """users/rcptmap and users/overquota, the instance owner's."""
+        for sub in ("rcptmap", "overquota"):
+            os.makedirs(self.inst.path("users", sub), exist_ok=True)
+            if qng.IS_ROOT:
+                os.chown(self.inst.path("users", sub), self.inst.uid, self.inst.gid)
+
+    def empty_store(self):
+        """No domain at all: ~vpopmail/domains empty, users/assign too."""
+        vdom = os.path.join(self.vhome, "domains")
+        shutil.rmtree(vdom)
+        os.makedirs(vdom)
+        if qng.IS_ROOT:
+            os.chown(vdom, self.inst.uid, self.inst.gid)
+        self.inst.write(self.inst.path("users", "assign"), ".\n")
+        self.assertEqual(self.inst.run("qmail-newu").returncode, 0)
+        self.map_dirs()
+
     # --- helpers -------------------------------------------------------
     def domains(self, names):
         """users/assign with names as vpopmail domains, and their dirs."""
@@ -603,22 +621,12 @@ class TestTools(PgTest):
                          fd3=user.encode() + b"\0" + password.encode() + b"\0")[0]
 
     def test_accounts_in_the_database(self):
-        vdom = os.path.join(self.vhome, "domains")
-        shutil.rmtree(vdom)
-        os.makedirs(vdom)
-        if qng.IS_ROOT:
-            os.chown(vdom, self.inst.uid, self.inst.gid)
-        self.inst.write(self.inst.path("users", "assign"), ".\n")
-        self.assertEqual(self.inst.run("qmail-newu").returncode, 0)
-        for sub in ("rcptmap", "overquota"):  # where a tree without them is made
-            os.makedirs(self.inst.path("users", sub), exist_ok=True)
-            if qng.IS_ROOT:
-                os.chown(self.inst.path("users", sub), self.inst.uid, self.inst.gid)
+        self.empty_store()
         self.assertEqual(self.tool("vadddomain", "new.test", "pm-pass"), (0, ""))
         self.assertEqual(self.tool("vadduser", "joe@new.test", "joe-pass"), (0, ""))
         self.assertEqual(self.sql("SELECT pw_name FROM vpopmail WHERE pw_domain = 'new.test' "
                                   "ORDER BY 1"), [["joe"], ["postmaster"]])
-        self.assertFalse(os.path.exists(os.path.join(vdom, "new.test", "vpasswd")))
+        self.assertFalse(os.path.exists(os.path.join(self.vhome, "domains", "new.test", "vpasswd")))
         self.assertEqual(self.login("joe@new.test", "joe-pass"), 0)
         self.assertEqual(self.login("JOE@new.test", "joe-pass"), 0)
         self.assertEqual(self.login("joe@new.test", "wrong"), 1)
@@ -689,17 +697,7 @@ class TestSmtp(PgTest):
     def test_auth_and_rcpt_with_the_database_up_and_down(self):
         import base64
         import smtplib
-        vdom = os.path.join(self.vhome, "domains")
-        shutil.rmtree(vdom)
-        os.makedirs(vdom)
-        if qng.IS_ROOT:
-            os.chown(vdom, self.inst.uid, self.inst.gid)
-        self.inst.write(self.inst.path("users", "assign"), ".\n")
-        self.assertEqual(self.inst.run("qmail-newu").returncode, 0)
-        for sub in ("rcptmap", "overquota"):
-            os.makedirs(self.inst.path("users", sub), exist_ok=True)
-            if qng.IS_ROOT:
-                os.chown(self.inst.path("users", sub), self.inst.uid, self.inst.gid)
+        self.empty_store()
         self.assertEqual(self.tool("vadddomain", "new.test", "pm-pass"), (0, ""))
         self.assertEqual(self.tool("vadduser", "joe@new.test", "joe-pass"), (0, ""))
         self.inst.control("rcpthosts", "new.test\n")
@@ -825,10 +823,7 @@ class TestValiasDelivery(PgTest):
 
     def setUp(self):
         super().setUp()
-        for sub in ("rcptmap", "overquota"):  # where a tree without them is made
-            os.makedirs(self.inst.path("users", sub), exist_ok=True)
-            if qng.IS_ROOT:
-                os.chown(self.inst.path("users", sub), self.inst.uid, self.inst.gid)
+        self.map_dirs()
         self.domdir_ = self.domdir()
         with open(os.path.join(self.domdir_, ".qmail-default"), "w") as f:
             f.write("| %s '' bounce-no-mailbox\n" % os.path.join(self.inst.bin, "vdelivermail"))
