@@ -329,6 +329,20 @@ def count_new(maildir):
         return 0
 
 
+def settle(br, server, cpu0):
+    """Let the queue empty (at most 30 s), so that the CPU of finishing
+    each message (qmail-clean, qmgr removing its file) is counted and a
+    message delivered twice would show: (CPU seconds of the server's tree
+    since cpu0, the queue files left, what they are)."""
+    end = time.monotonic() + 30
+    while server.queue_files() and time.monotonic() < end:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    cpu = br.tree_cpu(server.tree()) - cpu0
+    left = server.queue_files()
+    return cpu, left, server.leftovers() if left else ""
+
+
 def one_round(br, server, mode, n, body):
     """Start server, send n messages, wait until n are delivered, check.
     Returns a dict: rate (msgs/s, first sent to last delivered), sent,
@@ -371,16 +385,7 @@ def one_round(br, server, mode, n, body):
             out, err = out + o, err + e + b"(killed)"
     if t_sent is None:
         t_sent = time.monotonic()
-    # Let the queue empty (bounded), so that the CPU of finishing each
-    # message (qmail-clean, qmgr removing its file) is counted and a
-    # message delivered twice would show.
-    settle = time.monotonic() + 30
-    while server.queue_files() and time.monotonic() < settle:
-        time.sleep(0.05)
-    time.sleep(0.2)
-    cpu = br.tree_cpu(server.tree()) - cpu0
-    left = server.queue_files()
-    leftovers = server.leftovers() if left else ""
+    cpu, left, leftovers = settle(br, server, cpu0)
     counts = [int(x) for x in re.findall(rb"\d+", out)]
     sent = counts[-1] if counts else 0
     why = server.why()

@@ -281,15 +281,7 @@ def one_round(br, server, sink, mode, n, nrcpt):
     # CPU of the sink up to here: the rate's window, more or less.
     scpu = {q: br.cpu_seconds(q) - scpu0.get(q, 0.0) for q in sink.workers()}
     sink_cpu = br.tree_cpu(sink.tree()) - scpu0_all
-    # Let the queue empty (bounded), so that the CPU of finishing each
-    # message is counted and a message sent twice would show.
-    settle = time.monotonic() + 30
-    while server.queue_files() and time.monotonic() < settle:
-        time.sleep(0.05)
-    time.sleep(0.2)
-    cpu = br.tree_cpu(server.tree()) - cpu0
-    left = server.queue_files()
-    leftovers = server.leftovers() if left else ""
+    cpu, left, leftovers = delivery.settle(br, server, cpu0)
     why = server.why()
     server.stop()
     rep = sink.stop()

@@ -583,13 +583,7 @@ def deliver_round(br, server, mode, per_box, body):
             p.stderr.close()
     if t_sent is None:
         t_sent = time.monotonic()
-    settle = time.monotonic() + 30
-    while server.queue_files() and time.monotonic() < settle:
-        time.sleep(0.05)
-    time.sleep(0.2)
-    cpu = br.tree_cpu(server.tree()) - cpu0
-    left = server.queue_files()
-    leftovers = server.leftovers() if left else ""
+    cpu, left, leftovers = delivery.settle(br, server, cpu0)
     why = server.why()
     server.stop()
     note = ""
