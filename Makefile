@@ -53,7 +53,7 @@ SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto
 
 # Programs and the family folder holding each one's main file.  A program
 # is built once its main file exists (families grow file by file).
-FAMILIES := queue smtpd tcp tools send local inject remote vpop
+FAMILIES := queue smtpd tcp tools send local inject remote vpop pop3
 WANT_queue  := qmail-queue
 WANT_smtpd  := qmail-smtpd
 WANT_tcp    := tcpserver tcprules tcprulescheck
@@ -69,7 +69,8 @@ WANT_inject := qmail-inject sendmail predate datemail mailsubj
 WANT_remote := qmail-remote qmail-tcpok
 WANT_vpop   := vadddomain vdeldomain vaddaliasdomain vadduser vdeluser vpasswd \
                vmoduser vsetuserquota valias vuserinfo vdominfo vdelivermail \
-               vchkpw vconvert vfixperms vemptymailbox
+               vchkpw vconvert vfixperms vemptymailbox clearopensmtp
+WANT_pop3   := qmail-popup qmail-pop3d
 $(foreach f,$(FAMILIES),$(eval PROGS_$(f) := $(filter \
     $(patsubst src/$(f)/%.c,%,$(wildcard src/$(f)/*.c)),$(WANT_$(f)))))
 PROGS := $(foreach f,$(FAMILIES),$(PROGS_$(f)))
@@ -84,6 +85,10 @@ LIB_A   := $(B)/libqng.a
 # brings the virtual domains' recipient maps up to date (src/vpop).
 USES_qmail-newu := vpop
 $(B)/src/local/qmail-newu.o: EXTRA_INC := -iquote src/vpop
+# qmail-pop3d keeps Maildir++'s maildirsize right after DELE with the
+# virtual domains' quota code (src/vpop/vdeliver_quota.c).
+USES_qmail-pop3d := vpop
+$(B)/src/pop3/%.o: EXTRA_INC := -iquote src/vpop
 
 # A family's archive holds its files other than the main files.
 define family_rules

@@ -738,6 +738,27 @@ tls_hmac_md5(const void *key, size_t keylen, const void *msg, size_t msglen,
 }
 
 int
+tls_md5_2(const void *a, size_t alen, const void *b, size_t blen,
+          unsigned char out[16])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n = 16;
+    int ok;
+
+    ok = md && EVP_DigestInit_ex(md, EVP_md5(), NULL) == 1 &&
+         EVP_DigestUpdate(md, a, alen) == 1 &&
+         EVP_DigestUpdate(md, b, blen) == 1 &&
+         EVP_DigestFinal_ex(md, out, &n) == 1 && n == 16;
+    EVP_MD_CTX_free(md);
+    if (!ok) {
+        ERR_clear_error();
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int
 tls_random(void *buf, size_t n)
 {
     if (n > INT_MAX || RAND_bytes(buf, (int)n) != 1) {

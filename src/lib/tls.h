@@ -116,6 +116,10 @@ int tls_ticketkeys_rotate(const char *path, long keep, struct bstr *err);
 /* hmac_md5 for CRAM-MD5 (RFC 2195): out gets 16 bytes. */
 int tls_hmac_md5(const void *key, size_t keylen, const void *msg,
                  size_t msglen, unsigned char out[16]);
+/* md5 of the concatenation a . b, for POP3's APOP (RFC 1939 §7): out
+ * gets 16 bytes.  0, or -1 with errno (EIO: OpenSSL failed). */
+int tls_md5_2(const void *a, size_t alen, const void *b, size_t blen,
+              unsigned char out[16]);
 /* random bytes for challenges and keys; 0 or -1 */
 int tls_random(void *buf, size_t n);
 

@@ -389,8 +389,9 @@ main(int argc, char **argv)
     log_init("vchkpw");
     v.prog = argc > 1 ? argv + 1 : NULL;
     v.ip = remote_ip();
-    v.svc =
-        vlogin_service(getenv("TCPLOCALPORT"), v.prog ? v.prog[0] : NULL, v.ip);
+    if (vlogin_service_named(getenv("SERVICE"), v.ip, &v.svc) == 0)
+        v.svc = vlogin_service(getenv("TCPLOCALPORT"), v.prog ? v.prog[0] : NULL,
+                               v.ip);
     if (chdir(priv_home()) == -1)
         temp(&v, "unable to enter QMAIL_HOME");
     if (vconf_load(&v.conf, &bad) == -1) {

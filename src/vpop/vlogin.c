@@ -145,6 +145,31 @@ vlogin_service(const char *localport, const char *prog, const char *remoteip)
     return s;
 }
 
+/*
+ * vlogin_service_named - the service a caller names: Dovecot's
+ * checkpassword driver sets SERVICE ("imap", "pop3", "smtp",
+ * "submission"), whatever port it listens on.  1 with *s (webmail from
+ * 127.0.0.1 as above), 0 for none or a name not known here.
+ */
+int
+vlogin_service_named(const char *name, const char *remoteip,
+                     enum vlogin_service *s)
+{
+    if (name == NULL)
+        return 0;
+    if (strcmp(name, "imap") == 0)
+        *s = VLOGIN_IMAP;
+    else if (strcmp(name, "pop3") == 0)
+        *s = VLOGIN_POP3;
+    else if (strcmp(name, "smtp") == 0 || strcmp(name, "submission") == 0)
+        *s = VLOGIN_SMTP;
+    else
+        return 0;
+    if (*s != VLOGIN_SMTP && remoteip && strcmp(remoteip, "127.0.0.1") == 0)
+        *s = VLOGIN_WEBMAIL;
+    return 1;
+}
+
 const char *
 vlogin_service_name(enum vlogin_service s)
 {
@@ -197,9 +222,10 @@ is_digest(const char *s)
  * vlogin_check - the verdict on a login for account pw: VLOGIN_OK,
  * VLOGIN_NO (*why says why, for the log), VLOGIN_TEMP (no memory).
  * *mech is the way the login was proved: "PLAIN" (a password against
- * the hash) or "CRAM-MD5" (against the clear text: qmail-smtpd's fields
+ * the hash), "CRAM-MD5" (against the clear text: qmail-smtpd's fields
  * user, challenge, digest; for SMTP also vpopmail's order user, digest,
- * challenge).  An account without a hash refuses every login, and the
+ * challenge) or "APOP" (POP3 and IMAP: qmail-popup's fields user,
+ * digest, timestamp, against the clear text; RFC 1939 §7).  An account without a hash refuses every login, and the
  * service's flag is checked only once the password is right, as
  * vpopmail does.
  */
@@ -240,6 +266,13 @@ vlogin_check(const struct vpw *pw, const struct vlogin_input *in,
             is_digest(in->pass) && is_chal(in->third) &&
             vpass_cram_ok(clear, in->third, in->pass)) {
             *mech = "CRAM-MD5";
+            r = 1;
+        }
+        /* qmail-popup's APOP: user, digest, the greeting's timestamp */
+        if (r == 0 && s != VLOGIN_SMTP && clear && in->third &&
+            is_digest(in->pass) && is_chal(in->third) &&
+            vpass_apop_ok(clear, in->third, in->pass)) {
+            *mech = "APOP";
             r = 1;
         }
         if (r == 0) {

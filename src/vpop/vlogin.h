@@ -8,7 +8,8 @@
  * The service: TCPLOCALPORT 25, 465 and 587 are SMTP, 110 and 995 POP3,
  * 143 and 993 IMAP; on another port the program to run says it ("true"
  * in its name: SMTP AUTH, "imap": IMAP, none at all: SMTP, since only a
- * caller that wants a bare verdict runs none; else POP3).  POP3 and IMAP
+ * caller that wants a bare verdict runs none; else POP3).  A caller that
+ * names the service (Dovecot's SERVICE) is believed first.  POP3 and IMAP
  * from 127.0.0.1 are webmail, as vpopmail counts them.  Each service has
  * its account flag (NO_SMTP, NO_POP, NO_IMAP, NO_WEBMAIL).
  *
@@ -44,6 +45,8 @@ int vlogin_split(const char *login, size_t len, struct bstr *user,
 int vlogin_default_domain(const struct vconf *c, struct bstr *out) WUR;
 enum vlogin_service vlogin_service(const char *localport, const char *prog,
                                    const char *remoteip);
+int vlogin_service_named(const char *name, const char *remoteip,
+                         enum vlogin_service *s);
 const char *vlogin_service_name(enum vlogin_service s);
 bool vlogin_allowed(const struct vpw *pw, enum vlogin_service s);
 enum vlogin_verdict vlogin_check(const struct vpw *pw,

@@ -140,6 +140,26 @@ vpass_check(const char *pass, const char *hash)
     return r;
 }
 
+/* digest_is - does digest (lowercase hex) spell mac's 16 bytes?  Both
+ * are wiped-afterwards secrets: compared in constant time. */
+static bool
+digest_is(unsigned char mac[16], const char *digest)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char hex[33];
+    bool ok;
+
+    for (int i = 0; i < 16; i++) {
+        hex[2 * i] = hexd[mac[i] >> 4];
+        hex[2 * i + 1] = hexd[mac[i] & 15];
+    }
+    hex[32] = '\0';
+    ok = equal(hex, digest);
+    explicit_bzero(mac, 16);
+    explicit_bzero(hex, sizeof hex);
+    return ok;
+}
+
 /*
  * vpass_cram_ok - is digest (32 lowercase hex digits) HMAC-MD5 of chal
  * keyed with the clear text (RFC 2195)?  False for an empty clear text.
@@ -147,23 +167,28 @@ vpass_check(const char *pass, const char *hash)
 bool
 vpass_cram_ok(const char *clear, const char *chal, const char *digest)
 {
-    static const char hexd[] = "0123456789abcdef";
     unsigned char mac[16];
-    char hex[33];
-    bool ok;
 
     if (clear[0] == '\0' ||
         tls_hmac_md5(clear, strlen(clear), chal, strlen(chal), mac) == -1)
         return false;
-    for (int i = 0; i < 16; i++) {
-        hex[2 * i] = hexd[mac[i] >> 4];
-        hex[2 * i + 1] = hexd[mac[i] & 15];
-    }
-    hex[32] = '\0';
-    ok = equal(hex, digest);
-    explicit_bzero(mac, sizeof mac);
-    explicit_bzero(hex, sizeof hex);
-    return ok;
+    return digest_is(mac, digest);
+}
+
+/*
+ * vpass_apop_ok - is digest (32 lowercase hex digits) MD5 of the
+ * greeting's timestamp followed by the clear text (APOP, RFC 1939 §7)?
+ * False for an empty clear text.
+ */
+bool
+vpass_apop_ok(const char *clear, const char *timestamp, const char *digest)
+{
+    unsigned char mac[16];
+
+    if (clear[0] == '\0' || tls_md5_2(timestamp, strlen(timestamp), clear,
+                                      strlen(clear), mac) == -1)
+        return false;
+    return digest_is(mac, digest);
 }
 
 /*

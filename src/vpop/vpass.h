@@ -31,6 +31,8 @@ bool vpass_hash_known(const char *hash);
 int vpass_hash(const char *pass, struct bstr *out) WUR;
 int vpass_check(const char *pass, const char *hash) WUR;
 bool vpass_cram_ok(const char *clear, const char *chal, const char *digest);
+bool vpass_apop_ok(const char *clear, const char *timestamp,
+                   const char *digest);
 int vpass_keepclear(void) WUR;
 int vpass_set(struct vpw *pw, const char *pass, bool keepclear) WUR;
 int vpass_scram_keys(const char *pass, size_t len, struct scram_keys *k) WUR;

@@ -154,11 +154,68 @@ t_check(void)
     CHECK_STR(why, "account has no password");
 }
 
+/* APOP with RFC 1939 §7's example: the secret "tanstaaf" */
+static void
+t_apop(void)
+{
+    char hash[] = HASH, clear[] = "tanstaaf";
+    struct vpw pw = {.passwd = hash, .clear = NULL};
+    struct vlogin_input in = {"mrose@dom.test",
+                              "c4c9334bac560ecc979e58001b3e22fb",
+                              "<1896.697170952@dbc.mtview.ca.us>"};
+    const char *mech, *why;
+
+    /* no clear text kept: APOP cannot be checked */
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_NO);
+    pw.clear = clear;
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_OK);
+    CHECK_STR(mech, "APOP");
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_IMAP, &mech, &why), VLOGIN_OK);
+    /* not a POP3 login's field order for SMTP AUTH */
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_SMTP, &mech, &why), VLOGIN_NO);
+    /* another timestamp, a digest in upper case, a wrong digest */
+    in.third = "<1896.697170953@dbc.mtview.ca.us>";
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_NO);
+    CHECK_STR(why, "wrong password");
+    in.third = "<1896.697170952@dbc.mtview.ca.us>";
+    in.pass = "C4C9334BAC560ECC979E58001B3E22FB";
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_NO);
+    in.pass = "c4c9334bac560ecc979e58001b3e22fc";
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_NO);
+    /* the account flag still counts */
+    in.pass = "c4c9334bac560ecc979e58001b3e22fb";
+    pw.gid = VPW_NO_POP;
+    CHECK_INT(vlogin_check(&pw, &in, VLOGIN_POP3, &mech, &why), VLOGIN_NO);
+    CHECK_STR(why, "pop access denied");
+}
+
+/* Dovecot's SERVICE names the service whatever the port */
+static void
+t_service_named(void)
+{
+    enum vlogin_service s = VLOGIN_SMTP;
+
+    CHECK_INT(vlogin_service_named("imap", "192.0.2.1", &s), 1);
+    CHECK_INT(s, VLOGIN_IMAP);
+    CHECK_INT(vlogin_service_named("pop3", "192.0.2.1", &s), 1);
+    CHECK_INT(s, VLOGIN_POP3);
+    CHECK_INT(vlogin_service_named("imap", "127.0.0.1", &s), 1);
+    CHECK_INT(s, VLOGIN_WEBMAIL);
+    CHECK_INT(vlogin_service_named("submission", "127.0.0.1", &s), 1);
+    CHECK_INT(s, VLOGIN_SMTP);
+    CHECK_INT(vlogin_service_named(NULL, "192.0.2.1", &s), 0);
+    CHECK_INT(vlogin_service_named("", "192.0.2.1", &s), 0);
+    CHECK_INT(vlogin_service_named("IMAP", "192.0.2.1", &s), 0);
+    CHECK_INT(vlogin_service_named("lmtp", "192.0.2.1", &s), 0);
+}
+
 static const struct test_case tests[] = {
     {"checkpassword fields", t_fields},
     {"user@domain, user%domain", t_split},
     {"the service, as vpopmail decides it", t_service},
     {"the verdict on a login", t_check},
+    {"APOP (RFC 1939 section 7)", t_apop},
+    {"the service Dovecot names", t_service_named},
 };
 
 TEST_MAIN(tests)
