@@ -7,6 +7,7 @@ vpopmail 5.4 tree written by hand (vpoptree.py).  Also the SCRAM-SHA-256
 conversation of doc/vchkpw.8 on a socketpair, with a client written from
 RFC 5802 (scramclient.py)."""
 import base64
+import hashlib
 import hmac
 import os
 import shutil
@@ -137,6 +138,30 @@ class TestPlain(VchkpwCase):
                        third=hmac.new(PASSWORD.encode(), chal.encode(), "md5").hexdigest())
         self.assertExit(r, 1)
         self.assertIn("reason=CRAM-MD5 needs a clear-text password", r[2])
+
+    def test_apop_and_the_service_dovecot_names(self):
+        """APOP as qmail-popup sends it (user, digest, timestamp; RFC 1939
+        section 7), for POP3 and IMAP only; SERVICE beats the port."""
+        ts = "<4711.1700000000@pop.dom.test>"
+        self.tree.add_user("dom.test", "apop", PASSWORD, clear=PASSWORD)
+        digest = hashlib.md5((ts + PASSWORD).encode()).hexdigest()
+        pop = {"TCPLOCALPORT": "110"}
+        r = self.login("apop@dom.test", digest, third=ts, args=["true"], env=pop)
+        self.assertExit(r, 0)
+        self.assertIn("service=pop3 mech=APOP", r[2])
+        self.assertExit(self.login("apop@dom.test", "0" * 32, third=ts, env=pop), 1)
+        self.assertExit(self.login("apop@dom.test", digest, third="<1.2@x>", env=pop), 1)
+        # joe keeps no clear text: APOP cannot be checked
+        jd = hashlib.md5((ts + PASSWORD).encode()).hexdigest()
+        self.assertExit(self.login("joe@dom.test", jd, third=ts, env=pop), 1)
+        # SMTP AUTH never takes APOP's field order
+        self.assertExit(self.login("apop@dom.test", digest, third=ts,
+                                   env={"TCPLOCALPORT": "587"}), 1)
+        # Dovecot on port 2143 says SERVICE=imap: an IMAP login
+        r = self.login("apop@dom.test", PASSWORD, args=["true"],
+                       env={"TCPLOCALPORT": "2143", "SERVICE": "imap"})
+        self.assertExit(r, 0)
+        self.assertIn("service=imap", r[2])
 
     def test_password_with_colons(self):
         """A ':' can only live in the clear field, the last of the line."""
