@@ -39,6 +39,11 @@ command -v pgrep >/dev/null 2>&1 || need_pkg procps
 # a real DNS server on loopback for the DNS tests (tests/e2e/dnsserver.py);
 # it lives in /usr/sbin, outside an ordinary user's PATH
 command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ] || need_pkg unbound
+# Dovecot 2.3: IMAP on the same Maildirs (tests/e2e/test_dovecot.py, the
+# demo's IMAP) and the POP3 server the benchmark compares ours with
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need_pkg dovecot-core
+[ -x /usr/lib/dovecot/imap ] || need_pkg dovecot-imapd
+[ -x /usr/lib/dovecot/pop3 ] || need_pkg dovecot-pop3d
 # Debian's daemontools (svscan, supervise, svc, setuidgid): the install
 # test runs the shipped run scripts under the real supervisor
 command -v svscan >/dev/null 2>&1 || need_pkg daemontools
