@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * opensmtp - the POP-before-SMTP directory (see opensmtp.h).
+ *
+ * A file is fresh when its mtime lies within the age before now and not
+ * more than OPENSMTP_SKEW seconds after it (a clock set back must not
+ * grant relay for hours).  Only regular files whose names are canonical
+ * addresses count, and only those are ever removed.  A login that
+ * touches its file in the very microsecond an expiry pass removes it as
+ * stale loses that one record; its next login makes it again.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "fmt.h"
+#include "opensmtp.h"
+
+/*
+ * opensmtp_name - the file name of the address ip (len bytes): its
+ * canonical text, an IPv4-mapped IPv6 address as IPv4.
+ * Returns 0, or -1 with EINVAL when ip is not an address.
+ */
+int
+opensmtp_name(const char *ip, size_t len, char out[OPENSMTP_NAME])
+{
+    struct ipaddr a;
+
+    if (ip == NULL || memchr(ip, '\0', len) || !ipaddr_scan(ip, len, &a)) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)ipaddr_unmap(&a);
+    out[ipaddr_fmt(out, &a)] = '\0';
+    return 0;
+}
+
+/*
+ * opensmtp_age - control/opensmtpage (relative to the cwd, QMAIL_HOME):
+ * seconds a login grants relay, OPENSMTP_AGE when the file is absent,
+ * 0 for off.  Returns 0, or -1 (unreadable; EINVAL: not a number).
+ */
+int
+opensmtp_age(unsigned long *age)
+{
+    int r = ctl_readulong(OPENSMTP_CONTROL, age);
+
+    if (r == 0)
+        *age = OPENSMTP_AGE;
+    return r == -1 ? -1 : 0;
+}
+
+/* path - dir/name into buf: 0, or -1 (ENAMETOOLONG). */
+static int
+path(char *buf, size_t n, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, n, "%s/%s", dir, name) >= n) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+static bool
+is_fresh(time_t mtime, unsigned long age, time_t now)
+{
+    long long d = (long long)now - (long long)mtime;
+
+    return mtime <= now + OPENSMTP_SKEW && (d < 0 || (unsigned long long)d < age);
+}
+
+/* stamp - open (creating) dir's file for name, and set its mtime to when
+ * (with newer_only, only when that makes it newer).  0 or -1. */
+static int
+stamp(const char *dir, const char *name, time_t when, bool newer_only)
+{
+    char p[PATH_MAX];
+    struct timespec ts[2];
+    struct stat st;
+    int fd, e;
+
+    if (path(p, sizeof p, dir, name) == -1)
+        return -1;
+    /* O_NONBLOCK: a fifo planted under the name must not hang a login */
+    fd = open(p, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+              0644);
+    if (fd == -1)
+        return -1;
+    if (fstat(fd, &st) == -1)
+        goto fail;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        goto fail;
+    }
+    /* the caller's umask may have taken the read bits; they are only
+     * for the admin's ls, qmail-smtpd needs none */
+    if ((st.st_mode & 07777) != 0644 && st.st_uid == geteuid() &&
+        fchmod(fd, 0644) == -1)
+        goto fail;
+    if (!newer_only || st.st_mtime < when) {
+        ts[0].tv_sec = ts[1].tv_sec = when;
+        ts[0].tv_nsec = ts[1].tv_nsec = 0;
+        if (futimens(fd, ts) == -1)
+            goto fail;
+    }
+    return close(fd);
+fail:
+    e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+/*
+ * opensmtp_record - a login from ip at when: dir's file for ip created
+ * or touched (no rename, no lock).  Returns 0, or -1 (EINVAL: ip is not
+ * an address or the name is taken by something not a file).
+ */
+int
+opensmtp_record(const char *dir, const char *ip, time_t when)
+{
+    char name[OPENSMTP_NAME];
+
+    if (opensmtp_name(ip, ip ? strlen(ip) : 0, name) == -1)
+        return -1;
+    return stamp(dir, name, when, false);
+}
+
+/*
+ * opensmtp_fresh - did ip log in within age seconds before now?  One
+ * lstat.  Returns 1 (seconds: how long ago), 0 no, -1 error (EINVAL: ip
+ * is not an address).
+ */
+int
+opensmtp_fresh(const char *dir, const char *ip, unsigned long age,
+               time_t now, unsigned long *seconds)
+{
+    char name[OPENSMTP_NAME], p[PATH_MAX];
+    struct stat st;
+
+    if (opensmtp_name(ip, ip ? strlen(ip) : 0, name) == -1 ||
+        path(p, sizeof p, dir, name) == -1)
+        return -1;
+    if (lstat(p, &st) == -1)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+    if (!S_ISREG(st.st_mode) || !is_fresh(st.st_mtime, age, now))
+        return 0;
+    *seconds = st.st_mtime < now ? (unsigned long)(now - st.st_mtime) : 0;
+    return 1;
+}
+
+/*
+ * opensmtp_expire - remove every address file of dir that is not fresh
+ * at now (with age 0: every one).  Other names are left alone.  Returns
+ * 0 (removed: how many), or -1 when dir cannot be read (files that
+ * vanish meanwhile are no error).
+ */
+int
+opensmtp_expire(const char *dir, unsigned long age, time_t now,
+                size_t *removed)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int e = 0;
+
+    *removed = 0;
+    if (d == NULL)
+        return -1;
+    for (;;) {
+        char name[OPENSMTP_NAME];
+        struct stat st;
+        size_t n;
+
+        errno = 0;
+        de = readdir(d);
+        if (de == NULL) {
+            e = errno;
+            break;
+        }
+        n = strlen(de->d_name);
+        if (de->d_name[0] == '.' || opensmtp_name(de->d_name, n, name) == -1 ||
+            strcmp(name, de->d_name) != 0)
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+            if (errno == ENOENT)
+                continue;
+            e = errno;
+            break;
+        }
+        if (!S_ISREG(st.st_mode) || is_fresh(st.st_mtime, age, now))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            (*removed)++;
+        else if (errno != ENOENT) {
+            e = errno;
+            break;
+        }
+    }
+    closedir(d);
+    errno = e;
+    return e ? -1 : 0;
+}
+
+/*
+ * opensmtp_expire_due - the built-in expiry: a pass when the last one
+ * (the mtime of dir/.expire) is OPENSMTP_EVERY seconds old, or when force
+ * says so, by whoever takes the stamp's flock first; a process that finds
+ * it taken skips, never waits.  Returns 1 (a pass ran; removed: how
+ * many), 0 not due or another process is at it, -1 error.
+ */
+int
+opensmtp_expire_due(const char *dir, unsigned long age, time_t now,
+                    bool force, size_t *removed)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    struct timespec ts[2];
+    bool missing = false;
+    int fd, e;
+
+    *removed = 0;
+    if (path(p, sizeof p, dir, OPENSMTP_STAMP) == -1)
+        return -1;
+    if (lstat(p, &st) == 0) {
+        /* the common case: one lstat and done */
+        if (!force && st.st_mtime > now - OPENSMTP_EVERY &&
+            st.st_mtime <= now + OPENSMTP_SKEW)
+            return 0;
+    } else if (errno == ENOENT) {
+        missing = true;
+    } else {
+        return -1;
+    }
+    fd = open(p, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd == -1)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+        e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return 0;
+        errno = e;
+        return -1;
+    }
+    /* another process may have finished a pass since our lstat */
+    if (fstat(fd, &st) == -1)
+        goto fail;
+    if (!force && !missing && st.st_mtime > now - OPENSMTP_EVERY &&
+        st.st_mtime <= now + OPENSMTP_SKEW) {
+        close(fd);
+        return 0;
+    }
+    if (opensmtp_expire(dir, age, now, removed) == -1)
+        goto fail;
+    ts[0].tv_sec = ts[1].tv_sec = now;
+    ts[0].tv_nsec = ts[1].tv_nsec = 0;
+    if (futimens(fd, ts) == -1)
+        goto fail;
+    if (close(fd) == -1)
+        return -1;
+    return 1;
+fail:
+    e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+/*
+ * opensmtp_import - one line of vpopmail's old open-smtp file,
+ *   IP:allow,RELAYCLIENT="",RBLSMTPD="" TIMESTAMP
+ * (the rules part is tcprules', its quotes may hold spaces; the stamp
+ * is the last blank-separated field): IP's file with mtime TIMESTAMP (a
+ * future one as now), unless it already has a newer one.  Returns 1
+ * recorded, 0 skipped (expired at now), -1 error (EINVAL: not such a
+ * line).
+ */
+int
+opensmtp_import(const char *dir, const char *line, size_t len,
+                unsigned long age, time_t now)
+{
+    char name[OPENSMTP_NAME];
+    unsigned long long ts;
+    size_t end = len, t, colon;
+
+    if (memchr(line, '\0', len))
+        goto bad;
+    while (end && (line[end - 1] == '\n' || line[end - 1] == '\r' ||
+                   line[end - 1] == ' ' || line[end - 1] == '\t'))
+        end--;
+    t = end;
+    while (t && line[t - 1] != ' ' && line[t - 1] != '\t')
+        t--;
+    if (t == 0 || t == end || scan_ull(line + t, end - t, &ts) != end - t ||
+        ts > (unsigned long long)now + 366ULL * 86400ULL * 100ULL)
+        goto bad;
+    /* the address ends where ":allow" starts (an IPv6 address has
+     * colons, never "allow") */
+    for (colon = 0; colon + 6 <= t; colon++)
+        if (memcmp(line + colon, ":allow", 6) == 0)
+            break;
+    if (colon + 6 > t || (line[colon + 6] != ',' && line[colon + 6] != ' ' &&
+                          line[colon + 6] != '\t'))
+        goto bad;
+    if (opensmtp_name(line, colon, name) == -1)
+        goto bad;
+    if (ts > (unsigned long long)now)
+        ts = (unsigned long long)now;
+    if (!is_fresh((time_t)ts, age, now))
+        return 0;
+    return stamp(dir, name, (time_t)ts, true) == -1 ? -1 : 1;
+bad:
+    errno = EINVAL;
+    return -1;
+}
