@@ -15,11 +15,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "fmt.h"
 #include "log.h"
+#include "opensmtp.h"
 #include "priv.h"
 #include "smtpd.h"
 
@@ -127,6 +129,9 @@ static const struct ctl_setting settings[] = {
     {"tlsserverminprotocol", CTL_LINE, "", 0, 0, OFF(tlsmin), CTL_NOFLAG},
     /* AUTH is offered only over TLS unless this says 1 */
     {"authplaintext", CTL_ULONG, "0", 0, 1, OFF(authplain), CTL_NOFLAG},
+    /* POP-before-SMTP (0: off) */
+    {"opensmtpage", CTL_ULONG, "10800", 0, ULONG_MAX, OFF(opensmtpage),
+     CTL_NOFLAG},
 };
 
 static void
@@ -177,6 +182,35 @@ load_settings(void)
         if (errno == ENOMEM)
             die_nomem();
         die_control("morercpthosts.cdb");
+    }
+}
+
+/*
+ * pop_before_smtp - a client without RELAYCLIENT whose IP logged in over
+ * POP3 or IMAP within control/opensmtpage relays as if tcpserver had set
+ * RELAYCLIENT="" (one lstat of users/open-smtp/IP per connection).
+ */
+static void
+pop_before_smtp(struct smtpd_session *s)
+{
+    unsigned long age;
+
+    if (s->relayclient || cf.opensmtpage == 0)
+        return;
+    switch (opensmtp_fresh(OPENSMTP_DIR, s->remoteip, cf.opensmtpage,
+                           time(NULL), &age)) {
+    case 1:
+        s->relayclient = s->tcprelayclient = "";
+        log_line("pop-before-smtp ip=%s age=%lus", s->remoteip, age);
+        break;
+    case -1:
+        /* EINVAL: not an address ("unknown" outside tcpserver) */
+        if (errno != EINVAL)
+            log_line("warning: pop-before-smtp: unable to stat %s/%s: %s",
+                     OPENSMTP_DIR, s->remoteip, strerror(errno));
+        break;
+    default:
+        break;
     }
 }
 
@@ -247,6 +281,7 @@ main(int argc, char **argv)
     s->relayclient = getenv("RELAYCLIENT");
     s->tcpremoteinfo = s->remoteinfo;
     s->tcprelayclient = s->relayclient;
+    pop_before_smtp(s);
     s->qqprog = env_or("QMAILQUEUE", "bin/qmail-queue");
     /* Our own qmail-queue serves the whole session (qmail-queue -m); a
      * $QMAILQUEUE program gets qmail's interface, one run per message. */

@@ -72,6 +72,10 @@ struct smtpd_config {
     bool auth_required;        /* $SMTPAUTH is "!": MAIL only after AUTH */
     bool auth_scram;           /* $SMTPAUTHSCRAM is "1": the program speaks
                                 * doc/vchkpw.8's SCRAM conversation */
+
+    /* POP-before-SMTP: seconds a POP3/IMAP login lets its IP relay
+     * (users/open-smtp, src/lib/opensmtp.h); 0: off */
+    unsigned long opensmtpage;
 };
 
 /* ---- policy.c: relay control and badmailfrom ------------------------ */

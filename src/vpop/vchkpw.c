@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base64.h"
@@ -29,6 +30,7 @@
 #include "datetime.h"
 #include "iob.h"
 #include "log.h"
+#include "opensmtp.h"
 #include "priv.h"
 #include "scram.h"
 #include "vauth.h"
@@ -83,6 +85,47 @@ static void __attribute__((noreturn)) usage(void)
     _exit(2);
 }
 
+/*
+ * open_smtp - POP-before-SMTP: a POP3, IMAP or webmail login (never SMTP
+ * AUTH) stamps the client's file in users/open-smtp, unless
+ * control/opensmtpage is 0; then the built-in expiry, at most every ten
+ * minutes.  Runs as the domain's owner, in QMAIL_HOME.  Trouble is a
+ * warning, never a failed login.
+ */
+static void
+open_smtp(struct vchk *v)
+{
+    unsigned long age;
+    size_t removed;
+    time_t now = time(NULL);
+    char name[OPENSMTP_NAME];
+    int r;
+
+    if (v->svc == VLOGIN_SMTP)
+        return;
+    if (opensmtp_age(&age) == -1) {
+        log_line("warning: pop-before-smtp: unable to read %s: %s",
+                 OPENSMTP_CONTROL, strerror(errno));
+        return;
+    }
+    if (age == 0)
+        return;
+    /* not from tcpserver (no address): nothing to record */
+    if (opensmtp_name(v->ip, strlen(v->ip), name) == -1)
+        return;
+    if (opensmtp_record(OPENSMTP_DIR, name, now) == -1) {
+        log_line("warning: pop-before-smtp: unable to record ip=%s: %s", name,
+                 strerror(errno));
+        return;
+    }
+    r = opensmtp_expire_due(OPENSMTP_DIR, age, now, false, &removed);
+    if (r == -1)
+        log_line("warning: pop-before-smtp: expiry failed: %s",
+                 strerror(errno));
+    else if (r == 1 && removed)
+        log_line("pop-before-smtp expired=%zu", removed);
+}
+
 /* success - log, then run prog as the account, or exit 0 without one. */
 static void __attribute__((noreturn)) success(struct vchk *v, const char *mech)
 {
@@ -90,6 +133,7 @@ static void __attribute__((noreturn)) success(struct vchk *v, const char *mech)
 
     log_line("login ok ip=%s user=%s service=%s mech=%s", v->ip, shown(v),
              vlogin_service_name(v->svc), mech);
+    open_smtp(v);
     if (v->prog == NULL)
         _exit(0);
     /* vpopmail's environment: USER the mailbox, VPOPUSER the login */
