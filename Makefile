@@ -217,8 +217,10 @@ SUBST = sed -e 's|@QMAIL_HOME@|$(QMAIL_HOME)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
             -e 's|@LOGDIR@|$(LOGDIR)|g' -e 's|@TCPRULES@|$(TCPRULES)|g'
 SERVICE_SCRIPTS := qmail-send/run qmail-send/log/run qmail-smtpd/run \
                    qmail-smtpd/log/run qmail-submission/run qmail-submission/log/run \
-                   qmail-smtps/run qmail-smtps/log/run
-UNITS := qmail-send.service qmail-smtpd.service qmail-listener@.service
+                   qmail-smtps/run qmail-smtps/log/run \
+                   qmail-pop3d/run qmail-pop3d/log/run qmail-pop3s/run qmail-pop3s/log/run
+UNITS := qmail-send.service qmail-smtpd.service qmail-pop3d.service \
+         qmail-listener@.service
 
 # install_keep SRC DST MODE: a file the admin may edit (rc, run scripts)
 # is installed when absent or unchanged; otherwise the new one goes
@@ -248,7 +250,8 @@ install: $(BINS)
 	install -m 644 doc/*.md $(DESTDIR)$(QMAIL_HOME)/doc/
 	$(call install_keep,service/rc.in,$(DESTDIR)$(QMAIL_HOME)/rc,755)
 	for f in $(SERVICE_SCRIPTS); do \
-	    src=$$(echo $$f | sed 's/^qmail-\(submission\|smtps\)/qmail-smtpd/'); \
+	    src=$$(echo $$f | sed -e 's/^qmail-\(submission\|smtps\)/qmail-smtpd/' \
+	        -e 's/^qmail-pop3s/qmail-pop3d/'); \
 	    $(call install_keep,service/$$src.in,$(DESTDIR)$(QMAIL_HOME)/supervise/$$f,755) \
 	    || exit 1; done
 	for u in $(UNITS); do \

@@ -16,7 +16,7 @@
  *   make install) but bin/vchkpw 4710 root:nofiles, the log directory
  *   qmaill:nofiles 0750; for the virtual domains (vpop_tree) the group
  *   vchkpw, the user vpopmail, ~vpopmail/{domains 0711, etc, bin} and
- *   users/rcptmap, users/overquota 0755 vpopmail:vchkpw
+ *   users/rcptmap, users/overquota, users/open-smtp 0755 vpopmail:vchkpw
  * Single-user mode: the same modes, one owner, no setuid bit.
  *
  * Control files follow qmail-1.03's config-fast: me, defaultdomain and
@@ -581,7 +581,8 @@ aliases(const struct ids *id)
 static int
 logdir(const char *dir, const struct ids *id)
 {
-    static const char *const subs[] = {"smtpd", "submission", "smtps"};
+    static const char *const subs[] = {"smtpd", "submission", "smtps",
+                                       "pop3d", "pop3s"};
     char path[PATH_MAX];
 
     if (mkdir_parents(dir) == -1 ||
@@ -811,7 +812,9 @@ link_programs(const struct setup_opts *o, const char *vbin, uid_t uid,
         "vadddomain", "vaddaliasdomain", "vadduser",      "valias",
         "vchkpw",     "vconvert",        "vdeldomain",    "vdelivermail",
         "vdeluser",   "vdominfo",        "vemptymailbox", "vfixperms",
-        "vmoduser",   "vpasswd",         "vsetuserquota", "vuserinfo"};
+        "vmoduser",   "vpasswd",         "vsetuserquota", "vuserinfo",
+        /* old crontabs: 40 * * * * root /home/vpopmail/bin/clearopensmtp */
+        "clearopensmtp"};
     char from[PATH_MAX], to[PATH_MAX];
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -841,9 +844,10 @@ link_programs(const struct setup_opts *o, const char *vbin, uid_t uid,
 
 /*
  * vpop_tree - what the virtual domains need (DESIGN §3): ~vpopmail with
- * domains/, etc/ and bin/, and users/rcptmap, users/overquota (755,
- * vpopmail's: the tools write the recipient maps, vdelivermail the
- * over-quota flags, qmail-smtpd reads both).  ~vpopmail is
+ * domains/, etc/ and bin/, and users/rcptmap, users/overquota,
+ * users/open-smtp (755, vpopmail's: the tools write the recipient maps,
+ * vdelivermail the over-quota flags, vchkpw the POP-before-SMTP stamps;
+ * qmail-smtpd reads all three).  ~vpopmail is
  * control/vpopmailhome, else the user vpopmail's home, else
  * /home/vpopmail as vpopmail's default.  Root mode creates the group
  * vchkpw and the user vpopmail when missing; a new single-user tree keeps
@@ -913,7 +917,8 @@ vpop_tree(const struct setup_opts *o, const struct ids *id, gid_t g,
         return -1;
 maps:
     return mkdir_own("users/rcptmap", 0755, vu, vg) == -1 ||
-                   mkdir_own("users/overquota", 0755, vu, vg) == -1
+                   mkdir_own("users/overquota", 0755, vu, vg) == -1 ||
+                   mkdir_own("users/open-smtp", 0755, vu, vg) == -1
                ? -1
                : 0;
 }

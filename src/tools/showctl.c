@@ -73,6 +73,8 @@ const struct showctl_entry showctl_table[] = {
      "how much of the original a bounce quotes"},
     {"defaultdelivery", 'v', "./Maildir/",
      "delivery of a user without .qmail (read by rc)"},
+    {"opensmtpage", 'n', "10800",
+     "seconds a POP3/IMAP login lets its IP relay (POP-before-SMTP; 0: off)"},
     {"concurrencyincoming", 'n', "100",
      "SMTP connections at once (read by supervise/qmail-smtpd/run)"},
     {"servercert.pem", 'c', NULL,

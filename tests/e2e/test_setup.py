@@ -71,8 +71,14 @@ class SetupTest(unittest.TestCase):
             self.assertEqual(mode(os.path.join(vhome, d)), m, d)
         link = os.path.join(vhome, "bin", "vdelivermail")
         self.assertEqual(os.readlink(link), os.path.join(self.home, "bin", "vdelivermail"))
-        for d in ["rcptmap", "overquota"]:
+        # old crontabs run ~vpopmail/bin/clearopensmtp
+        link = os.path.join(vhome, "bin", "clearopensmtp")
+        self.assertEqual(os.readlink(link), os.path.join(self.home, "bin", "clearopensmtp"))
+        for d in ["rcptmap", "overquota", "open-smtp"]:
             self.assertEqual(mode(os.path.join(self.home, "users", d)), 0o755, d)
+        r = subprocess.run([link], capture_output=True, timeout=30,
+                           env={"QMAIL_HOME": self.home, "PATH": "/usr/bin:/bin"})
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"", b""))
 
     def test_rerun_repairs_and_keeps_controls(self):
         self.assertEqual(self.setup("-m", "one.test").returncode, 0)
@@ -148,8 +154,10 @@ class SetupTest(unittest.TestCase):
         self.assertEqual(mode(os.path.join(vhome, "domains")), 0o711)
         self.assertEqual(os.readlink(os.path.join(vhome, "bin", "vchkpw")),
                          os.path.join(self.home, "bin", "vchkpw"))
+        self.assertEqual(os.readlink(os.path.join(vhome, "bin", "clearopensmtp")),
+                         os.path.join(self.home, "bin", "clearopensmtp"))
         vp = pwd.getpwnam("vpopmail")
-        for d in ["rcptmap", "overquota"]:
+        for d in ["rcptmap", "overquota", "open-smtp"]:
             st = os.lstat(os.path.join(self.home, "users", d))
             self.assertEqual((st.st_uid, st.st_gid, mode(os.path.join(self.home, "users", d))),
                              (vp.pw_uid, vp.pw_gid, 0o755), d)
@@ -306,7 +314,8 @@ class SetupTest(unittest.TestCase):
         os.mkdir(os.path.join(self.tmp, "etc"))
         r = self.setup("-r", "-b", qng.BIN, "-m", "root.test", "-l", logdir, "-x", rules)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for d in [logdir] + [os.path.join(logdir, n) for n in ("smtpd", "submission", "smtps")]:
+        for d in [logdir] + [os.path.join(logdir, n) for n in ("smtpd", "submission", "smtps",
+                                                                 "pop3d", "pop3s")]:
             st = os.lstat(d)
             self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
                              (pwd.getpwnam("qmaill").pw_uid, grp.getgrnam("nofiles").gr_gid,
