@@ -84,13 +84,18 @@ stamp(const char *dir, const char *name, time_t when, bool newer_only)
     char p[PATH_MAX];
     struct timespec ts[2];
     struct stat st;
+    const int flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
     int fd, e;
 
     if (path(p, sizeof p, dir, name) == -1)
         return -1;
-    /* O_NONBLOCK: a fifo planted under the name must not hang a login */
-    fd = open(p, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-              0644);
+    /* O_NONBLOCK: a fifo planted under the name must not hang a login;
+     * a file made now is older than nothing (newer_only) */
+    fd = open(p, flags | O_CREAT | O_EXCL, 0644);
+    if (fd == -1 && errno == EEXIST)
+        fd = open(p, flags | (newer_only ? 0 : O_CREAT), 0644);
+    else
+        newer_only = false;
     if (fd == -1)
         return -1;
     if (fstat(fd, &st) == -1)

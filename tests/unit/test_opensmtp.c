@@ -368,6 +368,11 @@ t_import(void)
     CHECK_INT(opensmtp_import(d, "10.9.9.9:allow 1799999999", 25, 10800, NOW),
               1);
     CHECK_INT(mtime(d, "10.9.9.9"), NOW - 1);
+    /* a file the import makes gets the old stamp, though it is made now */
+    CHECK_INT(opensmtp_import(d, "10.8.8.8:allow 999999000", 24, 10800,
+                              (time_t)1000000000),
+              1);
+    CHECK_INT(mtime(d, "10.8.8.8"), 999999000);
 }
 
 static void
