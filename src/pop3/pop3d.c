@@ -40,7 +40,10 @@ pop3d_config_env(struct pop3d_config *cf, struct bstr *why)
     int r = 0;
 
     memset(cf, 0, sizeof *cf);
-    cf->user = getenv("USER");
+    /* vchkpw sets USER to the mailbox and VPOPUSER to the whole login */
+    cf->user = getenv("VPOPUSER");
+    if (!cf->user || !*cf->user)
+        cf->user = getenv("USER");
     if (!cf->user || !*cf->user)
         cf->user = "-";
     cf->ip = getenv("TCPREMOTEIP");

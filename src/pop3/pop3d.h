@@ -47,7 +47,7 @@ enum pop3d_expire { POP3D_EXPIRE_UNSET, POP3D_EXPIRE_NEVER, POP3D_EXPIRE_DAYS };
 
 /* What the environment says; read once, never changed. */
 struct pop3d_config {
-    const char *user, *ip;  /* for the log: $USER, $TCPREMOTEIP ("-" when unset) */
+    const char *user, *ip;  /* for the log: $VPOPUSER or $USER, $TCPREMOTEIP ("-") */
     bool logindelay_set;
     unsigned long logindelay; /* seconds */
     enum pop3d_expire expire;

@@ -767,5 +767,104 @@ class Pop3dCase(unittest.TestCase):
         self.assertEqual(self.box.recount()[1], 3)
 
 
+@unittest.skipUnless(os.path.exists(os.path.join(qng.BIN, "qmail-popup")),
+                     "qmail-popup is not built yet")
+class NetworkCase(unittest.TestCase):
+    """The whole chain on loopback: tcpserver + qmail-popup + vchkpw +
+    qmail-pop3d, an account of a virtual domain, Python's poplib."""
+
+    PASSWORD = "pop pass 1"
+
+    def setUp(self):
+        from vpoptree import VpopTree
+        self.inst = qng.Instance()
+        self.addCleanup(self.inst.cleanup)
+        self.tree = VpopTree(self.inst)
+        self.tree.add_domain("dom.test")
+        self.tree.add_user("dom.test", "joe", self.PASSWORD)
+        self.md = os.path.join(self.tree.domain_dir("dom.test"), "joe", "Maildir")
+
+    def add(self, name, data, mtime):
+        p = os.path.join(self.md, "new", name)
+        with open(p, "wb") as f:
+            f.write(data)
+        self.tree.own(p)
+        os.utime(p, (mtime, mtime))
+
+    def listen(self, rules=None):
+        argv = [os.path.join(self.inst.bin, "tcpserver"), "-1", "-R", "-H", "-v"]
+        if rules is not None:
+            argv += ["-x", self.inst.rules(rules, name="tcp.pop3")]
+        if qng.IS_ROOT:
+            argv += ["-u", str(self.inst.uid), "-g", str(self.inst.gid)]
+        argv += ["127.0.0.1", "0", os.path.join(self.inst.bin, "qmail-popup"), "test.local",
+                 os.path.join(self.inst.bin, "vchkpw"), os.path.join(self.inst.bin, "qmail-pop3d"),
+                 "Maildir"]
+        p = self.inst.start(argv, logname="pop3.log")
+        line = self.inst._readline_timeout(p, 10)
+        self.assertTrue(line, self.inst.log("pop3.log"))
+        return int(line.split()[-1])
+
+    def login(self, port):
+        c = poplib.POP3("127.0.0.1", port, timeout=30)
+        self.assertEqual(c.user("joe@dom.test")[:3], b"+OK")
+        self.assertEqual(c.pass_(self.PASSWORD), b"+OK ")
+        return c
+
+    def test_poplib_session(self):
+        big = b"Subject: big\n\n" + b"".join(b".%d\n" % i for i in range(300000))
+        self.add("1000000001.M1P1.mx,S=%d" % len(MSG1), MSG1, 1000)
+        self.add("1000000002.M2P2.mx", big, 2000)
+        port = self.listen()
+        c = self.login(port)
+        self.assertEqual(c.stat(), (2, len(MSG1) + len(big)))
+        self.assertEqual(c.uidl()[1], [b"1 1000000001.M1P1.mx,S=%d" % len(MSG1),
+                                       b"2 1000000002.M2P2.mx"])
+        lines = c.retr(2)[1]
+        self.assertTrue(b"\n".join(lines) + b"\n" == big, "big message differs")
+        self.assertEqual(c.top(1, 0)[1], [b"Return-Path: <a@example.test>", b"Subject: one", b""])
+        c.dele(1)
+        self.assertEqual(c.quit(), b"+OK ")
+        qng.wait_for(lambda: not os.path.exists(os.path.join(self.md, "new", "1000000002.M2P2.mx")),
+                     10, what="the move to cur/")
+        self.assertEqual(os.listdir(os.path.join(self.md, "cur")), ["1000000002.M2P2.mx:2,"])
+        qng.wait_for(lambda: "reason=quit" in self.inst.log("pop3.log"), 10, what="the end line")
+        log = self.inst.log("pop3.log")
+        self.assertIn("qmail-pop3d: session user=joe@dom.test ip=127.0.0.1 messages=2", log)
+        self.assertRegex(log, r"qmail-pop3d: end user=joe@dom.test ip=127.0.0.1 retrieved=1 "
+                              r"deleted=1 sent=\d+ reason=quit")
+
+    def test_pipelined_login(self):
+        """The commands after PASS, sent in the same packet, reach qmail-pop3d."""
+        self.add("1000000001.M1P1.mx", MSG1, 1000)
+        port = self.listen()
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.addCleanup(s.close)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        s.sendall(b"USER joe@dom.test\r\nPASS %s\r\nSTAT\r\nUIDL 1\r\nQUIT\r\n" %
+                  self.PASSWORD.encode())
+        self.assertTrue(f.readline().startswith(b"+OK"))  # USER
+        self.assertEqual(f.readline(), b"+OK \r\n")  # PASS, from qmail-pop3d
+        self.assertEqual(f.readline(), b"+OK 1 %d\r\n" % len(MSG1))
+        self.assertEqual(f.readline(), b"+OK 1 1000000001.M1P1.mx\r\n")
+        self.assertEqual(f.readline(), b"+OK \r\n")
+        self.assertEqual(f.readline(), b"")
+
+    def test_login_delay_from_rules(self):
+        port = self.listen(rules='127.0.0.1:allow,POP3LOGINDELAY="300",POP3EXPIRE="NEVER"\n')
+        c = self.login(port)
+        caps = c.capa()
+        self.assertEqual(caps.get("LOGIN-DELAY"), ["300"])
+        self.assertEqual(caps.get("EXPIRE"), ["NEVER"])
+        c.quit()
+        c = poplib.POP3("127.0.0.1", port, timeout=30)
+        c.user("joe@dom.test")
+        with self.assertRaises(poplib.error_proto) as e:
+            c.pass_(self.PASSWORD)
+        self.assertIn(b"[LOGIN-DELAY]", e.exception.args[0])
+        c.close()
+
+
 if __name__ == "__main__":
     unittest.main()
