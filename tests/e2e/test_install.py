@@ -67,6 +67,26 @@ s.sendmail(user, [rcpt], "Subject: over 465\n\nhello\n")
 s.quit()
 '''
 
+# the POP3 listeners: qmail-popup's greeting on 110 and a refused login
+# (vchkpw's verdict), and with a certificate POP3S on 995
+NS_POP3_CLIENT = r'''
+import poplib, ssl, sys
+p = poplib.POP3("127.0.0.1", 110, timeout=30)
+print("110:", p.getwelcome().decode())
+p.user("nobody@nowhere.test")
+try:
+    p.pass_("wrong")
+except poplib.error_proto as e:
+    print("110 pass:", e.args[0].decode())
+p.quit()
+if len(sys.argv) > 1:
+    ctx = ssl.create_default_context(cafile=sys.argv[1])
+    ctx.check_hostname = False
+    p = poplib.POP3_SSL("127.0.0.1", 995, timeout=30, context=ctx)
+    print("995:", p.sock.version(), p.getwelcome().decode())
+    p.quit()
+'''
+
 
 class Unit:
     """A stand-in for systemd running one unit: ExecStart as the main
@@ -332,7 +352,8 @@ class InstallTest(unittest.TestCase):
         installed copies get it on their env lines."""
         for f in [cls.qh + "/rc", cls.qh + "/rc.dist"] + [
                 cls.qh + "/supervise/%s/run" % n
-                for n in ("qmail-smtpd", "qmail-submission", "qmail-smtps")]:
+                for n in ("qmail-smtpd", "qmail-submission", "qmail-smtps", "qmail-pop3d",
+                          "qmail-pop3s")]:
             if os.path.exists(f):
                 with open(f) as fh:
                     text = fh.read()
@@ -344,6 +365,13 @@ class InstallTest(unittest.TestCase):
         r = run(["ip", "netns", "exec", self.netns, sys.executable, "-c", NS_CLIENT, sender]
                 + list(rcpts), timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
+        return r.stdout.decode()
+
+    def pop3(self, *args):
+        r = run(["ip", "netns", "exec", self.netns, sys.executable, "-c", NS_POP3_CLIENT]
+                + list(args), timeout=90)
+        self.assertEqual(r.returncode, 0, r.stderr.decode() + self.log("pop3d") +
+                         self.log("pop3s"))
         return r.stdout.decode()
 
     def joe_mail(self):
@@ -410,18 +438,37 @@ class InstallTest(unittest.TestCase):
         self.assertIn("messages in queue: 2\n", self.qstat())
         st = os.stat(self.logdir)
         self.assertEqual(st.st_uid, pwd.getpwnam("qmaill").pw_uid)
+        # the POP3 listeners: the seeds' command line, one script for 110
+        # and 995, their log directories, POP-before-SMTP's directory
+        for name in ("qmail-pop3d", "qmail-pop3s"):
+            for f in ("run", "log/run"):
+                self.assertTrue(os.access(qh + "/supervise/%s/%s" % (name, f), os.X_OK), name)
+            st = os.stat(os.path.join(self.logdir, name[len("qmail-"):]))
+            self.assertEqual(st.st_uid, pwd.getpwnam("qmaill").pw_uid)
+        with open(qh + "/supervise/qmail-pop3d/run") as f:
+            script = f.read()
+        for want in ["tcpserver -v -R -H -l", self.root + "/etc/tcp.pop3.cdb",
+                     '"$QMAIL/bin/qmail-popup" "$LOCAL"',
+                     '"$QMAIL/bin/vchkpw" "$QMAIL/bin/qmail-pop3d" Maildir',
+                     'PORT=995 MODE="POP3S=1"', "PORT=110"]:
+            self.assertIn(want, script.replace("`dirname %s`/" % self.rules,
+                                               self.root + "/etc/"))
+        st = os.stat(qh + "/users/open-smtp")
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)),
+                         (pwd.getpwnam("vpopmail").pw_uid, 0o755))
         # the shipped units are valid for systemd itself
         if shutil.which("systemd-analyze"):
             tmpl = os.path.join(self.root, "qmail-listener@submission.service")
             shutil.copy(os.path.join(self.units, "qmail-listener@.service"), tmpl)
             # make install ships the submission (587) and SMTPS (465)
             # listeners' run scripts for the template
-            for name in ("qmail-submission", "qmail-smtps"):
+            for name in ("qmail-submission", "qmail-smtps", "qmail-pop3s"):
                 self.assertTrue(os.access(qh + "/supervise/%s/run" % name, os.X_OK), name)
                 self.assertTrue(os.access(qh + "/supervise/%s/log/run" % name, os.X_OK), name)
             r = run(["systemd-analyze", "verify", "--man=no",
                      os.path.join(self.units, "qmail-send.service"),
-                     os.path.join(self.units, "qmail-smtpd.service"), tmpl])
+                     os.path.join(self.units, "qmail-smtpd.service"),
+                     os.path.join(self.units, "qmail-pop3d.service"), tmpl])
             self.assertEqual((r.returncode, r.stdout + r.stderr), (0, b""))
 
     def test_2_systemd_units(self):
@@ -449,6 +496,17 @@ class InstallTest(unittest.TestCase):
             self.assertEqual(st.st_uid, pwd.getpwnam("qmaill").pw_uid)
             self.assertTrue(self.log(sub).startswith("@4000"), self.log(sub)[:200])
         self.assertIn("ok ", self.log("smtpd"))
+        # qmail-pop3d.service: qmail-popup answers on 110, vchkpw refuses
+        pop3 = self.unit("qmail-pop3d.service")
+        pop3.start()
+        qng.wait_for(lambda: "tcpserver: status:" in self.log("pop3d"), 15,
+                     what="tcpserver's first line in pop3d/current")
+        out = self.pop3()
+        self.assertRegex(out, r"110: \+OK")
+        self.assertIn("110 pass: -ERR", out)
+        self.wait_log("login failed ip=127.0.0.1 user=nobody@nowhere.test", "pop3d")
+        self.assertTrue(self.log("pop3d").startswith("@4000"))
+        self.assertEqual(pop3.stop(), [])
         # reload = HUP: qmail-send rereads its control files and stays
         send.reload()
         self.wait_log("status: control files reread")
@@ -473,10 +531,11 @@ class InstallTest(unittest.TestCase):
     @unittest.skipUnless(shutil.which("svscan") and shutil.which("svc") and
                          shutil.which("setuidgid"), "needs Debian's daemontools")
     def test_3_daemontools_run_scripts(self):
-        """supervise/qmail-send, qmail-smtpd, qmail-submission (587) and
-        qmail-smtps (465) under svscan, their log/run through setuidgid:
-        mail flows in on all three listeners, AUTH with the password
-        file the run script finds, svc -d stops."""
+        """supervise/qmail-send, qmail-smtpd, qmail-submission (587),
+        qmail-smtps (465), qmail-pop3d (110) and qmail-pop3s (995) under
+        svscan, their log/run through setuidgid: mail flows in on all
+        three SMTP listeners, AUTH with the password file the run script
+        finds, POP3 answers in the clear and over TLS, svc -d stops."""
         if self.no_netns:
             self.skipTest(self.no_netns)
         import testca
@@ -495,7 +554,8 @@ class InstallTest(unittest.TestCase):
         self.addCleanup(lambda: [os.unlink(os.path.join(self.qh, "control", n))
                                  for n in ("servercert.pem", "smtppasswd")])
         before = len(self.joe_mail())
-        services = ["qmail-send", "qmail-smtpd", "qmail-submission", "qmail-smtps"]
+        services = ["qmail-send", "qmail-smtpd", "qmail-submission", "qmail-smtps",
+                    "qmail-pop3d", "qmail-pop3s"]
         scan = os.path.join(self.root, "service")
         os.mkdir(scan)
         for s in services:
@@ -519,9 +579,12 @@ class InstallTest(unittest.TestCase):
                      30, what="qmail-send under supervise")
         qng.wait_for(lambda: self.log("smtpd").count("tcpserver: status: 0/100") >= 3, 30,
                      what="tcpserver under supervise")
-        for sub in ("submission", "smtps"):
+        for sub in ("submission", "smtps", "pop3d", "pop3s"):
             qng.wait_for(lambda: "tcpserver: status: 0/100" in self.log(sub), 30,
                          what="the %s listener under supervise" % sub)
+        out = self.pop3(ca.cert)
+        self.assertRegex(out, r"110: \+OK")
+        self.assertRegex(out, r"995: TLSv1\.[23] \+OK")
         self.smtp("joe@example.test")
         self.wait_mail(before + 1)
         r = run(["ip", "netns", "exec", self.netns, sys.executable, "-c", NS_AUTH_CLIENT,
