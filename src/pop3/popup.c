@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "datetime.h"
 #include "log.h"
 #include "pop3cmd.h"
 #include "popup.h"
@@ -273,6 +274,36 @@ end(struct popup_session *s, int status)
     s->status = status;
 }
 
+/*
+ * linger - before exiting with the client's input unread: stop writing,
+ * then read and drop what comes for a moment, so the kernel does not
+ * answer the unread bytes with a reset that would destroy our last reply
+ * before the client reads it.  Bounded: 2 seconds, 1 MiB.
+ */
+static void
+linger(struct popup_session *s)
+{
+    long long until = datetime_mono_ms() + 2000;
+    size_t total = 0;
+    char buf[4096];
+
+    if (s->tls_on || shutdown(1, SHUT_WR) == -1)
+        return;
+    while (total < (1u << 20)) {
+        long long left = until - datetime_mono_ms();
+        ssize_t r;
+
+        if (left <= 0 || iob_poll(0, POLLIN, (int)left) == -1)
+            break;
+        r = read(0, buf, sizeof buf);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        total += (size_t)r;
+    }
+}
+
 /* send - text as it is, flushed; a client gone ends the session */
 static void
 send_raw(struct popup_session *s, const char *text, size_t len)
@@ -473,6 +504,7 @@ login(struct popup_session *s, const char *user, size_t ulen,
             log_line("too many failed logins ip=%s fails=%lu", ip(s), s->fails);
             reply(s, "-ERR too many failed logins");
             end(s, 1);
+            linger(s);
         } else if (res == POPUP_TEMP) {
             reply(s, "-ERR [SYS/TEMP] unable to check the login, try again later");
         } else {
@@ -759,6 +791,7 @@ popup_run(struct popup_session *s)
             log_line("too many commands ip=%s", ip(s));
             reply(s, "-ERR too many commands");
             end(s, 1);
+            linger(s);
             break;
         }
         if (r == IOB_LONG) {
