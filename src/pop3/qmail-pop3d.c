@@ -63,7 +63,7 @@ die_logindelay(struct pop3d *s, unsigned long wait)
 int
 main(int argc, char **argv)
 {
-    static struct pop3d s; /* large buffers: not on the stack */
+    struct pop3d *s = calloc(1, sizeof *s); /* its buffers: not on the stack */
     struct pop3d_config cf;
     struct bstr why = BSTR_INIT;
     struct sigaction sa;
@@ -72,6 +72,10 @@ main(int argc, char **argv)
     time_t now = time(NULL);
 
     log_init("qmail-pop3d");
+    if (!s) {
+        (void)!write(1, "-ERR out of memory\r\n", 20);
+        _exit(1);
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL); /* a dead client is a write error */
@@ -80,16 +84,16 @@ main(int argc, char **argv)
     if (pop3d_config_env(&cf, &why) != 0)
         log_line("ignored: %.*s", (int)why.len, why.s ? why.s : "");
     bstr_free(&why);
-    pop3d_init(&s, &cf, 0, 1);
+    pop3d_init(s, &cf, 0, 1);
 
     if (argc < 2 || !argv[1][0] || chdir(argv[1]) == -1)
-        die_nomaildir(&s);
+        die_nomaildir(s);
     if (cf.logindelay_set && cf.logindelay > 0) {
         unsigned long wait;
         int r = pop3d_logindelay(cf.logindelay, now, &wait);
 
         if (r == 1)
-            die_logindelay(&s, wait);
+            die_logindelay(s, wait);
         if (r == -1)
             log_line("user=%s cannot stamp the login time: %s", cf.user, strerror(errno));
     }
@@ -100,16 +104,17 @@ main(int argc, char **argv)
         if (n)
             log_line("expired user=%s messages=%lu days=%lu", cf.user, n, cf.expire_days);
     }
-    if (pop3d_box_scan(&s.box) == -1)
-        die_scan(&s);
+    if (pop3d_box_scan(&s->box) == -1)
+        die_scan(s);
 
-    for (size_t i = 0; i < s.box.n; i++)
-        bytes += s.box.v[i].size;
-    log_line("session user=%s ip=%s messages=%zu bytes=%llu", cf.user, cf.ip, s.box.n, bytes);
-    if (pop3d_puts(&s, "+OK \r\n") == 0 && pop3d_flush(&s) == 0)
-        pop3d_run(&s);
+    for (size_t i = 0; i < s->box.n; i++)
+        bytes += s->box.v[i].size;
+    log_line("session user=%s ip=%s messages=%zu bytes=%llu", cf.user, cf.ip, s->box.n, bytes);
+    if (pop3d_puts(s, "+OK \r\n") == 0 && pop3d_flush(s) == 0)
+        pop3d_run(s);
     log_line("end user=%s ip=%s retrieved=%lu deleted=%lu sent=%llu reason=%s", cf.user, cf.ip,
-             s.nretrieved, s.ndeleted, s.sent, reasons[s.end]);
-    pop3d_free(&s);
+             s->nretrieved, s->ndeleted, s->sent, reasons[s->end]);
+    pop3d_free(s);
+    free(s);
     return 0;
 }

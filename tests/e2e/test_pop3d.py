@@ -261,6 +261,9 @@ class Pop3dCase(unittest.TestCase):
             if s.p.poll() is None:
                 s.p.kill()
             s.close()
+            log = s.log()
+            # a sanitizer build (SAN=1) reports on stderr: any report fails
+            self.assertFalse(any(m in log for m in qng.SAN_MARKS), log[-4000:])
 
     def open(self, greet=b"+OK \r\n", **kw):
         s = Session(self.box, **kw)
