@@ -480,6 +480,16 @@ pop3d_command(struct pop3d *s, const char *line, size_t len)
     return s->end ? -1 : 0;
 }
 
+/* line_waiting - is a whole pipelined command already buffered?  Only then
+ * may replies wait: a client is never left waiting on a half line. */
+static bool
+line_waiting(const struct iob *in)
+{
+    size_t n = iob_buffered(in);
+
+    return n > 0 && memchr(iob_peek(in), '\n', n) != NULL;
+}
+
 /*
  * pop3d_run - read and answer commands until QUIT, EOF, a timeout or an
  * I/O error; s->end says which.
@@ -511,7 +521,7 @@ pop3d_run(struct pop3d *s)
             if (pop3d_command(s, s->line.s, len) == -1 && s->end != POP3D_END_QUIT)
                 break;
         }
-        if ((s->end == POP3D_END_QUIT || iob_buffered(&s->in) == 0) &&
+        if ((s->end == POP3D_END_QUIT || !line_waiting(&s->in)) &&
             pop3d_flush(s) == -1)
             break;
     }

@@ -355,6 +355,20 @@ class Pop3dCase(unittest.TestCase):
         self.assertEqual(s.cmd(b"LiSt   2\r\n"), b"+OK 2 %d\r\n" % len(MSG2))
         self.quit(s)
 
+    def test_pipelining(self):
+        self.three()
+        s = self.open()
+        s.send(b"STAT\r\nLIST 1\r\nUIDL 1\r\nNOOP\r\n")
+        self.assertTrue(s.line().startswith(b"+OK 3 "))
+        self.assertEqual(s.line(), b"+OK 1 %d\r\n" % len(MSG1))
+        self.assertEqual(s.line(), b"+OK 1 1000000001.M1P1.host\r\n")
+        self.assertEqual(s.line(), b"+OK \r\n")
+        # a command split across writes: the replies before it still come
+        s.send(b"STAT\r\nNO")
+        self.assertTrue(s.line().startswith(b"+OK 3 "))
+        self.assertEqual(s.cmd(b"OP\r\n"), b"+OK \r\n")
+        self.quit(s)
+
     def test_capa(self):
         s = self.open()
         self.assertEqual(s.cmd("CAPA"), b"+OK capability list follows\r\n")
