@@ -11,7 +11,6 @@ TCPREMOTEIP values, and (once qmail-popup is built) a real POP3 login
 over tcpserver + qmail-popup + vchkpw + qmail-pop3d."""
 import os
 import poplib
-import pwd
 import smtplib
 import socket
 import stat
