@@ -393,6 +393,30 @@ class TestQuota(DovecotCase):
         self.assertEqual(used, kib(size))
 
 
+    def test_trash_is_outside_the_quota_as_vdelivermail_counts(self):
+        for i in range(2):
+            self.deliver(msg=MSG + b"%d\r\n" % i)
+        m = self.imap()
+        m.create("Trash")
+        m.select("INBOX")
+        typ, d = m.copy("1", "Trash")
+        self.assertEqual(typ, "OK", d)
+        m.store("1", "+FLAGS", "(\\Deleted)")
+        m.expunge()
+        self.assertEqual(len(maildir_files(os.path.join(self.joe_md, ".Trash"))), 1)
+        _, size, count = mdsize_sums(self.joe_md)
+        self.assertEqual((size, count), recount(self.joe_md))
+        self.assertEqual(count, 1)
+        used, limit, _ = self.quotaroot(m)
+        self.assertEqual((used, limit), (kib(size), kib(1000000)))
+        # vdelivermail's own recount (maildirsize gone) finds the same
+        os.unlink(os.path.join(self.joe_md, "maildirsize"))
+        self.deliver(msg=MSG + b"after\r\n", queue=True)
+        _, size2, count2 = mdsize_sums(self.joe_md)
+        self.assertEqual((size2, count2), recount(self.joe_md))
+        self.assertEqual(count2, 2)
+
+
 def pop3_built():
     return all(os.access(os.path.join(qng.BIN, p), os.X_OK)
                for p in ("qmail-popup", "qmail-pop3d"))
