@@ -33,6 +33,8 @@ class DemoTest(unittest.TestCase):
                          "QNG_DEMO_PORT": str(free_port()),
                          "QNG_DEMO_SUBMISSION_PORT": str(free_port()),
                          "QNG_DEMO_SMTPS_PORT": str(free_port()),
+                         "QNG_DEMO_POP3_PORT": str(free_port()),
+                         "QNG_DEMO_POP3S_PORT": str(free_port()),
                          # remote mail must not reach the machine's resolver
                          "QNG_DEMO_DNSSERVERS": "127.0.0.1:1",
                          "B": os.path.relpath(qng.BUILD, qng.REPO)})
@@ -157,6 +159,64 @@ class DemoTest(unittest.TestCase):
             s.starttls(context=ctx)
             s.ehlo("client.test")
             s.login("testuser@example.test", password)
+
+    def test_pop3_and_pop3s_read_the_demo_mailbox(self):
+        """The issue's demo: POP3 (STLS, RFC 2595) and POP3S (implicit TLS,
+        RFC 8314) for demo@example.test with the password kept in
+        demo/etc/demo-password; the message sent over SMTP is read back,
+        its UIDL is the Maildir name up to ':' (qmail-pop3d's), and
+        nothing is deleted without DELE."""
+        import poplib
+        import ssl
+        r = self.demo("start")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(b"POP3 on " + self.env["QNG_DEMO_POP3_PORT"].encode(), r.stdout)
+        demo = os.path.realpath(self.env["QNG_DEMO"])
+        with open(os.path.join(demo, "etc", "demo-password")) as f:
+            password = f.read().strip()
+        with smtplib.SMTP("127.0.0.1", int(self.env["QNG_DEMO_PORT"]), timeout=10) as s:
+            s.sendmail("me@example.test", ["demo@example.test"],
+                       "Subject: over POP3\n\nread me back\n")
+        md = os.path.join(demo, "vpopmail", "domains", "example.test", "demo", "Maildir")
+        qng.wait_for(lambda: os.listdir(os.path.join(md, "new")), 15, what="the delivery")
+        name = os.listdir(os.path.join(md, "new"))[0]
+        ctx = ssl.create_default_context(cafile=os.path.join(demo, "etc", "ca.pem"))
+        p = poplib.POP3("127.0.0.1", int(self.env["QNG_DEMO_POP3_PORT"]), timeout=10)
+        try:
+            self.assertIn("STLS", p.capa())
+            p.stls(context=ctx)
+            p.user("demo@example.test")
+            p.pass_(password)
+            count, _ = p.stat()
+            self.assertEqual(count, 1)
+            self.assertEqual(p.uidl(1).split()[2].decode(), name.split(":")[0])
+            lines = p.retr(1)[1]
+            self.assertIn(b"read me back", lines)
+            self.assertIn(b"Subject: over POP3", lines)
+            p.quit()
+        finally:
+            p.close()
+        p = poplib.POP3_SSL("127.0.0.1", int(self.env["QNG_DEMO_POP3S_PORT"]), timeout=10,
+                            context=ctx)
+        try:
+            p.user("demo@example.test")
+            p.pass_(password)
+            self.assertEqual(p.stat()[0], 1)
+            self.assertIn(b"read me back", p.retr(1)[1])
+            p.quit()
+        finally:
+            p.close()
+        # qmail-pop3d's QUIT moved it from new/ to cur/ with ":2,"
+        self.assertEqual(os.listdir(os.path.join(md, "new")), [])
+        self.assertEqual([n.split(":")[0] for n in os.listdir(os.path.join(md, "cur"))],
+                         [name.split(":")[0]])
+        p = poplib.POP3("127.0.0.1", int(self.env["QNG_DEMO_POP3_PORT"]), timeout=10)
+        try:
+            p.user("demo@example.test")
+            with self.assertRaises(poplib.error_proto):
+                p.pass_(password + "x")
+        finally:
+            p.close()
 
     def test_demo_announces_the_seeds_size_limit(self):
         self.assertEqual(self.demo("start").returncode, 0)
