@@ -279,20 +279,18 @@ fail:
 }
 
 /*
- * opensmtp_import - one line of vpopmail's old open-smtp file,
+ * opensmtp_parse - one line of vpopmail's old open-smtp file,
  *   IP:allow,RELAYCLIENT="",RBLSMTPD="" TIMESTAMP
  * (the rules part is tcprules', its quotes may hold spaces; the stamp
- * is the last blank-separated field): IP's file with mtime TIMESTAMP (a
- * future one as now), unless it already has a newer one.  Returns 1
- * recorded, 0 skipped (expired at now), -1 error (EINVAL: not such a
- * line).
+ * is the last blank-separated field; a trailing CR LF is ignored):
+ * name gets the address's file name, *when the stamp.  Pure: reads
+ * nothing but line.  Returns 0, or -1 with EINVAL when it is not such a
+ * line.
  */
 int
-opensmtp_import(const char *dir, const char *line, size_t len,
-                unsigned long age, time_t now)
+opensmtp_parse(const char *line, size_t len, char name[OPENSMTP_NAME],
+               unsigned long long *when)
 {
-    char name[OPENSMTP_NAME];
-    unsigned long long ts;
     size_t end = len, t, colon;
 
     if (memchr(line, '\0', len))
@@ -303,8 +301,9 @@ opensmtp_import(const char *dir, const char *line, size_t len,
     t = end;
     while (t && line[t - 1] != ' ' && line[t - 1] != '\t')
         t--;
-    if (t == 0 || t == end || scan_ull(line + t, end - t, &ts) != end - t ||
-        ts > (unsigned long long)now + 366ULL * 86400ULL * 100ULL)
+    /* digits only, and no more than 19 of them (no overflow) */
+    if (t == 0 || t == end || end - t > 19 ||
+        scan_ull(line + t, end - t, when) != end - t)
         goto bad;
     /* the address ends where ":allow" starts (an IPv6 address has
      * colons, never "allow") */
@@ -316,12 +315,30 @@ opensmtp_import(const char *dir, const char *line, size_t len,
         goto bad;
     if (opensmtp_name(line, colon, name) == -1)
         goto bad;
-    if (ts > (unsigned long long)now)
-        ts = (unsigned long long)now;
-    if (!is_fresh((time_t)ts, age, now))
-        return 0;
-    return stamp(dir, name, (time_t)ts, true) == -1 ? -1 : 1;
+    return 0;
 bad:
     errno = EINVAL;
     return -1;
+}
+
+/*
+ * opensmtp_import - one line of the old open-smtp file (opensmtp_parse):
+ * the address's file with mtime TIMESTAMP (a future one as now), unless
+ * it already has a newer one.  Returns 1 recorded, 0 skipped (expired
+ * at now), -1 error (EINVAL: not such a line).
+ */
+int
+opensmtp_import(const char *dir, const char *line, size_t len,
+                unsigned long age, time_t now)
+{
+    char name[OPENSMTP_NAME];
+    unsigned long long ts;
+
+    if (opensmtp_parse(line, len, name, &ts) == -1)
+        return -1;
+    if (now < 0 || ts > (unsigned long long)now)
+        ts = now < 0 ? 0 : (unsigned long long)now;
+    if (!is_fresh((time_t)ts, age, now))
+        return 0;
+    return stamp(dir, name, (time_t)ts, true) == -1 ? -1 : 1;
 }

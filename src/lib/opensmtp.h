@@ -40,6 +40,8 @@ int opensmtp_expire(const char *dir, unsigned long age, time_t now,
                     size_t *removed) WUR;
 int opensmtp_expire_due(const char *dir, unsigned long age, time_t now,
                         bool force, size_t *removed) WUR;
+int opensmtp_parse(const char *line, size_t len, char name[OPENSMTP_NAME],
+                   unsigned long long *when) WUR;
 int opensmtp_import(const char *dir, const char *line, size_t len,
                     unsigned long age, time_t now) WUR;
 
