@@ -416,6 +416,27 @@ def ours_missing(br):
     return None
 
 
+def vchkpw_cost(br, home, user, n=10):
+    """CPU seconds of one vchkpw login (the password check both servers
+    share), as the mean over n runs of vchkpw with no program."""
+    import resource
+    vchkpw = os.path.join(home, "bin", "vchkpw")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    for _ in range(n):
+        r, w = os.pipe()
+        os.write(w, user.encode() + b"\0" + PASSWORD.encode() + b"\0")
+        os.close(w)
+        p = subprocess.run(["sh", "-c", 'exec "$0" 3<&0 0</dev/null', vchkpw], stdin=r,
+                           env={"QMAIL_HOME": home, "TCPREMOTEIP": "127.0.0.1",
+                                "SERVICE": "pop3"},
+                           capture_output=True, timeout=60, preexec_fn=vpop.as_owner(br))
+        os.close(r)
+        if p.returncode != 0:
+            return None
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) / n
+
+
 def one_round(br, server, users, nsess, nmsg, size, timeout):
     if not server.settle():
         return {"valid": False, "note": "sessions of an earlier round still running"}
@@ -535,6 +556,17 @@ def workload(br, work, result, have_qng):
                     o["ratio"], o["cpu_ratio"] or 0, br.TARGET_RATIO,
                     "met" if o["ratio"] >= br.TARGET_RATIO else "NOT met"))
         out.update(o)
+        cost = vchkpw_cost(br, q.home, users[0])
+        if cost is not None:
+            out["vchkpw_cpu_ms"] = round(cost * 1e3, 3)
+            say(br, "  of which the shared password check (vchkpw alone, yescrypt): %.2f ms "
+                "CPU per login" % (cost * 1e3))
+            rest = {n: o[n]["median_cpu_ms"] - cost * 1e3 for n in ("qmail-ng", "Dovecot")
+                    if n in o and o[n]["median_cpu_ms"] is not None}
+            if rest:
+                out["cpu_ms_beyond_vchkpw"] = {n: round(v, 3) for n, v in rest.items()}
+                say(br, "  CPU per session beyond it: %s" % ", ".join(
+                    "%s %.2f ms" % (n, v) for n, v in rest.items()))
     finally:
         for s in servers:
             s.stop()
