@@ -18,7 +18,8 @@ taken:
      from 1,000 addresses (BENCH_POPB_LOGIN_IPS) running beside it:
      vchkpw processes started at that pace as qmail-popup starts them
      (the login on fd 3, TCPREMOTEIP, TCPLOCALPORT=110), each stamping
-     its file and running the built-in expiry when due;
+     its file and running the built-in expiry when due (BENCH_POPB_DRIVERS,
+     4, processes share the pace; the rate reached is printed);
   D. the same login load with control/opensmtpage 0 (vchkpw does all its
      work but records nothing, qmail-smtpd stats nothing): C against D is
      what the directory costs under load, C against B is mostly the CPU
@@ -105,9 +106,10 @@ def conn_rate(br, port, clients, total, limit):
     return done / elapsed if elapsed > 0 else 0.0, done, errors
 
 
-def login_driver(vchkpw, env, per_min, nips, stop_at, stop, out, owner):
-    """vchkpw at per_min logins a minute from nips addresses until stop
-    is set or stop_at (monotonic); puts (logins, failures, seconds)."""
+def login_driver(vchkpw, env, per_min, nips, first, step, stop_at, stop, out, owner):
+    """vchkpw at per_min logins a minute from addresses first, first +
+    step, ... (of nips) until stop is set or stop_at (monotonic); puts
+    (logins, failures, seconds)."""
     if owner:
         os.setgroups([owner[1]])
         os.setgid(owner[1])
@@ -123,8 +125,8 @@ def login_driver(vchkpw, env, per_min, nips, stop_at, stop, out, owner):
         if now < nxt:
             time.sleep(min(nxt - now, 0.01))
         else:
-            ip = "10.%d.%d.%d" % (1 + started % nips // 65536, started % nips // 256 % 256,
-                                  started % nips % 256)
+            k = (first + started * step) % nips
+            ip = "10.%d.%d.%d" % (1 + k // 65536, k // 256 % 256, k % 256)
             e = dict(env)
             e["TCPREMOTEIP"] = ip
             login_on_fd3(data)
@@ -212,6 +214,7 @@ def workload(br, work, result, have_qng):
     per_min = br.env_int("BENCH_POPB_LOGINS_PER_MIN", 10000, 1, 10**6)
     nips = br.env_int("BENCH_POPB_LOGIN_IPS", 1000, 1, 60000)
     limit = br.env_int("BENCH_POPB_TIMEOUT", 120, 5, 3600)
+    drivers = br.env_int("BENCH_POPB_DRIVERS", 4, 1, 64)
     say(br, "11. POP-before-SMTP: SMTP connections (connect, greeting, QUIT) per second, "
         "%d clients from" % clients)
     say(br, "  127.0.0.2-%d (no RELAYCLIENT: each connection stats users/open-smtp/IP), "
@@ -243,29 +246,39 @@ def workload(br, work, result, have_qng):
     def one(config):
         """One run of config: (conn/s, connections, errors, logins/min or None)."""
         set_age(q.home, 0 if config == "D" else None, uid, gid)
-        drv = None
+        drv = []
         if config in ("C", "D"):
             mq = multiprocessing.Queue()
             stop = multiprocessing.Event()
-            drv = multiprocessing.Process(
+            drv = [multiprocessing.Process(
                 target=login_driver,
-                args=(os.path.join(q.home, "bin", "vchkpw"), env, per_min, nips,
-                      time.monotonic() + limit + 30, stop, mq, owner))
-            drv.start()
+                args=(os.path.join(q.home, "bin", "vchkpw"), env, per_min / drivers, nips,
+                      k, drivers, time.monotonic() + limit + 30, stop, mq, owner))
+                for k in range(drivers)]
+            for d in drv:
+                d.start()
             time.sleep(2.0)  # the load is running before the clients start
         rate, done, errors = conn_rate(br, port, clients, total, limit)
         per_min_done = None
         if drv:
             stop.set()
-            try:
-                started, fails, secs = mq.get(timeout=30)
-                per_min_done = (started * 60.0 / secs if secs > 0 else 0.0, fails)
-            except Exception:
-                per_min_done = (0.0, -1)
-            drv.join(timeout=15)
-            if drv.is_alive():
-                drv.kill()
-                drv.join(timeout=5)
+            started = fails = 0
+            secs = 0.0
+            for _ in drv:
+                try:
+                    a, b, c = mq.get(timeout=30)
+                except Exception:
+                    fails = -1
+                    continue
+                started += a
+                fails += b if fails >= 0 else 0
+                secs = max(secs, c)
+            per_min_done = (started * 60.0 / secs if secs > 0 else 0.0, fails)
+            for d in drv:
+                d.join(timeout=15)
+                if d.is_alive():
+                    d.kill()
+                    d.join(timeout=5)
         return rate, done, errors, per_min_done
 
     res = {c: [] for c in "ABCD"}
