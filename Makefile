@@ -261,6 +261,7 @@ install: $(BINS)
 	@echo "installed.  Next, as root:"
 	@echo "  $(QMAIL_HOME)/bin/qmail-setup -r $(QMAIL_HOME)     # users, modes, control files, $(LOGDIR)"
 	@echo "  systemctl daemon-reload && systemctl enable --now qmail-send qmail-smtpd"
+	@echo "  (POP3: systemctl enable --now qmail-pop3d qmail-listener@pop3s)"
 	@echo "  tail -F $(LOGDIR)/current | tai64nlocal"
 	@echo "(daemontools/runit: link $(QMAIL_HOME)/supervise/* into /etc/service;"
 	@echo " sendmail for PHP and cron: make install-sendmail)"

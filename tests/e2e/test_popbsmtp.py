@@ -167,6 +167,14 @@ class TestGrant(PopBeforeSmtp):
         self.assertNotIn("127.0.0.10", self.files())
         self.assertNotIn("pop-before-smtp", self.inst.log("smtpd.log"))
 
+    def test_showctl_knows_opensmtpage(self):
+        out = self.inst.run("qmail-showctl").stdout.decode()
+        self.assertIn("opensmtpage", out)
+        self.assertIn("10800", out.split("opensmtpage", 1)[1].split("\n\n")[0])
+        self.inst.control("opensmtpage", "3600\n")
+        out = self.inst.run("qmail-showctl").stdout.decode()
+        self.assertIn("3600", out.split("opensmtpage", 1)[1].split("\n\n")[0])
+
     def test_bad_opensmtpage(self):
         """A value that is no number: the login still works (a warning),
         qmail-smtpd fails temporarily as for any unreadable control."""
