@@ -309,6 +309,25 @@ class TestExpiry(PopBeforeSmtp):
         self.assertEqual(rc, 0, err)
         self.assertEqual(os.lstat(os.path.join(self.dir, "127.0.0.37")).st_uid, self.inst.uid)
 
+    @unittest.skipUnless(qng.IS_ROOT, "needs a second user")
+    def test_clearopensmtp_as_another_user_changes_nothing(self):
+        self.login_ok("127.0.0.38")
+        self.age("127.0.0.38", 20000)
+        stamp = os.path.join(self.dir, ".expire")
+        if os.path.exists(stamp):
+            os.unlink(stamp)
+        daemon = 1  # the daemon user of Debian's base-passwd
+
+        def pre():
+            os.setgroups([])
+            os.setgid(daemon)
+            os.setuid(daemon)
+        p = subprocess.run([os.path.join(self.inst.bin, "clearopensmtp")], env=self.inst.env,
+                           capture_output=True, timeout=60, cwd="/", preexec_fn=pre)
+        self.assertEqual(p.returncode, 111, p.stderr)
+        self.assertIn(b"unable to expire", p.stderr)
+        self.assertEqual(self.files(), ["127.0.0.38"])
+
     def test_builtin_expiry_every_ten_minutes(self):
         self.login_ok("127.0.0.40")
         self.login_ok("127.0.0.41")
