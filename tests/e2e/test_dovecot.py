@@ -12,10 +12,15 @@ vdelivermail).  Checked here:
 - wrong password, unknown user, hostile logins (control characters, path
   tricks, over-long names, 1 MiB of garbage) refused, and nothing of them
   reaches the log raw; an account with vpopmail's NO_IMAP flag is refused
-  over IMAP (and from 127.0.0.1 it is webmail, as vpopmail has it);
+  over IMAP (and from 127.0.0.1 it is webmail, as vpopmail has it); an
+  unreadable store is Dovecot's temporary failure, not a refusal;
+- the same with the accounts in PostgreSQL (control/vpopbackend pgsql),
+  and the database stopped (a temporary failure);
 - quota: GETQUOTAROOT shows the quota vadduser -q gave and the usage
   vdelivermail counted; an IMAP EXPUNGE keeps maildirsize summing to what
   a recount finds, so vdelivermail's next decision is right both ways;
+  .Trash is outside the quota for both; Dovecot refuses an APPEND past
+  the limit it read from maildirsize;
 - the same message over POP3 through qmail-popup/vchkpw/qmail-pop3d (when
   they are built) with UIDLs that IMAP flags do not change, and through
   Dovecot's own POP3.
@@ -24,6 +29,7 @@ Connections come from 127.0.0.2 unless a test says otherwise: vchkpw
 counts POP3 and IMAP from 127.0.0.1 as webmail (vpopmail's rule).  Skipped
 only when Dovecot is not installed."""
 import imaplib
+import itertools
 import os
 import poplib
 import re
@@ -35,6 +41,7 @@ import time
 import unittest
 
 import dovecotinst
+import pgserver
 import qng
 from testca import TestCA
 from vpopinst import VpopInstance
@@ -46,6 +53,7 @@ MSG = (b"From: Sender <s@sender.test>\r\nTo: joe@example.test\r\nSubject: over I
        b"Message-ID: <1@sender.test>\r\n\r\nfirst line\r\n.leading dot\r\n"
        b"\xc3\xa9t\xc3\xa9 8-bit\r\n" + b"x" * 70 + b"\r\nlast line\r\n")
 SKIP = dovecotinst.available()
+DBNUM = itertools.count(1)
 
 
 _next_ip = [0]
@@ -140,6 +148,7 @@ class DovecotCase(unittest.TestCase):
         q.write(q.path("control", "servercert.pem"), self._pem(self.ca.issue(NAME)),
                 mode=0o600)
         q.control("quotawarnpercent", "0\n")  # no warnings in the counts
+        self.configure(q)
         q.ok(self, "vadddomain", "example.test", "dompw")
         q.ok(self, "vadduser", "-q", "1000000", "joe@example.test", PW)
         q.ok(self, "vadduser", "ann@example.test", "ann pw")
@@ -150,6 +159,9 @@ class DovecotCase(unittest.TestCase):
         self.addCleanup(self.dc.stop)
         self.dc.start()
         self.joe_md = os.path.join(q.domdir("example.test"), "joe", "Maildir")
+
+    def configure(self, q):
+        """For subclasses: the instance before any account is made."""
 
     @staticmethod
     def _pem(issued):
@@ -335,6 +347,18 @@ class TestImap(DovecotCase):
         self.assertEqual(m.select("INBOX")[0], "OK")
 
 
+    def test_store_unreadable_is_a_temporary_failure(self):
+        vcdb = os.path.join(self.q.domdir("example.test"), "vpasswd.cdb")
+        os.chmod(vcdb, 0)
+        self.addCleanup(os.chmod, vcdb, 0o600)
+        text = self.refused("joe@example.test", PW)
+        self.assertIn("UNAVAILABLE", text)
+        self.assertIn(b"vchkpw: temporary failure ip=%s user=joe@example.test service=imap"
+                      % self.last_ip.encode(), self.log())
+        os.chmod(vcdb, 0o600)
+        self.imap()
+
+
 class TestQuota(DovecotCase):
     def quotaroot(self, m):
         typ, data = m.getquotaroot("INBOX")
@@ -415,6 +439,68 @@ class TestQuota(DovecotCase):
         _, size2, count2 = mdsize_sums(self.joe_md)
         self.assertEqual((size2, count2), recount(self.joe_md))
         self.assertEqual(count2, 2)
+
+
+    def test_append_over_quota_refused_by_dovecot(self):
+        """Dovecot enforces the limits it read from maildirsize."""
+        self.q.ok(self, "vsetuserquota", "joe@example.test", "3000S")
+        self.deliver(msg=MSG)  # about 500 bytes: maildirsize made afresh
+        m = self.imap()
+        typ, d = m.append("INBOX", None, None, b"Subject: big\r\n\r\n" + b"y" * 4000 + b"\r\n")
+        self.assertEqual(typ, "NO", d)
+        self.assertIn(b"OVERQUOTA", d[0])
+        typ, d = m.append("INBOX", None, None, b"Subject: small\r\n\r\nfits\r\n")
+        self.assertEqual(typ, "OK", d)
+        _, size, count = mdsize_sums(self.joe_md)
+        self.assertEqual((size, count), recount(self.joe_md))
+        self.assertEqual(count, 2)
+
+
+@unittest.skipIf(SKIP, SKIP)
+class TestPgsqlStore(DovecotCase):
+    """The same with the accounts in PostgreSQL (control/vpopbackend
+    pgsql): Dovecot neither knows nor cares, vchkpw reads the database."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not pgserver.pg_bindir():
+            raise AssertionError("PostgreSQL is not installed here: run scripts/deps.sh as root")
+        cls.pg = pgserver.PgServer()
+        try:
+            cls.pg.start()
+        except Exception:
+            cls.pg.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.cleanup()
+
+    def configure(self, q):
+        if not self.pg.running:
+            self.pg.start()
+        self.db = "dc%d_%d" % (os.getpid(), next(DBNUM))
+        self.pg.psql("CREATE DATABASE %s" % self.db, db="postgres")
+        q.control("vpopbackend", "pgsql\n")
+        q.control("vpoppgsql", self.pg.conninfo(self.db) + "\n")
+
+    def test_imap_with_accounts_in_postgresql(self):
+        self.assertEqual(self.pg.psql("SELECT pw_name FROM vpopmail WHERE pw_domain = "
+                                      "'example.test' ORDER BY 1", db=self.db),
+                         [["ann"], ["joe"], ["postmaster"]])
+        self.assertFalse(os.path.exists(os.path.join(self.q.domdir("example.test"), "vpasswd")))
+        stored = self.deliver()
+        self.assertEqual(self.fetch_all(self.imap()), [stored.replace(b"\n", b"\r\n")])
+        self.assertIn("AUTHENTICATIONFAILED", self.refused("joe@example.test", "wrong"))
+        self.q.ok(self, "vmoduser", "-i", "joe@example.test")
+        self.assertIn("AUTHENTICATIONFAILED", self.refused("joe@example.test", PW, CLIENT_IP))
+
+    def test_database_down_is_a_temporary_failure(self):
+        self.imap()
+        self.pg.stop("immediate")
+        self.assertIn("UNAVAILABLE", self.refused("joe@example.test", PW))
+        self.pg.start()
+        self.imap()
 
 
 def pop3_built():
