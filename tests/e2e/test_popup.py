@@ -114,7 +114,7 @@ class PopupCase(unittest.TestCase):
             q.control("vpopclearpasswd", "1\n")
             rc, out, err = q.tool("vadddomain", "example.test", "dompw")
             assert rc == 0, err
-            for u in ("joe", "ann", "bob", "big", "tls", "pipe", "other"):
+            for u in ("joe", "ann", "bob", "big", "tls", "pipe", "other", "many"):
                 rc, out, err = q.tool("vadduser", u + "@example.test", PW)
                 assert rc == 0, err
             cls.ctx, cls.pctx = install_cert(q)
@@ -419,6 +419,51 @@ class TestTLS(PopupCase):
         self.assertRegex(r.line(), r"^\+OK \d+ \d+$")
         self.assertEqual(r.line(), "+OK ")
         self.assertEqual(r.rest(), b"")
+
+    def test_dropped_tls_session_deletes_nothing(self):
+        """The client goes away in the middle of a relayed session: the
+        chain sees the end of its input, DELE is not carried out, nothing
+        is left running."""
+        path = self.deliver("other", "1000.7.h", message(9))
+        r = self.raw()
+        r.cmd("STLS")
+        r.starttls(self.ctx)
+        r.cmd("USER other@example.test")
+        self.assertEqual(r.cmd("PASS " + PW), "+OK ")
+        self.assertEqual(r.cmd("DELE 1"), "+OK ")
+        r.close()
+        self.wait_log(r"qmail-pop3d: end user=other ip=127\.0\.0\.1 retrieved=0 deleted=0 .*"
+                      r"reason=eof")
+        self.wait_log(r"login ok ip=127\.0\.0\.1 user=other@example\.test mech=USER tls=yes")
+        self.assertTrue(os.path.exists(path))
+
+    def test_concurrent_tls_sessions(self):
+        import threading
+        self.deliver("many", "1000.8.h", message(10))
+        port = self.port(POP3S="1")
+        errors = []
+
+        def one():
+            try:
+                p = poplib.POP3_SSL("127.0.0.1", port, context=self.pctx, timeout=30)
+                try:
+                    p.user("many@example.test")
+                    p.pass_(PW)
+                    n = p.stat()[0]
+                    for i in range(1, n + 1):
+                        p.retr(i)
+                    p.quit()
+                finally:
+                    p.close()
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+        threads = [threading.Thread(target=one) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertFalse([t for t in threads if t.is_alive()])
+        self.assertEqual(errors, [])
 
     def test_pop3s(self):
         self.deliver("big", "1000.6.h", message(6))
