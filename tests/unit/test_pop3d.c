@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -425,6 +426,62 @@ t_logindelay(void)
     CHECK(!exists("elsewhere"));
 }
 
+/* session - run pop3d over a socketpair with input in (then EOF unless
+ * keep_open), an input timeout of timeout_s; the replies into out. */
+static enum pop3d_end
+session(const char *in, bool keep_open, unsigned timeout_s, struct bstr *out)
+{
+    static struct pop3d s;
+    struct pop3d_config cf = {.user = "u", .ip = "i"};
+    int sv[2];
+    char buf[4096];
+    ssize_t n;
+
+    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK_INT(write(sv[0], in, strlen(in)), (long long)strlen(in));
+    if (!keep_open)
+        CHECK_INT(shutdown(sv[0], SHUT_WR), 0);
+    pop3d_init(&s, &cf, sv[1], sv[1]);
+    iob_settimeout(&s.in, timeout_s);
+    CHECK_INT(pop3d_box_scan(&s.box), 0);
+    pop3d_run(&s);
+    CHECK_INT(shutdown(sv[1], SHUT_WR), 0);
+    out->len = 0;
+    while ((n = read(sv[0], buf, sizeof buf)) > 0)
+        CHECK_INT(bstr_catb(out, buf, (size_t)n), 0);
+    close(sv[0]);
+    close(sv[1]);
+    enum pop3d_end end = s.end;
+    pop3d_free(&s);
+    return end;
+}
+
+static void
+t_session(void)
+{
+    struct bstr out = BSTR_INIT;
+
+    fresh("session");
+    put_file("new/1.a", "x\n", 1);
+    /* EOF after DELE: nothing removed */
+    CHECK_INT(session("DELE 1\r\nSTAT\r\n", false, 5, &out), POP3D_END_EOF);
+    CHECK_BSTR(out, "+OK \r\n+OK 0 0\r\n");
+    CHECK(exists("new/1.a"));
+    /* a half line then EOF: the half line is not run */
+    CHECK_INT(session("STAT\r\nQUI", false, 5, &out), POP3D_END_EOF);
+    CHECK_BSTR(out, "+OK 1 2\r\n");
+    CHECK(exists("new/1.a"));
+    /* a client that says nothing: the timeout ends it, nothing changes */
+    CHECK_INT(session("DELE 1\r\n", true, 1, &out), POP3D_END_TIMEOUT);
+    CHECK_BSTR(out, "+OK \r\n");
+    CHECK(exists("new/1.a"));
+    /* QUIT ends it there: what follows is not read */
+    CHECK_INT(session("RETR 1\r\nQUIT\r\nDELE 1\r\n", false, 5, &out), POP3D_END_QUIT);
+    CHECK_BSTR(out, "+OK \r\nx\r\n.\r\n+OK \r\n");
+    CHECK(!exists("new/1.a") && exists("cur/1.a:2,"));
+    bstr_free(&out);
+}
+
 static const struct test_case cases[] = {
     {"encode", t_encode},
     {"encode_roundtrip", t_encode_roundtrip},
@@ -435,6 +492,7 @@ static const struct test_case cases[] = {
     {"moved", t_moved},
     {"expire", t_expire},
     {"logindelay", t_logindelay},
+    {"session", t_session},
 };
 
 TEST_MAIN(cases)
