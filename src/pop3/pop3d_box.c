@@ -310,14 +310,13 @@ pop3d_expire(unsigned long days, time_t now, unsigned long *nremoved)
     struct dirent *de;
     unsigned long long bytes = 0;
     long long count = 0;
-    time_t age = (time_t)days * 86400;
+    /* at most a thousand years: days * 86400 must not overflow */
+    time_t age = (time_t)(days > 365UL * 1000 ? 365UL * 1000 : days) * 86400;
     int lockfd, r = 0;
 
     *nremoved = 0;
     if (!d)
         return -1;
-    if (days > 365UL * 1000)
-        age = (time_t)365 * 1000 * 86400; /* no overflow: a thousand years */
     lockfd = vdq_lock(".", false);
     while ((de = readdir(d))) {
         struct stat st;

@@ -82,7 +82,7 @@ main(int argc, char **argv)
     if (getuid() == 0)
         die_root();
     if (pop3d_config_env(&cf, &why) != 0)
-        log_line("ignored: %.*s", (int)why.len, why.s ? why.s : "");
+        log_line("ignored: %.*s", (int)(why.len > 2 ? why.len - 2 : 0), why.s ? why.s : "");
     bstr_free(&why);
     pop3d_init(s, &cf, 0, 1);
 

@@ -402,6 +402,8 @@ t_expire(void)
     put_file("cur/3.c:2,", "x", 1);
     CHECK_INT(pop3d_expire((unsigned long)-1, now + 2 * 86400, &n), 0);
     CHECK_INT(n, 0);
+    CHECK_INT(pop3d_expire(1UL << 62, now + 2 * 86400, &n), 0);
+    CHECK_INT(n, 0);
 }
 
 static void
