@@ -304,7 +304,7 @@ linger(struct popup_session *s)
     }
 }
 
-/* send - text as it is, flushed; a client gone ends the session */
+/* send_raw - text as it is, flushed; a client gone ends the session */
 static void
 send_raw(struct popup_session *s, const char *text, size_t len)
 {
@@ -331,7 +331,7 @@ ip(const struct popup_session *s)
     return s->cf->remoteip ? s->cf->remoteip : "unknown";
 }
 
-/* getline - the next line (CR LF removed) into s->line, at most max:
+/* get_line - the next line (CR LF removed) into s->line, at most max:
  * IOB_LINE, IOB_LONG, IOB_EOF or -1. */
 static int
 get_line(struct popup_session *s, size_t max)
@@ -754,6 +754,9 @@ dispatch(struct popup_session *s)
             return;
         }
         commands[i].act(s, c.arg, c.arglen);
+        /* the line may have held a password: not kept past its use */
+        if ((commands[i].flags & LOGIN_CMD) && s->line.s)
+            explicit_bzero(s->line.s, s->line.cap);
         return;
     }
     reply(s, "-ERR authorization first");
