@@ -97,8 +97,8 @@ pop3cmd_parse(const char *line, size_t len, struct pop3cmd *c)
  * the number does not fit an unsigned long.
  */
 int
-pop3cmd_number(const char *s, size_t len, unsigned long *n,
-               const char **rest, size_t *restlen)
+pop3cmd_number(const char *s, size_t len, unsigned long *n, const char **rest,
+               size_t *restlen)
 {
     unsigned long v = 0;
     size_t i = 0;

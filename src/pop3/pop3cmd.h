@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define POP3CMD_MAX 255 /* RFC 2449 §4: a command line is at most 255 octets with CRLF */
+/* RFC 2449 §4: a command line is at most 255 octets with CRLF */
+#define POP3CMD_MAX 255
 
 enum pop3_verb {
     POP3_UNKNOWN,
@@ -40,19 +41,24 @@ enum pop3_verb {
 
 struct pop3cmd {
     enum pop3_verb verb;
-    const char *arg; /* points into the line: the text after the verb and its spaces ("" when none) */
+    const char *arg; /* points into the line: the text after the verb and its
+                        spaces ("" when none) */
     size_t arglen;
-    bool ctl; /* the line held a NUL or another control byte (not allowed in a command) */
+    bool ctl; /* the line held a NUL or another control byte (not allowed in a
+                 command) */
 };
 
-/* pop3cmd_parse - one line (its CRLF or LF already removed) into c; verbs are case-insensitive
- * (RFC 1939 §3); the argument is the rest after the first space(s), as qmail's command reader
- * gives it (PASS takes the whole rest, spaces included).  Never fails: unknown -> POP3_UNKNOWN. */
+/* pop3cmd_parse - one line (its CRLF or LF already removed) into c; verbs are
+ * case-insensitive (RFC 1939 §3); the argument is the rest after the first
+ * space(s), as qmail's command reader gives it (PASS takes the whole rest,
+ * spaces included).  Never fails: unknown -> POP3_UNKNOWN. */
 void pop3cmd_parse(const char *line, size_t len, struct pop3cmd *c);
 
-/* pop3cmd_number - a message number or line count: decimal digits only, no sign, no overflow;
- * 1 parsed (*n, *rest after trailing spaces), 0 not a number. */
-int pop3cmd_number(const char *s, size_t len, unsigned long *n, const char **rest, size_t *restlen);
+/* pop3cmd_number - a message number or line count: decimal digits only, no
+ * sign, no overflow; 1 parsed (*n, *rest after trailing spaces), 0 not a
+ * number. */
+int pop3cmd_number(const char *s, size_t len, unsigned long *n,
+                   const char **rest, size_t *restlen);
 
 /* pop3cmd_verb_name - "USER" for POP3_USER, for logs */
 const char *pop3cmd_verb_name(enum pop3_verb v);

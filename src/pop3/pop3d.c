@@ -56,7 +56,8 @@ pop3d_config_env(struct pop3d_config *cf, struct bstr *why)
             cf->logindelay = u;
         } else {
             r = 1;
-            if (bstr_cats(why, "POP3LOGINDELAY is not a number of seconds; ") == -1)
+            if (bstr_cats(why, "POP3LOGINDELAY is not a number of seconds; ") ==
+                -1)
                 return 1;
         }
     }
@@ -69,7 +70,9 @@ pop3d_config_env(struct pop3d_config *cf, struct bstr *why)
             cf->expire_days = u;
         } else {
             r = 1;
-            if (bstr_cats(why, "POP3EXPIRE is neither a number of days nor NEVER; ") == -1)
+            if (bstr_cats(
+                    why,
+                    "POP3EXPIRE is neither a number of days nor NEVER; ") == -1)
                 return 1;
         }
     }
@@ -165,8 +168,8 @@ okay(struct pop3d *s)
  * NULL with *i (from 0) and the text after it, or the error text.
  */
 static const char *
-msgno(struct pop3d *s, const char *arg, size_t len, size_t *i, const char **rest,
-      size_t *restlen)
+msgno(struct pop3d *s, const char *arg, size_t len, size_t *i,
+      const char **rest, size_t *restlen)
 {
     unsigned long u;
 
@@ -412,14 +415,16 @@ do_capa(struct pop3d *s, const char *arg, size_t len)
 
     (void)arg;
     (void)len;
-    if (pop3d_puts(s, "+OK capability list follows\r\n"
-                      "TOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nUSER\r\n") == -1)
+    if (pop3d_puts(s,
+                   "+OK capability list follows\r\n"
+                   "TOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nUSER\r\n") == -1)
         return -1;
-    if (cf->logindelay_set && (pop3d_puts(s, "LOGIN-DELAY ") == -1 ||
-                               put_ull(s, cf->logindelay) == -1 ||
-                               pop3d_puts(s, "\r\n") == -1))
+    if (cf->logindelay_set &&
+        (pop3d_puts(s, "LOGIN-DELAY ") == -1 ||
+         put_ull(s, cf->logindelay) == -1 || pop3d_puts(s, "\r\n") == -1))
         return -1;
-    if (cf->expire == POP3D_EXPIRE_NEVER && pop3d_puts(s, "EXPIRE NEVER\r\n") == -1)
+    if (cf->expire == POP3D_EXPIRE_NEVER &&
+        pop3d_puts(s, "EXPIRE NEVER\r\n") == -1)
         return -1;
     if (cf->expire == POP3D_EXPIRE_DAYS &&
         (pop3d_puts(s, "EXPIRE ") == -1 || put_ull(s, cf->expire_days) == -1 ||
@@ -431,7 +436,8 @@ do_capa(struct pop3d *s, const char *arg, size_t len)
 static int
 do_quit(struct pop3d *s, const char *arg, size_t len)
 {
-    bool expire0 = s->cf->expire == POP3D_EXPIRE_DAYS && s->cf->expire_days == 0;
+    bool expire0 =
+        s->cf->expire == POP3D_EXPIRE_DAYS && s->cf->expire_days == 0;
     int r;
 
     (void)arg;
@@ -518,7 +524,8 @@ pop3d_run(struct pop3d *s)
 
             if (len && s->line.s[len - 1] == '\n')
                 len--;
-            if (pop3d_command(s, s->line.s, len) == -1 && s->end != POP3D_END_QUIT)
+            if (pop3d_command(s, s->line.s, len) == -1 &&
+                s->end != POP3D_END_QUIT)
                 break;
         }
         if ((s->end == POP3D_END_QUIT || !line_waiting(&s->in)) &&

@@ -24,13 +24,13 @@
 
 #define POP3D_TIMEOUT 1200        /* seconds, each read and write (qmail's) */
 #define POP3D_TMP_AGE 129600      /* 36 hours: tmp/ leftovers removed */
-#define POP3D_STAMP ".pop3-login" /* LOGIN-DELAY: its mtime is the last login */
+#define POP3D_STAMP ".pop3-login" /* LOGIN-DELAY: mtime of the last login */
 #define POP3D_CHUNK 65536         /* bytes read from a message at a time */
 
 /* One message of the listing. */
 struct pop3d_msg {
-    size_t off;              /* "new/X" or "cur/X", NUL-terminated, at names.s + off */
-    unsigned long long size; /* st_size at listing time, as qmail-pop3d gives it */
+    size_t off; /* "new/X" or "cur/X", NUL-terminated, at names.s + off */
+    unsigned long long size; /* st_size when listed (qmail-pop3d's) */
     time_t mtime;
     bool deleted;   /* DELE'd in this session */
     bool retrieved; /* RETR'd in this session (EXPIRE 0) */
@@ -47,7 +47,8 @@ enum pop3d_expire { POP3D_EXPIRE_UNSET, POP3D_EXPIRE_NEVER, POP3D_EXPIRE_DAYS };
 
 /* What the environment says; read once, never changed. */
 struct pop3d_config {
-    const char *user, *ip;  /* for the log: $VPOPUSER or $USER, $TCPREMOTEIP ("-") */
+    /* for the log: $VPOPUSER or $USER, and $TCPREMOTEIP ("-" when unset) */
+    const char *user, *ip;
     bool logindelay_set;
     unsigned long logindelay; /* seconds */
     enum pop3d_expire expire;
@@ -55,8 +56,13 @@ struct pop3d_config {
 };
 
 /* Why a session ended (for the log and the UPDATE state). */
-enum pop3d_end { POP3D_END_NONE, POP3D_END_QUIT, POP3D_END_EOF, POP3D_END_TIMEOUT,
-                 POP3D_END_ERROR };
+enum pop3d_end {
+    POP3D_END_NONE,
+    POP3D_END_QUIT,
+    POP3D_END_EOF,
+    POP3D_END_TIMEOUT,
+    POP3D_END_ERROR
+};
 
 struct pop3d {
     const struct pop3d_config *cf;
@@ -89,24 +95,28 @@ struct pop3d_enc {
 
 /* pop3d_wire.c: pure */
 void pop3d_enc_init(struct pop3d_enc *e, bool top, unsigned long lines);
-int pop3d_enc_push(struct pop3d_enc *e, const char *p, size_t n, struct bstr *out) WUR;
+int pop3d_enc_push(struct pop3d_enc *e, const char *p, size_t n,
+                   struct bstr *out) WUR;
 int pop3d_enc_end(struct pop3d_enc *e, struct bstr *out) WUR;
 const char *pop3d_uidl(const char *name, size_t *len);
 bool pop3d_name_ok(const char *name);
-int pop3d_msg_cmp(const struct pop3d_msg *a, const struct pop3d_msg *b, const char *names);
+int pop3d_msg_cmp(const struct pop3d_msg *a, const struct pop3d_msg *b,
+                  const char *names);
 
 /* pop3d_box.c: the Maildir in the current directory */
 int pop3d_box_scan(struct pop3d_box *b) WUR;
 void pop3d_box_free(struct pop3d_box *b);
 const char *pop3d_box_name(const struct pop3d_box *b, size_t i);
 int pop3d_box_open(struct pop3d_box *b, size_t i) WUR;
-int pop3d_box_update(struct pop3d_box *b, bool expire0, unsigned long *ndeleted) WUR;
+int pop3d_box_update(struct pop3d_box *b, bool expire0,
+                     unsigned long *ndeleted) WUR;
 int pop3d_expire(unsigned long days, time_t now, unsigned long *nremoved) WUR;
 int pop3d_logindelay(unsigned long delay, time_t now, unsigned long *wait) WUR;
 
 /* pop3d.c: the session */
 int pop3d_config_env(struct pop3d_config *cf, struct bstr *why) WUR;
-void pop3d_init(struct pop3d *s, const struct pop3d_config *cf, int infd, int outfd);
+void pop3d_init(struct pop3d *s, const struct pop3d_config *cf, int infd,
+                int outfd);
 int pop3d_put(struct pop3d *s, const char *p, size_t n) WUR;
 int pop3d_puts(struct pop3d *s, const char *str) WUR;
 int pop3d_flush(struct pop3d *s) WUR;

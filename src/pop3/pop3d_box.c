@@ -28,7 +28,8 @@
 static const char *const subdirs[] = {"new", "cur"};
 
 static int
-add(struct pop3d_box *b, const char *sub, const char *name, const struct stat *st)
+add(struct pop3d_box *b, const char *sub, const char *name,
+    const struct stat *st)
 {
     size_t off = b->names.len;
 
@@ -154,7 +155,8 @@ find_moved(struct pop3d_box *b, size_t i)
         const char *du = pop3d_uidl(de->d_name, &n);
         struct stat st;
 
-        if (n != want.len || memcmp(du, want.s, n) != 0 || !pop3d_name_ok(de->d_name))
+        if (n != want.len || memcmp(du, want.s, n) != 0 ||
+            !pop3d_name_ok(de->d_name))
             continue;
         if (strcmp(pop3d_box_name(b, i) + 4, de->d_name) == 0 &&
             strncmp(pop3d_box_name(b, i), "cur/", 4) == 0)
@@ -277,8 +279,8 @@ pop3d_box_update(struct pop3d_box *b, bool expire0, unsigned long *ndeleted)
             const char *name = pop3d_box_name(b, i);
 
             to.len = 0;
-            if (bstr_cats(&to, "cur/") == -1 || bstr_cats(&to, name + 4) == -1 ||
-                bstr_cats(&to, ":2,") == -1) {
+            if (bstr_cats(&to, "cur/") == -1 ||
+                bstr_cats(&to, name + 4) == -1 || bstr_cats(&to, ":2,") == -1) {
                 failed = errno;
                 continue;
             }

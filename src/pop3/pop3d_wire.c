@@ -13,7 +13,8 @@
 
 #include <string.h>
 
-/* pop3d_enc_init - start encoding one message; top: stop after `lines` body lines. */
+/* pop3d_enc_init - start encoding one message; top: stop after `lines` body
+ * lines. */
 void
 pop3d_enc_init(struct pop3d_enc *e, bool top, unsigned long lines)
 {
@@ -146,7 +147,8 @@ pop3d_name_ok(const char *name)
  * numbering in every session; then new/ before cur/.
  */
 int
-pop3d_msg_cmp(const struct pop3d_msg *a, const struct pop3d_msg *b, const char *names)
+pop3d_msg_cmp(const struct pop3d_msg *a, const struct pop3d_msg *b,
+              const char *names)
 {
     const char *na = names + a->off, *nb = names + b->off;
     int c;

@@ -19,8 +19,8 @@
 #include "pop3d.h"
 
 static const char *const reasons[] = {
-    [POP3D_END_NONE] = "eof",        [POP3D_END_QUIT] = "quit",
-    [POP3D_END_EOF] = "eof",         [POP3D_END_TIMEOUT] = "timeout",
+    [POP3D_END_NONE] = "eof",    [POP3D_END_QUIT] = "quit",
+    [POP3D_END_EOF] = "eof",     [POP3D_END_TIMEOUT] = "timeout",
     [POP3D_END_ERROR] = "error",
 };
 
@@ -49,15 +49,17 @@ die_nomaildir(struct pop3d *s)
 static void __attribute__((noreturn))
 die_scan(struct pop3d *s)
 {
-    log_line("user=%s unable to scan $HOME/Maildir: %s", s->cf->user, strerror(errno));
+    log_line("user=%s unable to scan $HOME/Maildir: %s", s->cf->user,
+             strerror(errno));
     die_reply(s, "-ERR unable to scan $HOME/Maildir\r\n", 1);
 }
 
 static void __attribute__((noreturn))
 die_logindelay(struct pop3d *s, unsigned long wait)
 {
-    log_line("refused user=%s ip=%s login-delay wait=%lu", s->cf->user, s->cf->ip, wait);
-    die_reply(s, "-ERR [LOGIN-DELAY] too soon after the last login, try again later\r\n", 0);
+    log_line("refused user=%s ip=%s login-delay wait=%lu", s->cf->user,
+             s->cf->ip, wait);
+    die_reply(s, "-ERR [LOGIN-DELAY] too soon after the last login\r\n", 0);
 }
 
 int
@@ -82,7 +84,8 @@ main(int argc, char **argv)
     if (getuid() == 0)
         die_root();
     if (pop3d_config_env(&cf, &why) != 0)
-        log_line("ignored: %.*s", (int)(why.len > 2 ? why.len - 2 : 0), why.s ? why.s : "");
+        log_line("ignored: %.*s", (int)(why.len > 2 ? why.len - 2 : 0),
+                 why.s ? why.s : "");
     bstr_free(&why);
     pop3d_init(s, &cf, 0, 1);
 
@@ -95,25 +98,29 @@ main(int argc, char **argv)
         if (r == 1)
             die_logindelay(s, wait);
         if (r == -1)
-            log_line("user=%s cannot stamp the login time: %s", cf.user, strerror(errno));
+            log_line("user=%s cannot stamp the login time: %s", cf.user,
+                     strerror(errno));
     }
     (void)!maildir_clean_tmp(".", POP3D_TMP_AGE);
     if (cf.expire == POP3D_EXPIRE_DAYS && cf.expire_days > 0) {
         if (pop3d_expire(cf.expire_days, now, &n) == -1)
             log_line("user=%s expire: %s", cf.user, strerror(errno));
         if (n)
-            log_line("expired user=%s messages=%lu days=%lu", cf.user, n, cf.expire_days);
+            log_line("expired user=%s messages=%lu days=%lu", cf.user, n,
+                     cf.expire_days);
     }
     if (pop3d_box_scan(&s->box) == -1)
         die_scan(s);
 
     for (size_t i = 0; i < s->box.n; i++)
         bytes += s->box.v[i].size;
-    log_line("session user=%s ip=%s messages=%zu bytes=%llu", cf.user, cf.ip, s->box.n, bytes);
+    log_line("session user=%s ip=%s messages=%zu bytes=%llu", cf.user, cf.ip,
+             s->box.n, bytes);
     if (pop3d_puts(s, "+OK \r\n") == 0 && pop3d_flush(s) == 0)
         pop3d_run(s);
-    log_line("end user=%s ip=%s retrieved=%lu deleted=%lu sent=%llu reason=%s", cf.user, cf.ip,
-             s->nretrieved, s->ndeleted, s->sent, reasons[s->end]);
+    log_line("end user=%s ip=%s retrieved=%lu deleted=%lu sent=%llu reason=%s",
+             cf.user, cf.ip, s->nretrieved, s->ndeleted, s->sent,
+             reasons[s->end]);
     pop3d_free(s);
     free(s);
     return 0;

@@ -35,7 +35,8 @@ one_line(const char *line, size_t len)
         ctl |= (unsigned char)line[i] < 0x20 || line[i] == 0x7f;
     pop3cmd_parse(line, len, &c);
     must(c.ctl == ctl);
-    must(c.arglen == 0 || (c.arg > line && c.arg + c.arglen <= line + stripped));
+    must(c.arglen == 0 ||
+         (c.arg > line && c.arg + c.arglen <= line + stripped));
     must(c.arglen == 0 || c.arg[0] != ' ');
     if (c.verb != POP3_UNKNOWN) {
         const char *name = pop3cmd_verb_name(c.verb);

@@ -56,7 +56,8 @@ static const struct parse_case parses[] = {
     {"PASS a\x7f", 0, POP3_PASS, "a\x7f", true},
     {"RE\0TR 1", 7, POP3_UNKNOWN, "1", true},
     {"USER joe\0x", 10, POP3_USER, "joe\0x", true},
-    {"USER j\xc3\xa9", 0, POP3_USER, "j\xc3\xa9", false}, /* UTF-8 is not a control */
+    {"USER j\xc3\xa9", 0, POP3_USER, "j\xc3\xa9",
+     false}, /* UTF-8 is not a control */
     {"\r", 0, POP3_UNKNOWN, "", false},
     {"\r\r", 0, POP3_UNKNOWN, "", true},
 };
@@ -68,16 +69,22 @@ t_parse(void)
         const struct parse_case *t = &parses[i];
         size_t len = t->len ? t->len : strlen(t->line);
         /* an argument with a NUL runs to the line's end */
-        size_t alen = t->len && *t->arg ? (size_t)(t->line + len - (const char *)memmem(t->line + 1, len - 1, t->arg, strlen(t->arg)))
-                                        : strlen(t->arg);
+        size_t alen =
+            t->len && *t->arg
+                ? (size_t)(t->line + len -
+                           (const char *)memmem(t->line + 1, len - 1, t->arg,
+                                                strlen(t->arg)))
+                : strlen(t->arg);
         struct pop3cmd c;
 
         pop3cmd_parse(t->line, len, &c);
         if (!CHECK_INT(c.verb, t->verb) | !CHECK_INT(c.ctl, t->ctl) |
-            !harness_check_mem(c.arg, c.arglen, t->arg, alen, "arg", __FILE__, __LINE__))
+            !harness_check_mem(c.arg, c.arglen, t->arg, alen, "arg", __FILE__,
+                               __LINE__))
             fprintf(stderr, "  in case %zu\n", i);
         /* the argument always points into the line, or is "" */
-        CHECK(c.arglen == 0 || (c.arg >= t->line && c.arg + c.arglen <= t->line + len));
+        CHECK(c.arglen == 0 ||
+              (c.arg >= t->line && c.arg + c.arglen <= t->line + len));
     }
 }
 
@@ -155,8 +162,8 @@ t_number(void)
             continue;
         }
         CHECK(n == t->n);
-        CHECK(harness_check_mem(rest, restlen, t->rest, strlen(t->rest), "rest", __FILE__,
-                                __LINE__));
+        CHECK(harness_check_mem(rest, restlen, t->rest, strlen(t->rest), "rest",
+                                __FILE__, __LINE__));
     }
 }
 

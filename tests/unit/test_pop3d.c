@@ -47,8 +47,10 @@ static const struct enc_case encs[] = {
     /* TOP */
     {"H: 1\nH: 2\n\nb1\nb2\nb3\n", 0, 0, "H: 1\r\nH: 2\r\n\r\n.\r\n", 0},
     {"H: 1\nH: 2\n\nb1\nb2\nb3\n", 0, 1, "H: 1\r\nH: 2\r\n\r\nb1\r\n.\r\n", 0},
-    {"H: 1\nH: 2\n\nb1\nb2\nb3\n", 0, 2, "H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\n.\r\n", 0},
-    {"H: 1\nH: 2\n\nb1\nb2\nb3\n", 0, 99, "H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\nb3\r\n.\r\n", 0},
+    {"H: 1\nH: 2\n\nb1\nb2\nb3\n", 0, 2,
+     "H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\n.\r\n", 0},
+    {"H: 1\nH: 2\n\nb1\nb2\nb3\n", 0, 99,
+     "H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\nb3\r\n.\r\n", 0},
     {"H: 1\r\n\r\nb1\r\nb2\r\n", 0, 1, "H: 1\r\n\r\nb1\r\n.\r\n", 0},
     {"H: 1\n\n.b1\nb2", 0, 5, "H: 1\r\n\r\n..b1\r\nb2\r\n.\r\n", 0},
     {"H: 1\nH: 2\n", 0, 0, "H: 1\r\nH: 2\r\n.\r\n", 0}, /* no body */
@@ -86,8 +88,8 @@ t_encode(void)
         static const size_t steps[] = {1 << 20, 1, 3};
         for (size_t k = 0; k < 3; k++) {
             encode(t->in, inlen, t->top, steps[k], &out);
-            if (!harness_check_mem(out.s, out.len, t->out, outlen, "encoded", __FILE__,
-                                   __LINE__))
+            if (!harness_check_mem(out.s, out.len, t->out, outlen, "encoded",
+                                   __FILE__, __LINE__))
                 fprintf(stderr, "  encode case %zu step %zu\n", i, steps[k]);
         }
     }
@@ -136,11 +138,12 @@ t_encode_roundtrip(void)
         CHECK_INT(bstr_cats(&in, "\r\n"), 0);
         encode(in.s, in.len, -1, 1 + (size_t)(rand_r(&seed) % 100), &out);
         unstuff(out.s, out.len, &back);
-        CHECK(harness_check_mem(back.s, back.len, in.s, in.len, "roundtrip", __FILE__,
-                                __LINE__));
+        CHECK(harness_check_mem(back.s, back.len, in.s, in.len, "roundtrip",
+                                __FILE__, __LINE__));
         /* no line of the wire form is a lone dot but the last */
         CHECK(out.len >= 3 && memcmp(out.s + out.len - 3, ".\r\n", 3) == 0);
-        CHECK(memmem(out.s, out.len - 3, "\r\n.\r\n", 5) == NULL || out.len == 3);
+        CHECK(memmem(out.s, out.len - 3, "\r\n.\r\n", 5) == NULL ||
+              out.len == 3);
     }
     bstr_free(&in);
     bstr_free(&out);
@@ -172,7 +175,8 @@ t_uidl(void)
         size_t n;
         const char *u = pop3d_uidl(t[i].name, &n);
 
-        if (!harness_check_mem(u, n, t[i].uidl, strlen(t[i].uidl), "uidl", __FILE__, __LINE__))
+        if (!harness_check_mem(u, n, t[i].uidl, strlen(t[i].uidl), "uidl",
+                               __FILE__, __LINE__))
             fprintf(stderr, "  uidl of %s\n", t[i].name);
     }
 }
@@ -297,18 +301,20 @@ t_update(void)
     long long count;
 
     fresh("update");
-    put_file("new/1.a,S=100", "0123456789", 1);  /* Maildir++ size from the name */
-    put_file("new/2.b", "0123456789", 2);        /* st_size */
-    put_file("cur/3.c:2,S", "01234", 3);         /* deleted */
-    put_file("new/4.d", "keep", 4);              /* moved to cur/ */
-    put_file("cur/5.e:2,S", "keep", 5);          /* stays */
+    put_file("new/1.a,S=100", "0123456789",
+             1);                          /* Maildir++ size from the name */
+    put_file("new/2.b", "0123456789", 2); /* st_size */
+    put_file("cur/3.c:2,S", "01234", 3);  /* deleted */
+    put_file("new/4.d", "keep", 4);       /* moved to cur/ */
+    put_file("cur/5.e:2,S", "keep", 5);   /* stays */
     put_file("maildirsize", "1000000S\n124 5\n", 10);
     CHECK_INT(pop3d_box_scan(&b), 0);
     CHECK_INT(b.n, 5);
     b.v[0].deleted = b.v[1].deleted = b.v[2].deleted = true;
     CHECK_INT(pop3d_box_update(&b, false, &nd), 0);
     CHECK_INT(nd, 3);
-    CHECK(!exists("new/1.a,S=100") && !exists("new/2.b") && !exists("cur/3.c:2,S"));
+    CHECK(!exists("new/1.a,S=100") && !exists("new/2.b") &&
+          !exists("cur/3.c:2,S"));
     CHECK(!exists("new/4.d") && exists("cur/4.d:2,"));
     CHECK(exists("cur/5.e:2,S"));
     CHECK_INT(sums(&count), 124 - 100 - 10 - 5);
@@ -478,7 +484,8 @@ t_session(void)
     CHECK_BSTR(out, "+OK \r\n");
     CHECK(exists("new/1.a"));
     /* QUIT ends it there: what follows is not read */
-    CHECK_INT(session("RETR 1\r\nQUIT\r\nDELE 1\r\n", false, 5, &out), POP3D_END_QUIT);
+    CHECK_INT(session("RETR 1\r\nQUIT\r\nDELE 1\r\n", false, 5, &out),
+              POP3D_END_QUIT);
     CHECK_BSTR(out, "+OK \r\nx\r\n.\r\n+OK \r\n");
     CHECK(!exists("new/1.a") && exists("cur/1.a:2,"));
     bstr_free(&out);
