@@ -41,6 +41,7 @@ struct pop3d_box {
     struct pop3d_msg *v;
     size_t n, cap;
     struct bstr names;
+    int counterr; /* errno of a maildirsize not updated at QUIT, or 0 */
 };
 
 enum pop3d_expire { POP3D_EXPIRE_UNSET, POP3D_EXPIRE_NEVER, POP3D_EXPIRE_DAYS };

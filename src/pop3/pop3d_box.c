@@ -247,7 +247,8 @@ remove_msg(struct pop3d_box *b, size_t i, unsigned long long *bytes)
  * messages of new/ to cur/NAME:2, (qmail's), then take what was removed
  * off maildirsize.  *ndeleted: how many files were unlinked by us.  0,
  * or -1 with errno when a message could not be removed (the others are
- * still done).
+ * still done).  A maildirsize that could not be updated is not a failure:
+ * b->counterr says it.
  */
 int
 pop3d_box_update(struct pop3d_box *b, bool expire0, unsigned long *ndeleted)
@@ -289,8 +290,11 @@ pop3d_box_update(struct pop3d_box *b, bool expire0, unsigned long *ndeleted)
         }
     }
     *ndeleted = (unsigned long)count;
-    if (count > 0 && vdq_add(".", -(long long)bytes, -count) == -1 && !failed)
-        failed = errno;
+    /* the messages are gone either way: a quota file that cannot be
+     * written is no reason to tell the client they are not */
+    b->counterr = 0;
+    if (count > 0 && vdq_add(".", -(long long)bytes, -count) == -1)
+        b->counterr = errno;
     vdq_unlock(lockfd);
     bstr_free(&to);
     if (failed) {

@@ -118,6 +118,9 @@ main(int argc, char **argv)
              s->box.n, bytes);
     if (pop3d_puts(s, "+OK \r\n") == 0 && pop3d_flush(s) == 0)
         pop3d_run(s);
+    if (s->box.counterr)
+        log_line("user=%s maildirsize not updated: %s", cf.user,
+                 strerror(s->box.counterr));
     log_line("end user=%s ip=%s retrieved=%lu deleted=%lu sent=%llu reason=%s",
              cf.user, cf.ip, s->nretrieved, s->ndeleted, s->sent,
              reasons[s->end]);

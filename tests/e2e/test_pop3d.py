@@ -607,6 +607,23 @@ class Pop3dCase(unittest.TestCase):
         self.quit(s)
         self.assertFalse(os.path.exists(os.path.join(self.box.md, "maildirsize")))
 
+    def test_maildirsize_symlink(self):
+        """maildirsize pointing elsewhere is never written through; the
+        messages are still removed and QUIT is +OK; the log says it."""
+        self.box.add("new", "1.a", b"x")
+        target = os.path.join(self.box.tmp, "elsewhere")
+        with open(target, "w") as f:
+            f.write("0S\n")
+        self.box.chown(target)
+        os.symlink(target, os.path.join(self.box.md, "maildirsize"))
+        s = self.open()
+        s.cmd("DELE 1")
+        self.quit(s)
+        self.assertEqual(self.box.files("new") + self.box.files("cur"), [])
+        with open(target) as f:
+            self.assertEqual(f.read(), "0S\n")
+        self.assertIn("maildirsize not updated", s.log())
+
     def test_unlink_failure(self):
         self.box.add("new", "1.a", b"x")
         self.box.add("cur", "2.b:2,S", b"y")
