@@ -47,6 +47,8 @@ if len(f) >= 3 and f[0] == b"tiny" and f[1] == b"tinypw":
     os.execvp(sys.argv[1], sys.argv[1:])
 if len(f) >= 3 and f[0] == b"crash":
     os.kill(os.getpid(), 11)
+if len(f) >= 3 and f[0] == b"temp":
+    sys.exit(111)
 sys.exit(1)
 '''
 
@@ -114,7 +116,7 @@ class PopupCase(unittest.TestCase):
             q.control("vpopclearpasswd", "1\n")
             rc, out, err = q.tool("vadddomain", "example.test", "dompw")
             assert rc == 0, err
-            for u in ("joe", "ann", "bob", "big", "tls", "pipe", "other", "many"):
+            for u in ("joe", "ann", "bob", "big", "tls", "pipe", "other", "many", "ppipe"):
                 rc, out, err = q.tool("vadduser", u + "@example.test", PW)
                 assert rc == 0, err
             cls.ctx, cls.pctx = install_cert(q)
@@ -306,6 +308,18 @@ class TestPlain(PopupCase):
         self.assertEqual(r.cmd("NOOP"), "+OK ")
         self.assertEqual(r.cmd("QUIT"), "+OK ")
 
+    def test_auth_plain_pipelined_and_long(self):
+        self.deliver("ppipe", "1000.9.h", message(11))
+        r = self.raw()
+        self.assertEqual(r.cmd("AUTH PLAIN"), "+ ")
+        self.assertEqual(r.cmd("A" * 2000), "-ERR line too long")
+        self.assertEqual(r.cmd("NOOP"), "+OK ")
+        plain = base64.b64encode(b"\0ppipe@example.test\0" + PW.encode()).decode()
+        r.send("AUTH PLAIN %s\r\nSTAT\r\nQUIT\r\n" % plain)
+        self.assertEqual(r.line(), "+OK ")
+        self.assertRegex(r.line(), r"^\+OK \d+ \d+$")
+        self.assertEqual(r.line(), "+OK ")
+
     def test_garbage_lines_hit_the_command_limit(self):
         r = self.raw()
         r.send(b"".join(b"\x00\xff garbage %d\r\n" % i for i in range(200)))
@@ -419,6 +433,14 @@ class TestTLS(PopupCase):
         self.assertRegex(r.line(), r"^\+OK \d+ \d+$")
         self.assertEqual(r.line(), "+OK ")
         self.assertEqual(r.rest(), b"")
+
+    def test_garbage_instead_of_a_handshake(self):
+        r = self.raw()
+        self.assertEqual(r.cmd("STLS"), "+OK Begin TLS negotiation")
+        time.sleep(0.2)  # after the discard: this is what the handshake reads
+        r.send(b"USER joe\r\nPASS x\r\n" + b"\x16\x03\x01garbage" * 10)
+        self.assertNotIn(b"+OK", r.rest())
+        self.wait_log(r"qmail-popup: tls failed ip=127\.0\.0\.1: ")
 
     def test_dropped_tls_session_deletes_nothing(self):
         """The client goes away in the middle of a relayed session: the
@@ -570,6 +592,11 @@ class TestCheckpassword(unittest.TestCase):
         p.quit()
         r = Raw(port)
         self.addCleanup(r.close)
+        r.cmd("USER temp")
+        self.assertEqual(r.cmd("PASS x"),
+                         "-ERR [SYS/TEMP] unable to check the login, try again later")
+        self.assertIn("login failed ip=127.0.0.1 user=temp mech=USER tls=no exit=111 temporary",
+                      q.log("tiny.log"))
         r.cmd("USER crash")
         self.assertEqual(r.cmd("PASS x"), "-ERR aack, child crashed")
         self.assertIn("login crashed ip=127.0.0.1 user=crash mech=USER signal=11",
