@@ -35,6 +35,8 @@ class DemoTest(unittest.TestCase):
                          "QNG_DEMO_SMTPS_PORT": str(free_port()),
                          "QNG_DEMO_POP3_PORT": str(free_port()),
                          "QNG_DEMO_POP3S_PORT": str(free_port()),
+                         "QNG_DEMO_IMAP_PORT": str(free_port()),
+                         "QNG_DEMO_IMAPS_PORT": str(free_port()),
                          # remote mail must not reach the machine's resolver
                          "QNG_DEMO_DNSSERVERS": "127.0.0.1:1",
                          "B": os.path.relpath(qng.BUILD, qng.REPO)})
@@ -217,6 +219,57 @@ class DemoTest(unittest.TestCase):
                 p.pass_(password + "x")
         finally:
             p.close()
+
+    @unittest.skipUnless(os.path.exists("/usr/lib/dovecot/imap"), "Dovecot is not installed")
+    def test_imap_through_dovecot_reads_the_same_mailbox(self):
+        """With Dovecot installed the demo serves IMAP (STARTTLS) and IMAPS
+        on the same accounts and Maildirs (doc/dovecot.md); stop stops it."""
+        import imaplib
+        import ssl
+        r = self.demo("start")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(b"IMAP on " + self.env["QNG_DEMO_IMAP_PORT"].encode(), r.stdout)
+        demo = os.path.realpath(self.env["QNG_DEMO"])
+        with open(os.path.join(demo, "etc", "demo-password")) as f:
+            password = f.read().strip()
+        with smtplib.SMTP("127.0.0.1", int(self.env["QNG_DEMO_PORT"]), timeout=10) as s:
+            s.sendmail("me@example.test", ["demo@example.test"],
+                       "Subject: over IMAP\n\nread me with IMAP\n")
+        md = os.path.join(demo, "vpopmail", "domains", "example.test", "demo", "Maildir")
+        qng.wait_for(lambda: os.listdir(os.path.join(md, "new")), 15, what="the delivery")
+        ctx = ssl.create_default_context(cafile=os.path.join(demo, "etc", "ca.pem"))
+        port = int(self.env["QNG_DEMO_IMAPS_PORT"])
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        qng.wait_for(up, 20, what="Dovecot's IMAPS port")
+        m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx, timeout=10)
+        try:
+            m.login("demo@example.test", password)
+            typ, data = m.select("INBOX")
+            self.assertEqual(typ, "OK")
+            self.assertEqual(int(data[0]), 1)
+            typ, data = m.fetch("1", "(BODY.PEEK[])")
+            self.assertIn(b"read me with IMAP", data[0][1])
+            m.logout()
+        finally:
+            try:
+                m.shutdown()
+            except OSError:
+                pass
+        m = imaplib.IMAP4("127.0.0.1", int(self.env["QNG_DEMO_IMAP_PORT"]), timeout=10)
+        try:
+            m.starttls(ssl_context=ctx)
+            with self.assertRaises(imaplib.IMAP4.error):
+                m.login("demo@example.test", password + "x")
+        finally:
+            m.shutdown()
+        self.assertEqual(self.demo("stop").returncode, 0)
+        qng.wait_for(lambda: not up(), 15, what="Dovecot to stop")
 
     def test_demo_announces_the_seeds_size_limit(self):
         self.assertEqual(self.demo("start").returncode, 0)
