@@ -183,20 +183,41 @@ find_moved(struct pop3d_box *b, size_t i)
 }
 
 /*
+ * open_msg - open a message file: never through a symlink, and never
+ * anything but a regular file (a FIFO put there after the listing would
+ * block an open or a read for ever, beyond the session's timeouts).
+ */
+static int
+open_msg(const char *name)
+{
+    int fd = open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+
+    if (fd == -1)
+        return -1;
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    return fd; /* O_NONBLOCK changes nothing for a regular file */
+}
+
+/*
  * pop3d_box_open - open message i for reading, following it into cur/
  * when another session moved it.  The fd, or -1 with errno (ENOENT: the
- * message is gone).
+ * message is gone; EINVAL: not a regular file).
  */
 int
 pop3d_box_open(struct pop3d_box *b, size_t i)
 {
-    int fd = open(pop3d_box_name(b, i), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open_msg(pop3d_box_name(b, i));
 
     if (fd == -1 && errno == ENOENT) {
         int r = find_moved(b, i);
 
         if (r == 1)
-            fd = open(pop3d_box_name(b, i), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            fd = open_msg(pop3d_box_name(b, i));
         else if (r == 0)
             errno = ENOENT;
     }

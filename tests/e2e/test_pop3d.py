@@ -607,6 +607,24 @@ class Pop3dCase(unittest.TestCase):
         self.quit(s)
         self.assertFalse(os.path.exists(os.path.join(self.box.md, "maildirsize")))
 
+    def test_swapped_for_fifo_or_symlink(self):
+        """A message replaced after the listing by a FIFO or a symlink is
+        not opened (a FIFO would block the session for ever)."""
+        self.box.add("new", "1.a", b"x")
+        self.box.add("new", "2.b", b"y")
+        s = self.open()
+        p1 = os.path.join(self.box.md, "new", "1.a")
+        p2 = os.path.join(self.box.md, "new", "2.b")
+        os.unlink(p1)
+        os.mkfifo(p1)
+        self.box.chown(p1)
+        os.unlink(p2)
+        os.symlink("/etc/passwd", p2)
+        self.assertEqual(s.cmd("RETR 1"), b"-ERR unable to open that message\r\n")
+        self.assertEqual(s.cmd("TOP 2 0"), b"-ERR unable to open that message\r\n")
+        self.assertEqual(s.cmd("NOOP"), b"+OK \r\n")
+        self.quit(s)
+
     def test_maildirsize_symlink(self):
         """maildirsize pointing elsewhere is never written through; the
         messages are still removed and QUIT is +OK; the log says it."""
