@@ -391,7 +391,9 @@ pop3d_logindelay(unsigned long delay, time_t now, unsigned long *wait)
         *wait = delay - (unsigned long)(now - st.st_mtime);
         return 1;
     }
-    fd = open(POP3D_STAMP, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* O_NONBLOCK: a FIFO in its place must not block the login */
+    fd = open(POP3D_STAMP,
+              O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     if (fd == -1)
         return -1;
     if (futimens(fd, NULL) == -1) {

@@ -432,6 +432,10 @@ t_logindelay(void)
     CHECK_INT(symlink("elsewhere", POP3D_STAMP), 0);
     CHECK_INT(pop3d_logindelay(60, now + 61, &wait), -1);
     CHECK(!exists("elsewhere"));
+    /* nor does a FIFO block the login */
+    CHECK_INT(unlink(POP3D_STAMP), 0);
+    CHECK_INT(mkfifo(POP3D_STAMP, 0600), 0);
+    CHECK_INT(pop3d_logindelay(60, now + 61, &wait), -1);
 }
 
 /* session - run pop3d over a socketpair with input in (then EOF unless
