@@ -19,27 +19,7 @@
 #include "datetime.h"
 #include "log.h"
 #include "smtpd.h"
-
-#define CERTFILE "control/servercert.pem"
-#define CERTFILE2 "control/servercert2.pem" /* a second key type, if any */
-#define DHFILE "control/dh2048.pem"
-#define TICKETKEYS "control/tlsticketkeys"
-
-static enum tls_version
-min_version(const struct bstr *b)
-{
-    static const struct {
-        const char *name;
-        enum tls_version v;
-    } names[] = {{"TLSv1", TLS_V1_0},   {"TLSv1.0", TLS_V1_0},
-                 {"TLSv1.1", TLS_V1_1}, {"TLSv1.2", TLS_V1_2},
-                 {"TLSv1.3", TLS_V1_3}};
-
-    for (size_t i = 0; b->len && i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(b->s, names[i].name) == 0)
-            return names[i].v;
-    return 0;
-}
+#include "tlsctl.h"
 
 /* smtpd_tls_offered - may this session say STARTTLS now? */
 bool
@@ -56,35 +36,28 @@ smtpd_tls_offered(const struct smtpd_session *s)
 int
 smtpd_tls_prepare(struct smtpd_session *s)
 {
-    struct tls_server_conf c;
-    struct bstr err = BSTR_INIT;
+    struct tlsctl_conf c;
+    struct bstr err = BSTR_INIT, warn = BSTR_INIT;
     const struct smtpd_config *cf = s->cf;
 
     if (s->tlsctx)
         return 0;
-    memset(&c, 0, sizeof c);
-    c.certfile[0] = CERTFILE;
-    c.certfile[1] = access(CERTFILE2, F_OK) == 0 ? CERTFILE2 : NULL;
-    c.dhfile = access(DHFILE, F_OK) == 0 ? DHFILE : NULL;
+    c.dir = "control";
     c.ciphers = cf->tlsciphers.len ? cf->tlsciphers.s : NULL;
-    c.ciphersuites = cf->tlssuites.len ? cf->tlssuites.s : NULL;
-    c.minver = min_version(&cf->tlsmin);
-    c.ticketkeys = access(TICKETKEYS, F_OK) == 0 ? TICKETKEYS : NULL;
-    if (cf->tlsmin.len && c.minver == 0)
-        log_line("warning: control/tlsserverminprotocol: unknown %s, "
-                 "using TLSv1.2", cf->tlsmin.s);
-    s->tlsctx = tls_server_new(&c, &err);
-    if (s->tlsctx == NULL && c.ticketkeys) {
-        /* a bad key file costs resumption, not TLS */
-        log_line("warning: %s: %s; sessions are not resumed", TICKETKEYS,
-                 err.len ? err.s : strerror(errno));
-        bstr_truncate(&err, 0);
-        c.ticketkeys = NULL;
-        s->tlsctx = tls_server_new(&c, &err);
+    c.suites = cf->tlssuites.len ? cf->tlssuites.s : NULL;
+    c.minproto = cf->tlsmin.len ? cf->tlsmin.s : NULL;
+    s->tlsctx = tlsctl_server(&c, &warn, &err);
+    for (const char *p = warn.s, *end = warn.s + warn.len; p && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+        log_line("warning: %.*s", (int)n, p);
+        p += n + 1;
     }
     if (s->tlsctx == NULL)
         log_line("warning: TLS not available: %s",
                  err.len ? err.s : strerror(errno));
+    bstr_free(&warn);
     bstr_free(&err);
     return s->tlsctx ? 0 : -1;
 }
