@@ -29,6 +29,7 @@
 #include "log.h"
 #include "popup.h"
 #include "tls.h"
+#include "tlsctl.h"
 #include "writeall.h"
 
 #define RELAY_BUF 16384
@@ -63,96 +64,71 @@ popup_tls_configured(const struct popup_session *s)
     return ok;
 }
 
-static enum tls_version
-min_version(const struct bstr *b)
+/* log_warnings - each line of warn as a warning */
+static void
+log_warnings(const struct bstr *warn)
 {
-    static const struct {
-        const char *name;
-        enum tls_version v;
-    } names[] = {{"TLSv1", TLS_V1_0},   {"TLSv1.0", TLS_V1_0},
-                 {"TLSv1.1", TLS_V1_1}, {"TLSv1.2", TLS_V1_2},
-                 {"TLSv1.3", TLS_V1_3}};
+    const char *p = warn->s, *end = warn->s + warn->len;
 
-    for (size_t i = 0; b->len && i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(b->s, names[i].name) == 0)
-            return names[i].v;
-    return 0;
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+        log_line("warning: %.*s", (int)n, p);
+        p += n + 1;
+    }
 }
 
 /*
- * popup_tls_prepare - the server context, made once.  0, or -1 after
- * logging why TLS cannot be had (the client hears "-ERR TLS not
- * available", or a POP3S connection is closed).
+ * popup_tls_prepare - the server context, made once, as qmail-smtpd makes
+ * it (tlsctl).  0, or -1 after logging why TLS cannot be had (the client
+ * hears "-ERR TLS not available", or a POP3S connection is closed).
  */
 int
 popup_tls_prepare(struct popup_session *s)
 {
-    struct bstr cert = BSTR_INIT, cert2 = BSTR_INIT, dh = BSTR_INIT,
-                keys = BSTR_INIT, ciph = BSTR_INIT, suites = BSTR_INIT,
-                minp = BSTR_INIT, path = BSTR_INIT, err = BSTR_INIT;
-    struct tls_server_conf c;
+    static const char *const names[] = {"tlsserverciphers",
+                                        "tlsserverciphersuites",
+                                        "tlsserverminprotocol"};
+    struct bstr val[3] = {BSTR_INIT, BSTR_INIT, BSTR_INIT};
+    struct bstr dir = BSTR_INIT, path = BSTR_INIT, warn = BSTR_INIT,
+                err = BSTR_INIT;
+    struct tlsctl_conf c;
     int ret = -1;
 
     if (s->tls && s->tls->ctx)
         return 0;
-    if (s->tls == NULL && (s->tls = calloc(1, sizeof *s->tls)) == NULL) {
+    if ((s->tls == NULL && (s->tls = calloc(1, sizeof *s->tls)) == NULL) ||
+        bstr_catf(&dir, "%s/control", s->cf->home) == -1) {
         log_line("warning: TLS not available: out of memory");
-        return -1;
+        goto out;
     }
-    memset(&c, 0, sizeof c);
-    if (control(s, "servercert.pem", &cert) == -1 ||
-        control(s, "servercert2.pem", &cert2) == -1 ||
-        control(s, "dh2048.pem", &dh) == -1 ||
-        control(s, "tlsticketkeys", &keys) == -1)
-        goto nomem;
-    c.certfile[0] = cert.s;
-    c.certfile[1] = access(cert2.s, F_OK) == 0 ? cert2.s : NULL;
-    c.dhfile = access(dh.s, F_OK) == 0 ? dh.s : NULL;
-    c.ticketkeys = access(keys.s, F_OK) == 0 ? keys.s : NULL;
-    if (control(s, "tlsserverciphers", &path) == -1)
-        goto nomem;
-    if (ctl_readline(path.s, &ciph) == -1)
-        log_line("warning: unable to read %s: %s", path.s, strerror(errno));
-    if (control(s, "tlsserverciphersuites", &path) == -1)
-        goto nomem;
-    if (ctl_readline(path.s, &suites) == -1)
-        log_line("warning: unable to read %s: %s", path.s, strerror(errno));
-    if (control(s, "tlsserverminprotocol", &path) == -1)
-        goto nomem;
-    if (ctl_readline(path.s, &minp) == -1)
-        log_line("warning: unable to read %s: %s", path.s, strerror(errno));
-    c.ciphers = ciph.len ? ciph.s : NULL;
-    c.ciphersuites = suites.len ? suites.s : NULL;
-    c.minver = min_version(&minp);
-    if (minp.len && c.minver == 0)
-        log_line("warning: control/tlsserverminprotocol: unknown %s, "
-                 "using TLSv1.2", minp.s);
-    s->tls->ctx = tls_server_new(&c, &err);
-    if (s->tls->ctx == NULL && c.ticketkeys) {
-        /* a bad key file costs resumption, not TLS */
-        log_line("warning: control/tlsticketkeys: %s; sessions are not "
-                 "resumed", err.len ? err.s : strerror(errno));
-        bstr_truncate(&err, 0);
-        c.ticketkeys = NULL;
-        s->tls->ctx = tls_server_new(&c, &err);
+    for (size_t i = 0; i < 3; i++) {
+        bstr_truncate(&path, 0);
+        if (bstr_catf(&path, "%s/%s", dir.s, names[i]) == -1) {
+            log_line("warning: TLS not available: out of memory");
+            goto out;
+        }
+        if (ctl_readline(path.s, &val[i]) == -1)
+            log_line("warning: unable to read %s: %s", path.s, strerror(errno));
     }
+    c.dir = dir.s;
+    c.ciphers = val[0].len ? val[0].s : NULL;
+    c.suites = val[1].len ? val[1].s : NULL;
+    c.minproto = val[2].len ? val[2].s : NULL;
+    s->tls->ctx = tlsctl_server(&c, &warn, &err);
+    log_warnings(&warn);
     if (s->tls->ctx == NULL)
         log_line("warning: TLS not available: %s",
                  err.len ? err.s : strerror(errno));
     else
         ret = 0;
-    goto out;
-nomem:
-    log_line("warning: TLS not available: out of memory");
 out:
-    bstr_free(&cert);
-    bstr_free(&cert2);
-    bstr_free(&dh);
-    bstr_free(&keys);
-    bstr_free(&ciph);
-    bstr_free(&suites);
-    bstr_free(&minp);
+    for (size_t i = 0; i < 3; i++)
+        bstr_free(&val[i]);
+    bstr_free(&dir);
     bstr_free(&path);
+    bstr_free(&warn);
     bstr_free(&err);
     return ret;
 }
