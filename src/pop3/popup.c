@@ -386,11 +386,17 @@ popup_exec(char **argv, int fd3)
  * plain_login - the chain on the client's own fds 0 and 1: it reads
  * fd 3, and on success execs qmail-pop3d, which answers the PASS and
  * runs the session; we wait for the end.  0 with the result, or -1.
+ * On a TCP connection the bytes written to it while the chain ran tell
+ * whether it spoke: a chain that talked to the client ran the session,
+ * whatever its exit (as behind the TLS relay); elsewhere (a pipe) the
+ * exit alone decides.
  */
 static int
 plain_login(struct popup_session *s, const char *data, size_t len,
             enum popup_result *res, int *w)
 {
+    unsigned long long before = 0, after = 0;
+    bool counted = popup_sent(1, &before) == 0;
     int p[2], e;
     pid_t pid;
 
@@ -419,6 +425,9 @@ plain_login(struct popup_session *s, const char *data, size_t len,
         if (errno != EINTR)
             return -1;
     *res = popup_verdict(*w);
+    if (*res != POPUP_DONE && *res != POPUP_CRASH && counted &&
+        popup_sent(1, &after) == 0 && after > before)
+        *res = POPUP_DONE;
     return 0;
 }
 

@@ -89,6 +89,9 @@ int popup_capa(struct bstr *out, const struct popup_config *cf,
 enum popup_result popup_verdict(int wstatus);
 void popup_exec(char **argv, int fd3) __attribute__((noreturn));
 
+/* ---- popup_sent.c ------------------------------------------------------ */
+int popup_sent(int fd, unsigned long long *n);
+
 /* ---- popup_tls.c ------------------------------------------------------- */
 bool popup_tls_configured(const struct popup_session *s);
 int popup_tls_prepare(struct popup_session *s)

@@ -49,6 +49,9 @@ if len(f) >= 3 and f[0] == b"crash":
     os.kill(os.getpid(), 11)
 if len(f) >= 3 and f[0] == b"temp":
     sys.exit(111)
+if len(f) >= 3 and f[0] == b"talk":
+    os.write(1, b"+OK talked\r\n")
+    sys.exit(1)
 sys.exit(1)
 '''
 
@@ -597,6 +600,16 @@ class TestCheckpassword(unittest.TestCase):
                          "-ERR [SYS/TEMP] unable to check the login, try again later")
         self.assertIn("login failed ip=127.0.0.1 user=temp mech=USER tls=no exit=111 temporary",
                       q.log("tiny.log"))
+        # a chain that spoke to the client ran the session, whatever its
+        # exit: no second answer, no failed login for fail2ban
+        r.cmd("USER talk")
+        self.assertEqual(r.cmd("PASS x"), "+OK talked")
+        self.assertEqual(r.rest(), b"")
+        q.wait_log(r"qmail-popup: login ok ip=127\.0\.0\.1 user=talk mech=USER tls=no exit=1",
+                   logname="tiny.log")
+        self.assertNotIn("login failed ip=127.0.0.1 user=talk", q.log("tiny.log"))
+        r = Raw(port)
+        self.addCleanup(r.close)
         r.cmd("USER crash")
         self.assertEqual(r.cmd("PASS x"), "-ERR aack, child crashed")
         self.assertIn("login crashed ip=127.0.0.1 user=crash mech=USER signal=11",
