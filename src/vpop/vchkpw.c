@@ -127,6 +127,32 @@ open_smtp(struct vchk *v)
 }
 
 /* success - log, then run prog as the account, or exit 0 without one. */
+/*
+ * dovecot_quota - the account's quota for Dovecot's checkpassword-reply
+ * (doc/dovecot.md): userdb_quota_rule, named in EXTRA, so IMAP shows the
+ * limit vdelivermail enforces even before maildirsize exists.  Other
+ * programs ignore both variables; no limit sets neither.
+ */
+static void
+dovecot_quota(struct vchk *v)
+{
+    struct bstr rule = BSTR_INIT, extra = BSTR_INIT;
+    const char *old = getenv("EXTRA");
+    int r = vlogin_quota_rule(v->pw.quota, &rule);
+
+    if (r == 1 && old && *old &&
+        (bstr_cats(&extra, old) == -1 || bstr_catc(&extra, ' ') == -1))
+        r = -1;
+    if (r == 1 && (bstr_cats(&extra, "userdb_quota_rule") == -1 ||
+                   setenv("userdb_quota_rule", rule.s, 1) == -1 ||
+                   setenv("EXTRA", extra.s, 1) == -1))
+        r = -1;
+    bstr_free(&rule);
+    bstr_free(&extra);
+    if (r == -1)
+        temp(v, "out of memory");
+}
+
 static void __attribute__((noreturn)) success(struct vchk *v, const char *mech)
 {
     const char *dir = v->pw.dir ? v->pw.dir : "";
@@ -141,6 +167,8 @@ static void __attribute__((noreturn)) success(struct vchk *v, const char *mech)
         setenv("SHELL", "NOLOGIN", 1) == -1 ||
         setenv("VPOPUSER", v->login.s, 1) == -1)
         temp(v, "out of memory");
+    if (v->svc != VLOGIN_SMTP)
+        dovecot_quota(v);
     /* SMTP AUTH needs no mailbox (vpopmail does not change directory) */
     if (chdir(dir) == -1 && v->svc != VLOGIN_SMTP)
         temp(v, "unable to enter the account's directory");

@@ -3,9 +3,11 @@
  * vlogin - vchkpw's decisions (see vlogin.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "quota.h"
 #include "vlogin.h"
 #include "vpass.h"
 
@@ -167,6 +169,39 @@ vlogin_service_named(const char *name, const char *remoteip,
         return 0;
     if (*s != VLOGIN_SMTP && remoteip && strcmp(remoteip, "127.0.0.1") == 0)
         *s = VLOGIN_WEBMAIL;
+    return 1;
+}
+
+/*
+ * vlogin_quota_rule - the account's Maildir++ quota ("1000000S,500C") as
+ * a Dovecot quota rule ("*:storage=1000000B:messages=500"), so that IMAP
+ * shows the limit vdelivermail enforces before any maildirsize exists.
+ * 1 with the rule in out, 0 for no limit (NOQUOTA, empty, unreadable:
+ * Dovecot then reads maildirsize's own line), -1 no memory.
+ */
+int
+vlogin_quota_rule(const char *quota, struct bstr *out)
+{
+    struct mdquota q;
+    char num[24];
+
+    bstr_truncate(out, 0);
+    if (quota == NULL || mdq_parse(quota, strlen(quota), &q) == -1 ||
+        !mdq_limited(&q))
+        return 0;
+    if (bstr_cats(out, "*") == -1)
+        return -1;
+    if (q.has_bytes) {
+        snprintf(num, sizeof num, "%llu", q.bytes);
+        if (bstr_cats(out, ":storage=") == -1 || bstr_cats(out, num) == -1 ||
+            bstr_catc(out, 'B') == -1)
+            return -1;
+    }
+    if (q.has_count) {
+        snprintf(num, sizeof num, "%llu", q.count);
+        if (bstr_cats(out, ":messages=") == -1 || bstr_cats(out, num) == -1)
+            return -1;
+    }
     return 1;
 }
 

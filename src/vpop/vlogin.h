@@ -47,6 +47,7 @@ enum vlogin_service vlogin_service(const char *localport, const char *prog,
                                    const char *remoteip);
 int vlogin_service_named(const char *name, const char *remoteip,
                          enum vlogin_service *s);
+int vlogin_quota_rule(const char *quota, struct bstr *out) WUR;
 const char *vlogin_service_name(enum vlogin_service s);
 bool vlogin_allowed(const struct vpw *pw, enum vlogin_service s);
 enum vlogin_verdict vlogin_check(const struct vpw *pw,

@@ -388,6 +388,22 @@ class TestQuota(DovecotCase):
         self.assertIn(b"STORAGE %d %d" % (kib(recount(self.joe_md)[0]), kib(500000)), text)
         self.assertIn(b"MESSAGE 1 4", text)
 
+    def test_quota_shown_before_any_maildirsize(self):
+        """vchkpw hands Dovecot the account's quota (userdb_quota_rule in
+        EXTRA), so a new limit shows at once: vsetuserquota removes
+        maildirsize, and no delivery has made a new one yet."""
+        self.q.ok(self, "vsetuserquota", "joe@example.test", "700000S,9C")
+        self.assertFalse(os.path.exists(os.path.join(self.joe_md, "maildirsize")))
+        m = self.imap()
+        typ, data = m.getquotaroot("INBOX")
+        text = b" ".join(x for x in data[1] if x)
+        self.assertIn(b"STORAGE 0 %d" % kib(700000), text)
+        self.assertIn(b"MESSAGE 0 9", text)
+        # ann has no quota: none shown, none made up
+        m = self.imap("ann@example.test", "ann pw")
+        typ, data = m.getquotaroot("INBOX")
+        self.assertNotIn(b"STORAGE", b" ".join(x for x in data[1] if x))
+
     def test_expunge_keeps_maildirsize_right(self):
         q = self.q
         q.ok(self, "vsetuserquota", "joe@example.test", "1000000S,3C")

@@ -209,6 +209,36 @@ t_service_named(void)
     CHECK_INT(vlogin_service_named("lmtp", "192.0.2.1", &s), 0);
 }
 
+/* the account's quota as Dovecot's quota rule */
+static void
+t_quota_rule(void)
+{
+    static const struct {
+        const char *quota;
+        int r;
+        const char *rule;
+    } c[] = {
+        {"1000000S,500C", 1, "*:storage=1000000B:messages=500"},
+        {"500C,1000000S", 1, "*:storage=1000000B:messages=500"},
+        {"52428800S", 1, "*:storage=52428800B"},
+        {"10C", 1, "*:messages=10"},
+        {"1048576", 1, "*:storage=1048576B"}, /* old vpopmail: bytes */
+        {"NOQUOTA", 0, ""},
+        {"", 0, ""},
+        {"12X", 0, ""},
+        {"S", 0, ""},
+    };
+    struct bstr out = BSTR_INIT;
+
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        if (!CHECK_INT(vlogin_quota_rule(c[i].quota, &out), c[i].r) ||
+            !CHECK_STR(out.len ? out.s : "", c[i].rule))
+            printf("  case %zu\n", i);
+    }
+    CHECK_INT(vlogin_quota_rule(NULL, &out), 0);
+    bstr_free(&out);
+}
+
 static const struct test_case tests[] = {
     {"checkpassword fields", t_fields},
     {"user@domain, user%domain", t_split},
@@ -216,6 +246,7 @@ static const struct test_case tests[] = {
     {"the verdict on a login", t_check},
     {"APOP (RFC 1939 section 7)", t_apop},
     {"the service Dovecot names", t_service_named},
+    {"the quota as Dovecot's rule", t_quota_rule},
 };
 
 TEST_MAIN(tests)
