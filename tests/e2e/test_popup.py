@@ -437,6 +437,18 @@ class TestTLS(PopupCase):
         self.assertEqual(r.line(), "+OK ")
         self.assertEqual(r.rest(), b"")
 
+    def test_hostile_lines_over_tls(self):
+        r = self.raw()
+        r.cmd("STLS")
+        r.starttls(self.ctx)
+        r.send(b"B" * (1 << 20) + b"\r\n")
+        self.assertEqual(r.line(), "-ERR line too long")
+        self.assertEqual(r.cmd("USER a\0b"), "-ERR syntax error")
+        self.assertEqual(r.cmd("AUTH PLAIN"), "+ ")
+        self.assertEqual(r.cmd("C" * 5000), "-ERR line too long")
+        self.assertEqual(r.cmd("NOOP"), "+OK ")
+        self.assertEqual(r.cmd("QUIT"), "+OK ")
+
     def test_garbage_instead_of_a_handshake(self):
         r = self.raw()
         self.assertEqual(r.cmd("STLS"), "+OK Begin TLS negotiation")
