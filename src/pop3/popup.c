@@ -431,13 +431,15 @@ plain_login(struct popup_session *s, const char *data, size_t len,
     return 0;
 }
 
-/* pause_failed - RFC 1939 §13's delay after a failed login */
+/* pause_failed - the delay before a failed login is answered: it slows
+ * down password guessing on one connection */
 static void
 pause_failed(const struct popup_session *s)
 {
     struct timespec ts = {(time_t)s->cf->faildelay, 0};
 
-    while (ts.tv_sec && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+    while ((ts.tv_sec || ts.tv_nsec) && nanosleep(&ts, &ts) == -1 &&
+           errno == EINTR)
         ;
 }
 
