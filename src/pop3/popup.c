@@ -453,6 +453,14 @@ exit_text(char *buf, size_t n, int w)
         snprintf(buf, n, "exit=%d", WIFEXITED(w) ? WEXITSTATUS(w) : -1);
 }
 
+/* who - the login as given, for the log (log_line masks what is not
+ * printable; a NUL cannot be in it) */
+static const char *
+who(const struct bstr *b)
+{
+    return b->s && b->len ? b->s : "";
+}
+
 /*
  * login - hand user and secret (password or APOP digest) to the chain
  * and act on its verdict: the session ends after an accepted login, a
@@ -494,13 +502,13 @@ login(struct popup_session *s, const char *user, size_t ulen,
     exit_text(how, sizeof how, w);
     switch (res) {
     case POPUP_DONE:
-        log_line("login ok ip=%s user=%s mech=%s tls=%s %s", ip(s), shown.s,
-                 mech, s->tls_on ? "yes" : "no", how);
+        log_line("login ok ip=%s user=%s mech=%s tls=%s %s", ip(s),
+                 who(&shown), mech, s->tls_on ? "yes" : "no", how);
         end(s, 0);
         break;
     case POPUP_CRASH:
-        log_line("login crashed ip=%s user=%s mech=%s %s", ip(s), shown.s,
-                 mech, how);
+        log_line("login crashed ip=%s user=%s mech=%s %s", ip(s),
+                 who(&shown), mech, how);
         reply(s, "-ERR aack, child crashed");
         end(s, 1);
         break;
@@ -508,7 +516,7 @@ login(struct popup_session *s, const char *user, size_t ulen,
     case POPUP_TEMP:
         s->fails++;
         log_line("login failed ip=%s user=%s mech=%s tls=%s %s%s", ip(s),
-                 shown.s, mech, s->tls_on ? "yes" : "no", how,
+                 who(&shown), mech, s->tls_on ? "yes" : "no", how,
                  res == POPUP_TEMP ? " temporary" : "");
         pause_failed(s);
         if (s->fails >= s->cf->maxfail) {
