@@ -278,7 +278,8 @@ end(struct popup_session *s, int status)
  * linger - before exiting with the client's input unread: stop writing,
  * then read and drop what comes for a moment, so the kernel does not
  * answer the unread bytes with a reset that would destroy our last reply
- * before the client reads it.  Bounded: 2 seconds, 1 MiB.
+ * before the client reads it (over TLS after close_notify, the records
+ * are dropped unread).  Bounded: 2 seconds, 1 MiB.
  */
 static void
 linger(struct popup_session *s)
@@ -287,7 +288,8 @@ linger(struct popup_session *s)
     size_t total = 0;
     char buf[4096];
 
-    if (s->tls_on || shutdown(1, SHUT_WR) == -1)
+    popup_tls_end(s); /* close_notify first; the rest is raw bytes */
+    if (shutdown(1, SHUT_WR) == -1)
         return;
     while (total < (1u << 20)) {
         long long left = until - datetime_mono_ms();

@@ -187,6 +187,11 @@ popup_tls_end(struct popup_session *s)
     free(s->tls);
     s->tls = NULL;
     s->tls_on = false;
+    /* nothing may go through the freed connection any more */
+    s->out.op = NULL;
+    s->out.ctx = NULL;
+    s->out.len = 0;
+    iob_init(&s->in, 0, s->inbuf, sizeof s->inbuf, NULL, NULL);
 }
 
 /* to_client - all of buf through TLS: 0, or -1 (the client is gone) */

@@ -449,6 +449,15 @@ class TestTLS(PopupCase):
         self.assertEqual(r.cmd("NOOP"), "+OK ")
         self.assertEqual(r.cmd("QUIT"), "+OK ")
 
+    def test_command_limit_over_tls(self):
+        """The last answer arrives before the close, unread input or not."""
+        r = self.raw()
+        r.cmd("STLS")
+        r.starttls(self.ctx)
+        r.send("NOOP\r\n" * 300)
+        out = r.rest().decode().split("\r\n")
+        self.assertEqual(out, ["+OK "] * 99 + ["-ERR too many commands", ""])
+
     def test_garbage_instead_of_a_handshake(self):
         r = self.raw()
         self.assertEqual(r.cmd("STLS"), "+OK Begin TLS negotiation")
