@@ -580,6 +580,72 @@ class TestNoCert(unittest.TestCase):
         self.assertEqual(r.cmd("NOOP"), "+OK ")
 
 
+class TestTLSFiles(unittest.TestCase):
+    """The control files beside servercert.pem, read as qmail-smtpd reads
+    them (tlsctl): ticket keys shared by the listener's processes, the
+    oldest protocol; POP3S without a certificate."""
+
+    def setUp(self):
+        self.q = VpopInstance()
+        self.addCleanup(self.q.cleanup)
+
+    def pop3s(self, port, ctx, session=None):
+        s = socket.create_connection(("127.0.0.1", port), timeout=15)
+        s = ctx.wrap_socket(s, server_hostname="test.local", session=session)
+        f = s.makefile("rb")
+        self.assertRegex(f.readline().decode().rstrip("\r\n"), GREETING)
+        s.sendall(b"QUIT\r\n")
+        self.assertEqual(f.readline(), b"+OK \r\n")
+        got = (s.session, s.session_reused)
+        f.close()
+        s.close()
+        return got
+
+    def test_resumption_with_ticket_keys(self):
+        q = self.q
+        ctx, _ = install_cert(q)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # a session at hand at once
+        keyfile = q.path("control", "tlsticketkeys")
+        r = q.run("qmail-tlskeys", keyfile)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        if qng.IS_ROOT:
+            os.chown(keyfile, q.uid, q.gid)
+        port = start_pop(q, [os.path.join(q.bin, "qmail-popup"), "test.local", "true"],
+                         env={"POP3S": "1"})
+        session, reused = self.pop3s(port, ctx)
+        self.assertIsNotNone(session)
+        self.assertFalse(reused)
+        session, reused = self.pop3s(port, ctx, session=session)
+        self.assertTrue(reused)
+        q.wait_log(r"qmail-popup: tls ip=127\.0\.0\.1 protocol=TLSv1\.2 .* resumed",
+                   logname="pop3.log")
+
+    def test_minimum_protocol(self):
+        q = self.q
+        ctx, _ = install_cert(q)
+        q.control("tlsserverminprotocol", "TLSv1.3\n")
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        port = start_pop(q, [os.path.join(q.bin, "qmail-popup"), "test.local", "true"],
+                         env={"POP3S": "1"})
+        with self.assertRaises((ssl.SSLError, ConnectionResetError)):
+            self.pop3s(port, ctx)
+        q.wait_log(r"qmail-popup: tls failed ip=127\.0\.0\.1: ", logname="pop3.log")
+
+    def test_pop3s_without_a_certificate(self):
+        q = self.q
+        port = start_pop(q, [os.path.join(q.bin, "qmail-popup"), "test.local", "true"],
+                         env={"POP3S": "1"})
+        s = socket.create_connection(("127.0.0.1", port), timeout=15)
+        self.addCleanup(s.close)
+        try:
+            data = s.recv(100)
+        except ConnectionResetError:
+            data = b""
+        self.assertEqual(data, b"")
+        q.wait_log(r"qmail-popup: warning: TLS not available: .*servercert\.pem",
+                   logname="pop3.log")
+
+
 class TestCheckpassword(unittest.TestCase):
     """checkpassword compatibility both ways."""
 
