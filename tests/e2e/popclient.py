@@ -34,6 +34,7 @@ def install_cert(inst, name="test.local"):
     pem = ca.issue(name)
     with open(pem, "rb") as f:
         inst.write(inst.path("control", "servercert.pem"), f.read(), mode=0o600)
+    inst.pop_cafile = ca.cert  # for openssl s_client
     ctx = ssl.create_default_context(cafile=ca.cert)
     noname = ssl.create_default_context(cafile=ca.cert)
     noname.check_hostname = False

@@ -390,6 +390,22 @@ class TestTLS(PopupCase):
         self.assertEqual(r.cmd("QUIT"), "+OK ")
         self.assertRegex(self.log(), r"qmail-popup: tls ip=127\.0\.0\.1 protocol=TLSv1\.[23] ")
 
+    @unittest.skipUnless(shutil.which("openssl"), "no openssl command")
+    def test_openssl_s_client_starttls_pop3(self):
+        """OpenSSL's own POP3 STLS client (-starttls pop3) verifies the
+        certificate and talks through it."""
+        r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.port(),
+                            "-starttls", "pop3", "-CAfile", self.q.pop_cafile,
+                            "-verify_return_error", "-quiet"],
+                           input=b"CAPA\r\nUSER joe\r\nQUIT\r\n", capture_output=True,
+                           timeout=30)
+        out = r.stdout.decode(errors="replace")
+        self.assertIn("+OK Capability list follows", out)
+        self.assertIn("IMPLEMENTATION qmail-ng", out)
+        self.assertNotIn("STLS", out)
+        # USER's and QUIT's answers after the capability list
+        self.assertEqual(out.split(".\r\n", 1)[1], "+OK \r\n+OK \r\n")
+
     def test_stls_injection_is_discarded(self):
         r = self.raw()
         self.assertEqual(r.cmd("USER " + USER), "+OK ")
