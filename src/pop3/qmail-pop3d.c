@@ -24,7 +24,10 @@ static const char *const reasons[] = {
     [POP3D_END_ERROR] = "error",
 };
 
-/* The ways a session ends before its first +OK. */
+/* The ways a session ends before its first +OK.  Once the client has
+ * its -ERR, the exit is 0, as qmail-pop3d's: the login itself was good,
+ * and a qmail-popup that sees a non-zero exit says "authorization
+ * failed" after it. */
 static void __attribute__((noreturn))
 die_reply(struct pop3d *s, const char *reply, int code)
 {
@@ -43,7 +46,8 @@ die_root(void)
 static void __attribute__((noreturn))
 die_nomaildir(struct pop3d *s)
 {
-    die_reply(s, "-ERR this user has no $HOME/Maildir\r\n", 1);
+    log_line("user=%s ip=%s has no Maildir to serve", s->cf->user, s->cf->ip);
+    die_reply(s, "-ERR this user has no $HOME/Maildir\r\n", 0);
 }
 
 static void __attribute__((noreturn))
@@ -51,7 +55,7 @@ die_scan(struct pop3d *s)
 {
     log_line("user=%s unable to scan $HOME/Maildir: %s", s->cf->user,
              strerror(errno));
-    die_reply(s, "-ERR unable to scan $HOME/Maildir\r\n", 1);
+    die_reply(s, "-ERR unable to scan $HOME/Maildir\r\n", 0);
 }
 
 static void __attribute__((noreturn))
