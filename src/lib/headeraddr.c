@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "headeraddr.h"
 
 enum { T_ATOM = 'a', T_QUOTED = 'q', T_LITERAL = 'l', T_COMMENT = 'c' };
@@ -79,22 +80,8 @@ static int
 push(struct ctx *c, unsigned char type, bool ws, size_t off, size_t len,
      size_t voff)
 {
-    if (c->n == c->cap) {
-        size_t ncap = c->cap ? c->cap * 2 : 64;
-        struct tok *nt;
-
-        if (ncap > SIZE_MAX / sizeof *nt) {
-            errno = ENOMEM;
-            return -1;
-        }
-        nt = realloc(c->t, ncap * sizeof *nt);
-        if (!nt) {
-            errno = ENOMEM;
-            return -1;
-        }
-        c->t = nt;
-        c->cap = ncap;
-    }
+    if (grow(&c->t, &c->cap, c->n + 1, sizeof *c->t, 64) == -1)
+        return -1;
     c->t[c->n].type = type;
     c->t[c->n].ws = ws;
     c->t[c->n].off = (uint32_t)off;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "grow.h"
 #include "maildir.h"
 #include "writeall.h"
 
@@ -212,20 +213,8 @@ add_entry(struct maildir_list *l, const char *sub, const char *name)
     struct maildir_entry *e;
     unsigned long long t = 0;
 
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct maildir_entry *v;
-
-        if (cap > ((size_t)-1) / sizeof *v) {
-            errno = ENOMEM;
-            return -1;
-        }
-        v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (grow(&l->v, &l->cap, l->n + 1, sizeof *l->v, 64) == -1)
+        return -1;
     e = &l->v[l->n];
     (void)scan_ull(name, strlen(name), &t);
     e->time = t;

@@ -8,26 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "qpath.h"
 #include "qscan.h"
 
 static int
 push(struct qscan_ids *ids, unsigned long long id)
 {
-    if (ids->n == ids->cap) {
-        size_t cap = ids->cap ? ids->cap * 2 : 1024;
-        unsigned long long *v;
-
-        if (cap > ((size_t)-1) / sizeof *v) {
-            errno = ENOMEM;
-            return -1;
-        }
-        v = realloc(ids->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        ids->v = v;
-        ids->cap = cap;
-    }
+    if (grow(&ids->v, &ids->cap, ids->n + 1, sizeof *ids->v, 1024) == -1)
+        return -1;
     ids->v[ids->n++] = id;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "dotqmail.h"
+#include "grow.h"
 
 /* dotqmail_init - an empty instruction list. */
 void
@@ -114,20 +115,8 @@ add(struct dotqmail *d, enum dq_kind kind, unsigned line, const char *arg,
 {
     struct dq_instr *in;
 
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 8;
-        struct dq_instr *v;
-
-        if (cap > ((size_t)-1) / sizeof *v) {
-            errno = ENOMEM;
-            return -1;
-        }
-        v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        d->v = v;
-        d->cap = cap;
-    }
+    if (grow(&d->v, &d->cap, d->n + 1, sizeof *d->v, 8) == -1)
+        return -1;
     in = &d->v[d->n];
     in->kind = kind;
     in->line = line;

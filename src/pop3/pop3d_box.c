@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "quota.h"
 #include "vdeliver.h"
 
@@ -33,20 +34,8 @@ add(struct pop3d_box *b, const char *sub, const char *name,
 {
     size_t off = b->names.len;
 
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct pop3d_msg *v;
-
-        if (cap > ((size_t)-1) / sizeof *v) {
-            errno = ENOMEM;
-            return -1;
-        }
-        v = realloc(b->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        b->v = v;
-        b->cap = cap;
-    }
+    if (grow(&b->v, &b->cap, b->n + 1, sizeof *b->v, 64) == -1)
+        return -1;
     if (bstr_cats(&b->names, sub) == -1 || bstr_catc(&b->names, '/') == -1 ||
         bstr_cats(&b->names, name) == -1 || bstr_catc(&b->names, '\0') == -1)
         return -1;

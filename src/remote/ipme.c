@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "grow.h"
 #include "ipme.h"
 
 /* ipme_init - an empty set. */
@@ -45,20 +46,12 @@ ipme_add(struct ipme *m, const struct ipaddr *ip)
     ipaddr_unmap(&a);
     if (ipme_is(m, &a))
         return 0;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        struct ipaddr *p;
-
-        if (m->n >= IPME_MAX) {
-            errno = E2BIG;
-            return -1;
-        }
-        p = realloc(m->ip, cap * sizeof *p);
-        if (!p)
-            return -1;
-        m->ip = p;
-        m->cap = cap;
+    if (m->n == m->cap && m->n >= IPME_MAX) {
+        errno = E2BIG;
+        return -1;
     }
+    if (grow(&m->ip, &m->cap, m->n + 1, sizeof *m->ip, 16) == -1)
+        return -1;
     m->ip[m->n++] = a;
     return 0;
 }

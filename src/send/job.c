@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "qpath.h"
 #include "send.h"
 
@@ -70,15 +71,8 @@ job_load(struct job *j, uint64_t id, int chan, int64_t birth)
             break; /* a torn last record: written but never committed */
         n = (size_t)(nul - p);
         if (n > 1 && p[0] == 'T') {
-            if (j->nr == cap) {
-                struct rcpt *nr;
-
-                cap = cap ? cap * 2 : 8;
-                nr = realloc(j->r, cap * sizeof *nr);
-                if (!nr)
-                    goto fail;
-                j->r = nr;
-            }
+            if (grow(&j->r, &cap, j->nr + 1, sizeof *j->r, 8) == -1)
+                goto fail;
             j->r[j->nr].off = (off_t)i;
             j->r[j->nr].addr = (uint32_t)j->strings.len;
             j->r[j->nr].state = 'T';

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "grow.h"
 #include "send.h"
 
 static int
@@ -23,15 +24,8 @@ sched_push(struct sched *h, const struct sched_item *it)
 {
     size_t i;
 
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 1024;
-        struct sched_item *v = realloc(h->v, cap * sizeof *v);
-
-        if (!v)
-            return -1;
-        h->v = v;
-        h->cap = cap;
-    }
+    if (grow(&h->v, &h->cap, h->n + 1, sizeof *h->v, 1024) == -1)
+        return -1;
     i = h->n++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
