@@ -49,6 +49,10 @@ pop3d_config_env(struct pop3d_config *cf, struct bstr *why)
     cf->ip = getenv("TCPREMOTEIP");
     if (!cf->ip || !*cf->ip)
         cf->ip = "-";
+    cf->mailbox = getenv("USER");
+    cf->domain = getenv("VPOPDOMAIN");
+    if (!cf->mailbox || !*cf->mailbox || !cf->domain || !*cf->domain)
+        cf->mailbox = cf->domain = NULL;
     v = getenv("POP3LOGINDELAY");
     if (v && *v) {
         if (scan_ulong(v, strlen(v), &u) == strlen(v)) {

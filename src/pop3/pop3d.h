@@ -50,6 +50,9 @@ enum pop3d_expire { POP3D_EXPIRE_UNSET, POP3D_EXPIRE_NEVER, POP3D_EXPIRE_DAYS };
 struct pop3d_config {
     /* for the log: $VPOPUSER or $USER, and $TCPREMOTEIP ("-" when unset) */
     const char *user, *ip;
+    /* vchkpw's $USER (the mailbox) and $VPOPDOMAIN (its real domain), or
+     * NULL: whose over-quota flag deletions clear */
+    const char *mailbox, *domain;
     bool logindelay_set;
     unsigned long logindelay; /* seconds */
     enum pop3d_expire expire;

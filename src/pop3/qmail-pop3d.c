@@ -17,6 +17,8 @@
 #include "log.h"
 #include "maildir.h"
 #include "pop3d.h"
+#include "priv.h"
+#include "rcptmap.h"
 
 static const char *const reasons[] = {
     [POP3D_END_NONE] = "eof",    [POP3D_END_QUIT] = "quit",
@@ -125,6 +127,13 @@ main(int argc, char **argv)
     if (s->box.counterr)
         log_line("user=%s maildirsize not updated: %s", cf.user,
                  strerror(s->box.counterr));
+    /* room was made: qmail-smtpd may take this mailbox's mail again at
+     * RCPT (vdelivermail raises the flag anew if it is still full) */
+    if (s->ndeleted && cf.domain &&
+        rcptmap_overquota_set(priv_home(), cf.mailbox, cf.domain, false) == -1 &&
+        errno != EINVAL)
+        log_line("user=%s unable to clear the over-quota flag: %s", cf.user,
+                 strerror(errno));
     log_line("end user=%s ip=%s retrieved=%lu deleted=%lu sent=%llu reason=%s",
              cf.user, cf.ip, s->nretrieved, s->ndeleted, s->sent,
              reasons[s->end]);

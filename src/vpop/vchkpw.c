@@ -165,7 +165,8 @@ static void __attribute__((noreturn)) success(struct vchk *v, const char *mech)
     /* vpopmail's environment: USER the mailbox, VPOPUSER the login */
     if (setenv("USER", v->user.s, 1) == -1 || setenv("HOME", dir, 1) == -1 ||
         setenv("SHELL", "NOLOGIN", 1) == -1 ||
-        setenv("VPOPUSER", v->login.s, 1) == -1)
+        setenv("VPOPUSER", v->login.s, 1) == -1 ||
+        setenv("VPOPDOMAIN", v->dom.real.s ? v->dom.real.s : "", 1) == -1)
         temp(v, "out of memory");
     if (v->svc != VLOGIN_SMTP)
         dovecot_quota(v);

@@ -864,6 +864,34 @@ class NetworkCase(unittest.TestCase):
         self.assertEqual(c.pass_(self.PASSWORD), b"+OK ")
         return c
 
+    def test_deletions_clear_the_over_quota_flag(self):
+        """qmail-smtpd answers 452 at RCPT while vdelivermail's over-quota
+        flag (users/overquota/USER@DOMAIN) is fresh; a POP3 session that
+        deleted mail made room, so its QUIT removes the flag (vchkpw says
+        whose: USER and VPOPDOMAIN).  A session that deleted nothing
+        leaves it."""
+        oq = self.inst.path("users", "overquota")
+        os.makedirs(oq, exist_ok=True)
+        self.tree.own(oq)
+        flag = os.path.join(oq, "joe@dom.test")
+        with open(flag, "w"):
+            pass
+        self.tree.own(flag)
+        self.add("1000000001.M1P1.mx", MSG1, 1000)
+        self.add("1000000002.M2P2.mx", MSG1, 2000)
+        port = self.listen()
+        c = self.login(port)
+        c.retr(1)
+        self.assertEqual(c.quit(), b"+OK ")
+        qng.wait_for(lambda: self.inst.log("pop3.log").count("reason=quit") == 1, 10,
+                     what="the first session's end")
+        self.assertTrue(os.path.exists(flag))
+        c = self.login(port)
+        c.dele(1)
+        self.assertEqual(c.quit(), b"+OK ")
+        qng.wait_for(lambda: not os.path.exists(flag), 10, what="the flag's removal")
+        self.assertNotIn("over-quota flag", self.inst.log("pop3.log"))
+
     def test_poplib_session(self):
         big = b"Subject: big\n\n" + b"".join(b".%d\n" % i for i in range(300000))
         self.add("1000000001.M1P1.mx,S=%d" % len(MSG1), MSG1, 1000)
