@@ -23,6 +23,15 @@ def free_port():
     return port
 
 
+def port_open(port):
+    """Does something accept connections on 127.0.0.1:port?"""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 class DemoTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="qng-demo-")
@@ -162,6 +171,25 @@ class DemoTest(unittest.TestCase):
             s.ehlo("client.test")
             s.login("testuser@example.test", password)
 
+    def start_and_deliver(self, says, portvar, msg):
+        """Start the demo (its message must name the listener: says and
+        the port in portvar), send msg to demo@example.test over SMTP and
+        wait for it; demo's password, Maildir and a TLS context trusting
+        the demo's CA."""
+        import ssl
+        r = self.demo("start")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(says + self.env[portvar].encode(), r.stdout)
+        demo = os.path.realpath(self.env["QNG_DEMO"])
+        with open(os.path.join(demo, "etc", "demo-password")) as f:
+            password = f.read().strip()
+        with smtplib.SMTP("127.0.0.1", int(self.env["QNG_DEMO_PORT"]), timeout=10) as s:
+            s.sendmail("me@example.test", ["demo@example.test"], msg)
+        md = os.path.join(demo, "vpopmail", "domains", "example.test", "demo", "Maildir")
+        qng.wait_for(lambda: os.listdir(os.path.join(md, "new")), 15, what="the delivery")
+        return password, md, ssl.create_default_context(
+            cafile=os.path.join(demo, "etc", "ca.pem"))
+
     def test_pop3_and_pop3s_read_the_demo_mailbox(self):
         """The issue's demo: POP3 (STLS, RFC 2595) and POP3S (implicit TLS,
         RFC 8314) for demo@example.test with the password kept in
@@ -169,20 +197,9 @@ class DemoTest(unittest.TestCase):
         its UIDL is the Maildir name up to ':' (qmail-pop3d's), and
         nothing is deleted without DELE."""
         import poplib
-        import ssl
-        r = self.demo("start")
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn(b"POP3 on " + self.env["QNG_DEMO_POP3_PORT"].encode(), r.stdout)
-        demo = os.path.realpath(self.env["QNG_DEMO"])
-        with open(os.path.join(demo, "etc", "demo-password")) as f:
-            password = f.read().strip()
-        with smtplib.SMTP("127.0.0.1", int(self.env["QNG_DEMO_PORT"]), timeout=10) as s:
-            s.sendmail("me@example.test", ["demo@example.test"],
-                       "Subject: over POP3\n\nread me back\n")
-        md = os.path.join(demo, "vpopmail", "domains", "example.test", "demo", "Maildir")
-        qng.wait_for(lambda: os.listdir(os.path.join(md, "new")), 15, what="the delivery")
+        password, md, ctx = self.start_and_deliver(b"POP3 on ", "QNG_DEMO_POP3_PORT",
+                                                   "Subject: over POP3\n\nread me back\n")
         name = os.listdir(os.path.join(md, "new"))[0]
-        ctx = ssl.create_default_context(cafile=os.path.join(demo, "etc", "ca.pem"))
         p = poplib.POP3("127.0.0.1", int(self.env["QNG_DEMO_POP3_PORT"]), timeout=10)
         try:
             self.assertIn("STLS", p.capa())
@@ -225,27 +242,12 @@ class DemoTest(unittest.TestCase):
         """With Dovecot installed the demo serves IMAP (STARTTLS) and IMAPS
         on the same accounts and Maildirs (doc/dovecot.md); stop stops it."""
         import imaplib
-        import ssl
-        r = self.demo("start")
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn(b"IMAP on " + self.env["QNG_DEMO_IMAP_PORT"].encode(), r.stdout)
-        demo = os.path.realpath(self.env["QNG_DEMO"])
-        with open(os.path.join(demo, "etc", "demo-password")) as f:
-            password = f.read().strip()
-        with smtplib.SMTP("127.0.0.1", int(self.env["QNG_DEMO_PORT"]), timeout=10) as s:
-            s.sendmail("me@example.test", ["demo@example.test"],
-                       "Subject: over IMAP\n\nread me with IMAP\n")
-        md = os.path.join(demo, "vpopmail", "domains", "example.test", "demo", "Maildir")
-        qng.wait_for(lambda: os.listdir(os.path.join(md, "new")), 15, what="the delivery")
-        ctx = ssl.create_default_context(cafile=os.path.join(demo, "etc", "ca.pem"))
+        password, _, ctx = self.start_and_deliver(b"IMAP on ", "QNG_DEMO_IMAP_PORT",
+                                                  "Subject: over IMAP\n\nread me with IMAP\n")
         port = int(self.env["QNG_DEMO_IMAPS_PORT"])
 
         def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return True
-            except OSError:
-                return False
+            return port_open(port)
         qng.wait_for(up, 20, what="Dovecot's IMAPS port")
         m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx, timeout=10)
         try:
@@ -293,11 +295,7 @@ class DemoTest(unittest.TestCase):
         port = int(self.env["QNG_DEMO_PORT"])
 
         def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return True
-            except OSError:
-                return False
+            return port_open(port)
         try:
             qng.wait_for(up, 30, what="the demo's port")
             with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
