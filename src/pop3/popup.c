@@ -3,9 +3,9 @@
  * popup - qmail-popup's AUTHORIZATION state (see popup.h).
  *
  * The replies keep qmail-1.03's texts ("+OK " with its space, "-ERR USER
- * first", "-ERR authorization first", "-ERR aack, child crashed"); the
- * login failure carries RFC 3206's [AUTH] code, which CAPA promises
- * with AUTH-RESP-CODE.  In plain mode the checkpassword chain gets the
+ * first", "-ERR authorization first", "-ERR aack, child crashed",
+ * "-ERR authorization failed" byte for byte); only the new temporary
+ * failure carries an RFC 3206 code ([SYS/TEMP]).  In plain mode the checkpassword chain gets the
  * client's socket as fds 0 and 1 and the login on fd 3, so qmail-pop3d
  * talks to the client itself; over TLS popup_tls.c relays instead.
  * Nothing here logs a password.
@@ -138,7 +138,7 @@ popup_capa(struct bstr *out, const struct popup_config *cf, bool stls,
 {
     bstr_truncate(out, 0);
     if (bstr_cats(out, "+OK Capability list follows\r\n"
-                       "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+                       "TOP\r\nUIDL\r\nRESP-CODES\r\n"
                        "PIPELINING\r\n") == -1)
         return -1;
     if (login_ok && bstr_cats(out, "USER\r\nSASL PLAIN\r\n") == -1)
@@ -529,7 +529,7 @@ login(struct popup_session *s, const char *user, size_t ulen,
         } else if (res == POPUP_TEMP) {
             reply(s, "-ERR [SYS/TEMP] unable to check the login, try again later");
         } else {
-            reply(s, "-ERR [AUTH] authorization failed");
+            reply(s, "-ERR authorization failed"); /* qmail's */
         }
         break;
     }

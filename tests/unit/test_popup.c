@@ -92,13 +92,13 @@ test_capa(void)
     memset(&cf, 0, sizeof cf);
     CHECK_INT(popup_capa(&b, &cf, true, true), 0);
     CHECK_BSTR(b, "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
-                  "AUTH-RESP-CODE\r\nPIPELINING\r\nUSER\r\nSASL PLAIN\r\n"
+                  "PIPELINING\r\nUSER\r\nSASL PLAIN\r\n"
                   "STLS\r\nIMPLEMENTATION qmail-ng\r\n.\r\n");
     cf.logindelay = "900";
     cf.expire = "NEVER";
     CHECK_INT(popup_capa(&b, &cf, false, false), 0);
     CHECK_BSTR(b, "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
-                  "AUTH-RESP-CODE\r\nPIPELINING\r\nLOGIN-DELAY 900\r\n"
+                  "PIPELINING\r\nLOGIN-DELAY 900\r\n"
                   "EXPIRE NEVER\r\nIMPLEMENTATION qmail-ng\r\n.\r\n");
     /* values that are not numbers never reach the client */
     cf.logindelay = "9\r\nX";
