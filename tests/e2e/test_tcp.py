@@ -8,7 +8,6 @@ is bounded."""
 import os
 import re
 import socket
-import struct
 import subprocess
 import threading
 import time
@@ -53,60 +52,9 @@ def umask022():
     os.umask(0o022)
 
 
-# --- a tiny cdb reader and writer (tinycdb's format), to check that our
-# files are ucspi-tcp's and that ucspi-made files work with our tools ---
-def cdb_hash(key):
-    h = 5381
-    for c in key:
-        h = (((h << 5) + h) & 0xffffffff) ^ c
-    return h
-
-
-def cdb_write(path, items):
-    records = bytearray()
-    pos = 2048
-    tables = [[] for _ in range(256)]
-    for k, v in items:
-        h = cdb_hash(k)
-        tables[h & 255].append((h, pos))
-        records += struct.pack("<II", len(k), len(v)) + k + v
-        pos += 8 + len(k) + len(v)
-    header = bytearray()
-    tail = bytearray()
-    for t in tables:
-        n = len(t) * 2
-        header += struct.pack("<II", pos + len(tail), n)
-        slots = [(0, 0)] * n
-        for h, p in t:
-            i = (h >> 8) % n
-            while slots[i][1] != 0:
-                i = (i + 1) % n
-            slots[i] = (h, p)
-        for h, p in slots:
-            tail += struct.pack("<II", h, p)
-    with open(path, "wb") as f:
-        f.write(bytes(header + records + tail))
-    os.chmod(path, 0o644)
-
-
-def cdb_get(path, key):
-    with open(path, "rb") as f:
-        data = f.read()
-    h = cdb_hash(key)
-    pos, n = struct.unpack_from("<II", data, (h & 255) * 8)
-    if n == 0:
-        return None
-    i = (h >> 8) % n
-    for _ in range(n):
-        hh, p = struct.unpack_from("<II", data, pos + i * 8)
-        if p == 0:
-            return None
-        if hh == h:
-            kl, vl = struct.unpack_from("<II", data, p)
-            if data[p + 8:p + 8 + kl] == key:
-                return data[p + 8 + kl:p + 8 + kl + vl]
-        i = (i + 1) % n
-    return None
+# cdb files written and read from tinycdb's format, to check that our files
+# are ucspi-tcp's and that ucspi-made files work with our tools
+from cdbfile import cdb_get, cdb_write  # noqa: E402
 
 
 class TcpCase(unittest.TestCase):
