@@ -3,9 +3,9 @@
 from tcp.smtp rules, rcpthosts (exact and ".suffix"), morercpthosts.cdb,
 our own IP literals, open-relay tricks, badmailfrom, SMTPUTF8."""
 import os
-import struct
 import unittest
 
+from cdbfile import cdb_write
 from test_smtpd import SmtpdCase
 
 NOGATEWAY = "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"
@@ -14,37 +14,9 @@ SYNTAX = "555 syntax error (#5.5.4)"
 
 
 def write_cdb(path, keys):
-    """A constant database (D. J. Bernstein's published format) holding
-    keys with empty values, as qmail-newmrh makes morercpthosts.cdb."""
-    def h(k):
-        v = 5381
-        for c in k:
-            v = ((v << 5) + v) & 0xffffffff ^ c
-        return v
-
-    records = b""
-    pos = 2048
-    tables = [[] for _ in range(256)]
-    for k in keys:
-        k = k.encode()
-        tables[h(k) & 255].append((h(k), pos))
-        rec = struct.pack("<II", len(k), 0) + k
-        records += rec
-        pos += len(rec)
-    head = b""
-    tails = b""
-    for t in tables:
-        n = len(t) * 2
-        slots = [(0, 0)] * n
-        for hv, p in t:
-            i = (hv >> 8) % n
-            while slots[i][1]:
-                i = (i + 1) % n
-            slots[i] = (hv, p)
-        head += struct.pack("<II", pos + len(tails), n)
-        tails += b"".join(struct.pack("<II", a, b) for a, b in slots)
-    with open(path, "wb") as f:
-        f.write(head + records + tails)
+    """A constant database holding keys with empty values, as
+    qmail-newmrh makes morercpthosts.cdb (tests/e2e/cdbfile.py)."""
+    cdb_write(path, [(k, b"") for k in keys])
     os.chmod(path, 0o644)
 
 
