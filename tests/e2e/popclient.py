@@ -11,10 +11,13 @@ import qng
 from testca import TestCA
 
 
-def start_pop(inst, argv, env=None, name="pop3"):
+def start_pop(inst, argv, env=None, name="pop3", rules=None):
     """tcpserver on 127.0.0.1 (a free port) running argv for each
-    connection; stderr goes to tmp/NAME.log.  Returns the port."""
+    connection, with rules (tcp.pop3 text, compiled and given with -x) or
+    none; stderr goes to tmp/NAME.log.  Returns the port."""
     cmd = [os.path.join(inst.bin, "tcpserver"), "-1", "-R", "-H", "-v"]
+    if rules is not None:
+        cmd += ["-x", inst.rules(rules, name="tcp.pop3")]
     if qng.IS_ROOT:
         cmd += ["-u", str(inst.uid), "-g", str(inst.gid)]
     cmd += ["127.0.0.1", "0"] + list(argv)
@@ -23,6 +26,15 @@ def start_pop(inst, argv, env=None, name="pop3"):
     if not line:
         raise RuntimeError("tcpserver did not print its port; log:\n" + inst.log(name + ".log"))
     return int(line.split()[-1])
+
+
+def start_pop3_chain(inst, host="test.local", env=None, name="pop3", rules=None):
+    """The seeds' POP3 server: tcpserver + qmail-popup HOST vchkpw
+    qmail-pop3d Maildir (see start_pop).  Returns the port."""
+    b = inst.bin
+    return start_pop(inst, [os.path.join(b, "qmail-popup"), host, os.path.join(b, "vchkpw"),
+                            os.path.join(b, "qmail-pop3d"), "Maildir"],
+                     env=env, name=name, rules=rules)
 
 
 def install_cert(inst, name="test.local"):

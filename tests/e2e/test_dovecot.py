@@ -519,29 +519,14 @@ class TestPgsqlStore(DovecotCase):
         self.imap()
 
 
-def pop3_built():
-    return all(os.access(os.path.join(qng.BIN, p), os.X_OK)
-               for p in ("qmail-popup", "qmail-pop3d"))
-
-
 class TestPop3(DovecotCase):
     pop3 = True
 
     def start_pop3d(self):
         """tcpserver + qmail-popup HOST vchkpw qmail-pop3d Maildir, as
         the seeds start it."""
-        q = self.q
-        b = q.bin
-        argv = [os.path.join(b, "tcpserver"), "-1", "-R", "-H", "-v"]
-        if qng.IS_ROOT:
-            argv += ["-u", str(q.uid), "-g", str(q.gid)]
-        argv += ["127.0.0.1", "0", os.path.join(b, "qmail-popup"), "mx.test",
-                 os.path.join(b, "vchkpw"), os.path.join(b, "qmail-pop3d"), "Maildir"]
-        p = q.start(argv, logname="pop3d.log")
-        line = q._readline_timeout(p, 10)
-        if not line:
-            raise RuntimeError("tcpserver did not print its port:\n" + q.log("pop3d.log"))
-        return int(line.split()[-1])
+        from popclient import start_pop3_chain
+        return start_pop3_chain(self.q, host="mx.test", name="pop3d")
 
     def uidls(self, port):
         c = POP3From("127.0.0.1", port, timeout=30)
@@ -572,8 +557,6 @@ class TestPop3(DovecotCase):
         self.assertEqual(got, stored.replace(b"\n", b"\r\n"))
         self.assertIn(b"service=pop3 mech=PLAIN", self.log())
 
-    @unittest.skipUnless(pop3_built(), "qmail-popup/qmail-pop3d are not built yet "
-                                       "(src/pop3, helpers A and B)")
     def test_imap_flags_do_not_change_pop3_uidls(self):
         stored = [self.deliver(msg=MSG + b"%d\r\n" % i) for i in range(3)]
         port = self.start_pop3d()

@@ -820,8 +820,6 @@ class Pop3dCase(unittest.TestCase):
         self.assertEqual(self.box.recount()[1], 3)
 
 
-@unittest.skipUnless(os.path.exists(os.path.join(qng.BIN, "qmail-popup")),
-                     "qmail-popup is not built yet")
 class NetworkCase(unittest.TestCase):
     """The whole chain on loopback: tcpserver + qmail-popup + vchkpw +
     qmail-pop3d, an account of a virtual domain, Python's poplib."""
@@ -845,18 +843,8 @@ class NetworkCase(unittest.TestCase):
         os.utime(p, (mtime, mtime))
 
     def listen(self, rules=None):
-        argv = [os.path.join(self.inst.bin, "tcpserver"), "-1", "-R", "-H", "-v"]
-        if rules is not None:
-            argv += ["-x", self.inst.rules(rules, name="tcp.pop3")]
-        if qng.IS_ROOT:
-            argv += ["-u", str(self.inst.uid), "-g", str(self.inst.gid)]
-        argv += ["127.0.0.1", "0", os.path.join(self.inst.bin, "qmail-popup"), "test.local",
-                 os.path.join(self.inst.bin, "vchkpw"), os.path.join(self.inst.bin, "qmail-pop3d"),
-                 "Maildir"]
-        p = self.inst.start(argv, logname="pop3.log")
-        line = self.inst._readline_timeout(p, 10)
-        self.assertTrue(line, self.inst.log("pop3.log"))
-        return int(line.split()[-1])
+        from popclient import start_pop3_chain
+        return start_pop3_chain(self.inst, rules=rules)
 
     def login(self, port):
         c = poplib.POP3("127.0.0.1", port, timeout=30)

@@ -387,21 +387,10 @@ class TestExpiry(PopBeforeSmtp):
         self.assertIn("unable to open", err)
 
 
-@unittest.skipUnless(os.path.exists(os.path.join(qng.BIN, "qmail-popup")) and
-                     os.path.exists(os.path.join(qng.BIN, "qmail-pop3d")),
-                     "qmail-popup and qmail-pop3d are not built yet")
 class TestRealPop3(PopBeforeSmtp):
     def test_pop3_login_over_tcpserver_grants_relay(self):
-        argv = [os.path.join(self.inst.bin, "tcpserver"), "-1", "-R", "-H", "-v"]
-        if qng.IS_ROOT:
-            argv += ["-u", str(self.inst.uid), "-g", str(self.inst.gid)]
-        argv += ["127.0.0.1", "0", os.path.join(self.inst.bin, "qmail-popup"), "test.local",
-                 os.path.join(self.inst.bin, "vchkpw"), os.path.join(self.inst.bin, "qmail-pop3d"),
-                 "Maildir"]
-        p = self.inst.start(argv, logname="pop3.log")
-        line = self.inst._readline_timeout(p, 10)
-        self.assertTrue(line, self.inst.log("pop3.log"))
-        pop_port = int(line.split()[-1])
+        from popclient import start_pop3_chain
+        pop_port = start_pop3_chain(self.inst)
 
         class POP3From(poplib.POP3):
             def _create_socket(self, timeout):
