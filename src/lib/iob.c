@@ -2,75 +2,50 @@
 /*
  * iob - buffered I/O with per-operation deadlines (see iob.h).
  *
- * The timeout is per read or write, as qmail's timeoutread: a client
- * that trickles one byte a minute is not cut off by a 20-minute limit,
- * but one that stops for 20 minutes is.  The deadline is what bounds the
- * trickler: the caller sets one for a whole command line or message.
+ * The timeout is an idle limit, as qmail's timeoutread: at the start of
+ * each read or write it becomes a deadline (now + timeout, or the
+ * caller's deadline when that comes first), and the op waits against
+ * it, so interruptions never extend it.  A client that trickles one
+ * byte a minute is not cut off by a 20-minute limit, but one that stops
+ * for 20 minutes is.  The caller's deadline is what bounds the trickler:
+ * it is set for a whole command line or message.  All waiting is
+ * deadline.c's.
  */
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "datetime.h"
+#include "deadline.h"
 #include "iob.h"
 
 /*
  * iob_poll - wait until fd is ready for events, at most timeout_ms (-1:
- * for ever).  Returns 0, or -1 with errno (ETIMEDOUT).  Also the wait of
- * ops that are not plain reads and writes (tls).
+ * for ever), however many signals arrive meanwhile.  Returns 0, or -1
+ * with errno (ETIMEDOUT).  Also the wait of ops that are not plain reads
+ * and writes (tls).
  */
 int
 iob_poll(int fd, short events, int timeout_ms)
 {
-    struct pollfd p;
-    int r;
-
-    p.fd = fd;
-    p.events = events;
-    for (;;) {
-        p.revents = 0;
-        r = poll(&p, 1, timeout_ms);
-        if (r > 0)
-            return 0;
-        if (r == 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (errno != EINTR)
-            return -1;
-    }
+    return deadline_wait(fd, events, deadline_in(timeout_ms));
 }
 
+/*
+ * iob_fdread, iob_fdwrite - the default ops: one read or write, the
+ * timeout turned into a deadline when the call starts, so that EINTR or
+ * a readiness that comes to nothing (EAGAIN) does not wait it again.
+ */
 ssize_t
 iob_fdread(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
 {
-    ssize_t r;
-
     (void)ctx;
-    for (;;) {
-        if (iob_poll(fd, POLLIN, timeout_ms) == -1)
-            return -1;
-        r = read(fd, buf, n);
-        if (r >= 0 || (errno != EINTR && errno != EAGAIN))
-            return r;
-    }
+    return deadline_read(fd, buf, n, deadline_in(timeout_ms));
 }
 
 ssize_t
 iob_fdwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
 {
-    ssize_t r;
-
     (void)ctx;
-    for (;;) {
-        if (iob_poll(fd, POLLOUT, timeout_ms) == -1)
-            return -1;
-        r = write(fd, buf, n);
-        if (r >= 0 || (errno != EINTR && errno != EAGAIN))
-            return r;
-    }
+    return deadline_write(fd, buf, n, deadline_in(timeout_ms));
 }
 
 /* iob_init - set up a buffer; op NULL picks plain fd reads or writes later. */
@@ -111,7 +86,7 @@ iob_setdeadline(struct iob *b, long long mono_ms)
 bool
 iob_expired(const struct iob *b)
 {
-    return b->deadline && datetime_mono_ms() >= b->deadline;
+    return deadline_passed(b->deadline);
 }
 
 /*
@@ -122,20 +97,13 @@ iob_expired(const struct iob *b)
 int
 iob_limit(int timeout_ms, long long deadline, int *ms)
 {
-    long long left;
+    int left;
 
-    *ms = timeout_ms;
-    if (!deadline)
-        return 0;
-    left = deadline - datetime_mono_ms();
-    if (left <= 0) {
-        errno = ETIMEDOUT;
+    if (deadline_ms(deadline, &left) == -1)
         return -1;
-    }
-    if (left > INT_MAX)
-        left = INT_MAX;
-    if (*ms < 0 || left < *ms)
-        *ms = (int)left;
+    *ms = timeout_ms;
+    if (left >= 0 && (timeout_ms < 0 || left < timeout_ms))
+        *ms = left;
     return 0;
 }
 

@@ -4,12 +4,14 @@
  *
  * One struct iob is one direction of one fd.  The raw operation is
  * swappable (STARTTLS swaps in TLS) and is responsible for waiting: the
- * default ops poll() the fd for at most `timeout` seconds first, then
- * fail with ETIMEDOUT.  A deadline (an absolute monotonic time) can bound
- * a whole series of operations besides: each waits no longer than is
- * left, and once it has passed they fail with ETIMEDOUT at once (bytes
- * already buffered are still handed out).  Line reads take a maximum length and never grow
- * memory past it; the rest of an over-long line is consumed and dropped.
+ * default ops wait for the fd at most `timeout` seconds in all (a
+ * deadline fixed when the operation starts, whatever signals arrive),
+ * then fail with ETIMEDOUT.  A deadline (an absolute monotonic time, see
+ * deadline.h) can bound a whole series of operations besides: each
+ * waits no longer than is left, and once it has passed they fail with
+ * ETIMEDOUT at once (bytes already buffered are still handed out).  Line
+ * reads take a maximum length and never grow memory past it; the rest
+ * of an over-long line is consumed and dropped.
  * Nothing here exits or logs.
  */
 #ifndef IOB_H
@@ -21,7 +23,10 @@
 
 #include "bstr.h"
 
-/* op - read or write at most n bytes; wait up to timeout_ms (-1: forever). */
+/*
+ * op - read or write at most n bytes, waiting no longer than timeout_ms
+ * in all (-1: for ever); -1 with ETIMEDOUT when that time is up.
+ */
 typedef ssize_t (*iob_op)(void *ctx, int fd, void *buf, size_t n,
                           int timeout_ms);
 

@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "atomicfile.h"
+#include "deadline.h"
 #include "fmt.h"
 #include "iob.h"
 #include "tls.h"
@@ -603,14 +604,16 @@ tls_handshake(struct tls_conn *c, int timeout_ms, long long deadline,
 }
 
 /*
- * io - one SSL_read or SSL_write, waiting (at most timeout_ms each time)
- * for whatever the record layer needs first: a TLS 1.3 read may have to
- * write, a write may have to read.  0 at the peer's close_notify or end
- * of file.
+ * io - one SSL_read or SSL_write, waiting (at most timeout_ms in all,
+ * as iob's ops must) for whatever the record layer needs first: a TLS
+ * 1.3 read may have to write, a write may have to read.  0 at the peer's
+ * close_notify or end of file.
  */
 static ssize_t
 io(struct tls_conn *c, void *buf, size_t n, int timeout_ms, bool out)
 {
+    long long deadline = deadline_in(timeout_ms);
+
     if (n > INT_MAX)
         n = INT_MAX;
     ERR_clear_error();
@@ -625,7 +628,10 @@ io(struct tls_conn *c, void *buf, size_t n, int timeout_ms, bool out)
         if (!out && e == SSL_ERROR_ZERO_RETURN)
             return 0;
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (wait_for(c, e, timeout_ms) == -1)
+            int ms;
+
+            if (deadline_ms(deadline, &ms) == -1 ||
+                wait_for(c, e, ms) == -1)
                 return -1;
             continue;
         }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,10 +168,61 @@ t_write_to_closed_pipe(void)
     close(p[1]);
 }
 
+static void
+on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/*
+ * The per-read timeout is a deadline fixed when the read starts: a
+ * signal every 20 ms (no SA_RESTART) must not start the wait over, or a
+ * 100 ms timeout would never come.  The same for a write to a full pipe.
+ */
+static void
+t_timeout_with_signals(void)
+{
+    struct itimerval it = {{0, 20000}, {0, 20000}}, off = {{0, 0}, {0, 0}};
+    struct sigaction sa;
+    static char big[1 << 17];
+    int p[2];
+    char buf[16], obuf[4096];
+    struct iob in, out;
+    struct bstr line = BSTR_INIT;
+    long long t0;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    CHECK(pipe(p) == 0);
+    iob_init(&in, p[0], buf, sizeof buf, NULL, NULL);
+    in.timeout_ms = 100;
+    setitimer(ITIMER_REAL, &it, NULL);
+    t0 = datetime_mono_ms();
+    CHECK_INT(iob_getline(&in, &line, 10), -1);
+    CHECK_INT(errno, ETIMEDOUT);
+    CHECK(datetime_mono_ms() - t0 >= 100);
+    CHECK(datetime_mono_ms() - t0 < 1500);
+
+    iob_init(&out, p[1], obuf, sizeof obuf, NULL, NULL);
+    out.timeout_ms = 100;
+    t0 = datetime_mono_ms();
+    CHECK(iob_put(&out, big, sizeof big) == -1 || iob_flush(&out) == -1);
+    CHECK_INT(errno, ETIMEDOUT);
+    CHECK(datetime_mono_ms() - t0 < 1500);
+    setitimer(ITIMER_REAL, &off, NULL);
+    signal(SIGALRM, SIG_DFL);
+    close(p[0]);
+    close(p[1]);
+    bstr_free(&line);
+}
+
 static const struct test_case tests[] = {
     {"lines across a tiny buffer", t_lines},
     {"over-long line dropped to its end", t_long_line},
     {"read deadline", t_timeout},
+    {"a timeout is not started over by signals", t_timeout_with_signals},
     {"a deadline over many reads", t_deadline},
     {"writes larger than the buffer; peek and skip", t_write_and_peek},
     {"write error reported", t_write_to_closed_pipe},

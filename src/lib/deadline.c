@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * deadline - waiting on one descriptor until an absolute time (see
+ * deadline.h).  Every wait in the library goes through deadline_wait,
+ * so the rules are kept in one place: the time left is computed again
+ * after each interruption, poll never gets a timeout past the deadline,
+ * and ETIMEDOUT is reported only once the deadline has come.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "datetime.h"
+#include "deadline.h"
+
+long long
+deadline_in(long long ms)
+{
+    if (ms < 0)
+        return DEADLINE_NONE;
+    return datetime_mono_ms() + ms;
+}
+
+bool
+deadline_passed(long long deadline)
+{
+    return deadline != DEADLINE_NONE && datetime_mono_ms() >= deadline;
+}
+
+int
+deadline_ms(long long deadline, int *ms)
+{
+    long long left;
+
+    if (deadline == DEADLINE_NONE) {
+        *ms = -1;
+        return 0;
+    }
+    left = deadline - datetime_mono_ms();
+    if (left <= 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    *ms = left > INT_MAX ? INT_MAX : (int)left;
+    return 0;
+}
+
+int
+deadline_wait(int fd, short events, long long deadline)
+{
+    struct pollfd p;
+
+    p.fd = fd;
+    p.events = events;
+    for (;;) {
+        int ms, r;
+
+        /* a deadline that has passed still gets one look (ms 0) */
+        if (deadline_ms(deadline, &ms) == -1)
+            ms = 0;
+        p.revents = 0;
+        r = poll(&p, 1, ms);
+        if (r > 0)
+            return 0;
+        if (r == 0) {
+            /* ms was capped at INT_MAX: that is no reason to give up */
+            if (ms == 0 || deadline_passed(deadline)) {
+                errno = ETIMEDOUT;
+                return -1;
+            }
+            continue;
+        }
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+int
+deadline_connect(int fd, const struct sockaddr *sa, socklen_t len,
+                 long long deadline)
+{
+    socklen_t elen = sizeof(int);
+    int e = 0;
+
+    if (connect(fd, sa, len) == 0)
+        return 0;
+    /* EINTR: the connection goes on in the background (POSIX connect) */
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -1;
+    if (deadline_wait(fd, POLLOUT, deadline) == -1)
+        return -1;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
+        return -1;
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+ssize_t
+deadline_read(int fd, void *buf, size_t n, long long deadline)
+{
+    for (;;) {
+        ssize_t r;
+
+        if (deadline_wait(fd, POLLIN, deadline) == -1)
+            return -1;
+        r = read(fd, buf, n);
+        if (r >= 0 || (errno != EINTR && errno != EAGAIN))
+            return r;
+    }
+}
+
+ssize_t
+deadline_write(int fd, const void *buf, size_t n, long long deadline)
+{
+    for (;;) {
+        ssize_t r;
+
+        if (deadline_wait(fd, POLLOUT, deadline) == -1)
+            return -1;
+        r = write(fd, buf, n);
+        if (r >= 0 || (errno != EINTR && errno != EAGAIN))
+            return r;
+    }
+}
