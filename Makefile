@@ -85,6 +85,10 @@ LIB_A   := $(B)/libqng.a
 # brings the virtual domains' recipient maps up to date (src/vpop).
 USES_qmail-newu := vpop
 $(B)/src/local/qmail-newu.o: EXTRA_INC := -iquote src/vpop
+# qmail-smtpd serves tcpserver -W's connections with tcpserver's own
+# per-connection steps (src/tcp/worker.c, conn.c).
+USES_qmail-smtpd := tcp
+$(B)/src/smtpd/qmail-smtpd.o: EXTRA_INC := -iquote src/tcp
 # qmail-pop3d keeps Maildir++'s maildirsize right after DELE with the
 # virtual domains' quota code (src/vpop/vdeliver_quota.c).
 USES_qmail-pop3d := vpop

@@ -572,6 +572,33 @@ txn_reset(struct smtpd_session *s)
         s->state = s->helo.s ? SMTPD_HELLO : SMTPD_START;
 }
 
+/*
+ * smtpd_session_free - release what smtpd_session_init and the session
+ * allocated (the buffers given to init are the caller's), so the process
+ * can serve another session (tcpserver -W).  qmail-queue is left to the
+ * caller (smtpd_abort ends it).
+ */
+void
+smtpd_session_free(struct smtpd_session *s)
+{
+    bstr_free(&s->marg.addr);
+    bstr_free(&s->txn.sender);
+    bstr_free(&s->txn.rcpts);
+    bstr_free(&s->tmp);
+    bstr_free(&s->line);
+    bstr_free(&s->helo);
+    bstr_free(&s->authuser);
+    smtpd_auth_free(&s->auth);
+}
+
+/* smtpd_forget - the session is ending: nothing half-received is queued,
+ * qmail-queue stays for the next session. */
+void
+smtpd_forget(struct smtpd_session *s)
+{
+    txn_reset(s);
+}
+
 /* smtpd_abort - the session is ending: nothing half-received is queued. */
 void
 smtpd_abort(struct smtpd_session *s)
@@ -1121,6 +1148,7 @@ smtpd_starttls(struct smtpd_session *s, const char *arg, size_t len)
     size_t junk;
 
     (void)arg;
+    s->secrets = true; /* keys in memory from here on */
     if (r != OC_OK) {
         smtpd_reply(s, r, NULL);
         return 0;
@@ -1309,6 +1337,7 @@ smtpd_auth(struct smtpd_session *s, const char *arg, size_t len)
     unsigned long rnd = 0;
     struct checkpw_conv cv = CHECKPW_CONV_INIT; /* SCRAM's program */
 
+    s->secrets = true; /* a password may pass through our memory */
     if (r != OC_OK) {
         smtpd_reply(s, r, NULL);
         return 0;

@@ -8,6 +8,14 @@
  * identity and trust (RELAYCLIENT) from tcpserver's environment, and
  * speaks qmail-1.03's dialogue with the ESMTP extensions of today.  Every
  * way the session can end is one of the die paths below.
+ *
+ * Started by tcpserver -W (src/tcp/worker.h), it serves one session after
+ * another in the same process: the controls are read again only when
+ * something in control/ changed (dirwatch), the environment is rebuilt
+ * for each client, qmail-queue -m stays for the next session, and a
+ * session that tried STARTTLS or AUTH ends the process instead of
+ * leaving keys or passwords in memory another client's session could
+ * come near.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,15 +27,19 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "dirwatch.h"
 #include "fmt.h"
 #include "log.h"
 #include "opensmtp.h"
 #include "priv.h"
 #include "smtpd.h"
+#include "worker.h"
 
 static struct smtpd_config cf;
 static struct smtpd_policy pol;
 static struct smtpd_session sess;
+static unsigned long file_databytes; /* control/databytes, before $DATABYTES */
+static char inbuf[SMTPD_INBUF], outbuf[SMTPD_OUTBUF], databuf[SMTPD_INBUF];
 
 /* ---- die paths: every way out, and the reply the client gets ---------- */
 
@@ -46,18 +58,31 @@ log_session(struct smtpd_session *s)
     bstr_free(&helo);
 }
 
-/* End the session: abort any half-received message, say why, log, exit. */
-static void __attribute__((noreturn))
-die(struct smtpd_session *s, enum reason r, const char *how)
+/*
+ * End the session: throw away any half-received message (and end
+ * qmail-queue unless keep_qq), say why, log.  Returns the exit code.
+ */
+static int
+finish(struct smtpd_session *s, enum reason r, const char *how, bool keep_qq)
 {
-    smtpd_abort(s);
+    if (keep_qq)
+        smtpd_forget(s);
+    else
+        smtpd_abort(s);
     s->how = how;
     if (r != OC_OK)
         smtpd_reply_quiet(s, r, NULL);
     (void)smtpd_flush(s);
     smtpd_tls_end(s);
     log_session(s);
-    _exit(strcmp(how, "quit") == 0 || strcmp(how, "eof") == 0 ? 0 : 1);
+    return strcmp(how, "quit") == 0 || strcmp(how, "eof") == 0 ? 0 : 1;
+}
+
+/* End the session and the process. */
+static void __attribute__((noreturn))
+die(struct smtpd_session *s, enum reason r, const char *how)
+{
+    _exit(finish(s, r, how, false));
 }
 
 /* Before the session exists: one reply written straight out, one line. */
@@ -134,11 +159,11 @@ static const struct ctl_setting settings[] = {
      CTL_NOFLAG},
 };
 
+/* The control files (again, in a worker, after control/ changed). */
 static void
-load_settings(void)
+load_controls(void)
 {
     const char *bad = NULL;
-    const char *x;
 
     if (chdir(priv_home()) == -1)
         die_control(priv_home());
@@ -148,6 +173,26 @@ load_settings(void)
             die_nomem();
         die_control(bad ? bad : "?");
     }
+    file_databytes = cf.databytes;
+    cf.tls_cert = access("control/servercert.pem", F_OK) == 0;
+    if (!cf.rcpthosts_present)
+        log_line("warning: control/rcpthosts is missing: "
+                 "no relay control, anyone may relay");
+    smtpd_policy_free(&pol);
+    if (smtpd_policy_init(&pol, &cf, "control/morercpthosts.cdb") == -1) {
+        if (errno == ENOMEM)
+            die_nomem();
+        die_control("morercpthosts.cdb");
+    }
+}
+
+/* The settings tcpserver's environment gives this client. */
+static void
+load_env(void)
+{
+    const char *x;
+
+    cf.databytes = file_databytes;
     /* qmail: the environment (tcpserver rules) overrides the file. */
     if ((x = getenv("DATABYTES"))) {
         unsigned long long u;
@@ -160,7 +205,6 @@ load_settings(void)
         else
             log_line("warning: ignoring DATABYTES=%s: not a number", x);
     }
-    cf.tls_cert = access("control/servercert.pem", F_OK) == 0;
     /* spamcontrol's switches, set per listener or per client in tcp.smtp:
      * "-" turns the feature off, "!" makes it required before MAIL */
     x = getenv("UCSPITLS");
@@ -175,14 +219,6 @@ load_settings(void)
     x = getenv("SMTPAUTHSCRAM");
     cf.auth_scram = x && strcmp(x, "1") == 0;
     cf.smtps = getenv("SMTPS") != NULL;
-    if (!cf.rcpthosts_present)
-        log_line("warning: control/rcpthosts is missing: "
-                 "no relay control, anyone may relay");
-    if (smtpd_policy_init(&pol, &cf, "control/morercpthosts.cdb") == -1) {
-        if (errno == ENOMEM)
-            die_nomem();
-        die_control("morercpthosts.cdb");
-    }
 }
 
 /*
@@ -243,11 +279,118 @@ auth_args(int argc, char **argv)
 
 /* ---- main: settings, then the command loop ---------------------------- */
 
+/*
+ * session_start - set up the session for the client on fds 0/1 from
+ * tcpserver's environment.  kept is qmail-queue -m left running by the
+ * last session in this process (pid -1: none): it serves this one too
+ * when this one uses our own qmail-queue, else it is ended.
+ */
+static void
+session_start(struct smtpd_session *s, struct qq *kept)
+{
+    const char *qqenv;
+
+    if (setenv("QMAIL_QUEUE_ORIGIN", "network", 1) == -1)
+        die_nomem();
+    memset(s, 0, sizeof *s);
+    if (smtpd_session_init(s, inbuf, outbuf, databuf) == -1)
+        die_nomem();
+    s->cf = &cf;
+    s->auth.scram = cf.auth_scram;
+    s->pol = &pol;
+    s->remoteip = env_or("TCPREMOTEIP", "unknown");
+    s->remotehost = env_or("TCPREMOTEHOST", "unknown");
+    s->remoteinfo = getenv("TCPREMOTEINFO");
+    s->local = env_or("TCPLOCALHOST", env_or("TCPLOCALIP", "unknown"));
+    s->relayclient = getenv("RELAYCLIENT");
+    s->tcpremoteinfo = s->remoteinfo;
+    s->tcprelayclient = s->relayclient;
+    pop_before_smtp(s);
+    qqenv = getenv("QMAILQUEUE");
+    s->qqprog = qqenv ? qqenv : "bin/qmail-queue";
+    /* Our own qmail-queue serves the whole session (qmail-queue -m); a
+     * $QMAILQUEUE program gets qmail's interface, one run per message. */
+    if (kept && kept->pid != -1 && !qqenv)
+        s->qq = *kept;
+    else {
+        if (kept && kept->pid != -1)
+            qq_end(kept);
+        qq_init(&s->qq, s->qqprog, qqenv == NULL);
+        qq_capture(&s->qq); /* what qmail-queue says goes into our logs */
+    }
+    iob_settimeout(&s->in, (unsigned)cf.timeout);
+    iob_settimeout(&s->out, (unsigned)cf.timeout);
+    /* SMTPS: TLS from the first byte, so this process ends with it */
+    s->secrets = cf.smtps;
+}
+
+/*
+ * session_run - the dialogue, until it ends; returns with s->fate and
+ * s->how saying how.
+ */
+static void
+session_run(struct smtpd_session *s)
+{
+    /* SMTPS (RFC 8314): TLS from the first byte, then the greeting */
+    if (cf.smtps && (smtpd_tls_prepare(s) == -1 || smtpd_tls_begin(s) == -1)) {
+        s->fate = OC_OK;
+        s->how = "tls";
+        return;
+    }
+    smtpd_greet(s);
+    while (smtpd_read_command(s) != -1 && smtpd_dispatch(s) != -1)
+        ;
+}
+
+/*
+ * serve_worker - tcpserver -W: one session after another.  The controls
+ * are read again only when something in control/ changed; a session
+ * with secrets in memory (STARTTLS, AUTH) ends the process.
+ */
+static void __attribute__((noreturn))
+serve_worker(struct worker *w, int argc, char **argv)
+{
+    struct smtpd_session *s = &sess;
+    struct qq kept;
+    int watch;
+    int r;
+
+    load_controls();
+    auth_args(argc, argv);
+    watch = dirwatch_open("control");
+    qq_init(&kept, "bin/qmail-queue", true);
+    while ((r = worker_next(w)) == 1) {
+        int code;
+
+        if (dirwatch_changed(watch)) {
+            load_controls();
+            auth_args(argc, argv); /* cf.me may have moved */
+        }
+        load_env();
+        session_start(s, &kept);
+        session_run(s);
+        if (s->secrets)
+            die(s, s->fate, s->how);
+        code = finish(s, s->fate, s->how, true);
+        kept = s->qq;
+        smtpd_session_free(s);
+        if (!worker_done(w, code)) {
+            qq_end(&kept);
+            _exit(code);
+        }
+    }
+    if (r == -1)
+        log_line("fatal: unable to get the next connection from tcpserver: "
+                 "%s", strerror(errno));
+    qq_end(&kept);
+    _exit(r == 0 ? 0 : 111);
+}
+
 int
 main(int argc, char **argv)
 {
+    static struct worker w;
     struct smtpd_session *s = &sess;
-    static char inbuf[SMTPD_INBUF], outbuf[SMTPD_OUTBUF], databuf[SMTPD_INBUF];
     struct sigaction sa;
 
     log_init(argv[0] ? argv[0] : "qmail-smtpd");
@@ -265,38 +408,20 @@ main(int argc, char **argv)
     /* Nothing that parses network input runs as root (doc/architecture.md). */
     if (getuid() == 0 || geteuid() == 0)
         die_root();
-    load_settings();
-    if (setenv("QMAIL_QUEUE_ORIGIN", "network", 1) == -1)
-        die_nomem();
-
-    if (smtpd_session_init(s, inbuf, outbuf, databuf) == -1)
-        die_nomem();
-    s->cf = &cf;
-    s->auth.scram = cf.auth_scram;
-    s->pol = &pol;
-    s->remoteip = env_or("TCPREMOTEIP", "unknown");
-    s->remotehost = env_or("TCPREMOTEHOST", "unknown");
-    s->remoteinfo = getenv("TCPREMOTEINFO");
-    s->local = env_or("TCPLOCALHOST", env_or("TCPLOCALIP", "unknown"));
-    s->relayclient = getenv("RELAYCLIENT");
-    s->tcpremoteinfo = s->remoteinfo;
-    s->tcprelayclient = s->relayclient;
-    pop_before_smtp(s);
-    s->qqprog = env_or("QMAILQUEUE", "bin/qmail-queue");
-    /* Our own qmail-queue serves the whole session (qmail-queue -m); a
-     * $QMAILQUEUE program gets qmail's interface, one run per message. */
-    qq_init(&s->qq, s->qqprog, getenv("QMAILQUEUE") == NULL);
-    qq_capture(&s->qq); /* what qmail-queue says goes into our log lines */
-    iob_settimeout(&s->in, (unsigned)cf.timeout);
-    iob_settimeout(&s->out, (unsigned)cf.timeout);
-    auth_args(argc, argv);
-
-    /* SMTPS (RFC 8314): TLS from the first byte, then the greeting */
-    if (cf.smtps && (smtpd_tls_prepare(s) == -1 || smtpd_tls_begin(s) == -1))
-        die(s, OC_OK, "tls");
-    smtpd_greet(s);
-    for (;;) {
-        if (smtpd_read_command(s) == -1 || smtpd_dispatch(s) == -1)
-            die(s, s->fate, s->how);
+    switch (worker_init(&w)) {
+    case 1:
+        serve_worker(&w, argc, argv);
+    case 0:
+        break;
+    default:
+        log_line("fatal: unable to start as a tcpserver -W worker: %s",
+                 strerror(errno));
+        _exit(111);
     }
+    load_controls();
+    load_env();
+    auth_args(argc, argv);
+    session_start(s, NULL);
+    session_run(s);
+    die(s, s->fate, s->how);
 }

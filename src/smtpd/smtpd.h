@@ -262,6 +262,8 @@ struct smtpd_session {
     struct bstr authuser;     /* who AUTH said the client is; empty: none */
     unsigned authfails;
     struct smtpd_auth auth;
+    bool secrets;             /* STARTTLS or AUTH was tried: the process
+                               * must not serve another session */
 
     struct smtpd_txn txn;
     unsigned char deadline;   /* which limit s->in's deadline is (commands.c) */
@@ -317,5 +319,7 @@ void smtpd_reply_quiet(struct smtpd_session *s, enum reason r,
 int smtpd_flush(struct smtpd_session *s);
 void smtpd_greet(struct smtpd_session *s);
 void smtpd_abort(struct smtpd_session *s);
+void smtpd_forget(struct smtpd_session *s);
+void smtpd_session_free(struct smtpd_session *s);
 
 #endif

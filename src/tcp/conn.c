@@ -25,6 +25,7 @@
 #include "log.h"
 #include "outcome.h"
 #include "rules.h"
+#include "writeall.h"
 
 /* The child's die paths: each closes the connection by exiting. */
 static void __attribute__((noreturn))
@@ -170,26 +171,22 @@ envu(const struct conn_conf *cf, const char *name, unsigned long u)
 static void
 put_all(const struct conn_conf *cf, int fd, const char *s, size_t n)
 {
-    while (n) {
-        ssize_t w = write(fd, s, n);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            drop(cf, "unable to print banner");
-        s += w;
-        n -= (size_t)w;
-    }
+    if (write_all(fd, s, n) == -1)
+        drop(cf, "unable to print banner");
 }
 
 /*
- * conn_run - serve one accepted socket fd from peer: never returns.
- * Exits 111 when it cannot find out enough to decide, 100 when a rule
- * denies the client; otherwise becomes the program.
+ * conn_setup - make the accepted socket fd from peer the process's fds 0
+ * and 1 and put what is known of the client in the environment, the
+ * matching rule's variables last.  Returns true when the client may be
+ * served, false when a rule denies it (with -B, the banner is written
+ * first).  Exits 111 when it cannot find out enough to decide (in a
+ * worker, tcpserver sees that as the session's end, as it would a
+ * child's).
  */
-void
-conn_run(const struct conn_conf *cf, int fd, const struct sockaddr *peer,
-         socklen_t peerlen)
+bool
+conn_setup(const struct conn_conf *cf, int fd, const struct sockaddr *peer,
+           socklen_t peerlen)
 {
     struct sockaddr_storage lss, rss;
     socklen_t llen = sizeof lss, rlen;
@@ -291,10 +288,27 @@ conn_run(const struct conn_conf *cf, int fd, const struct sockaddr *peer,
         log_line("%s %ld %s:%s:%u %s:%s:%s:%u", deny ? "deny" : "ok", me,
                  lh ? lh : "", lipt, lport, rh ? rh : "", ript, ri ? ri : "",
                  rport);
+    bstr_free(&lhost);
+    bstr_free(&rhost);
+    bstr_free(&rinfo);
     if (deny)
-        _exit(EXIT_PERM);
+        return false;
     if (cf->banner)
         put_all(cf, 1, cf->banner, strlen(cf->banner));
+    return true;
+}
+
+/*
+ * conn_run - serve one accepted socket fd from peer: never returns.
+ * Exits 111 when it cannot find out enough to decide, 100 when a rule
+ * denies the client; otherwise becomes the program.
+ */
+void
+conn_run(const struct conn_conf *cf, int fd, const struct sockaddr *peer,
+         socklen_t peerlen)
+{
+    if (!conn_setup(cf, fd, peer, peerlen))
+        _exit(EXIT_PERM);
     execvp(cf->argv[0], cf->argv);
     if (cf->verbosity >= CONN_ERRORS)
         log_line("fatal: unable to run %s: %s", cf->argv[0], strerror(errno));

@@ -7,7 +7,8 @@
  *
  * Everything slow or untrusted (DNS, ident, the rules file) happens
  * here, never in the accepting parent, so one slow client costs one
- * child and not the listener.
+ * child and not the listener.  With tcpserver -W the same steps run in
+ * a resident worker instead of a fresh child (worker.h).
  */
 #ifndef CONN_H
 #define CONN_H
@@ -37,6 +38,8 @@ struct conn_conf {
     char **argv;           /* the program and its arguments */
 };
 
+bool conn_setup(const struct conn_conf *cf, int fd,
+                const struct sockaddr *peer, socklen_t peerlen);
 void conn_run(const struct conn_conf *cf, int fd, const struct sockaddr *peer,
               socklen_t peerlen) __attribute__((noreturn));
 bool conn_host_clean(struct bstr *name);

@@ -5,7 +5,7 @@
  *
  *   tcpserver [-146pPhHrRoOdDqQvUX] [-c limit] [-C perip] [-x rules.cdb]
  *       [-B banner] [-g gid] [-u uid] [-b backlog] [-l localname]
- *       [-t timeout] host port program [arg...]
+ *       [-t timeout] [-W uses] host port program [arg...]
  *
  * The parent binds, drops privileges, then only accepts, counts and
  * forks: DNS, ident and the rules cdb are the child's business (conn.c),
@@ -17,9 +17,15 @@
  * is as long as the kernel allows unless -b says otherwise (see
  * default_backlog).  Exit codes: 100 usage, 111 cannot resolve, bind, listen or drop
  * privileges; 0 after SIGTERM (children keep running, as with ucspi).
+ *
+ * With -W (qmail-ng), a program that speaks the worker protocol
+ * (worker.h) is started once per worker instead of once per connection
+ * and gets the connections as passed sockets (pool.c); the child's steps
+ * (conn.c) then run in the worker, the log lines stay the same.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -41,6 +47,7 @@
 #include "ipaddr.h"
 #include "log.h"
 #include "outcome.h"
+#include "pool.h"
 #include "priv.h"
 
 #define ACCEPT_BATCH 64   /* accepts per poll wake-up before reaping again */
@@ -55,6 +62,7 @@ struct server {
     unsigned long limit;   /* -c */
     unsigned long perip;   /* -C, 0: none */
     unsigned long backlog; /* -b, 0: default_backlog */
+    unsigned long uses;    /* -W, 0: a child per connection */
     int family;            /* -4 / -6, 0: either */
     bool print_port;       /* -1 */
     bool set_uid, set_gid;
@@ -64,6 +72,8 @@ struct server {
     int lfd, sfd;
     sigset_t origmask;
     struct conntab tab;
+    struct pool pool;
+    struct pollfd *pfd;    /* 2 + limit entries */
     long long backoff_until;
     long long last_warn;
 };
@@ -74,7 +84,7 @@ usage(void)
     log_line("usage: tcpserver [ -146UXpPhHrRoOdDqQv ] [ -c limit ] "
              "[ -C perip ] [ -x rules.cdb ] [ -B banner ] [ -g gid ] "
              "[ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] "
-             "host port program");
+             "[ -W uses ] host port program");
     exit(EXIT_PERM);
 }
 
@@ -104,7 +114,7 @@ options(struct server *sv, int argc, char **argv)
     sv->backlog = 0;
     opterr = 0;
     while ((c = getopt(argc, argv,
-                       "+146pPhHrRoOdDqQvUXc:C:x:B:g:u:b:l:t:")) != -1) {
+                       "+146pPhHrRoOdDqQvUXc:C:x:B:g:u:b:l:t:W:")) != -1) {
         switch (c) {
         case '1': sv->print_port = true; break;
         case '4': sv->family = AF_INET; break;
@@ -128,6 +138,7 @@ options(struct server *sv, int argc, char **argv)
         case 'c': sv->limit = number(optarg, 1, CONNTAB_MAX); break;
         case 'C': sv->perip = number(optarg, 0, CONNTAB_MAX); break;
         case 'b': sv->backlog = number(optarg, 1, BACKLOG_MAX); break;
+        case 'W': sv->uses = number(optarg, 0, ULONG_MAX); break;
         case 't': sv->cf.ident_timeout = (unsigned)number(optarg, 0, 3600);
             break;
         case 'l':
@@ -318,12 +329,30 @@ reap(struct server *sv)
     pid_t pid;
 
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        pool_forget(&sv->pool, pid);
         if (!conntab_remove(&sv->tab, pid, NULL))
             continue;
         if (sv->cf.verbosity >= CONN_VERBOSE)
             log_line("end %ld status %d", (long)pid, st);
         status(sv);
     }
+}
+
+/* A worker's session ended (or the worker went away: reap logs that). */
+static void
+worker_event(struct server *sv, int fd)
+{
+    pid_t pid;
+    int code;
+
+    if (pool_event(&sv->pool, fd, &pid, &code) != 1)
+        return;
+    if (!conntab_remove(&sv->tab, pid, NULL))
+        return;
+    /* the wait status an exit with that code gives, as for a child */
+    if (sv->cf.verbosity >= CONN_VERBOSE)
+        log_line("end %ld status %d", (long)pid, code << 8);
+    status(sv);
 }
 
 static void
@@ -346,8 +375,25 @@ signals(struct server *sv)
         reap(sv);
 }
 
+/* A child for the connection on fd (conn.c), as ucspi-tcp does it. */
+static pid_t
+fork_child(struct server *sv, int fd, const struct sockaddr_storage *ss,
+           socklen_t sslen)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        close(sv->lfd);
+        close(sv->sfd);
+        sigprocmask(SIG_SETMASK, &sv->origmask, NULL);
+        conn_run(&sv->cf, fd, (const struct sockaddr *)ss, sslen);
+    }
+    return pid;
+}
+
 /*
- * One accepted connection: count it, refuse it, or fork its child.
+ * One accepted connection: count it, refuse it, or give it to a worker
+ * (-W) or a child.
  * Returns -1 when accepting should pause (fork failed), else 0.
  */
 static int
@@ -375,18 +421,15 @@ serve(struct server *sv, int fd, const struct sockaddr_storage *ss,
         close(fd);
         return 0;
     }
-    pid = fork();
+    pid = pool_take(&sv->pool, fd, (const struct sockaddr *)ss, sslen);
+    if (pid == 0)
+        pid = fork_child(sv, fd, ss, sslen);
     if (pid == -1) {
-        warn_sys(sv, "unable to fork");
+        warn_sys(sv, sv->pool.uses && !sv->pool.off
+                         ? "unable to start a worker" : "unable to fork");
         sv->backoff_until = datetime_mono_ms() + BACKOFF_MS;
         close(fd);
         return -1;
-    }
-    if (pid == 0) {
-        close(sv->lfd);
-        close(sv->sfd);
-        sigprocmask(SIG_SETMASK, &sv->origmask, NULL);
-        conn_run(&sv->cf, fd, (const struct sockaddr *)ss, sslen);
     }
     close(fd);
     if (conntab_add(&sv->tab, pid, key) == -1)
@@ -515,25 +558,40 @@ main(int argc, char **argv)
     sv.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sv.sfd == -1)
         log_die_sys(EXIT_TEMP, "unable to create signalfd");
+    if (pool_init(&sv.pool, sv.uses, &sv.cf, &sv.origmask) == -1)
+        log_die_sys(EXIT_TEMP, "unable to set up the workers");
+    sv.pfd = calloc(2 + sv.limit, sizeof *sv.pfd);
+    if (!sv.pfd)
+        log_die_sys(EXIT_TEMP, "unable to set up the workers");
     status(&sv);
 
     for (;;) {
-        struct pollfd p[2] = {{sv.sfd, POLLIN, 0}, {sv.lfd, POLLIN, 0}};
+        struct pollfd *p = sv.pfd;
         long long wait = -1, now = datetime_mono_ms();
-        nfds_t n = 1;
+        nfds_t n = 2, k;
+        bool listening = false;
 
+        p[0] = (struct pollfd){sv.sfd, POLLIN, 0};
+        p[1] = (struct pollfd){sv.lfd, 0, 0};
         if (sv.backoff_until > now)
             wait = sv.backoff_until - now;
         else if (sv.tab.n < sv.limit)
-            n = 2; /* at the limit the backlog holds new clients */
+            listening = true; /* at the limit the backlog holds clients */
+        if (listening)
+            p[1].events = POLLIN;
+        n += pool_pollfds(&sv.pool, p + 2);
         if (poll(p, n, (int)wait) == -1) {
             if (errno == EINTR)
                 continue;
             log_die_sys(EXIT_TEMP, "unable to poll");
         }
+        for (k = 2; k < n; k++)
+            if (p[k].revents)
+                worker_event(&sv, p[k].fd);
         if (p[0].revents)
             signals(&sv);
-        if (n == 2 && p[1].revents)
+        pool_compact(&sv.pool);
+        if (listening && p[1].revents)
             accept_some(&sv);
     }
 }

@@ -269,6 +269,10 @@ class Instance:
         if IS_ROOT:
             argv += ["-u", str(self.uid), "-g", str(self.gid)]
         argv += list(tcpserver_args)
+        # QNG_SMTPD_WORKERS=N runs every qmail-smtpd as a tcpserver -W N
+        # worker (the whole suite can be run both ways)
+        if os.environ.get("QNG_SMTPD_WORKERS") and "-W" not in tcpserver_args:
+            argv += ["-W", os.environ["QNG_SMTPD_WORKERS"]]
         argv += [host, "0"]
         argv += smtpd_argv or [os.path.join(self.bin, "qmail-smtpd")]
         p = self.start(argv, env=env, logname="smtpd.log")
