@@ -13,8 +13,7 @@
 #include <unistd.h>
 
 #include "checkpw.h"
-#include "datetime.h"
-#include "iob.h"
+#include "deadline.h"
 #include "writeall.h"
 
 /* child - the checkpassword program with rfd as its fd 3 and, in the
@@ -55,7 +54,6 @@ reap(pid_t pid, long long deadline, enum checkpw_verdict *v, int *status)
         goto fail;
     for (;;) {
         pid_t r = waitpid(pid, &w, WNOHANG);
-        int ms;
 
         if (r == pid)
             break;
@@ -63,9 +61,7 @@ reap(pid_t pid, long long deadline, enum checkpw_verdict *v, int *status)
             goto fail;
         if (r == -1)
             continue;
-        if (iob_limit(-1, deadline, &ms) == -1)
-            goto timeout;
-        if (iob_poll(pfd, POLLIN, ms) == -1) {
+        if (deadline_wait(pfd, POLLIN, deadline) == -1) {
             if (errno == ETIMEDOUT)
                 goto timeout;
             goto fail;
@@ -143,7 +139,7 @@ checkpw_run(char *const argv[], const char *data, size_t len, unsigned timeout,
         sigaction(SIGPIPE, &old, NULL);
     }
     close(p[1]);
-    return reap(pid, datetime_mono_ms() + (long long)timeout * 1000, v, status);
+    return reap(pid, deadline_in((long long)timeout * 1000), v, status);
 }
 
 /* ---- the conversation mode --------------------------------------------- */
@@ -186,29 +182,14 @@ checkpw_start(struct checkpw_conv *c, char *const argv[], const char *mech,
 int
 checkpw_send(int fd, const char *msg, size_t len)
 {
-    size_t off = 0;
-
     if (memchr(msg, '\0', len)) {
         errno = EINVAL;
         return -1;
     }
-    /* MSG_NOSIGNAL: a peer that went away is EPIPE, not a signal */
-    while (off <= len) {
-        const char *p = off < len ? msg + off : "";
-        size_t n = off < len ? len - off : 1;
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-        if (w == -1 && errno == ENOTSOCK)
-            w = write(fd, p, n);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        off += (size_t)w;
-    }
+    /* a peer that went away is EPIPE, not a signal (MSG_NOSIGNAL) */
+    if (write_all_until(fd, msg, len, DEADLINE_NONE) == -1 ||
+        write_all_until(fd, "", 1, DEADLINE_NONE) == -1)
+        return -1;
     return 0;
 }
 
@@ -221,7 +202,6 @@ checkpw_recv(int fd, struct bstr *in, struct bstr *msg, size_t max,
         const char *nul = in->len ? memchr(in->s, '\0', in->len) : NULL;
         char buf[1024];
         ssize_t r;
-        int ms;
 
         if (nul) {
             size_t n = (size_t)(nul - in->s);
@@ -240,12 +220,9 @@ checkpw_recv(int fd, struct bstr *in, struct bstr *msg, size_t max,
             errno = EMSGSIZE;
             return -1;
         }
-        if (iob_limit(-1, deadline, &ms) == -1 ||
-            iob_poll(fd, POLLIN, ms) == -1)
+        r = deadline_read(fd, buf, sizeof buf, deadline);
+        if (r == -1 && errno == ETIMEDOUT)
             return -1;
-        r = read(fd, buf, sizeof buf);
-        if (r == -1 && (errno == EINTR || errno == EAGAIN))
-            continue;
         /* a peer that exits leaving our last message unread resets the
          * connection: for us that is its end all the same */
         if (r == -1 && errno == ECONNRESET)
@@ -280,7 +257,7 @@ checkpw_finish(struct checkpw_conv *c, enum checkpw_verdict *v, int *status)
         errno = ECHILD;
         return -1;
     }
-    return reap(pid, datetime_mono_ms() + (long long)c->timeout * 1000, v,
+    return reap(pid, deadline_in((long long)c->timeout * 1000), v,
                 status);
 }
 

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "vis.h"
+#include "writeall.h"
 
 #define LOG_MAX 4000
 
@@ -50,15 +51,9 @@ emit(const char *prefix, const char *fmt, va_list ap, const char *suffix)
     }
     vis_mask(buf, n, '?');
     buf[n++] = '\n';
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(2, buf + off, n - off);
-        if (w <= 0) {
-            if (w == -1 && errno == EINTR)
-                continue;
-            break;
-        }
-        off += (size_t)w;
-    }
+    /* write_all is write(2) and errno only: as safe as this was */
+    if (write_all(2, buf, n) == -1)
+        return; /* stderr is gone: nothing to tell it with */
 }
 
 /* log_vline - "prog: text" on stderr. */

@@ -25,6 +25,7 @@
 #include "maildir.h"
 #include "mbox.h"
 #include "outcome.h"
+#include "writeall.h"
 
 #define CLEAN_AGE (36UL * 3600) /* maildir(5): tmp files older are dead */
 #define LOCK_SECONDS 300
@@ -42,16 +43,8 @@ need(const char *name)
 static void
 put(int fd, const char *p, size_t n, const char *tmp)
 {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w == -1)
-            log_die_sys(EXIT_TEMP, "unable to write to %s", tmp);
-        p += w;
-        n -= (size_t)w;
-    }
+    if (write_all(fd, p, n) == -1)
+        log_die_sys(EXIT_TEMP, "unable to write to %s", tmp);
 }
 
 /* sender - the address of a first line "Return-Path: <addr>", or "". */

@@ -19,21 +19,13 @@
 #include "helper.h"
 #include "log.h"
 #include "outcome.h"
+#include "writeall.h"
 
 static bool
 put(int fd, const char *p, size_t n)
 {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w == -1)
-            return false; /* the command stopped reading: its exit decides */
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
+    /* false: the command stopped reading, and its exit decides */
+    return write_all(fd, p, n) == 0;
 }
 
 static const char *
@@ -91,7 +83,7 @@ main(int argc, char **argv)
         close(pfd[0]);
         signal(SIGPIPE, SIG_DFL);
         execvp(argv[optind], argv + optind);
-        log_die_sys(helper_errno_temporary(errno) ? EXIT_TEMP : EXIT_PERM,
+        log_die_sys(outcome_errno_temp(errno) ? EXIT_TEMP : EXIT_PERM,
                     "unable to run %s", argv[optind]);
     }
     close(pfd[0]);

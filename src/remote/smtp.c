@@ -4,13 +4,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "datetime.h"
+#include "deadline.h"
 #include "fmt.h"
 #include "smtp.h"
 
@@ -22,38 +22,6 @@ smtp_init(struct smtp *s, unsigned timeout)
     s->fd = -1;
     s->timeout = timeout;
     reply_init(&s->rep);
-}
-
-/* wait_connect - the end of a non-blocking connect, within timeout s. */
-static int
-wait_connect(int fd, unsigned timeout)
-{
-    long long deadline = datetime_mono_ms() + (long long)timeout * 1000;
-    struct pollfd p = {fd, POLLOUT, 0};
-    socklen_t len = sizeof(int);
-    int e = 0;
-
-    for (;;) {
-        long long left = deadline - datetime_mono_ms();
-        int r;
-
-        if (left <= 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        r = poll(&p, 1, left > 86400000 ? 86400000 : (int)left);
-        if (r > 0)
-            break;
-        if (r == -1 && errno != EINTR)
-            return -1;
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
-        return -1;
-    if (e) {
-        errno = e;
-        return -1;
-    }
-    return 0;
 }
 
 /*
@@ -88,8 +56,8 @@ smtp_connect(struct smtp *s, const struct ipaddr *ip, unsigned port,
         }
     }
     len = ipaddr_to_sockaddr(ip, port, &ss);
-    if (connect(fd, (struct sockaddr *)&ss, len) == -1 &&
-        (errno != EINPROGRESS || wait_connect(fd, timeout) == -1)) {
+    if (deadline_connect(fd, (struct sockaddr *)&ss, len,
+                         deadline_in((long long)timeout * 1000)) == -1) {
         int e = errno;
 
         close(fd);

@@ -11,16 +11,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "datetime.h"
+#include "deadline.h"
 #include "fmt.h"
 #include "ident.h"
+#include "writeall.h"
 
 static bool
 blank(char c)
@@ -103,24 +102,6 @@ ident_parse(const char *resp, size_t len, unsigned rport, unsigned lport,
     return 1;
 }
 
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1. */
-static int
-wait_until(int fd, short events, long long deadline)
-{
-    for (;;) {
-        struct pollfd p = {fd, events, 0};
-        long long left = deadline - datetime_mono_ms();
-        int r;
-
-        if (left <= 0)
-            return 0;
-        r = poll(&p, 1, left > 86400000 ? 86400000 : (int)left);
-        if (r == -1 && errno == EINTR)
-            continue;
-        return r > 0 ? 1 : r;
-    }
-}
-
 static void
 set_port(struct sockaddr_storage *ss, unsigned port)
 {
@@ -152,11 +133,10 @@ ident_query(const struct sockaddr *local, socklen_t llen,
 {
     struct sockaddr_storage from, to;
     char q[2 * FMT_ULONG + 8], resp[IDENT_LINE_MAX];
-    long long deadline = datetime_mono_ms() + (long long)timeout * 1000;
+    long long deadline = deadline_in((long long)timeout * 1000);
     unsigned rport, lport;
     size_t qlen, got = 0;
-    int fd, err = 0, r = 0;
-    socklen_t elen = sizeof err;
+    int fd, r = 0;
 
     if ((local->sa_family != AF_INET && local->sa_family != AF_INET6) ||
         local->sa_family != remote->sa_family || llen > sizeof from ||
@@ -180,47 +160,27 @@ ident_query(const struct sockaddr *local, socklen_t llen,
     /* from the address the client reached, so its identd sees our pair */
     if (bind(fd, (struct sockaddr *)&from, llen) == -1)
         goto done;
-    if (connect(fd, (struct sockaddr *)&to, rlen) == -1) {
-        if (errno != EINPROGRESS)
-            goto done;
-        if (wait_until(fd, POLLOUT, deadline) != 1)
-            goto done;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1 || err)
-            goto done;
-    }
+    if (deadline_connect(fd, (struct sockaddr *)&to, rlen, deadline) == -1)
+        goto done;
     qlen = fmt_ull(q, rport);
     memcpy(q + qlen, " , ", 3);
     qlen += 3;
     qlen += fmt_ull(q + qlen, lport);
     memcpy(q + qlen, "\r\n", 2);
     qlen += 2;
-    for (size_t off = 0; off < qlen;) {
-        ssize_t w;
-
-        if (wait_until(fd, POLLOUT, deadline) != 1)
-            goto done;
-        w = write(fd, q + off, qlen - off);
-        if (w == -1 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (w <= 0)
-            goto done;
-        off += (size_t)w;
-    }
+    if (write_all_until(fd, q, qlen, deadline) == -1)
+        goto done;
+    /* one line: a reply without '\n' ends at end of file or a full buffer */
     while (got < sizeof resp) {
-        ssize_t n;
+        ssize_t n = deadline_read(fd, resp + got, sizeof resp - got, deadline);
 
-        if (wait_until(fd, POLLIN, deadline) != 1)
+        if (n == -1 && errno == ETIMEDOUT)
             goto done;
-        n = read(fd, resp + got, sizeof resp - got);
-        if (n == -1 && (errno == EINTR || errno == EAGAIN))
-            continue;
         if (n <= 0)
-            break;
-        if (memchr(resp + got, '\n', (size_t)n)) {
-            got += (size_t)n;
-            break;
-        }
+            break; /* end of file or a reset: what came may still do */
         got += (size_t)n;
+        if (memchr(resp + got - (size_t)n, '\n', (size_t)n))
+            break;
     }
     r = ident_parse(resp, got, rport, lport, user);
 done:

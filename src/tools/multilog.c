@@ -28,6 +28,7 @@
 #include "mlog.h"
 #include "mlogdir.h"
 #include "outcome.h"
+#include "writeall.h"
 
 #define IN_MAX 16384   /* bytes read at once */
 #define OUT_MAX 65536  /* bytes held for one directory before writing */
@@ -227,17 +228,10 @@ static void
 alert(const char *line, size_t len)
 {
     char buf[MLOG_ALERT_MAX + 4];
-    size_t n = mlog_alert_fill(buf, line, len), off = 0;
+    size_t n = mlog_alert_fill(buf, line, len);
 
-    while (off < n) {
-        ssize_t w = write(2, buf + off, n - off);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* stderr is gone: alerts are not the log */
-        off += (size_t)w;
-    }
+    if (write_all(2, buf, n) == -1)
+        return; /* stderr is gone: alerts are not the log */
 }
 
 /* --- the script, line by line ------------------------------------------ */

@@ -17,21 +17,15 @@
 #include "log.h"
 #include "mlogtai.h"
 #include "outcome.h"
+#include "writeall.h"
 
 #define IN_MAX 16384
 
 static void
 put(struct bstr *out)
 {
-    for (size_t off = 0; off < out->len;) {
-        ssize_t w = write(1, out->s + off, out->len - off);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            log_die_sys(EXIT_TEMP, "unable to write output");
-        off += (size_t)w;
-    }
+    if (write_all(1, out->s, out->len) == -1)
+        log_die_sys(EXIT_TEMP, "unable to write output");
     bstr_truncate(out, 0);
 }
 
