@@ -5,6 +5,7 @@
  * Texts are qmail-1.03's where qmail had the reply (its users' scripts
  * and documentation quote them); the rest follow the same style.
  */
+#include <errno.h>
 #include <stddef.h>
 
 #include "outcome.h"
@@ -185,6 +186,48 @@ outcome_get(enum reason r)
     if ((unsigned)r >= OC_COUNT)
         r = OC_TEMPFAIL;
     return &table[r];
+}
+
+/*
+ * outcome_errno_temp - may trying again later help after a system call
+ * failed with e?  True for lack of resources (memory, descriptors, disk
+ * space, quota), interruptions, I/O trouble, locks held by others and
+ * network trouble (home directories and programs may live on NFS); the
+ * rest (no such file, permission denied, not a directory, ...) say "no"
+ * and stay no.  Mail accepted is never lost, so a code that could go
+ * either way is on the list.
+ */
+bool
+outcome_errno_temp(int e)
+{
+    switch (e) {
+    case EAGAIN: /* and EWOULDBLOCK, the same number on Linux */
+    case EINTR:
+    case EIO:
+    case ENOMEM:
+    case ENOBUFS:
+    case ENFILE:
+    case EMFILE:
+    case ETXTBSY:
+    case EBUSY:
+    case EDEADLK:
+    case ENOLCK:
+    case ENOSPC:
+    case EDQUOT:
+    case ESTALE:
+    case ETIMEDOUT:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case ENETRESET:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+        return true;
+    default:
+        return false;
+    }
 }
 
 enum outcome_kind

@@ -10,6 +10,8 @@
 #ifndef OUTCOME_H
 #define OUTCOME_H
 
+#include <stdbool.h>
+
 enum outcome_kind { OUTCOME_OK, OUTCOME_TEMP, OUTCOME_PERM };
 
 /* Exit codes between programs (qmail's). */
@@ -143,5 +145,6 @@ const struct outcome *outcome_get(enum reason r);
 enum outcome_kind outcome_kind(enum reason r);
 enum reason outcome_from_qq(int exitcode);
 enum outcome_kind outcome_qq_kind(int exitcode);
+bool outcome_errno_temp(int e);
 
 #endif

@@ -19,7 +19,7 @@
 #define P OUTCOME_PERM
 
 static const struct result table[RS_COUNT] = {
-    [RS_NOMEM] = {RS_NOMEM, "nomem", T, "4.3.0", "Out of memory. (#4.3.0)"},
+    [RS_NOMEM] = {RS_NOMEM, "nomem", T, "4.3.0", RESULT_NOMEM_TEXT},
     [RS_HOME_STAT] = {RS_HOME_STAT, "home", T, "4.3.0",
                       "Unable to stat home directory: %s. (#4.3.0)"},
     [RS_HOME_WRITABLE] = {RS_HOME_WRITABLE, "home", T, "4.7.0",
@@ -279,6 +279,25 @@ result_cat(struct bstr *out, enum result_reason r, const char *const *args,
 fail:
     bstr_truncate(out, len0);
     return -1;
+}
+
+/*
+ * result_line - append r's text and a newline (qmail-remote's reports
+ * and the spawners' are lines).  0, or -1 with out unchanged.
+ */
+int
+result_line(struct bstr *out, enum result_reason r, const char *const *args,
+            size_t nargs)
+{
+    size_t len0 = out->len;
+
+    if (result_cat(out, r, args, nargs) == -1)
+        return -1;
+    if (bstr_catc(out, '\n') == -1) {
+        bstr_truncate(out, len0);
+        return -1;
+    }
+    return 0;
 }
 
 /*

@@ -25,6 +25,8 @@
 
 /* the line qmail-remote puts before the remote server's reply */
 #define RESULT_SAID "Remote host said: "
+/* RS_NOMEM's text, for reports that must be made without memory */
+#define RESULT_NOMEM_TEXT "Out of memory. (#4.3.0)"
 
 enum result_reason {
     /* qmail-local: the home directory and the .qmail file */
@@ -136,6 +138,9 @@ int result_exit(enum result_reason r);
 size_t result_nargs(enum result_reason r);
 int result_cat(struct bstr *out, enum result_reason r,
                const char *const *args, size_t nargs)
+    __attribute__((warn_unused_result));
+int result_line(struct bstr *out, enum result_reason r,
+                const char *const *args, size_t nargs)
     __attribute__((warn_unused_result));
 int result_set(struct bstr *out, enum result_reason r,
                const char *const *args, size_t nargs);

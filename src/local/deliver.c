@@ -10,8 +10,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +22,7 @@
 #include "maildir.h"
 #include "mbox.h"
 #include "outcome.h"
+#include "result.h"
 
 #define HEADER_LINE_MAX 65536 /* a longer line cannot be ours */
 
@@ -51,19 +50,16 @@ qlocal_free(struct qlocal *q)
     bstr_free(&q->err);
 }
 
-/* errf - set q->err; out of memory leaves it empty, which is all we can do. */
-static void __attribute__((format(printf, 2, 3)))
-errf(struct qlocal *q, const char *fmt, ...)
+/*
+ * fail - q->err becomes result r's text (empty when out of memory, which
+ * is all we can do); returns r's exit code.
+ */
+static int
+fail(struct qlocal *q, enum result_reason r, const char *const *args,
+     size_t nargs)
 {
-    va_list ap;
-    int r;
-
-    bstr_truncate(&q->err, 0);
-    va_start(ap, fmt);
-    r = bstr_vcatf(&q->err, fmt, ap);
-    va_end(ap);
-    if (r == -1)
-        bstr_truncate(&q->err, 0);
+    (void)result_set(&q->err, r, args, nargs);
+    return result_exit(r);
 }
 
 static void
@@ -150,8 +146,7 @@ qlocal_rewind(struct qlocal *q)
 {
     if (lseek(q->msgfd, 0, SEEK_SET) == 0)
         return 0;
-    errf(q, "Unable to rewind message. (#4.3.0)");
-    return EXIT_TEMP;
+    return fail(q, RS_REWIND, RESULT_NOARGS);
 }
 
 /*
@@ -172,9 +167,7 @@ qlocal_loopcheck(struct qlocal *q)
     for (;;) {
         r = iob_getline(&in, &line, HEADER_LINE_MAX);
         if (r == -1) {
-            errf(q, "Unable to read message: %s. (#4.3.0)",
-                            strerror(errno));
-            code = EXIT_TEMP;
+            code = fail(q, RS_READ_MSG, RESULT_ARGS(strerror(errno)));
             break;
         }
         if (r == IOB_EOF)
@@ -182,9 +175,7 @@ qlocal_loopcheck(struct qlocal *q)
         if (line.len <= 1 || (line.len == 2 && line.s[0] == '\r'))
             break; /* the end of the header */
         if (r == IOB_LINE && qlocal_is_dtline(line.s, line.len, &q->recipient)) {
-            errf(q, "This message is looping: it already "
-                                     "has my Delivered-To line. (#5.4.6)");
-            code = EXIT_PERM;
+            code = fail(q, RS_LOOP, RESULT_NOARGS);
             break;
         }
     }
@@ -216,23 +207,14 @@ qlocal_maildir(struct qlocal *q, const char *dir)
     bstr_truncate(&q->err, 0);
     switch (stage) {
     case MAILDIR_S_OPEN:
-        errf(q, "Unable to open maildir %s: %s. (#4.2.1)",
-                        dir, strerror(e));
-        break;
+        return fail(q, RS_MAILDIR_OPEN, RESULT_ARGS(dir, strerror(e)));
     case MAILDIR_S_READ:
-        errf(q, "Unable to read message: %s. (#4.3.0)",
-                        strerror(e));
-        break;
+        return fail(q, RS_READ_MSG, RESULT_ARGS(strerror(e)));
     default:
-        if (e == EDQUOT || e == ENOSPC)
-            errf(q, "Unable to write to maildir %s: %s. "
-                                     "(#4.2.2)", dir, strerror(e));
-        else
-            errf(q, "Unable to write to maildir %s: %s. "
-                                     "(#4.3.0)", dir, strerror(e));
-        break;
+        return fail(q, e == EDQUOT || e == ENOSPC ? RS_MAILDIR_FULL
+                                                  : RS_MAILDIR_WRITE,
+                    RESULT_ARGS(dir, strerror(e)));
     }
-    return EXIT_TEMP;
 }
 
 /* qlocal_mbox - append to the mbox file at path. */
@@ -272,14 +254,11 @@ qlocal_program(struct qlocal *q, const char *cmd, bool *stop)
     bstr_truncate(&q->err, 0);
     pid = fork();
     if (pid == -1) {
-        errf(q, "Unable to fork: %s. (#4.3.0)",
-                        strerror(errno));
-        return EXIT_TEMP;
+        return fail(q, RS_FORK, RESULT_ARGS(strerror(errno)));
     }
     if (pid == 0) {
         sigset_t none;
-        char msg[256];
-        int n;
+        struct bstr msg = BSTR_INIT;
 
         signal(SIGPIPE, SIG_DFL);
         sigemptyset(&none);
@@ -287,17 +266,14 @@ qlocal_program(struct qlocal *q, const char *cmd, bool *stop)
         if (q->msgfd != 0 && dup2(q->msgfd, 0) == -1)
             _exit(EXIT_TEMP);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        n = snprintf(msg, sizeof msg, "Unable to run /bin/sh: %s. (#4.3.0)\n",
-                     strerror(errno));
-        if (n > 0 && write(2, msg, (size_t)n) < 0)
+        if (result_set(&msg, RS_RUN_SH, RESULT_ARGS(strerror(errno))) == 0 &&
+            bstr_catc(&msg, '\n') == 0 && write(2, msg.s, msg.len) < 0)
             _exit(EXIT_TEMP);
         _exit(EXIT_TEMP);
     }
     while (waitpid(pid, &status, 0) == -1)
         if (errno != EINTR) {
-            errf(q, "Unable to wait for program: %s. "
-                                     "(#4.3.0)", strerror(errno));
-            return EXIT_TEMP;
+            return fail(q, RS_WAIT, RESULT_ARGS(strerror(errno)));
         }
     switch (exits_program(status)) {
     case PROG_OK:
@@ -309,7 +285,7 @@ qlocal_program(struct qlocal *q, const char *cmd, bool *stop)
         return EXIT_PERM;
     default:
         if (!WIFEXITED(status))
-            errf(q, "Aack, child crashed. (#4.3.0)");
+            return fail(q, RS_CRASHED, RESULT_NOARGS);
         return EXIT_TEMP;
     }
 }

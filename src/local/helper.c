@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -14,28 +13,7 @@
 #include "outcome.h"
 #include "priv.h"
 #include "qq.h"
-
-/* helper_errno_temporary - would trying again later possibly help? */
-bool
-helper_errno_temporary(int e)
-{
-    switch (e) {
-    case EAGAIN:
-    case EINTR:
-    case EIO:
-    case ENOMEM:
-    case ENFILE:
-    case EMFILE:
-    case ETXTBSY:
-    case ESTALE:
-    case ETIMEDOUT:
-    case ENOSPC:
-    case EDQUOT:
-        return true;
-    default:
-        return false;
-    }
-}
+#include "result.h"
 
 /*
  * helper_run - run argv[0] (searched in $PATH) with our fds and wait.
@@ -57,8 +35,7 @@ helper_run(char *const *argv, int *wstatus)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         execvp(argv[0], argv);
-        _exit(helper_errno_temporary(errno) ? HELPER_EXEC_TEMP
-                                            : HELPER_EXEC_PERM);
+        _exit(outcome_errno_temp(errno) ? HELPER_EXEC_TEMP : HELPER_EXEC_PERM);
     }
     while (waitpid(pid, wstatus, 0) == -1)
         if (errno != EINTR)
@@ -81,20 +58,6 @@ helper_qqprog(struct bstr *buf)
     return buf->s;
 }
 
-static void __attribute__((format(printf, 2, 3)))
-errf(struct bstr *err, const char *fmt, ...)
-{
-    va_list ap;
-    int r;
-
-    bstr_truncate(err, 0);
-    va_start(ap, fmt);
-    r = bstr_vcatf(err, fmt, ap);
-    va_end(ap);
-    if (r == -1)
-        bstr_truncate(err, 0);
-}
-
 /*
  * helper_forward - queue dtline plus the rest of msgfd for the n
  * recipients with sender as envelope sender.  *qp gets qmail-queue's pid.
@@ -113,7 +76,7 @@ helper_forward(int msgfd, const char *qqprog, const char *dtline,
 
     qq_init(&qq, qqprog, false);
     if (qq_open(&qq) == -1) {
-        errf(err, "Unable to fork: %s. (#4.3.0)", strerror(errno));
+        (void)result_set(err, RS_FORK, RESULT_ARGS(strerror(errno)));
         return EXIT_TEMP;
     }
     *qp = (long)qq.pid;
@@ -126,7 +89,7 @@ helper_forward(int msgfd, const char *qqprog, const char *dtline,
         if (r == -1) {
             int e = errno;
             qq_abort(&qq);
-            errf(err, "Unable to read message: %s. (#4.3.0)", strerror(e));
+            (void)result_set(err, RS_READ_MSG, RESULT_ARGS(strerror(e)));
             return EXIT_TEMP;
         }
         if (r == 0)
@@ -139,7 +102,10 @@ helper_forward(int msgfd, const char *qqprog, const char *dtline,
     code = qq_close(&qq);
     if (code == 0)
         return 0;
-    errf(err, "Unable to forward message: %s.",
-         outcome_get(outcome_from_qq(code))->text);
+    /* qmail-queue's own words carry the code */
+    bstr_truncate(err, 0);
+    if (bstr_catf(err, "Unable to forward message: %s.",
+                  outcome_get(outcome_from_qq(code))->text) == -1)
+        bstr_truncate(err, 0);
     return outcome_qq_kind(code) == OUTCOME_PERM ? EXIT_PERM : EXIT_TEMP;
 }

@@ -16,7 +16,6 @@
 #define HELPER_EXEC_TEMP 111 /* the program could not be run, try later */
 #define HELPER_EXEC_PERM 100 /* the program does not exist */
 
-bool helper_errno_temporary(int e);
 int helper_run(char *const *argv, int *wstatus) WUR;
 const char *helper_qqprog(struct bstr *buf);
 int helper_forward(int msgfd, const char *qqprog, const char *dtline,

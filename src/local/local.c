@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "dotqmail.h"
 #include "outcome.h"
 #include "priv.h"
+#include "result.h"
 #include "local.h"
 
 #define BAD_MODE 022 /* group- or world-writable */
@@ -38,22 +38,26 @@ die(int code, const char *text)
     _exit(code);
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-dief(int code, const char *fmt, ...)
+/*
+ * fail - die with result r's text and exit code.  The text is cut at
+ * 2047 bytes as it always was (a long path cannot make it unbounded).
+ */
+static void __attribute__((noreturn))
+fail(enum result_reason r, const char *const *args, size_t nargs)
 {
-    char buf[2048];
-    va_list ap;
+    struct bstr t = BSTR_INIT;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    die(code, buf);
+    if (result_set(&t, r, args, nargs) == -1 || t.len == 0)
+        die(EXIT_TEMP, result_get(RS_NOMEM)->text);
+    if (t.len > 2047)
+        bstr_truncate(&t, 2047);
+    die(result_exit(r), t.s);
 }
 
 static void __attribute__((noreturn))
 die_nomem(void)
 {
-    die(EXIT_TEMP, "Out of memory. (#4.3.0)");
+    fail(RS_NOMEM, RESULT_NOARGS);
 }
 
 static void __attribute__((noreturn))
@@ -83,14 +87,12 @@ check_home(bool doit)
     struct stat st;
 
     if (stat(".", &st) == -1)
-        dief(EXIT_TEMP, "Unable to stat home directory: %s. (#4.3.0)",
-             strerror(errno));
+        fail(RS_HOME_STAT, RESULT_ARGS(strerror(errno)));
     if (st.st_mode & BAD_MODE)
-        die(EXIT_TEMP, "Uh-oh: home directory is writable. (#4.7.0)");
+        fail(RS_HOME_WRITABLE, RESULT_NOARGS);
     if (st.st_mode & S_ISVTX) {
         if (doit)
-            die(EXIT_TEMP, "Home directory is sticky: user is editing his "
-                           ".qmail file. (#4.2.1)");
+            fail(RS_HOME_STICKY, RESULT_NOARGS);
         fprintf(stderr, "Warning: home directory is sticky.\n");
     }
 }
@@ -108,18 +110,16 @@ probe(const char *name, bool *xbit)
     if (fd == -1) {
         if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG)
             return -1;
-        dief(EXIT_TEMP, "Unable to open %s: %s. (#4.3.0)", name,
-             strerror(errno));
+        fail(RS_OPEN, RESULT_ARGS(name, strerror(errno)));
     }
     if (fstat(fd, &st) == -1)
-        dief(EXIT_TEMP, "Unable to open %s: %s. (#4.3.0)", name,
-             strerror(errno));
+        fail(RS_OPEN, RESULT_ARGS(name, strerror(errno)));
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         return -1;
     }
     if (st.st_mode & BAD_MODE)
-        die(EXIT_TEMP, "Uh-oh: .qmail file is writable. (#4.7.0)");
+        fail(RS_DOTQMAIL_WRITABLE, RESULT_NOARGS);
     *xbit = (st.st_mode & S_IXUSR) != 0;
     return fd;
 }
@@ -134,8 +134,7 @@ exists(const char *name)
         return true;
     if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG)
         return false;
-    dief(EXIT_TEMP, "Unable to open %s: %s. (#4.3.0)", name,
-         strerror(errno));
+    fail(RS_OPEN, RESULT_ARGS(name, strerror(errno)));
 }
 
 static void
@@ -149,12 +148,11 @@ slurp(int fd, const char *name, struct bstr *out)
         if (r == -1 && errno == EINTR)
             continue;
         if (r == -1)
-            dief(EXIT_TEMP, "Unable to read %s: %s. (#4.3.0)", name,
-                 strerror(errno));
+            fail(RS_READ, RESULT_ARGS(name, strerror(errno)));
         if (r == 0)
             break;
         if (out->len + (size_t)r > DOTQMAIL_FILE_MAX)
-            dief(EXIT_TEMP, "Uh-oh: %s is too big. (#4.2.1)", name);
+            fail(RS_DOTQMAIL_TOOBIG, RESULT_ARGS(name));
         if (bstr_catb(out, buf, (size_t)r) == -1)
             die_nomem();
     }
@@ -227,18 +225,20 @@ set_env(struct qlocal *q, const char *ext)
 static void __attribute__((noreturn))
 refuse(const char *name, const struct dq_err *err)
 {
+    char line[FMT_ULONG];
+
     switch (err->code) {
     case DQ_E_FIRSTBLANK:
-        die(EXIT_TEMP, "Uh-oh: first line of .qmail file is blank. (#4.2.1)");
+        fail(RS_DOTQMAIL_BLANK, RESULT_NOARGS);
     case DQ_E_PROG_XBIT:
     case DQ_E_FILE_XBIT:
-        dief(EXIT_TEMP, "Uh-oh: %s. (#4.7.0)",
-             dotqmail_strerror(err->code));
+        fail(RS_DOTQMAIL_XBIT, RESULT_ARGS(dotqmail_strerror(err->code)));
     case DQ_E_TOOBIG:
-        dief(EXIT_TEMP, "Uh-oh: %s is too big. (#4.2.1)", name);
+        fail(RS_DOTQMAIL_TOOBIG, RESULT_ARGS(name));
     default:
-        dief(EXIT_TEMP, "Uh-oh: %s line %u: %s. (#4.2.1)", name, err->line,
-             dotqmail_strerror(err->code));
+        fail(RS_DOTQMAIL_LINE,
+             RESULT_ARGS(name, result_num(line, err->line),
+                         dotqmail_strerror(err->code)));
     }
 }
 
@@ -288,8 +288,7 @@ qmail_local_main(int argc, char **argv)
         usage();
 
     if (chdir(q.home) == -1)
-        dief(EXIT_TEMP, "Unable to switch to %s: %s. (#4.3.0)", q.home,
-             strerror(errno));
+        fail(RS_CHDIR, RESULT_ARGS(q.home, strerror(errno)));
     check_home(doit);
     if (qlocal_lines(&q) == -1)
         die_nomem();
@@ -324,7 +323,7 @@ qmail_local_main(int argc, char **argv)
     else
         unsetenv("DEFAULT");
     if (!found && *q.dash)
-        die(EXIT_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
+        fail(RS_NOMAILBOX, RESULT_NOARGS);
 
     new_sender(&q, &safeext);
     put_env("NEWSENDER", q.newsender.s);

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "outcome.h"
 #include "priv.h"
 #include "qpath.h"
+#include "result.h"
 #include "local.h"
 #include "lspawn.h"
 #include "spawnproto.h"
@@ -92,22 +92,24 @@ capture_text(const struct capture *c, struct bstr *out)
 
 /* ---- the child: one delivery ---------------------------------------- */
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-child_die(int code, const char *fmt, ...)
+/*
+ * child_die - end the child with result r, its text (cut at 1022 bytes,
+ * as it always was) on fd 1 for qmail-send, like one of qmail-local's.
+ */
+static void __attribute__((noreturn))
+child_die(enum result_reason r, const char *const *args, size_t nargs)
 {
-    char buf[1024];
-    va_list ap;
-    int n;
+    struct bstr t = BSTR_INIT;
+    int code = result_exit(r);
 
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n > sizeof buf - 2)
-        n = (int)sizeof buf - 2;
-    buf[n++] = '\n';
-    if (write(1, buf, (size_t)n) < 0)
+    if (result_set(&t, r, args, nargs) == -1) {
+        code = EXIT_TEMP;
+        if (result_set(&t, RS_LSPAWN_NOMEM, RESULT_NOARGS) == -1)
+            _exit(code);
+    }
+    if (t.len > 1022)
+        bstr_truncate(&t, 1022);
+    if (bstr_catc(&t, '\n') == -1 || write(1, t.s, t.len) < 0)
         _exit(code);
     _exit(code);
 }
@@ -143,11 +145,9 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
     qpath_fmt(mess, "mess", msgid);
     fd = open(mess, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd == -1)
-        child_die(EXIT_TEMP, "Unable to open message %s: %s. (#4.3.0)", mess,
-                  strerror(errno));
+        child_die(RS_MESS_OPEN, RESULT_ARGS(mess, strerror(errno)));
     if (fd == 0 ? fcntl(0, F_SETFD, 0) == -1 : dup2(fd, 0) == -1)
-        child_die(EXIT_TEMP, "Unable to set up message: %s. (#4.3.0)",
-                  strerror(errno));
+        child_die(RS_MESS_SETUP, RESULT_ARGS(strerror(errno)));
     if (fd != 0)
         close(fd);
 
@@ -155,25 +155,22 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
     domain = at ? at + 1 : "";
     if (bstr_copyb(&local, rcpt, at ? (size_t)(at - rcpt) : strlen(rcpt)) ==
         -1)
-        child_die(EXIT_TEMP, "Out of memory in qmail-lspawn. (#4.3.0)");
+        child_die(RS_LSPAWN_NOMEM, RESULT_NOARGS);
     if (local.len == 0 || memchr(local.s, '\0', local.len))
-        child_die(EXIT_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
+        child_die(RS_NOMAILBOX, RESULT_NOARGS);
     bstr_lower(&local);
 
     local_user_init(&u);
     if (users_find(&c->users, local.s, local.len, &u, &why) == -1)
-        child_die(EXIT_TEMP, "%s (#4.3.0)", why);
+        child_die(RS_USERS, RESULT_ARGS(why));
     if (c->users.rootmode) {
         if (u.uid == 0)
-            child_die(EXIT_PERM, "Not allowed to perform deliveries as "
-                                 "root. (#5.7.1)");
+            child_die(RS_ROOT, RESULT_NOARGS);
         if (priv_drop((uid_t)u.uid, (gid_t)u.gid) == -1)
-            child_die(EXIT_TEMP, "Unable to switch to user %s: %s. (#4.3.0)",
-                      u.user.s, strerror(errno));
+            child_die(RS_SETUSER, RESULT_ARGS(u.user.s, strerror(errno)));
     }
     if (getuid() == 0 || geteuid() == 0)
-        child_die(EXIT_PERM, "Not allowed to perform deliveries as root. "
-                             "(#5.7.1)");
+        child_die(RS_ROOT, RESULT_NOARGS);
 
     {
         const char *argv[] = {"qmail-local",  "--", u.user.s,
@@ -185,8 +182,7 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
         if (c->qmail_local) {
             argv[0] = c->qmail_local;
             execv(c->qmail_local, (char *const *)argv);
-            child_die(EXIT_TEMP, "Unable to run %s: %s. (#4.3.0)",
-                      c->qmail_local, strerror(errno));
+            child_die(RS_RUN, RESULT_ARGS(c->qmail_local, strerror(errno)));
         }
         /* what an exec would have reset: signals, inherited descriptors.
          * SIGINT stays as qmail-lspawn has it (ignored): a Ctrl-C that
@@ -277,6 +273,7 @@ finish(struct loop *l, struct job *j, int status)
 {
     struct bstr text = BSTR_INIT;
     char final = exits_final(status);
+    char sig[FMT_ULONG];
 
     drain(j);
     if (j->fd != -1) {
@@ -286,8 +283,9 @@ finish(struct loop *l, struct job *j, int status)
     if (capture_text(&j->out, &text) == -1)
         bstr_truncate(&text, 0);
     if (WIFSIGNALED(status) &&
-        bstr_catf(&text, "qmail-local crashed (signal %d). (#4.3.0)\n",
-                  WTERMSIG(status)) == -1)
+        result_line(&text, RS_LOCAL_CRASHED,
+                    RESULT_ARGS(result_num(sig, (unsigned)WTERMSIG(status)))) ==
+            -1)
         bstr_truncate(&text, 0);
     report(l, j->slot, final, text.s ? text.s : "", text.len);
     bstr_free(&text);
@@ -315,9 +313,12 @@ reap(struct loop *l)
     }
 }
 
+/* refuse - the request fails with r (its text has no arguments). */
 static void
-refuse(struct loop *l, const struct spawn_request *rq, const char *why)
+refuse(struct loop *l, const struct spawn_request *rq, enum result_reason r)
 {
+    const char *why = result_get(r)->text;
+
     report(l, rq->slot, 'Z', why, strlen(why));
 }
 
@@ -332,13 +333,13 @@ start(struct loop *l, const struct spawn_request *rq)
     if (rq->nrcpt != 1) {
         /* qmail-send sends local deliveries one recipient at a time */
         struct bstr r = BSTR_INIT;
-        static const char why[] = "qmail-lspawn takes one recipient per "
-                                  "delivery. (#4.3.0)";
+        const char *why = result_get(RS_LSPAWN_ONE)->text;
+        size_t wlen = strlen(why);
         bool ok = spawnproto_report_start(&r, rq->slot) == 0;
 
         for (size_t i = 0; ok && i < rq->nrcpt; i++)
-            ok = spawnproto_report_rcpt(&r, 's', why, sizeof why - 1) == 0;
-        ok = ok && spawnproto_report_end(&r, 'Z', why, sizeof why - 1) == 0;
+            ok = spawnproto_report_rcpt(&r, 's', why, wlen) == 0;
+        ok = ok && spawnproto_report_end(&r, 'Z', why, wlen) == 0;
         log_line("request for slot %u has %zu recipients", rq->slot,
                  rq->nrcpt);
         if (!ok || write_all(l->out, r.s, r.len) == -1)
@@ -352,19 +353,18 @@ start(struct loop *l, const struct spawn_request *rq)
             break;
         }
     if (!j) {
-        refuse(l, rq, "Too many deliveries at once in qmail-lspawn. "
-                      "(#4.3.0)");
+        refuse(l, rq, RS_LSPAWN_BUSY);
         return;
     }
     if (pipe2(pfd, O_CLOEXEC) == -1) {
-        refuse(l, rq, "Unable to create a pipe in qmail-lspawn. (#4.3.0)");
+        refuse(l, rq, RS_LSPAWN_PIPE);
         return;
     }
     pid = fork();
     if (pid == -1) {
         close(pfd[0]);
         close(pfd[1]);
-        refuse(l, rq, "Unable to fork in qmail-lspawn. (#4.3.0)");
+        refuse(l, rq, RS_LSPAWN_FORK);
         return;
     }
     if (pid == 0) {

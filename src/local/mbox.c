@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +11,7 @@
 
 #include "lock.h"
 #include "mbox.h"
+#include "result.h"
 #include "writeall.h"
 
 #define MBOX_BUF 65536
@@ -176,21 +176,6 @@ mbox_ufline(struct bstr *out, const char *sender, time_t t)
     return bstr_cats(out, date);
 }
 
-/* errf - set err; out of memory leaves it empty, which is all we can do. */
-static void __attribute__((format(printf, 2, 3)))
-errf(struct bstr *err, const char *fmt, ...)
-{
-    va_list ap;
-    int r;
-
-    bstr_truncate(err, 0);
-    va_start(ap, fmt);
-    r = bstr_vcatf(err, fmt, ap);
-    va_end(ap);
-    if (r == -1)
-        bstr_truncate(err, 0);
-}
-
 /* copy - head and the quoted message into fd; *rd set if reading failed. */
 static int
 copy(int fd, const struct iovec *head, int nhead, int msgfd, bool *rd)
@@ -250,6 +235,7 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
             int msgfd, struct bstr *err)
 {
     struct bstr dot = BSTR_INIT;
+    char secs[FMT_ULONG];
     struct stat st;
     bool locked, rd, regular;
     off_t pos;
@@ -258,12 +244,13 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
               0600);
     if (fd == -1) {
-        errf(err, "Unable to open %s: %s. (#4.2.1)", path,
-                        strerror(errno));
+        (void)result_set(err, RS_MBOX_OPEN,
+                         RESULT_ARGS(path, strerror(errno)));
         return -1;
     }
     if (fstat(fd, &st) == -1) {
-        errf(err, "Unable to open %s: %s. (#4.2.1)", path, strerror(errno));
+        (void)result_set(err, RS_MBOX_OPEN,
+                         RESULT_ARGS(path, strerror(errno)));
         close(fd);
         return -1;
     }
@@ -274,12 +261,12 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
         e = errno;
         close(fd);
         if (e == ETIMEDOUT)
-            errf(err, "Lock file %s.lock has been there for %d "
-                                 "seconds straight. (#4.3.0)",
-                            path, MBOX_LOCK_SECONDS);
+            (void)result_set(err, RS_MBOX_DOTLOCK,
+                             RESULT_ARGS(path, result_num(secs,
+                                                          MBOX_LOCK_SECONDS)));
         else
-            errf(err, "Unable to lock %s: %s. (#4.3.0)", path,
-                            strerror(e));
+            (void)result_set(err, RS_MBOX_LOCK,
+                             RESULT_ARGS(path, strerror(e)));
         return -1;
     }
     locked = regular && lock_ex_wait(fd, MBOX_LOCK_SECONDS) == 0;
@@ -287,8 +274,7 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
         close(fd);
         lock_dot_release(&dot);
         bstr_free(&dot);
-        errf(err, "File has been locked for 30 seconds straight. "
-                             "(#4.3.0)");
+        (void)result_set(err, RS_MBOX_LOCKED, RESULT_NOARGS);
         return -1;
     }
     /* flock may be unsupported (some network filesystems): go on
@@ -305,19 +291,17 @@ mbox_append(const char *path, const struct iovec *head, int nhead,
         lock_dot_release(&dot);
         bstr_free(&dot);
         if (rd)
-            errf(err, "Unable to read message: %s. (#4.3.0)",
-                            strerror(e));
+            (void)result_set(err, RS_READ_MSG, RESULT_ARGS(strerror(e)));
         else
-            errf(err, "Unable to write %s: %s. (#4.3.0)", path,
-                            strerror(e));
+            (void)result_set(err, RS_MBOX_WRITE,
+                             RESULT_ARGS(path, strerror(e)));
         return -1;
     }
     if (close(fd) == -1) {
         e = errno;
         lock_dot_release(&dot);
         bstr_free(&dot);
-        errf(err, "Unable to write %s: %s. (#4.3.0)", path,
-                        strerror(e));
+        (void)result_set(err, RS_MBOX_WRITE, RESULT_ARGS(path, strerror(e)));
         return -1;
     }
     lock_dot_release(&dot);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "outcome.h"
 #include "users.h"
 
 static struct passwd *
@@ -22,30 +23,6 @@ sys_stat(const char *path, struct stat *st)
 
 const struct users_ops users_system = {sys_getpwnam, sys_stat};
 
-/* temporary - an errno that says "ask again later", not "no". */
-static bool
-temporary(int e)
-{
-    switch (e) {
-    case EIO:
-    case EAGAIN:
-    case EINTR:
-    case ENOMEM:
-    case ENFILE:
-    case EMFILE:
-    case ETXTBSY:
-    case ESTALE:
-    case ETIMEDOUT:
-    case EHOSTDOWN:
-    case EHOSTUNREACH:
-    case ENETDOWN:
-    case ENETUNREACH:
-    case ECONNREFUSED:
-        return true;
-    default:
-        return false;
-    }
-}
 
 static bool
 has_upper(const char *s)
@@ -100,7 +77,7 @@ users_passwd(const struct users_ops *ops, const char *local, size_t len,
         errno = 0;
         pw = ops->getpwnam(name);
         if (!pw) {
-            if (errno && temporary(errno))
+            if (errno && outcome_errno_temp(errno))
                 return -1;
             continue;
         }
@@ -109,7 +86,7 @@ users_passwd(const struct users_ops *ops, const char *local, size_t len,
             pw->pw_dir[0] != '/')
             continue;
         if (ops->stat(pw->pw_dir, &st) == -1) {
-            if (temporary(errno))
+            if (outcome_errno_temp(errno))
                 return -1;
             continue;
         }
@@ -140,7 +117,7 @@ users_alias(const struct users_conf *c, const char *local, size_t len,
         errno = 0;
         pw = c->ops->getpwnam(USERS_ALIAS);
         if (!pw)
-            return errno && temporary(errno) ? -1 : 0;
+            return errno && outcome_errno_temp(errno) ? -1 : 0;
         u->uid = pw->pw_uid;
         u->gid = pw->pw_gid;
     }

@@ -54,7 +54,7 @@ static int
 one(struct remote *rm, const struct spawn_request *req,
     const struct bstr *fail, int out)
 {
-    static const char nomem[] = "Out of memory. (#4.3.0)\n";
+    static const char nomem[] = REMOTE_NOMEM;
     const char *rcpts[SPAWN_RCPTS_MAX];
     struct remote_msg m;
     struct bstr rep = BSTR_INIT;
@@ -73,8 +73,8 @@ one(struct remote *rm, const struct spawn_request *req,
     if (fail && fail->len) {
         r = bstr_copy(&m.text, fail);
     } else if ((fd = open(mess, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-        r = bstr_catf(&m.text, "Unable to open message %s: %s. (#4.3.0)\n",
-                      mess, strerror(errno));
+        r = result_line(&m.text, RS_MESS_OPEN,
+                        RESULT_ARGS(mess, strerror(errno)));
     } else {
         m.fd = fd;
         remote_deliver(rm, &m);

@@ -68,16 +68,15 @@ outgoing(struct remote *rm, struct bstr *why)
         struct ipaddr ip;
 
         if (!ipaddr_scan(p, strlen(p), &ip)) {
-            if (bstr_catf(why, "control/outgoingip: %s is not an IP "
-                               "address. (#4.3.0)\n", p) == -1)
+            if (result_line(why, RS_OUTGOINGIP_BAD, RESULT_ARGS(p)) == -1)
                 bstr_truncate(why, 0);
             return -1;
         }
         ipaddr_unmap(&ip);
         if (ip.family == AF_INET ? rm->has_src4 : rm->has_src6) {
-            if (bstr_catf(why, "control/outgoingip: more than one IPv%c "
-                               "address. (#4.3.0)\n",
-                          ip.family == AF_INET ? '4' : '6') == -1)
+            if (result_line(why, RS_OUTGOINGIP_TWO,
+                            RESULT_ARGS(ip.family == AF_INET ? "4" : "6")) ==
+                -1)
                 bstr_truncate(why, 0);
             return -1;
         }
@@ -104,30 +103,29 @@ load_auth(struct remote *rm, struct bstr *why)
     struct bstr text = BSTR_INIT;
     struct stat st;
     size_t badline;
+    char num[FMT_ULONG];
     int r = 0, fd = open(fn, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
     if (fd == -1 && errno == ENOENT)
         return 0;
     if (fd == -1 || fstat(fd, &st) == -1) {
-        if (bstr_catf(why, "Unable to read %s: %s. (#4.3.0)\n", fn,
-                      strerror(errno)) == -1)
+        if (result_line(why, RS_READ, RESULT_ARGS(fn, strerror(errno))) == -1)
             bstr_truncate(why, 0);
         r = -1;
     } else if (st.st_mode & 077) {
-        if (bstr_catf(why, "Sorry, %s holds passwords and others may read "
-                           "it (chmod 600 it). (#4.3.0)\n", fn) == -1)
+        if (result_line(why, RS_AUTH_MODE, RESULT_ARGS(fn)) == -1)
             bstr_truncate(why, 0);
         r = -1;
     } else if (readfile_fd(fd, &text, 1 << 20) == -1 ||
                authroutes_load(&rm->auth, text.s ? text.s : "", text.len,
                                &badline) == -1) {
         if (errno == EINVAL &&
-            bstr_catf(why, "%s: line %zu is not host:user:password. "
-                           "(#4.3.0)\n", fn, badline) == -1)
+            result_line(why, RS_AUTH_LINE,
+                        RESULT_ARGS(fn, result_num(num, badline))) == -1)
             bstr_truncate(why, 0);
         else if (errno != EINVAL && errno != ENOMEM &&
-                 bstr_catf(why, "Unable to read %s: %s. (#4.3.0)\n", fn,
-                           strerror(errno)) == -1)
+                 result_line(why, RS_READ,
+                             RESULT_ARGS(fn, strerror(errno))) == -1)
             bstr_truncate(why, 0);
         r = -1;
     }
@@ -151,6 +149,7 @@ remote_init(struct remote *rm, const struct remote_conf *c, const char *host,
             struct bstr *why)
 {
     size_t badline;
+    char num[FMT_ULONG];
     const char *bad;
 
     memset(rm, 0, sizeof *rm);
@@ -161,19 +160,17 @@ remote_init(struct remote *rm, const struct remote_conf *c, const char *host,
     resolve_none(&rm->res);
     if (routes_load(&rm->routes, &c->smtproutes, &badline) == -1) {
         if (errno == EINVAL &&
-            bstr_catf(why, "control/smtproutes: line %zu is not a route. "
-                           "(#4.3.0)\n", badline) == -1)
+            result_line(why, RS_ROUTES_LINE,
+                        RESULT_ARGS(result_num(num, badline))) == -1)
             bstr_truncate(why, 0);
         return -1;
     }
     if (ipme_load(&rm->ipme, &c->moreipme, &c->notipme, &bad) == -1) {
         if (errno == EINVAL && bad &&
-            bstr_catf(why, "control/moreipme or control/notipme: %s is not "
-                           "an IP address. (#4.3.0)\n", bad) == -1)
+            result_line(why, RS_IPME_BAD, RESULT_ARGS(bad)) == -1)
             bstr_truncate(why, 0);
         else if (errno != EINVAL && errno != ENOMEM &&
-                 bstr_cats(why, "System resources temporarily unavailable. "
-                                "(#4.3.0)\n") == -1) /* qmail-1.03's */
+                 result_line(why, RS_OSERR, RESULT_NOARGS) == -1)
             bstr_truncate(why, 0);
         return -1;
     }
@@ -181,8 +178,8 @@ remote_init(struct remote *rm, const struct remote_conf *c, const char *host,
         return -1;
     if (tlspolicy_load(&rm->tlsdest, &c->tlsdestinations, &badline) == -1) {
         if (errno == EINVAL &&
-            bstr_catf(why, "control/tlsdestinations: line %zu is not a "
-                           "policy. (#4.3.0)\n", badline) == -1)
+            result_line(why, RS_TLSDEST_LINE,
+                        RESULT_ARGS(result_num(num, badline))) == -1)
             bstr_truncate(why, 0);
         return -1;
     }

@@ -20,12 +20,12 @@
 #include "addr.h"
 #include "body.h"
 #include "remote.h"
+#include "result.h"
 #include "tcpto.h"
 
 #define BODY_CHUNK 65536
 
 static const char nomem[] = REMOTE_NOMEM;
-static const char noread[] = "Unable to read message. (#4.3.0)\n";
 
 /* ---- results ------------------------------------------------------- */
 
@@ -81,6 +81,23 @@ settle_text(struct remote_msg *m, char code, const char *text)
     struct bstr t = {(char *)text, strlen(text), 0};
 
     settle(m, code, &t);
+}
+
+/*
+ * settle_result - settle with result r, as a line: 'D' when it is
+ * permanent, else 'Z'.
+ */
+static void
+settle_result(struct remote_msg *m, enum result_reason r,
+              const char *const *args, size_t nargs)
+{
+    struct bstr t = BSTR_INIT;
+
+    if (result_line(&t, r, args, nargs) == -1)
+        settle_text(m, 'Z', nomem);
+    else
+        settle(m, result_get(r)->kind == OUTCOME_PERM ? 'D' : 'Z', &t);
+    bstr_free(&t);
 }
 
 /*
@@ -248,9 +265,7 @@ unbound(struct remote *rm, const struct ipaddr *ip, struct bstr *why)
 
     ipaddr_fmt(src, source(rm, ip));
     bstr_truncate(why, 0);
-    if (bstr_catf(why, "Sorry, I wasn't able to establish an SMTP connection. "
-                       "(#4.4.1)\nUnable to connect from %s (control/"
-                       "outgoingip): %s.\n", src, strerror(e)) == -1)
+    if (result_line(why, RS_UNBOUND, RESULT_ARGS(src, strerror(e))) == -1)
         bstr_truncate(why, 0);
 }
 
@@ -261,11 +276,6 @@ unbound(struct remote *rm, const struct ipaddr *ip, struct bstr *why)
 static int
 open_session(struct remote *rm, struct remote_msg *m)
 {
-    /* also when every address is resting in tcpto, as in qmail-1.03 */
-    static const char noconn[] =
-        "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n";
-    static const char oserr[] =
-        "System resources temporarily unavailable. (#4.3.0)\n";
     struct hosts h;
     struct tcpto t;
     struct bstr why = BSTR_INIT, last = BSTR_INIT;
@@ -297,7 +307,7 @@ open_session(struct remote *rm, struct remote_msg *m)
             remember(rm, ip, errno);
         if (r == -2 && !source(rm, ip) && errno != EAFNOSUPPORT) {
             /* no socket (no IPv6 here: the next address): give up now */
-            settle_text(m, 'Z', oserr);
+            settle_result(m, RS_OSERR, RESULT_NOARGS);
             bstr_free(&why);
             bstr_free(&last);
             return -1;
@@ -328,8 +338,8 @@ open_session(struct remote *rm, struct remote_msg *m)
     }
     if (last.len)
         settle(m, 'Z', &last);
-    else
-        settle_text(m, 'Z', noconn);
+    else /* also when every address rests in tcpto, as in qmail-1.03 */
+        settle_result(m, RS_NOCONN, RESULT_NOARGS);
     bstr_free(&why);
     bstr_free(&last);
     return -1;
@@ -481,7 +491,7 @@ after_data(struct remote *rm, struct remote_msg *m, struct xact *x, int code)
     code = send_body(rm, m, &readfail, &critical);
     if (readfail) {
         /* mid-DATA there is no clean way out: drop the connection */
-        settle_text(m, 'Z', noread);
+        settle_result(m, RS_NOREAD, RESULT_NOARGS);
         smtp_close(&rm->s);
         return;
     }
@@ -627,25 +637,25 @@ out:
 static int
 check_ctl(struct remote_msg *m)
 {
-    static const char bad[] = "Sorry, the recipient address contains "
-                              "control characters. (#5.1.3)\n";
-    const struct bstr text = {(char *)bad, sizeof bad - 1, 0};
+    struct bstr text = BSTR_INIT;
     size_t left = 0;
 
     if (has_ctl(m->sender)) {
-        settle_text(m, 'D', "Sorry, the envelope sender contains control "
-                            "characters. (#5.1.7)\n");
+        settle_result(m, RS_SENDER_CTL, RESULT_NOARGS);
         return -1;
     }
     for (size_t i = 0; i < m->n; i++) {
-        if (has_ctl(m->r[i].addr))
-            rcpt_result(&m->r[i], 'h', &text, NULL);
-        else
+        if (!has_ctl(m->r[i].addr))
             left++;
+        else if (text.len || result_line(&text, RS_RCPT_CTL,
+                                         RESULT_NOARGS) == 0)
+            rcpt_result(&m->r[i], 'h', &text, NULL);
+        else /* no words for it: the final text stands in */
+            rcpt_result(&m->r[i], 'h', NULL, NULL);
     }
+    bstr_free(&text);
     if (left == 0) {
-        settle_text(m, 'D', "Sorry, no recipient could be given to the "
-                            "remote host. (#5.1.3)\n");
+        settle_result(m, RS_NORCPT_LEFT, RESULT_NOARGS);
         return -1;
     }
     return 0;
@@ -665,15 +675,7 @@ check_utf8(struct remote *rm, struct remote_msg *m, struct xact *x)
     x->utf8 = false;
     if (!is_ascii(m->sender)) {
         if (!utf8ok) {
-            struct bstr t = BSTR_INIT;
-
-            if (bstr_catf(&t, "Sorry, %s does not take UTF-8 addresses "
-                              "(SMTPUTF8), and the sender is one. "
-                              "(#5.6.7)\n", rm->s.ipstr) == -1)
-                settle_text(m, 'Z', nomem);
-            else
-                settle(m, 'D', &t);
-            bstr_free(&t);
+            settle_result(m, RS_SENDER_UTF8, RESULT_ARGS(rm->s.ipstr));
             return -1;
         }
         x->utf8 = true;
@@ -687,9 +689,8 @@ check_utf8(struct remote *rm, struct remote_msg *m, struct xact *x)
             if (!utf8ok) {
                 struct bstr t = BSTR_INIT;
 
-                if (bstr_catf(&t, "Sorry, %s does not take UTF-8 addresses "
-                                  "(SMTPUTF8). (#5.6.7)\n",
-                              rm->s.ipstr) == -1)
+                if (result_line(&t, RS_RCPT_UTF8,
+                                RESULT_ARGS(rm->s.ipstr)) == -1)
                     bstr_truncate(&t, 0);
                 rcpt_result(r, 'h', &t, NULL);
                 bstr_free(&t);
@@ -713,17 +714,13 @@ check_utf8(struct remote *rm, struct remote_msg *m, struct xact *x)
 static bool
 too_big(struct remote *rm, struct remote_msg *m, const struct xact *x)
 {
-    struct bstr t = BSTR_INIT;
+    char size[FMT_ULONG], max[FMT_ULONG];
 
     if (!x->sized || !rm->s.sizemax || x->size <= rm->s.sizemax)
         return false;
-    if (bstr_catf(&t, "Sorry, the message is %llu bytes, more than %s "
-                      "accepts (%llu bytes). (#5.3.4)\n",
-                  x->size, rm->s.ipstr, rm->s.sizemax) == -1)
-        settle_text(m, 'Z', nomem);
-    else
-        settle(m, 'D', &t);
-    bstr_free(&t);
+    settle_result(m, RS_TOOBIG,
+                  RESULT_ARGS(result_num(size, x->size), rm->s.ipstr,
+                              result_num(max, rm->s.sizemax)));
     return true;
 }
 
@@ -763,7 +760,7 @@ remote_deliver(struct remote *rm, struct remote_msg *m)
     /* the size and 8-bit scan needs a seekable message; else skip it */
     if (lseek(m->fd, 0, SEEK_SET) == 0) {
         if (body_scan(m->fd, &x.size, &x.eightbit) == -1) {
-            settle_text(m, 'Z', noread);
+            settle_result(m, RS_NOREAD, RESULT_NOARGS);
             goto out;
         }
         x.sized = true;

@@ -8,6 +8,7 @@
 
 #include "dns.h"
 #include "hosts.h"
+#include "result.h"
 
 /*
  * catsafe - name as qmail-1.03 shows a host name in a result: every byte
@@ -35,29 +36,24 @@ catsafe(struct bstr *why, const char *name)
 static enum outcome_kind
 fail(struct bstr *why, int r, const char *name)
 {
-    enum outcome_kind k = OUTCOME_TEMP;
+    enum result_reason rs = r == DNS_PERM       ? RS_HOST_NONE
+                            : r == HOSTS_NULLMX ? RS_HOST_NULLMX
+                                                : RS_HOST_TEMP;
+    struct bstr safe = BSTR_INIT;
     int ok;
 
     bstr_truncate(why, 0);
-    if (r == DNS_PERM) {
-        k = OUTCOME_PERM;
-        ok = bstr_cats(why, "Sorry, I couldn't find any host named ") == 0 &&
-             catsafe(why, name) == 0 && bstr_cats(why, ". (#5.1.2)\n") == 0;
-    } else if (r == HOSTS_NULLMX) {
-        /* not a case qmail-1.03 knew: RFC 7505 §4.2's code */
-        k = OUTCOME_PERM;
-        ok = bstr_cats(why, "Sorry, ") == 0 && catsafe(why, name) == 0 &&
-             bstr_cats(why, " accepts no mail: its MX is \".\" (null MX). "
-                            "(#5.1.10)\n") == 0;
-    } else {
-        ok = bstr_cats(why, "Sorry, I couldn't find any host by that name. "
-                            "(#4.1.2)\n") == 0;
-    }
+    if (rs == RS_HOST_TEMP)
+        ok = result_line(why, rs, RESULT_NOARGS) == 0;
+    else
+        ok = catsafe(&safe, name) == 0 &&
+             result_line(why, rs, RESULT_ARGS(safe.s ? safe.s : "")) == 0;
+    bstr_free(&safe);
     if (!ok) {
         bstr_truncate(why, 0);
         return OUTCOME_TEMP;
     }
-    return k;
+    return result_get(rs)->kind;
 }
 
 /* add - one candidate; unusable and repeated addresses are left out. */
@@ -220,13 +216,9 @@ hosts_find(const char *domain, const struct routes *rt, const struct ipme *me,
     if (tempbelow < prefme)
         return fail(why, DNS_TEMP, domain);
     bstr_truncate(why, 0);
-    /* two lines, as qmail-1.03 wrote it */
-    if (bstr_cats(why, "Sorry. Although I'm listed as a best-preference MX "
-                       "or A for that host,\nit isn't in my control/locals "
-                       "file, so I don't treat it as local. (#5.4.6)\n") ==
-        -1) {
+    if (result_line(why, RS_MX_LOOP, RESULT_NOARGS) == -1) {
         bstr_truncate(why, 0);
         return OUTCOME_TEMP;
     }
-    return OUTCOME_PERM;
+    return result_get(RS_MX_LOOP)->kind;
 }

@@ -42,15 +42,22 @@
 static int
 misused(void)
 {
-    static const char text[] = "DI (qmail-remote) was invoked improperly. "
-                               "(#5.3.5)\n";
     static const char usage[] = "usage: qmail-remote host sender recip "
                                 "[recip ...] | qmail-remote -m host\n";
+    struct bstr text = BSTR_INIT;
+    int code;
 
     if (isatty(2) && write_all(2, usage, sizeof usage - 1) == -1) {
         /* nobody to tell */
     }
-    return write_all(1, text, sizeof text) == 0 ? EXIT_OK : EXIT_TEMP;
+    /* the 'D' record, its text, and the NUL that ends a report */
+    if (bstr_catc(&text, 'D') == -1 ||
+        result_line(&text, RS_MISUSED, RESULT_NOARGS) == -1 ||
+        bstr_catc(&text, '\0') == -1)
+        return EXIT_TEMP;
+    code = write_all(1, text.s, text.len) == 0 ? EXIT_OK : EXIT_TEMP;
+    bstr_free(&text);
+    return code;
 }
 
 /*
@@ -92,10 +99,10 @@ setup(struct remote *rm, struct remote_conf *c, struct dns *d,
 
         /* unreadable: qmail-1.03's words; a bad value: which file */
         if (errno == EINVAL || errno == ERANGE)
-            r = bstr_catf(why, "Unable to read control file %s: %s. "
-                               "(#4.3.0)\n", bad ? bad : "?", strerror(errno));
+            r = result_line(why, RS_CTL_READ,
+                            RESULT_ARGS(bad ? bad : "?", strerror(errno)));
         else
-            r = bstr_cats(why, "Unable to read control files. (#4.3.0)\n");
+            r = result_line(why, RS_CTLS_READ, RESULT_NOARGS);
         if (r == -1 || (remote_init(rm, c, host, why) == -1 && why->len == 0))
             log_die(EXIT_TEMP, "out of memory");
         return;
@@ -106,8 +113,9 @@ setup(struct remote *rm, struct remote_conf *c, struct dns *d,
         return;
     }
     if (dns_init(d, "control/dnsservers") == -1) {
-        if (bstr_catf(why, "Unable to set up DNS: %s. (#4.3.0)\n",
-                      d->err.s ? d->err.s : strerror(errno)) == -1)
+        if (result_line(why, RS_DNS_SETUP,
+                        RESULT_ARGS(d->err.s ? d->err.s : strerror(errno))) ==
+            -1)
             log_die(EXIT_TEMP, "out of memory");
         return;
     }
@@ -176,8 +184,7 @@ main(int argc, char **argv)
     memset(&rm, 0, sizeof rm);
     memset(&d, 0, sizeof d);
     if (chdir(home) == -1) {
-        if (bstr_cats(&why, "Unable to switch to home directory. "
-                            "(#4.3.0)\n") == -1 ||
+        if (result_line(&why, RS_HOME_CHDIR, RESULT_NOARGS) == -1 ||
             (remote_init(&rm, &c, host.s, &why) == -1 && why.len == 0))
             log_die(EXIT_TEMP, "out of memory");
     } else {

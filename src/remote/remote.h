@@ -21,12 +21,13 @@
 #include "bstr.h"
 #include "hosts.h"
 #include "ipme.h"
+#include "result.h"
 #include "routes.h"
 #include "smtp.h"
 #include "tlspolicy.h"
 
 #define REMOTE_WINDOW 100 /* pipelined commands per write at most */
-#define REMOTE_NOMEM "Out of memory. (#4.3.0)\n"
+#define REMOTE_NOMEM RESULT_NOMEM_TEXT "\n"
 
 /* The settings, read once from control/ (the table is in conf.c). */
 struct remote_conf {

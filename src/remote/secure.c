@@ -107,14 +107,18 @@ static int
 refuse(struct remote *rm, enum tls_level l, bool hostfile, const char *what,
        const struct bstr *detail, struct bstr *why)
 {
+    struct bstr w = BSTR_INIT, p = BSTR_INIT;
+
     bstr_truncate(why, 0);
-    if (bstr_catf(why, "Sorry, TLS with %s failed: %s%s%.*s; ", rm->s.ipstr,
-                  what, detail && detail->len ? ": " : "",
+    if (bstr_catf(&w, "%s%s%.*s", what, detail && detail->len ? ": " : "",
                   detail ? (int)detail->len : 0,
                   detail && detail->s ? detail->s : "") == -1 ||
-        policy_words(rm, l, hostfile, why) == -1 ||
-        bstr_cats(why, ". (#4.7.5)\n") == -1)
+        policy_words(rm, l, hostfile, &p) == -1 ||
+        result_line(why, RS_TLS_FAILED,
+                    RESULT_ARGS(rm->s.ipstr, w.s, p.s ? p.s : "")) == -1)
         bstr_truncate(why, 0);
+    bstr_free(&w);
+    bstr_free(&p);
     return REMOTE_SECURE_FAIL;
 }
 
@@ -283,11 +287,7 @@ auth(struct remote *rm, const struct authroute *a, struct bstr *why)
 
     bstr_truncate(why, 0);
     if (!s->tls) {
-        if (bstr_catf(why,
-                      "Sorry, control/smtproutes-auth has a login for "
-                      "%s, and I send passwords only over TLS, which "
-                      "it did not give. (#4.7.0)\n",
-                      s->ipstr) == -1)
+        if (result_line(why, RS_AUTH_NOTLS, RESULT_ARGS(s->ipstr)) == -1)
             bstr_truncate(why, 0);
         return REMOTE_SECURE_FAIL;
     }
@@ -313,11 +313,7 @@ auth(struct remote *rm, const struct authroute *a, struct bstr *why)
         if (code == 334)
             code = auth_step(s, "", a->pass, strlen(a->pass));
     } else {
-        if (bstr_catf(why,
-                      "Sorry, %s offers neither AUTH PLAIN nor AUTH "
-                      "LOGIN, and control/smtproutes-auth has a login "
-                      "for it. (#4.7.0)\n",
-                      s->ipstr) == -1)
+        if (result_line(why, RS_AUTH_NOMECH, RESULT_ARGS(s->ipstr)) == -1)
             bstr_truncate(why, 0);
         return REMOTE_SECURE_FAIL;
     }
@@ -325,10 +321,8 @@ auth(struct remote *rm, const struct authroute *a, struct bstr *why)
         goto dead;
     if (code == 235)
         return REMOTE_SECURE_OK;
-    if (bstr_catf(why,
-                  "Connected to %s but my login as %s was refused. "
-                  "(#4.7.0)\n",
-                  s->ipstr, a->user) == -1 ||
+    if (result_line(why, RS_AUTH_REFUSED,
+                    RESULT_ARGS(s->ipstr, a->user)) == -1 ||
         smtp_said(s, why) == -1)
         bstr_truncate(why, 0);
     return REMOTE_SECURE_FAIL;

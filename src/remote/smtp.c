@@ -12,6 +12,7 @@
 #include "datetime.h"
 #include "deadline.h"
 #include "fmt.h"
+#include "result.h"
 #include "smtp.h"
 
 /* smtp_init - a closed connection whose reads and writes wait timeout s. */
@@ -276,7 +277,7 @@ smtp_said(const struct smtp *s, struct bstr *out)
 {
     if (s->rep.text.len == 0)
         return 0;
-    if (bstr_cats(out, "Remote host said: ") == -1)
+    if (bstr_cats(out, RESULT_SAID) == -1)
         return -1;
     return bstr_catb(out, s->rep.text.s, s->rep.text.len);
 }
@@ -295,10 +296,9 @@ smtp_died(const struct smtp *s, bool critical, struct bstr *out)
     const char *dup = critical ? "Possible duplicate! " : "";
 
     if (s->bad)
-        return bstr_catf(out, "Connected to %s but it sent %s. %s(#4.4.2)\n",
-                         s->ipstr, s->bad, dup);
-    return bstr_catf(out, "Connected to %s but connection died. %s(#4.4.2)\n",
-                     s->ipstr, dup);
+        return result_line(out, RS_SENT_BAD,
+                           RESULT_ARGS(s->ipstr, s->bad, dup));
+    return result_line(out, RS_DIED, RESULT_ARGS(s->ipstr, dup));
 }
 
 /* smtp_quit - say goodbye (briefly waiting for the reply) and close. */

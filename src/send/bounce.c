@@ -30,6 +30,7 @@
 #include "qpath.h"
 #include "qq.h"
 #include "readfile.h"
+#include "result.h"
 #include "send.h"
 #include "writeall.h"
 
@@ -113,90 +114,18 @@ bounce_add(uint64_t id, const char *rcpt, const char *text, size_t len)
     return rc;
 }
 
-/* esc - the last "(#d.d.d)" code in a text, or the default. */
-static void
-esc(const char *t, size_t n, char out[16], const char *def)
-{
-    snprintf(out, 16, "%s", def);
-    for (size_t i = 0; i + 8 <= n; i++) {
-        size_t j = i + 2, k;
-
-        if (t[i] != '(' || t[i + 1] != '#')
-            continue;
-        if (t[j] != '2' && t[j] != '4' && t[j] != '5')
-            continue;
-        for (k = j; k < n && k - j < 12 && t[k] != ')'; k++)
-            if (!((t[k] >= '0' && t[k] <= '9') || t[k] == '.'))
-                break;
-        if (k < n && t[k] == ')' && k - j >= 5)
-            snprintf(out, 16, "%.*s", (int)(k - j), t + j);
-    }
-}
-
-#define SAID "Remote host said: "
-
 /*
- * remote_said - where the remote server's reply starts in a paragraph's
- * text [t, end) (qmail-remote's "Remote host said: 550 ..."), or NULL.
- */
-static const char *
-remote_said(const char *t, const char *end)
-{
-    size_t n = sizeof SAID - 1;
-
-    for (const char *l = t; l < end; l++)
-        if ((l == t || l[-1] == '\n') && (size_t)(end - l) > n &&
-            !memcmp(l, SAID, n))
-            return l + n;
-    return NULL;
-}
-
-/*
- * reply_end - where the reply starting at r ends within [r, end): before
- * the first line that is none of its lines ("ddd ..." / "ddd-..."), such
- * as the "Giving up on IP." qmail-remote puts after a refused RCPT.
- */
-static const char *
-reply_end(const char *r, const char *end)
-{
-    for (const char *l = r; l < end; l++)
-        if (*l == '\n' && (end - l < 4 || l[1] < '0' || l[1] > '9' ||
-                            l[2] < '0' || l[2] > '9' || l[3] < '0' ||
-                            l[3] > '9'))
-            return l;
-    return end;
-}
-
-/* smtp_esc - the RFC 3463 code after the reply's number, if it has one. */
-static void
-smtp_esc(const char *r, const char *end, char code[16])
-{
-    const char *p = r + 4, *q = p;
-    int dots = 0;
-
-    if (end - r < 10 || r[3] != ' ' || (r[0] != '4' && r[0] != '5') ||
-        *p != r[0])
-        return;
-    while (q < end && q - p < 12 && ((*q >= '0' && *q <= '9') || *q == '.'))
-        dots += *q++ == '.';
-    if (dots == 2 && q[-1] != '.' && (q == end || *q == ' ' || *q == '\n'))
-        snprintf(code, 16, "%.*s", (int)(q - p), p);
-}
-
-/*
- * remote_mta - "Remote-MTA: dns; [IP]" when the text begins with the
+ * remote_mta - "Remote-MTA: dns; [IP]" when the text began with the
  * address qmail-remote talked to ("192.0.2.1 does not like ...").
  */
 static int
-remote_mta(struct bstr *out, const char *t, const char *end)
+remote_mta(struct bstr *out, const struct result_view *v)
 {
-    const char *sp = memchr(t, ' ', (size_t)(end - t));
-    struct ipaddr ip;
     char buf[IPADDR_FMT];
 
-    if (!sp || !ipaddr_scan(t, (size_t)(sp - t), &ip))
+    if (!v->has_ip)
         return 0;
-    ipaddr_fmt(buf, &ip);
+    ipaddr_fmt(buf, &v->ip);
     return bstr_catf(out, "Remote-MTA: dns; [%s]\n", buf);
 }
 
@@ -214,27 +143,25 @@ dsn_fields(struct bstr *out, const struct bstr *report, bool delay)
         const char *end = strstr(p, "\n\n");
         size_t n = end ? (size_t)(end - p) : report->len - i;
         const char *nl = memchr(p, '\n', n);
-        const char *said;
-        char code[16];
+        struct result_view v;
 
         i += n + 2;
         if (!nl || nl - p < 3 || p[0] != '<' || nl[-1] != ':' || nl[-2] != '>')
             continue;
-        said = remote_said(nl + 1, p + n);
-        esc(nl + 1, n - (size_t)(nl + 1 - p), code, delay ? "4.0.0" : "5.0.0");
-        if (said)
-            smtp_esc(said, p + n, code);
-        code[0] = delay ? '4' : '5'; /* the class is the report's, not the text's */
+        result_parse(nl + 1, n - (size_t)(nl + 1 - p), &v);
+        if (!v.esc[0])
+            snprintf(v.esc, sizeof v.esc, "%s", delay ? "4.0.0" : "5.0.0");
+        v.esc[0] = delay ? '4' : '5'; /* the class is the report's, not the text's */
         if (bstr_catf(out, "\nFinal-Recipient: rfc822; %.*s\n",
                       (int)(nl - p - 3), p + 1) == -1 ||
             bstr_catf(out, "Action: %s\nStatus: %s\n",
-                      delay ? "delayed" : "failed", code) == -1 ||
-            remote_mta(out, nl + 1, p + n) == -1 ||
-            bstr_cats(out, said ? "Diagnostic-Code: smtp; "
-                                : "Diagnostic-Code: x-qmail-ng; ") == -1)
+                      delay ? "delayed" : "failed", v.esc) == -1 ||
+            remote_mta(out, &v) == -1 ||
+            bstr_cats(out, v.said ? "Diagnostic-Code: smtp; "
+                                  : "Diagnostic-Code: x-qmail-ng; ") == -1)
             return -1;
-        for (const char *t = said ? said : nl + 1,
-                        *stop = said ? reply_end(said, p + n) : p + n;
+        for (const char *t = v.said ? v.said : nl + 1,
+                        *stop = v.said ? v.said + v.saidlen : p + n;
              t < stop; t++) {
             char c = *t == '\n' ? ' ' : *t;
             if ((unsigned char)c < 0x20 || c == 0x7f)

@@ -18,6 +18,7 @@
 #include "datetime.h"
 #include "log.h"
 #include "outcome.h"
+#include "result.h"
 #include "rspawn.h"
 #include "spawnproto.h"
 #include "writeall.h"
@@ -74,21 +75,33 @@ send_out(struct loop *l, const struct bstr *b)
     l->failed = true;
 }
 
-/* fail - report every recipient of a request as failed temporarily. */
+/* fail_text - report every recipient of a request as failed
+ * temporarily with the text why. */
 static void
-fail(struct loop *l, unsigned slot, size_t nrcpt, const char *why)
+fail_text(struct loop *l, unsigned slot, size_t nrcpt, const struct bstr *why)
 {
     struct bstr b = BSTR_INIT;
-    size_t n = strlen(why);
     bool ok = spawnproto_report_start(&b, slot) == 0;
 
     for (size_t i = 0; ok && i < nrcpt; i++)
-        ok = spawnproto_report_rcpt(&b, 's', why, n) == 0;
-    ok = ok && spawnproto_report_end(&b, 'Z', why, n) == 0;
+        ok = spawnproto_report_rcpt(&b, 's', why->s, why->len) == 0;
+    ok = ok && spawnproto_report_end(&b, 'Z', why->s, why->len) == 0;
     if (!ok)
         log_die(EXIT_TEMP, "out of memory");
     send_out(l, &b);
     bstr_free(&b);
+}
+
+/* fail - fail_text with result r (a text without arguments). */
+static void
+fail(struct loop *l, unsigned slot, size_t nrcpt, enum result_reason r)
+{
+    struct bstr why = BSTR_INIT;
+
+    if (result_line(&why, r, RESULT_NOARGS) == -1)
+        log_die(EXIT_TEMP, "out of memory");
+    fail_text(l, slot, nrcpt, &why);
+    bstr_free(&why);
 }
 
 /* forward - a worker's report, checked, to qmail-send: false if garbled. */
@@ -218,13 +231,18 @@ start_worker(struct loop *l, struct dest *d)
         free(w);
         return NULL;
     }
-    pid = fork();
-    if (pid == -1) {
+    /* our ends only (the worker's stay blocking): a worker that stops
+     * reading must never stop us; without that, no worker */
+    if (fcntl(req[1], F_SETFL, O_NONBLOCK) == -1 ||
+        fcntl(rep[0], F_SETFL, O_NONBLOCK) == -1 || (pid = fork()) == -1) {
+        int e = errno;
+
         close(req[0]);
         close(req[1]);
         close(rep[0]);
         close(rep[1]);
         free(w);
+        errno = e;
         return NULL;
     }
     if (pid == 0) {
@@ -243,8 +261,6 @@ start_worker(struct loop *l, struct dest *d)
     }
     close(req[0]);
     close(rep[1]);
-    fcntl(req[1], F_SETFL, O_NONBLOCK);
-    fcntl(rep[0], F_SETFL, O_NONBLOCK);
     w->dest = d;
     w->pid = pid;
     w->wfd = req[1];
@@ -279,8 +295,7 @@ dispatch(struct loop *l, struct dest *d)
                 d->tail = NULL;
             log_line("cannot start qmail-remote for %s: %s", d->domain,
                      strerror(errno));
-            fail(l, p->slot, p->nrcpt, "Unable to start qmail-remote. "
-                                       "(#4.3.0)\n");
+            fail(l, p->slot, p->nrcpt, RS_REMOTE_START);
             bstr_free(&p->req);
             free(p);
             continue;
@@ -320,20 +335,20 @@ request(struct loop *l, const struct spawn_request *rq)
 static void
 describe(struct bstr *b, const struct worker *w)
 {
+    char n[FMT_ULONG];
+    int r;
+
     bstr_truncate(b, 0);
-    if (w->pid == 0 && WIFSIGNALED(w->status)) {
-        if (bstr_catf(b, "qmail-remote crashed (signal %d). (#4.3.0)\n",
-                      WTERMSIG(w->status)) == -1)
-            log_die(EXIT_TEMP, "out of memory");
-    } else if (w->pid == 0 && WIFEXITED(w->status) &&
-               WEXITSTATUS(w->status)) {
-        if (bstr_catf(b, "qmail-remote failed (exit code %d). (#4.3.0)\n",
-                      WEXITSTATUS(w->status)) == -1)
-            log_die(EXIT_TEMP, "out of memory");
-    } else if (bstr_cats(b, "qmail-remote ended without a report. "
-                            "(#4.3.0)\n") == -1) {
+    if (w->pid == 0 && WIFSIGNALED(w->status))
+        r = result_line(b, RS_REMOTE_CRASHED,
+                        RESULT_ARGS(result_num(n, (unsigned)WTERMSIG(w->status))));
+    else if (w->pid == 0 && WIFEXITED(w->status) && WEXITSTATUS(w->status))
+        r = result_line(b, RS_REMOTE_FAILED,
+                        RESULT_ARGS(result_num(n, WEXITSTATUS(w->status))));
+    else
+        r = result_line(b, RS_REMOTE_NOREPORT, RESULT_NOARGS);
+    if (r == -1)
         log_die(EXIT_TEMP, "out of memory");
-    }
 }
 
 /*
@@ -365,7 +380,7 @@ lost(struct loop *l, struct worker *w)
     describe(&why, w);
     log_line("qmail-remote for %s: %.*s", w->dest->domain, (int)why.len - 1,
              why.s);
-    fail(l, w->slot, w->nrcpt, why.s);
+    fail_text(l, w->slot, w->nrcpt, &why);
     bstr_free(&why);
     w->busy = false;
 }
@@ -406,8 +421,7 @@ drain(struct loop *l, struct worker *w)
                                                   "its report"
                                                 : "garbled report");
                 if (w->busy) {
-                    fail(l, w->slot, w->nrcpt, "qmail-remote garbled its "
-                                               "report. (#4.3.0)\n");
+                    fail(l, w->slot, w->nrcpt, RS_REMOTE_GARBLED);
                     w->busy = false;
                 }
                 if (w->pid)
@@ -522,7 +536,7 @@ read_requests(struct loop *l, struct spawn_reqparser *rp)
         off += used;
         if (ev == SPAWNPROTO_REQUEST) {
             if (rp->req.nrcpt == 0) {
-                fail(l, rp->req.slot, 0, "No recipients. (#4.3.0)\n");
+                fail(l, rp->req.slot, 0, RS_NORCPTS);
                 continue;
             }
             request(l, &rp->req);

@@ -37,6 +37,7 @@
 #include "qq.h"
 #include "rcptmap.h"
 #include "readfile.h"
+#include "result.h"
 #include "vauth_pg.h"
 #include "vdeliver.h"
 #include "vis.h"
@@ -288,24 +289,20 @@ run_program(struct vdel *d, const char *cmd, size_t len, const char *dir,
     }
     if (pid == 0) {
         sigset_t none;
-        char msg[256];
-        int n;
+        struct bstr msg = BSTR_INIT;
+        int r;
 
         signal(SIGPIPE, SIG_DFL);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (chdir(dir) == -1 || (d->msgfd != 0 && dup2(d->msgfd, 0) == -1))
-            n = snprintf(msg, sizeof msg,
-                         "Unable to switch to %s: %s. "
-                         "(#4.3.0)\n",
-                         dir, strerror(errno));
+            r = result_set(&msg, RS_CHDIR, RESULT_ARGS(dir, strerror(errno)));
         else {
             execl("/bin/sh", "sh", "-c", c.s, (char *)NULL);
-            n = snprintf(msg, sizeof msg,
-                         "Unable to run /bin/sh: %s. (#4.3.0)\n",
-                         strerror(errno));
+            r = result_set(&msg, RS_RUN_SH, RESULT_ARGS(strerror(errno)));
         }
-        if (n > 0 && write(1, msg, (size_t)n) < 0)
+        if (r == 0 && bstr_catc(&msg, '\n') == 0 &&
+            write(1, msg.s, msg.len) < 0)
             _exit(EXIT_TEMP);
         _exit(EXIT_TEMP);
     }

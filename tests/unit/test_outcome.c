@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* test_outcome - the reply table is complete and consistent. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,7 +76,30 @@ t_qmail_texts(void)
     }
 }
 
+/* one answer to "may trying again help?" for local and remote delivery:
+ * lack of resources and network trouble yes, a plain "no" stays no */
+static void
+t_errno_temp(void)
+{
+    static const int temp[] = {EAGAIN, EINTR, EIO, ENOMEM, ENOBUFS, ENFILE,
+                               EMFILE, ETXTBSY, EBUSY, EDEADLK, ENOLCK,
+                               ENOSPC, EDQUOT, ESTALE, ETIMEDOUT, EHOSTDOWN,
+                               EHOSTUNREACH, ENETDOWN, ENETUNREACH,
+                               ENETRESET, ECONNREFUSED, ECONNRESET,
+                               ECONNABORTED};
+    static const int perm[] = {0, ENOENT, ENOTDIR, EACCES, EPERM, ENOEXEC,
+                               EISDIR, ELOOP, ENAMETOOLONG, EINVAL, E2BIG};
+
+    for (size_t i = 0; i < sizeof temp / sizeof temp[0]; i++)
+        if (!CHECK(outcome_errno_temp(temp[i])))
+            printf("    %s\n", strerror(temp[i]));
+    for (size_t i = 0; i < sizeof perm / sizeof perm[0]; i++)
+        if (!CHECK(!outcome_errno_temp(perm[i])))
+            printf("    %s\n", strerror(perm[i]));
+}
+
 static const struct test_case tests[] = {
+    {"errno: temporary or not, decided once", t_errno_temp},
     {"every reason has code, text and matching (#x.y.z)", t_table_complete},
     {"qmail-queue exit codes", t_qq_codes},
     {"qmail-1.03's texts, one voice for the pointers", t_qmail_texts},
