@@ -277,4 +277,138 @@ int info_read(uint64_t id, struct bstr *sender, int64_t *birth);
 int info_mark(uint64_t id, char rec);
 bool info_has(uint64_t id, char rec);
 
+/* ---- qmail-send's state (qmail-send.c and the files below) ----------- */
+
+#define CLEAN_INFLIGHT 1024 /* unanswered qmail-clean requests at most */
+#define TODO_RESCAN 60      /* seconds between unprompted todo/ scans */
+#define EXTRA_ACTIVE 16     /* loaded jobs beyond a channel's concurrency */
+
+/* one delivery running on a channel: some recipients of one job */
+struct slot {
+    bool busy;
+    struct job *job;
+    size_t *idx;          /* recipients of this delivery, n of them */
+    size_t n;
+    unsigned long delnum; /* of idx[0]; idx[k] is delnum + k */
+};
+
+/* a delivery channel: the pipes to qmail-lspawn or qmail-rspawn */
+struct chan {
+    int wfd, rfd;              /* requests out, reports in (spawnproto.h) */
+    struct bstr wbuf;          /* requests not yet written */
+    size_t woff;
+    struct spawn_repparser rp;
+    struct slot *slot;         /* cf.spawnlimit of them */
+    unsigned long used;        /* busy slots */
+    struct job *qhead, *qtail; /* jobs with recipients not yet dispatched */
+    unsigned long active;      /* loaded jobs */
+    struct sched heap;         /* due times of the channel's messages */
+    bool dead;                 /* the spawner closed its end */
+};
+
+struct cleanreq {
+    char type; /* 't' todo/ entry, 'x' finished message, 'o' orphan */
+    uint64_t id;
+};
+
+/* the pipes to qmail-clean, and the requests it has not answered yet */
+struct cleanq {
+    int wfd, rfd;
+    struct bstr buf; /* requests not yet written */
+    size_t off;
+    struct cleanreq *q; /* a ring of 4 * CLEAN_INFLIGHT */
+    size_t head, count;
+};
+
+/* the todo/ scan */
+struct todoscan {
+    DIR *dir;   /* being read, or NULL */
+    bool again; /* read it again as soon as this pass ends */
+    time_t last;
+};
+
+struct send_state {
+    struct send_conf cf;
+    struct msgmap msgs;
+    struct chan ch[NCHAN];
+    struct sched bounceheap; /* bounces to retry, messages to finish */
+    unsigned long delnum;    /* the last delivery number logged */
+    bool exiting;            /* TERM: no new deliveries */
+    struct cleanq clean;
+    struct todoscan todo;
+    struct startup scan;
+    struct startup_ops scan_ops;
+    struct orphan_sweep orphans;
+    time_t orphan_next; /* when the next sweep starts; 0: after start-up */
+    struct touch_sweep touch;
+    struct sendctl ctl;
+    struct sendctl_ops ctl_ops;
+};
+
+/* what a background fsync (fsyncq.h) was for (pend.c) */
+enum { P_PRE, P_BOUNCE, P_MARK };
+
+struct pend {
+    struct send_state *st;
+    int kind;
+    uint64_t id;     /* P_PRE */
+    int left;        /* P_PRE: files still to sync */
+    int err;
+    struct job *job; /* P_BOUNCE, P_MARK */
+    size_t idx;      /* P_BOUNCE: the recipient */
+    size_t *idxs;    /* P_MARK: the recipients marked, nidx of them */
+    size_t nidx;
+};
+
+void pend_done(void *tag, int err);
+void pend_done_now(struct pend *pd);
+
+/* state.c */
+int state_init(struct send_state *st);
+bool state_scan_slice(struct send_state *st);
+bool state_orphan_slice(struct send_state *st);
+void state_free(struct send_state *st);
+
+/* reload.c */
+void reload_conf(struct send_state *st);
+
+/* pipes.c */
+int pipes_nonblock(int fd);
+int pipes_write(int fd, struct bstr *b, size_t *off);
+
+/* cleanq.c */
+void cleanq_request(struct send_state *st, char type, uint64_t id);
+void cleanq_answer(struct send_state *st, char a);
+int cleanq_read(struct send_state *st);
+bool cleanq_full(const struct send_state *st);
+
+/* dispatch.c */
+void dispatch_schedule(struct send_state *st, struct msg *m, int c,
+                       int64_t when);
+void dispatch_activate(struct send_state *st, int c);
+void dispatch_run(struct send_state *st, int c);
+void dispatch_status(const struct send_state *st);
+
+/* report.c */
+int report_feed(struct send_state *st, int c, const char *buf, size_t len);
+int report_read(struct send_state *st, int c);
+void report_synced(struct pend *pd, int err);
+void report_maybe_finish(struct send_state *st, struct job *j);
+const char *report_rcpt_vis(struct bstr *v, const struct job *j, size_t i);
+
+/* finish.c */
+void finish_job(struct send_state *st, struct job *j);
+void finish_channel(struct send_state *st, struct msg *m, int c);
+void finish_message(struct send_state *st, uint64_t id);
+bool finish_bounce(struct send_state *st, struct msg *m);
+void finish_bounces_due(struct send_state *st);
+
+/* todo.c: the scan */
+void todo_take(struct send_state *st, uint64_t id);
+bool todo_work(struct send_state *st);
+
+/* slog.c: the way out */
+void slog_die(const char *what) __attribute__((noreturn));
+void slog_nomem(void) __attribute__((noreturn));
+
 #endif

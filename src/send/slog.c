@@ -5,12 +5,15 @@
  * slog_flush() at the end of each main-loop turn (and when full), so a
  * burst of events costs one write.  The logger in front stamps the
  * lines.  A write error is not fatal: the log must never stop mail.
+ * slog_die is qmail-send's one way out when it cannot go on: an alert
+ * line, then exit 111, so its supervisor starts it again.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "outcome.h"
 #include "send.h"
 #include "vis.h"
 
@@ -111,4 +114,24 @@ slog_text(struct bstr *out, const char *text, size_t n)
         bstr_truncate(out, 0);
 out:
     bstr_free(&t);
+}
+
+/*
+ * slog_die - log "alert: what", write the log out and exit 111 (a
+ * temporary failure: qmail-start's supervisor starts qmail-send again,
+ * and every unfinished delivery is tried again then).
+ */
+void
+slog_die(const char *what)
+{
+    slog("alert: %s", what);
+    slog_flush();
+    _exit(EXIT_TEMP);
+}
+
+/* slog_nomem - slog_die when out of memory. */
+void
+slog_nomem(void)
+{
+    slog_die("out of memory, exiting");
 }

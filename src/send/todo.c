@@ -8,15 +8,21 @@
  * to remove todo/N, so a crash at any point leaves either todo/N (and
  * preprocessing is simply redone, the files rewritten from scratch) or
  * the finished files - never a message half-routed with deliveries
- * already under way.
+ * already under way.  The scan of todo/ (todo_work) takes a bounded
+ * slice of entries per main-loop turn into qmail-send's state
+ * (todo_take): logged as qmail-1.03 logs "new msg" and "info msg",
+ * synced in the background (pend.c), todo/N then removed by qmail-clean.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fmt.h"
+#include "fsyncq.h"
 #include "qpath.h"
 #include "readfile.h"
 #include "send.h"
@@ -186,4 +192,139 @@ out:
     bstr_free(&ch[0]);
     bstr_free(&ch[1]);
     return rc;
+}
+
+#define TODO_BATCH 64 /* todo/ entries per main-loop turn */
+
+/*
+ * todo_take - preprocess todo/id into st: a record in the message map
+ * (MSG_NEW: no delivery starts before todo/N is gone), the log's lines,
+ * and the new files' fsyncs under way.  A todo/ entry that is not an
+ * envelope is recorded (MSG_BAD) and left for the admin; one whose mess/
+ * file is gone is removed; any other trouble leaves it for the next scan.
+ */
+void
+todo_take(struct send_state *st, uint64_t id)
+{
+    struct todo_result res = {BSTR_INIT, 0, 0, 0, {0, 0}, false};
+    struct msg *m = msgmap_get(&st->msgs, id);
+    struct pend *pd;
+    int fds[3], nfds = 0;
+
+    if (m) {
+        /* Already preprocessed and waiting for qmail-clean; or finished,
+         * its mess/ file removed and the inode (so the number) already
+         * reused by a new message: look again once the old one is gone. */
+        if (m->flags & MSG_DONEWAIT)
+            m->flags |= MSG_REUSED;
+        return;
+    }
+    if (todo_preprocess(&st->cf, id, &res, fds, &nfds) == -1) {
+        if (errno == EINVAL) {
+            /* said once: it is not looked at again until the admin
+             * asks (requeue after a repair, or remove) */
+            slog("warning: todo/%llu is not an envelope; left alone: look "
+                 "at it and mess/%llu/%llu, then remove the message with "
+                 "qmail-qrm %llu (or repair todo/%llu and run "
+                 "qmail-qrequeue %llu)",
+                 (unsigned long long)id, (unsigned long long)(id % QPATH_SPLIT),
+                 (unsigned long long)id, (unsigned long long)id,
+                 (unsigned long long)id, (unsigned long long)id);
+            if (!(m = msgmap_add(&st->msgs, id)))
+                slog_nomem();
+            m->flags = MSG_BAD;
+        } else if (errno == ENOENT && res.nomess) {
+            /* nothing can be delivered: the envelope goes too */
+            slog("warning: todo/%llu has no mess/%llu/%llu: the message is "
+                 "lost; removing todo/%llu",
+                 (unsigned long long)id, (unsigned long long)(id % QPATH_SPLIT),
+                 (unsigned long long)id, (unsigned long long)id);
+            if (!(m = msgmap_add(&st->msgs, id)))
+                slog_nomem();
+            m->flags = MSG_DONEWAIT;
+            cleanq_request(st, 'x', id);
+        } else if (errno != ENOENT)
+            slog("warning: trouble preprocessing todo/%llu: %s, will try "
+                 "later", (unsigned long long)id, strerror(errno));
+        bstr_free(&res.sender);
+        return;
+    }
+    m = msgmap_add(&st->msgs, id);
+    if (!m)
+        slog_nomem();
+    m->birth = time(NULL);
+    m->flags = MSG_NEW;
+    for (int c = 0; c < NCHAN; c++)
+        if (res.nrcpt[c])
+            m->flags |= MSG_PENDING(c);
+    slog("new msg %llu", (unsigned long long)id);
+    {
+        struct bstr v = BSTR_INIT;
+
+        slog("info msg %llu: bytes %llu from <%s> qp %lu uid %lu",
+             (unsigned long long)id, res.bytes,
+             slog_vis(&v, res.sender.s ? res.sender.s : "", res.sender.len),
+             res.qp, res.uid);
+        bstr_free(&v);
+    }
+    bstr_free(&res.sender);
+    /* todo/N goes only once the new files are on disk */
+    pd = malloc(sizeof *pd);
+    if (!pd)
+        slog_nomem();
+    pd->st = st;
+    pd->kind = P_PRE;
+    pd->id = id;
+    pd->left = nfds;
+    pd->err = 0;
+    for (int i = 0; i < nfds; i++)
+        if (fsyncq_submit(fds[i], pd) == -1) {
+            /* no memory for the queue item: sync it here */
+            if (fsync(fds[i]) == -1)
+                pd->err = errno;
+            close(fds[i]);
+            if (--pd->left == 0)
+                pend_done_now(pd);
+        }
+}
+
+/*
+ * todo_work - a bounded slice of the todo/ scan: a new pass starts when
+ * asked (st->todo.again: a trigger, a request) or TODO_RESCAN seconds
+ * after the last.  True when there is more to do at once.
+ */
+bool
+todo_work(struct send_state *st)
+{
+    struct todoscan *t = &st->todo;
+    struct dirent *de;
+    unsigned done = 0;
+
+    if (st->exiting || cleanq_full(st))
+        return false;
+    if (!t->dir) {
+        if (!t->again && time(NULL) - t->last < TODO_RESCAN)
+            return false;
+        t->again = false;
+        t->last = time(NULL);
+        t->dir = opendir("todo");
+        if (!t->dir) {
+            slog("warning: unable to scan todo/: %s", strerror(errno));
+            return false;
+        }
+    }
+    while (done < TODO_BATCH && (de = readdir(t->dir))) {
+        unsigned long long id;
+
+        if (!qpath_scan_id(de->d_name, &id) || id == 0)
+            continue;
+        todo_take(st, id);
+        done++;
+    }
+    if (done < TODO_BATCH) {
+        closedir(t->dir);
+        t->dir = NULL;
+        return t->again;
+    }
+    return true;
 }

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * dispatch - starting deliveries.  A message's channel comes due in the
+ * channel's heap (dispatch_schedule); while the channel has fewer than
+ * concurrency + EXTRA_ACTIVE jobs loaded, a due one is loaded from its
+ * channel file into a job and queued (dispatch_activate); while it has a
+ * free slot under its concurrency, the queued jobs' recipients are
+ * handed to the spawner as requests (dispatch_run), each logged as
+ * qmail-1.03 logs "starting delivery".  Requests only go into the
+ * channel's buffer: writing them is the main loop's, and the results
+ * come back through report.c.  Nothing starts on a dead channel or once
+ * qmail-send is exiting.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "send.h"
+
+#define REMOTE_RCPTS 100 /* recipients in one remote delivery at most */
+
+static const char *const channame[NCHAN] = {"local", "remote"};
+
+/*
+ * dispatch_schedule - channel c of m is due at when.  Earlier heap
+ * entries for it become stale (their generation no longer matches).
+ */
+void
+dispatch_schedule(struct send_state *st, struct msg *m, int c, int64_t when)
+{
+    struct sched_item it;
+
+    m->gen[c]++;
+    it.when = when;
+    it.id = m->id;
+    it.gen = m->gen[c];
+    it.chan = (uint32_t)c;
+    if (sched_push(&st->ch[c].heap, &it) == -1)
+        slog_nomem();
+}
+
+/* dispatch_status - qmail-1.03's status line, " exitasap" once it is
+ * stopping */
+void
+dispatch_status(const struct send_state *st)
+{
+    slog("status: local %lu/%lu remote %lu/%lu%s", st->ch[CHAN_LOCAL].used,
+         st->cf.concurrency[CHAN_LOCAL], st->ch[CHAN_REMOTE].used,
+         st->cf.concurrency[CHAN_REMOTE], st->exiting ? " exitasap" : "");
+}
+
+static void
+job_enqueue(struct chan *k, struct job *j)
+{
+    j->qnext = NULL;
+    if (k->qtail)
+        k->qtail->qnext = j;
+    else
+        k->qhead = j;
+    k->qtail = j;
+}
+
+/* dispatch_activate - load due messages while channel c has room. */
+void
+dispatch_activate(struct send_state *st, int c)
+{
+    struct chan *k = &st->ch[c];
+    time_t now = time(NULL);
+    const struct sched_item *it;
+
+    while (!st->exiting && k->active < st->cf.concurrency[c] + EXTRA_ACTIVE &&
+           (it = sched_peek(&k->heap)) && it->when <= now) {
+        struct sched_item x = *it;
+        struct msg *m = msgmap_get(&st->msgs, x.id);
+        struct job *j;
+        int r;
+
+        sched_pop(&k->heap);
+        if (!m || m->gen[c] != x.gen || (m->flags & MSG_ACTIVE(c)) ||
+            !(m->flags & MSG_PENDING(c)))
+            continue; /* stale entry */
+        j = malloc(sizeof *j);
+        if (!j)
+            slog_nomem();
+        r = job_load(j, x.id, c, m->birth);
+        if (r <= 0) {
+            free(j);
+            if (r == 0) {
+                finish_channel(st, m, c);
+            } else {
+                slog("warning: trouble reading %s/%llu, will try later",
+                     channame[c], (unsigned long long)x.id);
+                dispatch_schedule(st, m, c, now + 60);
+            }
+            continue;
+        }
+        m->birth = j->birth;
+        m->flags |= MSG_ACTIVE(c);
+        k->active++;
+        if (j->nr == 0 || (m->flags & (MSG_REMOVE | MSG_EXPIRE)))
+            finish_job(st, j);
+        else
+            job_enqueue(k, j);
+    }
+}
+
+/* rcpt_domain - the domain of an address as routed ("" without one). */
+static const char *
+rcpt_domain(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+
+    return at ? at + 1 : "";
+}
+
+/* slot_domain - the domain of a busy slot's recipients. */
+static const char *
+slot_domain(const struct slot *s)
+{
+    const struct job *j = s->job;
+
+    return rcpt_domain(j->strings.s + j->r[s->idx[0]].addr);
+}
+
+/*
+ * domain_full - whether the remote channel already runs perdomain
+ * deliveries to dom (a delivery beyond that would only wait in
+ * qmail-rspawn for a connection, holding a slot other domains could use).
+ */
+static bool
+domain_full(const struct send_state *st, const struct chan *k,
+            const char *dom)
+{
+    unsigned long n = 0;
+
+    for (unsigned long si = 0; si < st->cf.spawnlimit; si++)
+        if (k->slot[si].busy && !strcasecmp(slot_domain(&k->slot[si]), dom) &&
+            ++n >= st->cf.perdomain)
+            return true;
+    return false;
+}
+
+/* start - one delivery of j's recipient i (and, remote, its domain's). */
+static void
+start(struct send_state *st, int c, struct job *j, size_t i, unsigned long si)
+{
+    struct chan *k = &st->ch[c];
+    struct slot *s = &k->slot[si];
+    struct bstr rcpts = BSTR_INIT;
+
+    s->n = 0;
+    s->idx = malloc((c == CHAN_REMOTE ? REMOTE_RCPTS : 1) * sizeof *s->idx);
+    if (!s->idx)
+        slog_nomem();
+    s->idx[s->n++] = i;
+    if (c == CHAN_REMOTE) {
+        /* the job's other recipients at the same domain go along */
+        const char *dom = rcpt_domain(j->strings.s + j->r[i].addr);
+
+        for (size_t x = i + 1; x < j->nr && s->n < REMOTE_RCPTS; x++)
+            if (j->r[x].state == 'T' &&
+                !strcasecmp(dom, rcpt_domain(j->strings.s + j->r[x].addr)))
+                s->idx[s->n++] = x;
+    }
+    s->job = j;
+    s->busy = true;
+    s->delnum = st->delnum + 1;
+    st->delnum += s->n;
+    j->running++;
+    k->used++;
+    for (size_t n = 0; n < s->n; n++) {
+        size_t x = s->idx[n];
+
+        j->r[x].state = 'R';
+        if (bstr_cats(&rcpts, j->strings.s + j->r[x].addr) == -1 ||
+            bstr_catc(&rcpts, '\0') == -1)
+            slog_nomem();
+    }
+    if (spawnproto_request(&k->wbuf, (unsigned)si, j->id, j->sender.s,
+                           j->sender.len, &rcpts, s->n) == -1)
+        slog_nomem();
+    bstr_free(&rcpts);
+    for (size_t n = 0; n < s->n; n++)
+        slog("starting delivery %lu: msg %llu to %s %s", s->delnum + n,
+             (unsigned long long)j->id, channame[c],
+             report_rcpt_vis(&rcpts, j, s->idx[n]));
+    bstr_free(&rcpts);
+    dispatch_status(st);
+}
+
+/*
+ * dispatch_run - start deliveries of channel c's queued jobs, in order:
+ * one recipient each for local, all the job's recipients at one domain
+ * (up to REMOTE_RCPTS) for remote, which qmail-rspawn delivers in one
+ * SMTP transaction.  A remote recipient whose domain already has
+ * perdomain deliveries running waits, and the recipients and jobs behind
+ * it go first.  A job leaves the queue once all its recipients are
+ * started.
+ */
+void
+dispatch_run(struct send_state *st, int c)
+{
+    struct chan *k = &st->ch[c];
+    struct job *j = k->qhead, *prev = NULL;
+
+    while (j && !st->exiting && !k->dead && k->used < st->cf.concurrency[c]) {
+        const char *full = NULL;
+        unsigned long si;
+        size_t i;
+
+        for (si = 0; si < st->cf.spawnlimit; si++)
+            if (!k->slot[si].busy)
+                break;
+        if (si >= st->cf.spawnlimit)
+            return;
+        while (j->next < j->nr && j->r[j->next].state != 'T')
+            j->next++;
+        if (j->next >= j->nr) {
+            /* every recipient started: out of the queue */
+            struct job *next = j->qnext;
+
+            if (prev)
+                prev->qnext = next;
+            else
+                k->qhead = next;
+            if (k->qtail == j)
+                k->qtail = prev;
+            if (!j->running && !j->marking)
+                finish_job(st, j);
+            j = next;
+            continue;
+        }
+        for (i = j->next; i < j->nr; i++) {
+            const char *dom;
+
+            if (j->r[i].state != 'T')
+                continue;
+            if (c != CHAN_REMOTE)
+                break;
+            dom = rcpt_domain(j->strings.s + j->r[i].addr);
+            if (full && !strcasecmp(dom, full))
+                continue; /* a domain just found full */
+            if (!domain_full(st, k, dom))
+                break;
+            full = dom;
+        }
+        if (i >= j->nr) {
+            prev = j; /* all its domains are busy: the next job */
+            j = j->qnext;
+            continue;
+        }
+        start(st, c, j, i, si);
+    }
+}

@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_send_dispatch - qmail-send's deliveries from start to report
+ * (dispatch.c, report.c, finish.c, pend.c) against fake spawners: the
+ * test reads the requests qmail-send queued for a channel (its write
+ * buffer, as the spawner would read them off the pipe) and answers with
+ * report bytes it makes itself, or with a pipe it closes or fills with
+ * garbage.  A queue is made in a temporary directory; the log (fd 1) is
+ * captured.  The rules checked:
+ *   - one delivery per local recipient, one per remote domain, each
+ *     logged "starting delivery N: msg M to CHANNEL ADDR";
+ *   - never more deliveries than the channel's concurrency, nor more
+ *     than perdomain to one remote domain;
+ *   - a success is a done mark on disk before the recipient counts as
+ *     finished; a deferral keeps the recipient (and sets the next
+ *     attempt in the file's mtime); a failure goes to bounce/N, then the
+ *     done mark; the last recipient ends the message ("end msg N");
+ *   - a spawner that closes its pipe (crashed) leaves its deliveries
+ *     unrecorded, so they are tried again: temporary;
+ *   - garbage, an over-long record, or a report for an idle slot changes
+ *     nothing and does not crash.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsyncq.h"
+#include "harness.h"
+#include "qpath.h"
+#include "send.h"
+
+static struct send_state st;
+static char topdir[4096];
+static int logfd = -1, stdout_fd = -1;
+
+/* ---- the queue, the state, the log ------------------------------------ */
+
+/* setup - a fresh queue in name/ under the test's temporary directory,
+ * entered; st with these limits; the log going to name/log */
+static void
+setup(const char *name, unsigned long local, unsigned long remote,
+      unsigned long perdomain)
+{
+    static const char *const subdirs[] = {"info", "local", "remote", "mess",
+                                          "todo", "bounce", "intd"};
+    static bool pool;
+    char d[128];
+
+    if (!topdir[0])
+        CHECK(getcwd(topdir, sizeof topdir) != NULL);
+    snprintf(d, sizeof d, "%s/%s", harness_tmpdir(), name);
+    CHECK(mkdir(d, 0700) == 0);
+    CHECK(chdir(d) == 0);
+    for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+        CHECK(mkdir(subdirs[i], 0700) == 0);
+        for (unsigned s = 0; i < 4 && s < QPATH_SPLIT; s++) {
+            snprintf(d, sizeof d, "%s/%u", subdirs[i], s);
+            CHECK(mkdir(d, 0700) == 0);
+        }
+    }
+    if (!pool) {
+        CHECK(fsyncq_init() == 0);
+        pool = true;
+    }
+    memset(&st, 0, sizeof st);
+    st.cf.concurrency[CHAN_LOCAL] = local;
+    st.cf.concurrency[CHAN_REMOTE] = remote;
+    st.cf.spawnlimit = 8;
+    st.cf.perdomain = perdomain;
+    st.cf.queuelifetime = 604800;
+    st.cf.skip[CHAN_LOCAL] = 10;
+    st.cf.skip[CHAN_REMOTE] = 20;
+    CHECK(state_init(&st) == 0);
+    slog_flush();
+    fflush(stdout);
+    stdout_fd = dup(1);
+    logfd = open("log", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(stdout_fd != -1 && logfd != -1 && dup2(logfd, 1) == 1);
+}
+
+/* logged - the log so far (a static buffer) */
+static const char *
+logged(void)
+{
+    static char text[1 << 16];
+    ssize_t n;
+
+    slog_flush();
+    n = pread(logfd, text, sizeof text - 1, 0);
+    text[n > 0 ? n : 0] = '\0';
+    return text;
+}
+
+static void
+teardown(void)
+{
+    state_free(&st);
+    slog_flush();
+    CHECK(dup2(stdout_fd, 1) == 1);
+    close(stdout_fd);
+    close(logfd);
+    CHECK(chdir(topdir) == 0);
+}
+
+/* file - write dir/S/id holding the records recs (each with its NUL) */
+static void
+file(const char *dir, uint64_t id, const char *recs, size_t len)
+{
+    char fn[QPATH_MAX];
+    int fd;
+
+    qpath_fmt(fn, dir, id);
+    fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd != -1);
+    CHECK(write(fd, recs, len) == (ssize_t)len);
+    close(fd);
+}
+
+/* contents - dir/S/id, NULs shown as '|'; "" when there is no file */
+static const char *
+contents(const char *dir, uint64_t id)
+{
+    static char text[4096];
+    char fn[QPATH_MAX];
+    ssize_t n = -1;
+    int fd;
+
+    qpath_fmt(fn, dir, id);
+    fd = open(fn, O_RDONLY);
+    if (fd != -1) {
+        n = read(fd, text, sizeof text - 1);
+        close(fd);
+    }
+    text[n > 0 ? n : 0] = '\0';
+    for (ssize_t i = 0; i < n; i++)
+        if (!text[i])
+            text[i] = '|';
+    return text;
+}
+
+/*
+ * message - message id from sender to the recipients (T records, each
+ * with its NUL, rlen bytes) on channel c, preprocessed and due now.
+ */
+static struct msg *
+message(uint64_t id, const char *sender, int c, const char *recs,
+        size_t rlen)
+{
+    char info[256];
+    int n = snprintf(info, sizeof info, "F%s", sender);
+    struct msg *m;
+
+    file("info", id, info, (size_t)n + 1);
+    file(c == CHAN_LOCAL ? "local" : "remote", id, recs, rlen);
+    m = msgmap_add(&st.msgs, id);
+    CHECK(m != NULL);
+    m->birth = time(NULL);
+    m->flags = MSG_PENDING(c);
+    dispatch_schedule(&st, m, c, time(NULL));
+    return m;
+}
+
+/* ---- the fake spawner -------------------------------------------------- */
+
+struct req {
+    unsigned slot;
+    unsigned long long id;
+    char rcpts[256]; /* joined with ',' */
+};
+
+/* requests - what channel c asked its spawner since the last call */
+static size_t
+requests(int c, struct req *out, size_t max)
+{
+    struct bstr *w = &st.ch[c].wbuf;
+    struct spawn_reqparser p;
+    size_t off = 0, n = 0;
+
+    spawnproto_req_init(&p);
+    while (off < w->len) {
+        size_t used;
+        int ev = spawnproto_req_push(&p, w->s + off, w->len - off, &used);
+
+        off += used;
+        if (ev == SPAWNPROTO_REQUEST && n < max) {
+            size_t at = 0;
+
+            out[n].slot = p.req.slot;
+            out[n].id = p.req.msgid;
+            out[n].rcpts[0] = '\0';
+            for (size_t r = 0; r < p.req.nrcpt; r++) {
+                const char *a = p.req.rcpts.s + at;
+
+                snprintf(out[n].rcpts + strlen(out[n].rcpts),
+                         sizeof out[n].rcpts - strlen(out[n].rcpts), "%s%s",
+                         r ? "," : "", a);
+                at += strlen(a) + 1;
+            }
+            n++;
+        } else if (ev != SPAWNPROTO_MORE && ev != SPAWNPROTO_REQUEST) {
+            CHECK(!"a request qmail-send wrote does not parse");
+            break;
+        }
+    }
+    spawnproto_req_free(&p);
+    bstr_truncate(w, 0);
+    return n;
+}
+
+/* answer - spawner c reports slot: one code per recipient (codes), the
+ * same text for each, then final; fed as a spawner's pipe would */
+static int
+answer(int c, unsigned slot, const char *codes, const char *text,
+       char final)
+{
+    struct bstr b = BSTR_INIT;
+    int r;
+
+    CHECK(spawnproto_report_start(&b, slot) == 0);
+    for (const char *p = codes; *p; p++)
+        CHECK(spawnproto_report_rcpt(&b, *p, text, strlen(text)) == 0);
+    CHECK(spawnproto_report_end(&b, final, "", 0) == 0);
+    r = report_feed(&st, c, b.s, b.len);
+    bstr_free(&b);
+    return r;
+}
+
+/* turn - the dispatch part of a main-loop turn for channel c */
+static void
+turn(int c)
+{
+    dispatch_activate(&st, c);
+    dispatch_run(&st, c);
+}
+
+/* synced - wait (5 s at most) until every background fsync has ended
+ * and been acted on, as the main loop would */
+static void
+synced(void)
+{
+    for (int i = 0; i < 500 && fsyncq_pending(); i++) {
+        struct pollfd p = {fsyncq_fd(), POLLIN, 0};
+
+        if (poll(&p, 1, 10) == 1)
+            fsyncq_collect(pend_done);
+    }
+    CHECK_INT(fsyncq_pending(), 0);
+}
+
+/* state_of - recipient i's state in the job of channel c's slot si */
+static char
+state_of(int c, unsigned si, size_t i)
+{
+    const struct job *j = st.ch[c].slot[si].job;
+
+    return j && i < j->nr ? j->r[i].state : '?';
+}
+
+#define RECS(s) (s), sizeof(s) /* a literal's records, with the last NUL */
+
+/* ---- the cases --------------------------------------------------------- */
+
+static void
+t_local_one_per_rcpt_within_concurrency(void)
+{
+    struct req r[8];
+    size_t n;
+
+    setup("local-conc", 2, 2, 5);
+    message(101, "s@x.test", CHAN_LOCAL,
+            RECS("Ta@x.test\0Tb@x.test\0Tc@x.test"));
+    turn(CHAN_LOCAL);
+    n = requests(CHAN_LOCAL, r, 8);
+    /* three recipients, concurrency 2: two deliveries of one each */
+    CHECK_INT(n, 2);
+    CHECK_INT(st.ch[CHAN_LOCAL].used, 2);
+    CHECK_INT(r[0].id, 101);
+    CHECK_STR(r[0].rcpts, "a@x.test");
+    CHECK_STR(r[1].rcpts, "b@x.test");
+    CHECK(r[0].slot != r[1].slot);
+    CHECK(strstr(logged(), "starting delivery 1: msg 101 to local "
+                           "a@x.test\nstatus: local 1/2 remote 0/2\n"
+                           "starting delivery 2: msg 101 to local "
+                           "b@x.test\nstatus: local 2/2 remote 0/2\n") !=
+          NULL);
+    /* another turn starts nothing: the channel is full */
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 8), 0);
+    /* a success frees a slot: the third starts */
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "r", "did 0+0+1", 'K'), 0);
+    CHECK_INT(st.ch[CHAN_LOCAL].used, 1);
+    turn(CHAN_LOCAL);
+    n = requests(CHAN_LOCAL, r + 2, 6);
+    CHECK_INT(n, 1);
+    CHECK_STR(r[2].rcpts, "c@x.test");
+    CHECK_INT(st.ch[CHAN_LOCAL].used, 2);
+    CHECK(strstr(logged(), "\ndelivery 1: success: did_0+0+1\n") != NULL);
+    CHECK(strstr(logged(), "starting delivery 3: msg 101 to local "
+                           "c@x.test") != NULL);
+    CHECK_INT(answer(CHAN_LOCAL, r[1].slot, "r", "ok", 'K'), 0);
+    CHECK_INT(answer(CHAN_LOCAL, r[2].slot, "r", "ok", 'K'), 0);
+    synced();
+    /* every recipient done: the channel file and info/ go, qmail-clean
+     * is asked to remove the rest */
+    CHECK_STR(contents("local", 101), "");
+    CHECK_STR(contents("info", 101), "");
+    CHECK(strstr(logged(), "end msg 101\n") != NULL);
+    CHECK_INT(st.clean.count, 1);
+    CHECK_INT(st.clean.buf.len, 5);
+    CHECK(memcmp(st.clean.buf.s, "x101", 5) == 0);
+    CHECK_INT(st.ch[CHAN_LOCAL].used, 0);
+    CHECK_INT(st.ch[CHAN_LOCAL].active, 0);
+    CHECK(msgmap_get(&st.msgs, 101)->flags & MSG_DONEWAIT);
+    teardown();
+}
+
+static void
+t_remote_per_domain(void)
+{
+    struct req r[8];
+    size_t n;
+
+    setup("remote-domain", 2, 3, 1);
+    message(201, "s@x.test", CHAN_REMOTE,
+            RECS("Ta@one.test\0Tb@two.test\0Tc@ONE.test"));
+    message(202, "s@x.test", CHAN_REMOTE, RECS("Td@one.test\0Te@three.test"));
+    turn(CHAN_REMOTE);
+    n = requests(CHAN_REMOTE, r, 8);
+    /* one delivery per domain (case does not matter), at most perdomain
+     * (1) to one domain: d@one.test waits, e@three.test goes ahead */
+    CHECK_INT(n, 3);
+    CHECK_STR(r[0].rcpts, "a@one.test,c@ONE.test");
+    CHECK_STR(r[1].rcpts, "b@two.test");
+    CHECK_STR(r[2].rcpts, "e@three.test");
+    CHECK_INT(r[2].id, 202);
+    CHECK_INT(st.ch[CHAN_REMOTE].used, 3);
+    CHECK(strstr(logged(), "starting delivery 2: msg 201 to remote "
+                           "c@ONE.test") != NULL);
+    /* one.test is free again: d goes */
+    CHECK_INT(answer(CHAN_REMOTE, r[0].slot, "rr", "250 ok", 'K'), 0);
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r + 3, 5), 1);
+    CHECK_STR(r[3].rcpts, "d@one.test");
+    CHECK_INT(st.ch[CHAN_REMOTE].used, 3);
+    /* a report for both recipients of the first: two lines */
+    CHECK(strstr(logged(), "delivery 1: success: 250_ok\n"
+                           "delivery 2: success: 250_ok\n") != NULL);
+    CHECK_INT(answer(CHAN_REMOTE, r[1].slot, "r", "ok", 'K'), 0);
+    CHECK_INT(answer(CHAN_REMOTE, r[2].slot, "r", "ok", 'K'), 0);
+    CHECK_INT(answer(CHAN_REMOTE, r[3].slot, "r", "ok", 'K'), 0);
+    synced();
+    CHECK(strstr(logged(), "end msg 201\n") != NULL);
+    CHECK(strstr(logged(), "end msg 202\n") != NULL);
+    teardown();
+}
+
+static void
+t_success_marks_before_done(void)
+{
+    struct req r[2];
+
+    setup("success", 1, 1, 1);
+    message(301, "s@x.test", CHAN_LOCAL, RECS("Ta@x.test\0Tb@x.test"));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 1);
+    CHECK_INT(state_of(CHAN_LOCAL, r[0].slot, 0), 'R');
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "r", "ok", 'K'), 0);
+    /* written at once, counted finished only once synced */
+    CHECK_STR(contents("local", 301), "Da@x.test|Tb@x.test|");
+    CHECK(st.ch[CHAN_LOCAL].qhead != NULL);
+    CHECK_INT(st.ch[CHAN_LOCAL].qhead->r[0].state, 'M');
+    CHECK_INT(st.ch[CHAN_LOCAL].qhead->marking, 1);
+    synced();
+    CHECK_INT(st.ch[CHAN_LOCAL].qhead->r[0].state, 'D');
+    CHECK_INT(st.ch[CHAN_LOCAL].qhead->marking, 0);
+    teardown();
+}
+
+static void
+t_deferral_keeps_rcpt(void)
+{
+    struct req r[2];
+    struct msg *m;
+    struct stat sb;
+    char fn[QPATH_MAX];
+    time_t now = time(NULL);
+
+    setup("deferral", 1, 1, 1);
+    m = message(401, "s@x.test", CHAN_LOCAL, RECS("Ta@x.test"));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 1);
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "s", "mailbox busy\nlater", 'Z'),
+              0);
+    synced();
+    CHECK(strstr(logged(), "delivery 1: deferral: mailbox_busy/later\n") !=
+          NULL);
+    /* still to do on disk; the job is finished and the next attempt is
+     * the schedule's, in the file's mtime and in the heap */
+    CHECK_STR(contents("local", 401), "Ta@x.test|");
+    CHECK_INT(st.ch[CHAN_LOCAL].active, 0);
+    CHECK(!(m->flags & MSG_ACTIVE(CHAN_LOCAL)));
+    CHECK(m->flags & MSG_PENDING(CHAN_LOCAL));
+    qpath_fmt(fn, "local", 401);
+    CHECK(stat(fn, &sb) == 0);
+    CHECK_INT(sb.st_mtime, retry_next(m->birth, now, 10));
+    CHECK(sb.st_mtime > now);
+    CHECK(sched_peek(&st.ch[CHAN_LOCAL].heap) != NULL);
+    CHECK_INT(sched_peek(&st.ch[CHAN_LOCAL].heap)->when, sb.st_mtime);
+    /* not due yet: nothing starts */
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 0);
+    CHECK(strstr(logged(), "end msg") == NULL);
+    teardown();
+}
+
+static void
+t_failure_bounces(void)
+{
+    struct req r[2];
+
+    setup("failure", 1, 1, 1);
+    /* a double bounce's sender: its bounce is discarded, no qmail-queue */
+    message(501, "#@[]", CHAN_LOCAL, RECS("Ta@x.test"));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 1);
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "h", "no mailbox here", 'D'), 0);
+    /* the failure is in bounce/N before the done mark */
+    CHECK(strstr(contents("bounce", 501), "a@x.test") != NULL);
+    CHECK(strstr(contents("bounce", 501), "no mailbox here") != NULL);
+    synced();
+    CHECK(strstr(logged(), "delivery 1: failure: no_mailbox_here\n") !=
+          NULL);
+    CHECK(strstr(logged(), "triple bounce: discarding bounce/501\n") != NULL);
+    CHECK(strstr(logged(), "end msg 501\n") != NULL);
+    CHECK_STR(contents("bounce", 501), "");
+    CHECK_STR(contents("local", 501), "");
+    teardown();
+}
+
+static void
+t_mangled_and_idle(void)
+{
+    struct req r[2];
+    struct bstr b = BSTR_INIT;
+
+    setup("mangled", 2, 1, 1);
+    message(601, "s@x.test", CHAN_LOCAL, RECS("Ta@x.test\0Tb@x.test"));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 2);
+    /* two codes for a delivery of one: deferred, not believed */
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "rr", "ok", 'K'), 0);
+    CHECK(strstr(logged(), "delivery 1: report mangled, will defer\n") !=
+          NULL);
+    CHECK_STR(contents("local", 601), "Ta@x.test|Tb@x.test|");
+    /* a report for a slot with nothing running, and one past the slots */
+    CHECK_INT(answer(CHAN_LOCAL, 5, "r", "ok", 'K'), 0);
+    CHECK_INT(answer(CHAN_LOCAL, 60000, "r", "ok", 'K'), 0);
+    CHECK(strstr(logged(), "warning: qmail-lspawn reported for an idle slot "
+                           "5\n") != NULL);
+    CHECK(strstr(logged(), "idle slot 60000\n") != NULL);
+    CHECK_INT(st.ch[CHAN_LOCAL].used, 1);
+    CHECK_INT(state_of(CHAN_LOCAL, r[1].slot, 1), 'R');
+    /* no codes at all, only the final record */
+    CHECK(spawnproto_report_start(&b, r[1].slot) == 0 &&
+          spawnproto_report_end(&b, 'Z', "crashed", 7) == 0);
+    CHECK_INT(report_feed(&st, CHAN_LOCAL, b.s, b.len), 0);
+    bstr_free(&b);
+    CHECK(strstr(logged(), "delivery 2: report mangled, will defer\n") !=
+          NULL);
+    synced();
+    CHECK_STR(contents("local", 601), "Ta@x.test|Tb@x.test|");
+    CHECK_INT(st.ch[CHAN_LOCAL].used, 0);
+    teardown();
+}
+
+static void
+t_crashed_spawner_is_temporary(void)
+{
+    struct req r[2];
+    int p[2];
+
+    setup("crashed", 2, 1, 1);
+    CHECK(pipe(p) == 0);
+    CHECK(pipes_nonblock(p[0]) == 0);
+    st.ch[CHAN_LOCAL].rfd = p[0];
+    message(701, "s@x.test", CHAN_LOCAL,
+            RECS("Ta@x.test\0Tb@x.test\0Tc@x.test"));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 2);
+    /* nothing to read yet: not dead */
+    CHECK_INT(report_read(&st, CHAN_LOCAL), 0);
+    CHECK(!st.ch[CHAN_LOCAL].dead);
+    /* one report, then the spawner is gone */
+    {
+        struct bstr b = BSTR_INIT;
+
+        CHECK(spawnproto_report_start(&b, r[0].slot) == 0 &&
+              spawnproto_report_rcpt(&b, 'r', "ok", 2) == 0 &&
+              spawnproto_report_end(&b, 'K', "", 0) == 0);
+        CHECK(write(p[1], b.s, b.len) == (ssize_t)b.len);
+        bstr_free(&b);
+    }
+    close(p[1]);
+    CHECK_INT(report_read(&st, CHAN_LOCAL), 0);
+    CHECK(st.ch[CHAN_LOCAL].dead);
+    synced();
+    /* what was reported is recorded; the running delivery is not, and
+     * nothing more starts on a dead channel: all is tried again when
+     * qmail-send is (it exits 111 on a dead channel) */
+    CHECK_STR(contents("local", 701), "Da@x.test|Tb@x.test|Tc@x.test|");
+    CHECK_INT(state_of(CHAN_LOCAL, r[1].slot, 1), 'R');
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 0);
+    CHECK(strstr(logged(), "starting delivery 3") == NULL);
+    close(p[0]);
+    teardown();
+}
+
+static void
+t_garbage_refused(void)
+{
+    static char big[1 << 20];
+    struct req r[2];
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } bad[] = {
+        {"x\0", 2},                 /* not a slot number */
+        {"0\0q\0", 4},              /* unknown record */
+        {"0\0\0", 3},               /* empty record */
+        {"99999999999999999999999\0", 24},
+        {"-1\0r\0K\0", 7},
+        {"0\r\nr\0K\0", 7},
+    };
+
+    setup("garbage", 1, 1, 1);
+    message(801, "s@x.test", CHAN_LOCAL, RECS("Ta@x.test"));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* each on a fresh parser: after garbage the stream is unusable */
+        spawnproto_rep_free(&st.ch[CHAN_LOCAL].rp);
+        spawnproto_rep_init(&st.ch[CHAN_LOCAL].rp);
+        errno = 0;
+        CHECK_INT(report_feed(&st, CHAN_LOCAL, bad[i].bytes, bad[i].len), -1);
+        CHECK_INT(errno, EPROTO);
+    }
+    /* a megabyte with no NUL: refused at the record limit, not stored */
+    memset(big, 'r', sizeof big);
+    spawnproto_rep_free(&st.ch[CHAN_LOCAL].rp);
+    spawnproto_rep_init(&st.ch[CHAN_LOCAL].rp);
+    CHECK_INT(report_feed(&st, CHAN_LOCAL, big, sizeof big), -1);
+    CHECK_INT(errno, EPROTO);
+    CHECK(st.ch[CHAN_LOCAL].rp.nr.rec.len <= SPAWN_RECORD_MAX + 1);
+    /* through the pipe too */
+    {
+        int p[2];
+
+        CHECK(pipe(p) == 0);
+        CHECK(pipes_nonblock(p[0]) == 0 && pipes_nonblock(p[1]) == 0);
+        st.ch[CHAN_LOCAL].rfd = p[0];
+        spawnproto_rep_free(&st.ch[CHAN_LOCAL].rp);
+        spawnproto_rep_init(&st.ch[CHAN_LOCAL].rp);
+        CHECK(write(p[1], big, 60000) == 60000);
+        CHECK_INT(report_read(&st, CHAN_LOCAL), -1);
+        CHECK_INT(errno, EPROTO);
+        close(p[0]);
+        close(p[1]);
+    }
+    /* nothing changed: the delivery still runs, nothing logged for it */
+    CHECK_INT(st.ch[CHAN_LOCAL].used, 1);
+    CHECK_INT(state_of(CHAN_LOCAL, r[0].slot, 0), 'R');
+    CHECK(strstr(logged(), "\ndelivery 1:") == NULL);
+    CHECK_STR(contents("local", 801), "Ta@x.test|");
+    /* a good report on a fresh parser is still taken */
+    spawnproto_rep_free(&st.ch[CHAN_LOCAL].rp);
+    spawnproto_rep_init(&st.ch[CHAN_LOCAL].rp);
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "r", "ok", 'K'), 0);
+    synced();
+    CHECK(strstr(logged(), "end msg 801\n") != NULL);
+    teardown();
+}
+
+static void
+t_hostile_texts_logged_safely(void)
+{
+    static char text[SPAWN_TEXT_MAX];
+    struct req r[2];
+    const char *log, *line;
+
+    setup("texts", 1, 1, 1);
+    message(901, "s@x.test", CHAN_LOCAL, RECS("Ta\033[2J@x.test"));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 1);
+    /* a terminal escape in the address is not logged raw */
+    log = logged();
+    CHECK(strchr(log, '\033') == NULL);
+    CHECK(strstr(log, "to local a\\033[2J@x.test\n") != NULL);
+    /* a long deferral text full of control characters */
+    for (size_t i = 0; i < sizeof text - 1; i++)
+        text[i] = (char)(1 + i % 31);
+    text[sizeof text - 1] = '\0';
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "s", text, 'Z'), 0);
+    synced();
+    log = logged();
+    line = strstr(log, "delivery 1: deferral: ");
+    CHECK(line != NULL);
+    if (line) {
+        const char *end = strchr(line, '\n');
+
+        CHECK(end != NULL);
+        /* at most 1000 bytes of the text, each shown as at most 4 */
+        CHECK(end && end - line < 22 + 4000 + 1);
+        for (const char *p = line; end && p < end; p++)
+            CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+    }
+    /* kept whole for the bounce or notice */
+    CHECK_STR(contents("local", 901), "Ta\033[2J@x.test|");
+    teardown();
+}
+
+static void
+t_exiting_starts_nothing(void)
+{
+    struct req r[2];
+
+    setup("exiting", 2, 2, 1);
+    message(1001, "s@x.test", CHAN_LOCAL, RECS("Ta@x.test"));
+    st.exiting = true;
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 0);
+    CHECK_INT(st.ch[CHAN_LOCAL].active, 0);
+    st.exiting = false;
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 1);
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "r", "", 'K'), 0);
+    synced();
+    /* an empty recipient text: the final one stands for it ("" here) */
+    CHECK(strstr(logged(), "delivery 1: success: \n") != NULL);
+    teardown();
+}
+
+static const struct test_case cases[] = {
+    {"local: one delivery per recipient, within concurrency",
+     t_local_one_per_rcpt_within_concurrency},
+    {"remote: one delivery per domain, perdomain honoured",
+     t_remote_per_domain},
+    {"success: done mark synced before the recipient is done",
+     t_success_marks_before_done},
+    {"deferral: recipient kept, next attempt in mtime",
+     t_deferral_keeps_rcpt},
+    {"failure: bounce/N, then the done mark, then end msg",
+     t_failure_bounces},
+    {"mangled report deferred; idle slot ignored", t_mangled_and_idle},
+    {"crashed spawner (EOF) leaves its deliveries to retry",
+     t_crashed_spawner_is_temporary},
+    {"garbage and over-long report bytes refused", t_garbage_refused},
+    {"hostile addresses and texts logged safely",
+     t_hostile_texts_logged_safely},
+    {"exiting: no delivery starts", t_exiting_starts_nothing},
+};
+
+TEST_MAIN(cases)
