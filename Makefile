@@ -60,13 +60,13 @@ WANT_tcp    := tcpserver tcprules tcprulescheck
 WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal logpipe \
                qmail-tlskeys qmail-checkpassword \
                dnsmx dnsip dnsptr
-WANT_send   := qmail-send qmail-clean qmail-start qmail-rspawn qmail-qread \
+WANT_send   := qmail-send qmail-clean qmail-start qmail-qread \
                qmail-qrm qmail-qrequeue qmail-qexpire
 WANT_local  := qmail-lspawn qmail-local qmail-getpw qmail-newu qmail-pw2u \
                forward condredirect bouncesaying except preline \
                maildirmake maildir2mbox
 WANT_inject := qmail-inject sendmail predate datemail mailsubj
-WANT_remote := qmail-remote qmail-tcpok
+WANT_remote := qmail-remote qmail-rspawn qmail-tcpok
 WANT_vpop   := vadddomain vdeldomain vaddaliasdomain vadduser vdeluser vpasswd \
                vmoduser vsetuserquota valias vuserinfo vdominfo vdelivermail \
                vchkpw vconvert vfixperms vemptymailbox clearopensmtp
