@@ -128,8 +128,7 @@ slot_domain(const struct slot *s)
  * qmail-rspawn for a connection, holding a slot other domains could use).
  */
 static bool
-domain_full(const struct send_state *st, const struct chan *k,
-            const char *dom)
+domain_full(const struct send_state *st, const struct chan *k, const char *dom)
 {
     unsigned long n = 0;
 

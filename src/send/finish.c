@@ -111,8 +111,8 @@ finish_channel(struct send_state *st, struct msg *m, int c)
     if (unlink(fn) == -1 && errno != ENOENT)
         slog("warning: unable to unlink %s", fn);
     m->flags &= ~MSG_PENDING(c);
-    if (!(m->flags & (MSG_PENDING(0) | MSG_PENDING(1) | MSG_ACTIVE(0) |
-                      MSG_ACTIVE(1))))
+    if (!(m->flags &
+          (MSG_PENDING(0) | MSG_PENDING(1) | MSG_ACTIVE(0) | MSG_ACTIVE(1))))
         finish_message(st, m->id);
 }
 
@@ -128,8 +128,7 @@ give_up(struct job *j, const char *why)
 
         if (j->r[i].state != 'S' && j->r[i].state != 'T')
             continue;
-        if (j->r[i].text &&
-            bstr_cats(&t, j->strings.s + j->r[i].text) == -1)
+        if (j->r[i].text && bstr_cats(&t, j->strings.s + j->r[i].text) == -1)
             slog_nomem();
         if (t.len && t.s[t.len - 1] != '\n' && bstr_catc(&t, '\n') == -1)
             slog_nomem();
@@ -162,9 +161,8 @@ notice(const struct send_conf *cf, struct job *j)
     pid_t qp = 0;
     int64_t age = (int64_t)time(NULL) - j->birth;
 
-    if (!cf->warnafter || age < (int64_t)cf->warnafter ||
-        j->sender.len == 0 || strcmp(j->sender.s, "#@[]") == 0 ||
-        info_has(j->id, 'W'))
+    if (!cf->warnafter || age < (int64_t)cf->warnafter || j->sender.len == 0 ||
+        strcmp(j->sender.s, "#@[]") == 0 || info_has(j->id, 'W'))
         return;
     for (size_t i = 0; i < j->nr; i++) {
         const char *t;
@@ -172,8 +170,8 @@ notice(const struct send_conf *cf, struct job *j)
         if (j->r[i].state != 'S')
             continue;
         t = j->r[i].text ? j->strings.s + j->r[i].text : "";
-        if (bounce_paragraph(&rep, j->strings.s + j->r[i].addr, t,
-                             strlen(t)) == -1)
+        if (bounce_paragraph(&rep, j->strings.s + j->r[i].addr, t, strlen(t)) ==
+            -1)
             slog_nomem();
     }
     if (rep.len &&

@@ -27,7 +27,8 @@ pre_synced(struct pend *pd, int err)
     if (pd->err) {
         /* todo/N stays and is preprocessed again later */
         slog("warning: unable to sync preprocessed msg %llu: %s, will "
-             "try again", (unsigned long long)pd->id, strerror(pd->err));
+             "try again",
+             (unsigned long long)pd->id, strerror(pd->err));
         msgmap_del(&st->msgs, pd->id);
     } else if (msgmap_get(&st->msgs, pd->id)) {
         cleanq_request(st, 't', pd->id);

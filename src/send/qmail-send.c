@@ -56,8 +56,9 @@ hold_queue(void)
     if (fd == -1)
         slog_die("cannot start: unable to open mutex");
     if (lock_ex_wait(fd, 0) == -1)
-        slog_die(errno == ETIMEDOUT ? "cannot start: qmail-send is already running"
-                               : "cannot start: unable to lock mutex");
+        slog_die(errno == ETIMEDOUT
+                     ? "cannot start: qmail-send is already running"
+                     : "cannot start: unable to lock mutex");
     /* fd stays open, and the queue ours, until qmail-send exits */
 }
 
@@ -250,8 +251,8 @@ main(void)
     for (;;) {
         bool busy = work(&st);
 
-        if (st.exiting && !st.ch[0].used && !st.ch[1].used &&
-            !st.clean.count && !st.clean.buf.len && !fsyncq_pending())
+        if (st.exiting && !st.ch[0].used && !st.ch[1].used && !st.clean.count &&
+            !st.clean.buf.len && !fsyncq_pending())
             break;
         for (int c = 0; c < NCHAN; c++)
             if (st.ch[c].dead) {

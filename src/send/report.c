@@ -42,7 +42,8 @@ unrecorded(struct job *j, size_t i)
     struct bstr v = BSTR_INIT;
 
     slog("warning: unable to record the result for %s of msg %llu, will "
-         "try again", report_rcpt_vis(&v, j, i), (unsigned long long)j->id);
+         "try again",
+         report_rcpt_vis(&v, j, i), (unsigned long long)j->id);
     bstr_free(&v);
     j->r[i].state = 'S';
     j->deferred = true;
@@ -84,8 +85,7 @@ mark_done(struct send_state *st, struct job *j, size_t *idx, size_t n)
 /* failed - recipient i of j failed for good: the failure into bounce/N,
  * synced in the background, then its done mark (report_synced). */
 static void
-failed(struct send_state *st, struct job *j, size_t i, const char *t,
-       size_t tl)
+failed(struct send_state *st, struct job *j, size_t i, const char *t, size_t tl)
 {
     struct pend *pd = calloc(1, sizeof *pd);
     struct msg *m = msgmap_get(&st->msgs, j->id);
@@ -151,8 +151,9 @@ report(struct send_state *st, int c, const struct spawn_report *rep)
         if (mangled) {
             slog("delivery %lu: report mangled, will defer", s->delnum + n);
         } else {
-            word = code == 'r' ? "success" : code == 'h' ? "failure"
-                                                         : "deferral";
+            word = code == 'r'   ? "success"
+                   : code == 'h' ? "failure"
+                                 : "deferral";
             slog_text(&text, t, tl);
             slog("delivery %lu: %s: %s", s->delnum + n, word,
                  text.s ? text.s : "");

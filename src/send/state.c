@@ -12,8 +12,8 @@
 
 #include "send.h"
 
-#define SCAN_BATCH 256   /* messages of the start-up scan per turn */
-#define ORPHAN_BATCH 256 /* mess/ entries the orphan sweep reads per turn */
+#define SCAN_BATCH 256    /* messages of the start-up scan per turn */
+#define ORPHAN_BATCH 256  /* mess/ entries the orphan sweep reads per turn */
 #define ORPHAN_EVERY 3600 /* seconds from one orphan sweep to the next */
 
 /* ---- the start-up scan (startup.c) ------------------------------------ */
@@ -81,8 +81,8 @@ state_orphan_slice(struct send_state *st)
             return false;
         orphan_start(&st->orphans);
     }
-    if (orphan_work(&st->orphans, now, ORPHAN_BATCH, orphan_known,
-                    orphan_found, st))
+    if (orphan_work(&st->orphans, now, ORPHAN_BATCH, orphan_known, orphan_found,
+                    st))
         return true;
     st->orphan_next = now + ORPHAN_EVERY;
     return false;

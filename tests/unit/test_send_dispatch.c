@@ -47,7 +47,7 @@ static void
 setup(const char *name, unsigned long local, unsigned long remote,
       unsigned long perdomain)
 {
-    static const char *const subdirs[] = {"info", "local", "remote", "mess",
+    static const char *const subdirs[] = {"info", "local",  "remote", "mess",
                                           "todo", "bounce", "intd"};
     static bool pool;
     char d[128];
@@ -149,8 +149,7 @@ contents(const char *dir, uint64_t id)
  * with its NUL, rlen bytes) on channel c, preprocessed and due now.
  */
 static struct msg *
-message(uint64_t id, const char *sender, int c, const char *recs,
-        size_t rlen)
+message(uint64_t id, const char *sender, int c, const char *recs, size_t rlen)
 {
     char info[256];
     int n = snprintf(info, sizeof info, "F%s", sender);
@@ -216,8 +215,7 @@ requests(int c, struct req *out, size_t max)
 /* answer - spawner c reports slot: one code per recipient (codes), the
  * same text for each, then final; fed as a spawner's pipe would */
 static int
-answer(int c, unsigned slot, const char *codes, const char *text,
-       char final)
+answer(int c, unsigned slot, const char *codes, const char *text, char final)
 {
     struct bstr b = BSTR_INIT;
     int r;
@@ -287,8 +285,7 @@ t_local_one_per_rcpt_within_concurrency(void)
     CHECK(strstr(logged(), "starting delivery 1: msg 101 to local "
                            "a@x.test\nstatus: local 1/2 remote 0/2\n"
                            "starting delivery 2: msg 101 to local "
-                           "b@x.test\nstatus: local 2/2 remote 0/2\n") !=
-          NULL);
+                           "b@x.test\nstatus: local 2/2 remote 0/2\n") != NULL);
     /* another turn starts nothing: the channel is full */
     turn(CHAN_LOCAL);
     CHECK_INT(requests(CHAN_LOCAL, r, 8), 0);
@@ -434,8 +431,7 @@ t_failure_bounces(void)
     CHECK(strstr(contents("bounce", 501), "a@x.test") != NULL);
     CHECK(strstr(contents("bounce", 501), "no mailbox here") != NULL);
     synced();
-    CHECK(strstr(logged(), "delivery 1: failure: no_mailbox_here\n") !=
-          NULL);
+    CHECK(strstr(logged(), "delivery 1: failure: no_mailbox_here\n") != NULL);
     CHECK(strstr(logged(), "triple bounce: discarding bounce/501\n") != NULL);
     CHECK(strstr(logged(), "end msg 501\n") != NULL);
     CHECK_STR(contents("bounce", 501), "");
@@ -455,8 +451,7 @@ t_mangled_and_idle(void)
     CHECK_INT(requests(CHAN_LOCAL, r, 2), 2);
     /* two codes for a delivery of one: deferred, not believed */
     CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "rr", "ok", 'K'), 0);
-    CHECK(strstr(logged(), "delivery 1: report mangled, will defer\n") !=
-          NULL);
+    CHECK(strstr(logged(), "delivery 1: report mangled, will defer\n") != NULL);
     CHECK_STR(contents("local", 601), "Ta@x.test|Tb@x.test|");
     /* a report for a slot with nothing running, and one past the slots */
     CHECK_INT(answer(CHAN_LOCAL, 5, "r", "ok", 'K'), 0);
@@ -471,8 +466,7 @@ t_mangled_and_idle(void)
           spawnproto_report_end(&b, 'Z', "crashed", 7) == 0);
     CHECK_INT(report_feed(&st, CHAN_LOCAL, b.s, b.len), 0);
     bstr_free(&b);
-    CHECK(strstr(logged(), "delivery 2: report mangled, will defer\n") !=
-          NULL);
+    CHECK(strstr(logged(), "delivery 2: report mangled, will defer\n") != NULL);
     synced();
     CHECK_STR(contents("local", 601), "Ta@x.test|Tb@x.test|");
     CHECK_INT(st.ch[CHAN_LOCAL].used, 0);
@@ -531,9 +525,9 @@ t_garbage_refused(void)
         const char *bytes;
         size_t len;
     } bad[] = {
-        {"x\0", 2},                 /* not a slot number */
-        {"0\0q\0", 4},              /* unknown record */
-        {"0\0\0", 3},               /* empty record */
+        {"x\0", 2},    /* not a slot number */
+        {"0\0q\0", 4}, /* unknown record */
+        {"0\0\0", 3},  /* empty record */
         {"99999999999999999999999\0", 24},
         {"-1\0r\0K\0", 7},
         {"0\r\nr\0K\0", 7},
@@ -653,10 +647,8 @@ static const struct test_case cases[] = {
      t_remote_per_domain},
     {"success: done mark synced before the recipient is done",
      t_success_marks_before_done},
-    {"deferral: recipient kept, next attempt in mtime",
-     t_deferral_keeps_rcpt},
-    {"failure: bounce/N, then the done mark, then end msg",
-     t_failure_bounces},
+    {"deferral: recipient kept, next attempt in mtime", t_deferral_keeps_rcpt},
+    {"failure: bounce/N, then the done mark, then end msg", t_failure_bounces},
     {"mangled report deferred; idle slot ignored", t_mangled_and_idle},
     {"crashed spawner (EOF) leaves its deliveries to retry",
      t_crashed_spawner_is_temporary},
