@@ -640,6 +640,153 @@ t_exiting_starts_nothing(void)
     teardown();
 }
 
+static void
+t_todo_to_delivery(void)
+{
+    static const char env[] = "u0\0p42\0Fs@x.test\0Ta@x.test\0Tb@far.test\0";
+    struct req r[2];
+    struct msg *m;
+
+    setup("todo", 1, 1, 1);
+    CHECK(bstr_cats(&st.cf.locals, "x.test") == 0 &&
+          bstr_catc(&st.cf.locals, '\0') == 0);
+    CHECK(route_init(&st.cf.route, &st.cf.locals, &st.cf.percenthack,
+                     &st.cf.virtualdomains, "x.test") == 0);
+    file("todo", 1101, env, sizeof env - 1);
+    file("mess", 1101, "Subject: x\n\nbody\n", 17);
+    st.todo.again = true;
+    CHECK(!todo_work(&st));
+    CHECK(strstr(logged(), "new msg 1101\ninfo msg 1101: bytes 17 from "
+                           "<s@x.test> qp 42 uid 0\n") != NULL);
+    m = msgmap_get(&st.msgs, 1101);
+    CHECK(m != NULL);
+    if (!m)
+        goto out;
+    CHECK(m->flags & MSG_NEW);
+    /* no delivery before todo/N is gone */
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 0);
+    /* the files are synced first, then qmail-clean is asked */
+    synced();
+    CHECK_STR(contents("info", 1101), "Fs@x.test|");
+    CHECK_STR(contents("local", 1101), "Ta@x.test|");
+    CHECK_STR(contents("remote", 1101), "Tb@far.test|");
+    CHECK_INT(st.clean.count, 1);
+    CHECK(st.clean.buf.len == 6 && memcmp(st.clean.buf.s, "t1101", 6) == 0);
+    /* seen again by the next scan meanwhile: not preprocessed twice */
+    st.todo.again = true;
+    CHECK(!todo_work(&st));
+    CHECK_INT(st.clean.count, 1);
+    cleanq_answer(&st, '+');
+    CHECK(!(m->flags & MSG_NEW));
+    turn(CHAN_LOCAL);
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 1);
+    CHECK_STR(r[0].rcpts, "a@x.test");
+    CHECK_INT(requests(CHAN_REMOTE, r + 1, 1), 1);
+    CHECK_STR(r[1].rcpts, "b@far.test");
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "r", "ok", 'K'), 0);
+    CHECK_INT(answer(CHAN_REMOTE, r[1].slot, "r", "ok", 'K'), 0);
+    synced();
+    CHECK(strstr(logged(), "end msg 1101\n") != NULL);
+    /* qmail-clean's answer to the 'x' lets the record go */
+    CHECK(msgmap_get(&st.msgs, 1101) != NULL);
+    cleanq_answer(&st, '+');
+    CHECK(msgmap_get(&st.msgs, 1101) == NULL);
+    CHECK_INT(st.clean.count, 0);
+    /* an answer nobody asked for is ignored */
+    cleanq_answer(&st, '+');
+    CHECK_INT(st.clean.count, 0);
+out:
+    teardown();
+}
+
+static void
+t_todo_trouble(void)
+{
+    static const char env[] = "Fs@x.test\0Ta@x.test\0";
+
+    setup("todo-trouble", 1, 1, 1);
+    /* an envelope that is not one: recorded, said once, left alone */
+    file("todo", 1201, "Fs@x.test\0Ta@x.test", 19);
+    file("mess", 1201, "x", 1);
+    /* no mess/ file: the message is lost, the envelope goes */
+    file("todo", 1202, env, sizeof env - 1);
+    /* one for which qmail-clean fails: preprocessed again later */
+    file("todo", 1203, env, sizeof env - 1);
+    file("mess", 1203, "x", 1);
+    st.todo.again = true;
+    CHECK(!todo_work(&st));
+    synced();
+    CHECK(strstr(logged(), "warning: todo/1201 is not an envelope; left "
+                           "alone") != NULL);
+    CHECK(msgmap_get(&st.msgs, 1201) &&
+          (msgmap_get(&st.msgs, 1201)->flags & MSG_BAD));
+    CHECK(strstr(logged(), "warning: todo/1202 has no mess/6/1202: the "
+                           "message is lost; removing todo/1202\n") != NULL);
+    CHECK(msgmap_get(&st.msgs, 1203) != NULL);
+    CHECK_INT(st.clean.count, 2);
+    /* answers in the order asked, whichever scan order gave */
+    for (int i = 0; i < 2; i++) {
+        size_t h = st.clean.head;
+
+        cleanq_answer(&st, st.clean.q[h].id == 1203 ? '!' : '+');
+    }
+    CHECK(strstr(logged(), "warning: qmail-clean unable to clean up "
+                           "todo/1203\n") != NULL);
+    CHECK(msgmap_get(&st.msgs, 1203) == NULL);
+    CHECK(msgmap_get(&st.msgs, 1202) == NULL);
+    /* the bad one is not looked at again */
+    st.todo.again = true;
+    CHECK(!todo_work(&st));
+    CHECK(strstr(strstr(logged(), "todo/1201 is not") + 1,
+                 "todo/1201 is not") == NULL);
+    teardown();
+}
+
+static void
+t_expire_remove_lifetime(void)
+{
+    struct req r[2];
+    struct msg *m;
+
+    setup("expire", 1, 1, 1);
+    /* expired by the admin: bounced at once, nothing delivered */
+    m = message(1301, "#@[]", CHAN_LOCAL, RECS("Ta@x.test\0Tb@x.test"));
+    m->flags |= MSG_EXPIRE;
+    /* removed by the admin: dropped, no bounce */
+    m = message(1302, "s@x.test", CHAN_LOCAL, RECS("Tc@x.test"));
+    m->flags |= MSG_REMOVE;
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 0);
+    CHECK(strstr(logged(), "triple bounce: discarding bounce/1301\n"
+                           "end msg 1301\n") != NULL);
+    CHECK(strstr(logged(), "end msg 1302\n") != NULL);
+    CHECK(strstr(logged(), "bounce/1302") == NULL);
+    CHECK_STR(contents("local", 1301), "");
+    CHECK_STR(contents("local", 1302), "");
+    CHECK_STR(contents("bounce", 1302), "");
+    /* too old: a deferral is the last, and bounces */
+    m = message(1303, "#@[]", CHAN_LOCAL, RECS("Td@x.test"));
+    {
+        /* a message's birth is its info file's mtime */
+        char fn[QPATH_MAX];
+        time_t old = time(NULL) - 604800 - 10;
+        struct timespec t[2] = {{old, 0}, {old, 0}};
+
+        qpath_fmt(fn, "info", 1303);
+        CHECK(utimensat(AT_FDCWD, fn, t, 0) == 0);
+    }
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 2), 1);
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "s", "busy", 'Z'), 0);
+    synced();
+    CHECK(strstr(logged(), "triple bounce: discarding bounce/1303\n"
+                           "end msg 1303\n") != NULL);
+    CHECK_STR(contents("local", 1303), "");
+    teardown();
+}
+
 static const struct test_case cases[] = {
     {"local: one delivery per recipient, within concurrency",
      t_local_one_per_rcpt_within_concurrency},
@@ -656,6 +803,10 @@ static const struct test_case cases[] = {
     {"hostile addresses and texts logged safely",
      t_hostile_texts_logged_safely},
     {"exiting: no delivery starts", t_exiting_starts_nothing},
+    {"todo/ to delivery: synced, cleaned, then due", t_todo_to_delivery},
+    {"todo/ trouble: not an envelope, no mess/, clean failure", t_todo_trouble},
+    {"expire, remove and queuelifetime end a message",
+     t_expire_remove_lifetime},
 };
 
 TEST_MAIN(cases)
