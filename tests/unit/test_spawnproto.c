@@ -107,6 +107,14 @@ t_bad_input(void)
         {"1\0abc\0", 6},            /* msgid not a number */
         {"1\0" "2\0s\0\0", 8},      /* no recipient */
         {"99999\0", 6},             /* slot too big */
+        {"65536\0", 6},             /* one over the largest slot */
+        {"-1\0", 3},                /* no sign */
+        {" 1\0", 3},                /* no space */
+        {"1\0+2\0", 6},            /* no sign in msgid either */
+        {"1\0" "18446744073709551616\0", 23}, /* msgid overflows */
+        {"1\0" "000000000000000000001\0", 24}, /* 21 digits */
+        {"\0", 1},                  /* empty slot */
+        {"1\0\0", 3},              /* empty msgid */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct spawn_reqparser p;
@@ -140,11 +148,103 @@ t_nulrec_limit(void)
     nulrec_free(&p);
 }
 
+/* feed_req - push all of in, stopping at the first event but MORE. */
+static int
+feed_req(struct spawn_reqparser *p, const char *in, size_t len)
+{
+    size_t used, off = 0;
+    int ev = SPAWNPROTO_MORE;
+
+    while (off < len && ev == SPAWNPROTO_MORE) {
+        ev = spawnproto_req_push(p, in + off, len - off, &used);
+        off += used;
+    }
+    return ev;
+}
+
+/*
+ * The edges: the largest slot and msgid pass; SPAWN_RCPTS_MAX recipients
+ * pass and one more is refused, by the reader and the writer alike; a
+ * record of SPAWN_RECORD_MAX bytes or more stops the stream.
+ */
+static void
+t_edges(void)
+{
+    static const char top[] = "65535\0" "18446744073709551615\0s\0r\0";
+    struct spawn_reqparser p;
+    struct bstr in = BSTR_INIT, rc = BSTR_INIT, out = BSTR_INIT;
+
+    spawnproto_req_init(&p);
+    CHECK_INT(feed_req(&p, top, sizeof top), SPAWNPROTO_REQUEST);
+    CHECK_INT(p.req.slot, 65535);
+    CHECK(p.req.msgid == 18446744073709551615ULL);
+    spawnproto_req_free(&p);
+
+    for (int i = 0; i <= SPAWN_RCPTS_MAX; i++)
+        CHECK(bstr_cats(&rc, "r@x") == 0 && bstr_catc(&rc, '\0') == 0);
+    CHECK_INT(spawnproto_request(&out, 1, 2, "", 0, &rc, SPAWN_RCPTS_MAX), 0);
+    spawnproto_req_init(&p);
+    CHECK_INT(feed_req(&p, out.s, out.len), SPAWNPROTO_REQUEST);
+    CHECK_INT(p.req.nrcpt, SPAWN_RCPTS_MAX);
+    spawnproto_req_free(&p);
+    bstr_truncate(&out, 0);
+    CHECK_INT(spawnproto_request(&out, 1, 2, "", 0, &rc, SPAWN_RCPTS_MAX + 1),
+              -1);
+    CHECK(bstr_cats(&in, "1\0" "2\0\0") == 0 &&
+          bstr_catb(&in, rc.s, rc.len) == 0 && bstr_catc(&in, '\0') == 0);
+    spawnproto_req_init(&p);
+    CHECK_INT(feed_req(&p, in.s, in.len), SPAWNPROTO_BAD);
+    spawnproto_req_free(&p);
+
+    bstr_truncate(&in, 0);
+    CHECK(bstr_cats(&in, "1\0" "2\0") == 0);
+    for (int i = 0; i < SPAWN_RECORD_MAX; i++)
+        CHECK(bstr_catc(&in, 's') == 0);
+    CHECK(bstr_catc(&in, '\0') == 0);
+    spawnproto_req_init(&p);
+    CHECK_INT(feed_req(&p, in.s, in.len), SPAWNPROTO_BAD);
+    spawnproto_req_free(&p);
+    bstr_free(&in);
+    bstr_free(&rc);
+    bstr_free(&out);
+}
+
+/* Reports: a final code other than K/Z/D, or an empty record, is bad. */
+static void
+t_bad_reports(void)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+    } bad[] = {
+        {"1\0X\0", 4},    /* not a code */
+        {"1\0rok\0\0", 8}, /* empty record */
+        {"1\0k\0", 4},    /* codes are case-sensitive */
+        {"65536\0", 6},   /* slot too big */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct spawn_repparser p;
+        size_t used, off = 0;
+        int ev = SPAWNPROTO_MORE;
+
+        spawnproto_rep_init(&p);
+        while (off < bad[i].len && ev == SPAWNPROTO_MORE) {
+            ev = spawnproto_rep_push(&p, bad[i].in + off, bad[i].len - off,
+                                     &used);
+            off += used;
+        }
+        CHECK_INT(ev, SPAWNPROTO_BAD);
+        spawnproto_rep_free(&p);
+    }
+}
+
 static const struct test_case tests[] = {
     {"requests round trip in every chunking", t_request_roundtrip},
     {"reports round trip byte by byte", t_report_roundtrip},
     {"malformed requests refused", t_bad_input},
     {"record length limit", t_nulrec_limit},
+    {"edges: largest numbers, recipient and record limits", t_edges},
+    {"malformed reports refused", t_bad_reports},
 };
 
 TEST_MAIN(tests)
