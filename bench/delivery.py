@@ -123,16 +123,8 @@ def make_qng_mailbox(br):
                 os.chown(d, uid, gid)
             self.maildir = os.path.join(boxhome, "Maildir")
             make_maildir(self.maildir, uid, gid)
-            with open(os.path.join(self.home, "users", "assign"), "w") as f:
-                f.write("=box:box:%d:%d:%s:::\n.\n" % (uid, gid, boxhome))
-            r = br.run([os.path.join(self.home, "bin", "qmail-newu")],
-                       env={"QMAIL_HOME": self.home, "PATH": "/usr/bin:/bin"},
-                       timeout=60)
-            if r.returncode != 0:
-                raise RuntimeError("qmail-newu failed: %s" % r.stderr.decode(errors="replace"))
-            for root, dirs, files in os.walk(os.path.join(self.home, "users")):
-                for n in dirs + files:
-                    os.chown(os.path.join(root, n), uid, gid)
+            self.boxes = [(self.maildir, QNG_RCPT)]
+            write_assign(br, self.home, [("box", boxhome)], uid, gid)
             self.send = None
             self.send_log = os.path.join(base, "send.log")
 
@@ -220,6 +212,22 @@ def make_qng_mailbox(br):
     return QngMailbox
 
 
+def write_assign(br, home, users, uid, gid):
+    """users/assign with one exact entry per (name, home) pair, all with
+    the same uid and gid, compiled by qmail-newu and owned by uid."""
+    with open(os.path.join(home, "users", "assign"), "w") as f:
+        for name, h in users:
+            f.write("=%s:%s:%d:%d:%s:::\n" % (name, name, uid, gid, h))
+        f.write(".\n")
+    r = br.run([os.path.join(home, "bin", "qmail-newu")],
+               env={"QMAIL_HOME": home, "PATH": "/usr/bin:/bin"}, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("qmail-newu failed: %s" % r.stderr.decode(errors="replace"))
+    for root, dirs, files in os.walk(os.path.join(home, "users")):
+        for n in dirs + files:
+            os.chown(os.path.join(root, n), uid, gid)
+
+
 def qng_extra():
     """BENCH_QNG_CONTROL: control files (name=value, separated by ';')
     written into the qmail-ng delivery instance, e.g. concurrencylocal=20."""
@@ -260,6 +268,7 @@ def make_postfix_mailbox(br):
             self.maildir = os.path.join(self.spool, "nobody")
             uid, gid = owner(br)
             make_maildir(self.maildir, uid, gid)
+            self.boxes = [(self.maildir, PF_RCPT)]
 
         def queue_files(self):
             return self.queued()
@@ -343,14 +352,25 @@ def settle(br, server, cpu0):
     return cpu, left, server.leftovers() if left else ""
 
 
+def count_boxes(boxes):
+    return sum(count_new(m) for m, _rcpt in boxes)
+
+
 def one_round(br, server, mode, n, body):
-    """Start server, send n messages, wait until n are delivered, check.
+    """Start server, send n messages, wait until each of server.boxes (a
+    list of (Maildir, recipient)) has all n, check.  With more than one
+    box every message goes to all of them (smtp-source -r: the client's
+    recipients are server.rcpt, then 2, 3, ... prepended to it).
     Returns a dict: rate (msgs/s, first sent to last delivered), sent,
-    delivered, cpu_us, accept_s, valid, note."""
+    delivered (files), cpu_us (per message), accept_s, valid, note."""
     server.start()
     os.sync()
     time.sleep(0.3)
     argv = br.smtp_source_argv(server.port, mode, rcpt=server.rcpt, messages=n)
+    nbox = len(server.boxes)
+    if nbox > 1:
+        argv[-1:-1] = ["-r", str(nbox)]
+    files = n * nbox
     cpu0 = br.tree_cpu(server.tree())
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -367,9 +387,9 @@ def one_round(br, server, mode, n, body):
             if t_sent is None and p.poll() is not None:
                 t_sent = time.monotonic()
                 out, err = p.communicate(timeout=10)
-            got = count_new(server.maildir)
+            got = count_boxes(server.boxes)
             now = time.monotonic()
-            if got >= n:
+            if got >= files:
                 t_last = now
                 break
             if got != last_got:
@@ -377,7 +397,7 @@ def one_round(br, server, mode, n, body):
             if t_sent is not None and \
                     now - max(t_sent, last_change) > (60 if p.returncode == 0 else 5):
                 break
-            time.sleep(0.02)
+            time.sleep(0.02 if nbox == 1 else 0.05)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
@@ -395,22 +415,30 @@ def one_round(br, server, mode, n, body):
         note = "smtp-source exit %s, reported %d of %d: %s" % (
             p.returncode, sent, n, err.decode(errors="replace").strip()[-200:])
     elif t_last is None:
-        note = "%d of %d delivered in time; %s" % (got, n, why)
+        note = "%d of %d delivered in time; %s" % (got, files, why)
     else:
-        note = check_maildir(server.maildir, n, server.rcpt, body) or ""
+        for maildir, rcpt in server.boxes:
+            note = check_maildir(maildir, n, rcpt, body) or ""
+            if note:
+                if nbox > 1:
+                    note = "%s: %s" % (rcpt, note)
+                break
         if not note and left:
             note = "%d files left in the queue 30 s after the last delivery: %s" % (
                 left, leftovers)
     elapsed = (t_last or time.monotonic()) - t0
-    return {"rate": n / elapsed if t_last else got / elapsed, "seconds": round(elapsed, 3),
+    done = got / nbox  # messages, counted in whole deliveries
+    return {"rate": n / elapsed if t_last else done / elapsed, "seconds": round(elapsed, 3),
             "accept_s": round(t_sent - t0, 3),
-            "cpu_us": cpu / got * 1e6 if got else None, "sent": sent,
-            "delivered": count_new(server.maildir), "valid": not note, "note": note}
+            "cpu_us": cpu / done * 1e6 if got else None, "sent": sent,
+            "delivered": count_boxes(server.boxes), "valid": not note, "note": note}
 
 
-def delivery_rates(br, work, mode, have_qng, n, rounds):
-    QngMailbox = make_qng_mailbox(br)
-    PostfixMailbox = make_postfix_mailbox(br)
+def delivery_rates(br, work, mode, have_qng, n, rounds, classes=None, tag="deliv"):
+    """Rounds of one_round, servers alternating; classes: the (qmail-ng,
+    Postfix) server classes, one mailbox each unless given; tag names the
+    rounds' work directories.  Returns the figures as a dict."""
+    QngMailbox, PostfixMailbox = classes or (make_qng_mailbox(br), make_postfix_mailbox(br))
     body = expected_body(br.SIZE)
     servers = (["qng"] if have_qng else []) + ["postfix"]
     res = {s: [] for s in servers}
@@ -429,7 +457,7 @@ def delivery_rates(br, work, mode, have_qng, n, rounds):
     for i in range(1, rounds + 1):
         row = {}
         for s in servers:
-            base = os.path.join(work, "deliv-%s-%s-%d" % (s, mode, i))
+            base = os.path.join(work, "%s-%s-%s-%d" % (tag, s, mode, i))
             server = QngMailbox(base) if s == "qng" else PostfixMailbox(base)
             r = one_round(br, server, mode, n, body)
             os.sync()
@@ -521,4 +549,125 @@ def workload(br, work, result, have_qng):
                 (have_qng and o["qng"]["valid_rounds"] < rounds):
             status = 1
     result["delivery"] = out
+    return status
+
+
+# Workload 12: one message to MANY local mailboxes.  Every message has
+# MANY recipients (smtp-source -r), each a different local user with a
+# Maildir of its own, so the figure is the cost of a delivery per
+# recipient: qmail-send schedules each recipient, qmail-lspawn runs
+# qmail-local for it; Postfix's qmgr hands each recipient to local(8)
+# (local_destination_recipient_limit is 1).
+MANY = 100
+
+# Postfix: local(8), as in workload 4, with the users as aliases that
+# name a Maildir each ("2nobody SPOOL/2nobody/"), because local(8)
+# delivers to passwd users only and the bench adds none.  An alias is
+# looked up per recipient as qmail-local's users/assign entry is, and
+# delivered by local(8)'s own Maildir writer, with Delivered-To; a
+# texthash table owned by root makes local(8) deliver as default_privs
+# (nobody), the owner of qmail-ng's Maildirs too.  Appended to workload
+# 4's main.cf (later lines win).
+PF_MANY = """\
+alias_maps = texthash:{aliases}
+alias_database =
+"""
+
+
+def many_names(base_local):
+    """The local parts smtp-source -r MANY sends to: base_local itself,
+    then 2, 3, ... MANY prepended to it."""
+    return [base_local] + ["%d%s" % (k, base_local) for k in range(2, MANY + 1)]
+
+
+def make_qng_mailboxes(br):
+    QngMailbox = make_qng_mailbox(br)
+
+    class QngMailboxes(QngMailbox):
+        """QngMailbox with MANY users in users/assign, each with a home
+        MAIL/NAME holding Maildir/ (qmail-start ./Maildir/)."""
+
+        def __init__(self, base):
+            super().__init__(base)
+            uid, gid = owner(br)
+            mail = os.path.join(base, "mail")
+            users, self.boxes = [], []
+            for name in many_names(QNG_RCPT.split("@")[0]):
+                h = os.path.join(mail, name)
+                os.makedirs(h, exist_ok=True)
+                os.chmod(h, 0o755)
+                os.chown(h, uid, gid)
+                make_maildir(os.path.join(h, "Maildir"), uid, gid)
+                users.append((name, h))
+                self.boxes.append((os.path.join(h, "Maildir"), "%s@%s" % (name, DOMAIN)))
+            write_assign(br, self.home, users, uid, gid)
+
+    return QngMailboxes
+
+
+def make_postfix_mailboxes(br):
+    PostfixMailbox = make_postfix_mailbox(br)
+
+    class PostfixMailboxes(PostfixMailbox):
+        """Postfix with local(8) delivering MANY aliases, each into its own
+        Maildir SPOOL/NAME/."""
+
+        def __init__(self, base):
+            super().__init__(base)
+            aliases = os.path.join(base, "aliases")
+            self.configure(True, postfix_main(self.spool) + PF_MANY.format(aliases=aliases))
+            uid, gid = owner(br)
+            self.boxes = []
+            with open(aliases, "w") as f:
+                for name in many_names(PF_RCPT.split("@")[0]):
+                    md = os.path.join(self.spool, name)
+                    make_maildir(md, uid, gid)
+                    f.write("%s %s/\n" % (name, md))  # texthash: key value
+                    self.boxes.append((md, "%s@%s" % (name, DOMAIN)))
+
+    return PostfixMailboxes
+
+
+def mailboxes_workload(br, work, result, have_qng):
+    """Section 12 of the table; returns bench/run's exit status so far."""
+    n = br.env_int("BENCH_MAILBOXES_MESSAGES", 200, 1, 100000)
+    rounds = br.env_int("BENCH_MAILBOXES_ROUNDS", br.ROUNDS, 1, 100)
+    modes = [m.strip() for m in os.environ.get("BENCH_MAILBOXES_MODES",
+                                               "session").split(",") if m.strip()]
+    for m in modes:
+        if m not in br.MODE_TEXT:
+            raise ValueError("unknown mode %r in BENCH_MAILBOXES_MODES" % m)
+    say = br.say
+    say("")
+    say("12. One message to %d local mailboxes: %d sessions, %d messages per round, "
+        "%d rounds," % (MANY, br.SESSIONS, n, rounds))
+    say("  each message with %d recipients, %d different local users' Maildirs "
+        "(%d files per round)" % (MANY, MANY, MANY * n))
+    say("  client: smtp-source -s %d -m %d -r %d -l %d -f %s -t RCPT -M %s (plus -d in "
+        "session mode)" % (br.SESSIONS, n, MANY, br.SIZE, br.SENDER, br.HELO))
+    say("  qmail-ng: box, 2box ... %dbox@%s -> users/assign (%d users, a home each) -> "
+        "qmail-local" % (MANY, DOMAIN, MANY))
+    say("  -> HOME/Maildir/; Postfix: nobody, 2nobody ... -> local(8) -> aliases (texthash) "
+        "-> SPOOL/NAME/.")
+    say("  figure = messages per second (deliveries per second = %d x that) from the client's "
+        "start" % MANY)
+    say("  until the last file is in its new/; checks and CPU as in workload 4, for every "
+        "Maildir.")
+    classes = (make_qng_mailboxes(br), make_postfix_mailboxes(br))
+    out = {"messages": n, "rounds": rounds, "recipients": MANY}
+    status = 0
+    for mode in modes:
+        o = delivery_rates(br, work, mode, have_qng, n, rounds, classes, "many")
+        for s in ("qng", "postfix"):
+            if s in o and o[s]["median"] is not None:
+                o[s]["median_deliveries_per_s"] = round(o[s]["median"] * MANY, 1)
+        q = o.get("qng", {}).get("median_deliveries_per_s")
+        p = o["postfix"].get("median_deliveries_per_s")
+        say("  deliveries per second, median: qmail-ng %s, Postfix %s"
+            % (q if q is not None else "-", p if p is not None else "-"))
+        out[mode] = o
+        if o["postfix"]["valid_rounds"] < rounds or \
+                (have_qng and o["qng"]["valid_rounds"] < rounds):
+            status = 1
+    result["mailboxes"] = out
     return status

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+"""bench/lspawncost.py - what exec'ing qmail-local per delivery would cost.
+
+qmail-lspawn runs qmail-local's code in the child it forks for each
+delivery; with $QMAILLOCAL naming a program it execs that instead (the
+qmail-1.03 layout).  This drives the real qmail-lspawn through the spawn
+protocol (src/lib/spawnproto.h), one delivery at a time and with 10 in
+flight, in these variants, interleaved round by round:
+
+  fork       the default: fork, qmail-local's code in the child
+  exec       QMAILLOCAL=BIN/qmail-local: fork + exec of qmail-local
+  exec-true  QMAILLOCAL=/bin/true: fork + exec of a program that does
+             nothing (the exec alone, no delivery)
+  fork-fail  QMAILLOCAL=/nonexistent: fork, a failed execv, exit (the
+             fork alone, no delivery)
+
+Every delivery in fork and exec is a real one into a Maildir, checked at
+the end.  The Maildir is on tmpfs (/dev/shm) unless LSPAWNCOST_DISK=1,
+so that fsync does not hide the process costs.  Figures: wall time per
+delivery (one at a time), deliveries per second (10 in flight), and CPU
+per delivery of qmail-lspawn and everything it started (from
+RUSAGE_CHILDREN, so the driver itself is not counted).
+
+Usage: QNG_BUILD=build bench/lspawncost.py [deliveries per round] [rounds]
+Runs as root (the instance then belongs to nobody) or as any user.
+"""
+import os
+import resource
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
+import qng  # noqa: E402
+
+HOST = "host.test"
+MSG = b"From: a@b.test\nSubject: cost\n\n" + b"x" * 1000 + b"\n"
+VARIANTS = ("fork", "exec", "exec-true", "fork-fail")
+INFLIGHT = 10
+TIMEOUT = 120
+
+
+def request(slot, msgid, rcpt):
+    return b"%d\0%d\0sender@b.test\0%s\0\0" % (slot, msgid, rcpt.encode())
+
+
+def as_owner(inst):
+    if not qng.IS_ROOT:
+        return None
+
+    def f():
+        os.setgid(inst.gid)
+        os.setuid(inst.uid)
+    return f
+
+
+class Setup:
+    """An instance with one users/assign user whose home (on tmpfs or on
+    the instance's disk) holds Maildir/, and one message in the queue."""
+
+    def __init__(self):
+        self.inst = qng.Instance(me=HOST, locals_=[HOST])
+        base = self.inst.tmp if os.environ.get("LSPAWNCOST_DISK") == "1" else "/dev/shm"
+        self.tmp = tempfile.mkdtemp(prefix="qng-lspawncost-", dir=base)
+        os.chmod(self.tmp, 0o755)
+        self.user_home = os.path.join(self.tmp, "joe")
+        os.mkdir(self.user_home)
+        os.chmod(self.user_home, 0o755)
+        if qng.IS_ROOT:
+            os.chown(self.user_home, self.inst.uid, self.inst.gid)
+        r = subprocess.run([os.path.join(qng.BIN, "maildirmake"),
+                            os.path.join(self.user_home, "Maildir")],
+                           preexec_fn=as_owner(self.inst), capture_output=True, timeout=10)
+        if r.returncode:
+            raise RuntimeError("maildirmake: %r" % r.stderr)
+        with open(self.inst.path("users", "assign"), "w") as f:
+            f.write("=joe:joe:%d:%d:%s:::\n.\n" % (self.inst.uid, self.inst.gid,
+                                                   self.user_home))
+        r = subprocess.run([os.path.join(self.inst.bin, "qmail-newu")], env=self.inst.env,
+                           capture_output=True, timeout=30)
+        if r.returncode:
+            raise RuntimeError("qmail-newu: %r" % r.stderr)
+        self.msgid = 1001
+        p = self.inst.path("queue", "mess", str(self.msgid % 23), str(self.msgid))
+        with open(p, "wb") as f:
+            f.write(MSG)
+        os.chmod(p, 0o640)
+        if qng.IS_ROOT:
+            os.chown(p, self.inst.uid, self.inst.gid)
+
+    def new_count(self):
+        return len(os.listdir(os.path.join(self.user_home, "Maildir", "new")))
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.inst.cleanup()
+
+
+def env_for(setup, variant):
+    e = dict(setup.inst.env)
+    e["QMAILLOCAL"] = {"fork": "", "exec": os.path.join(qng.BIN, "qmail-local"),
+                       "exec-true": "/bin/true", "fork-fail": "/nonexistent"}[variant]
+    return e
+
+
+def run(setup, variant, n, inflight):
+    """n deliveries through one qmail-lspawn, at most inflight at once.
+    Returns (wall seconds, CPU seconds of qmail-lspawn and its children,
+    the final codes seen)."""
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = subprocess.Popen([os.path.join(qng.BIN, "qmail-lspawn"), "./Maildir/"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         env=env_for(setup, variant), cwd="/")
+    finals = {}
+    sent = done = 0
+    buf = b""
+    free = list(range(inflight))
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while done < n:
+            while free and sent < n:
+                p.stdin.write(request(free.pop(), setup.msgid, "joe@" + HOST))
+                sent += 1
+            p.stdin.flush()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError("%s: %d of %d reports in %d s" % (variant, done, n, TIMEOUT))
+            r, _, _ = select.select([p.stdout], [], [], left)
+            if not r:
+                continue
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                raise RuntimeError("%s: qmail-lspawn ended early" % variant)
+            buf += chunk
+            # a local report is three records: slot, recipient, final
+            recs = buf.split(b"\0")
+            while len(recs) > 3:
+                slot, _rcpt, final = recs[:3]
+                recs = recs[3:]
+                finals[final[:1]] = finals.get(final[:1], 0) + 1
+                free.append(int(slot))
+                done += 1
+            buf = b"\0".join(recs)
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+        p.stdout.close()
+    wall = time.monotonic() - t0
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+    return wall, cpu, finals
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    if not 1 <= n <= 100000 or not 1 <= rounds <= 100:
+        sys.exit("usage: lspawncost.py [deliveries 1..100000] [rounds 1..100]")
+    setup = Setup()
+    res = {(v, k): [] for v in VARIANTS for k in (1, INFLIGHT)}
+    try:
+        for v in VARIANTS:  # warm the page cache: not measured
+            run(setup, v, 20, 1)
+        before = setup.new_count()
+        for _ in range(rounds):
+            for v in VARIANTS:
+                for k in (1, INFLIGHT):
+                    wall, cpu, finals = run(setup, v, n, k)
+                    want = b"Z" if v == "fork-fail" else b"K"
+                    if finals != {want: n}:
+                        raise RuntimeError("%s: reports %r, expected %d %s"
+                                           % (v, finals, n, want))
+                    res[(v, k)].append((wall, cpu))
+        delivered = setup.new_count() - before
+        want = 2 * 2 * rounds * n
+        if delivered != want:
+            raise RuntimeError("%d messages in the Maildir, expected %d" % (delivered, want))
+    finally:
+        setup.cleanup()
+    print("qmail-lspawn, %d deliveries per round, %d rounds, medians; Maildir on %s; %s"
+          % (n, rounds, "disk" if os.environ.get("LSPAWNCOST_DISK") == "1" else "tmpfs",
+             "root (instance owned by nobody)" if qng.IS_ROOT else "as uid %d" % os.getuid()))
+    print("%-10s %14s %14s %16s" % ("variant", "us/delivery", "deliveries/s",
+                                    "CPU us/delivery"))
+    print("%-10s %14s %14s %16s" % ("", "(1 at a time)", "(%d at once)" % INFLIGHT,
+                                    "(1 at a time)"))
+    for v in VARIANTS:
+        one = res[(v, 1)]
+        par = res[(v, INFLIGHT)]
+        print("%-10s %14.0f %14.0f %16.0f" % (
+            v, statistics.median(w for w, _ in one) / n * 1e6,
+            statistics.median(n / w for w, _ in par),
+            statistics.median(c for _, c in one) / n * 1e6))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
