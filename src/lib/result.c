@@ -202,6 +202,28 @@ static const struct result table[RS_COUNT] = {
                    "Sorry, the message is %s bytes, more than %s accepts "
                    "(%s bytes). (#5.3.4)"},
 
+    /* qmail-1.03's lines naming who said what; the server's reply
+     * (RESULT_SAID) follows and decides the code */
+    [RS_R_GREETING] = {RS_R_GREETING, "greeting", T, NULL,
+                       "Connected to %s but greeting failed."},
+    [RS_R_HELO] = {RS_R_HELO, "helo", T, NULL,
+                   "Connected to %s but my name was rejected."},
+    [RS_R_SENDER] = {RS_R_SENDER, "sender", T, NULL,
+                     "Connected to %s but sender was rejected."},
+    [RS_R_RCPT] = {RS_R_RCPT, "rcpt", T, NULL, "%s does not like recipient."},
+    [RS_R_GIVEUP] = {RS_R_GIVEUP, "giveup", P, NULL, "Giving up on %s."},
+    [RS_R_DATA] = {RS_R_DATA, "data", T, NULL, "%s failed on DATA command."},
+    [RS_R_AFTERDATA] = {RS_R_AFTERDATA, "data", T, NULL,
+                        "%s failed after I sent the message."},
+    [RS_R_ACCEPTED] = {RS_R_ACCEPTED, "accepted", OUTCOME_OK, NULL,
+                       "%s accepted message."},
+    /* after qmail's lines: how the message went (or would have) */
+    [RS_NOTE_PLAIN] = {RS_NOTE_PLAIN, "tls", OUTCOME_OK, NULL,
+                       "TLS: none, STARTTLS with %s failed: %s; sent without "
+                       "TLS."},
+    [RS_NOTE_TLS] = {RS_NOTE_TLS, "tls", OUTCOME_OK, NULL,
+                     "TLS: %s with %s (%s bits), certificate %s."},
+
     [RS_REMOTE_START] = {RS_REMOTE_START, "rspawn", T, "4.3.0",
                          "Unable to start qmail-remote. (#4.3.0)"},
     [RS_REMOTE_CRASHED] = {RS_REMOTE_CRASHED, "rspawn", T, "4.3.0",
@@ -320,9 +342,51 @@ result_num(char buf[FMT_ULONG], unsigned long long u)
     return buf;
 }
 
+/* result_said - append RESULT_SAID and the remote server's reply lines
+ * (qmail-remote's way of quoting it).  Nothing for an empty reply.
+ * 0, or -1 with out unchanged. */
+int
+result_said(struct bstr *out, const char *reply, size_t len)
+{
+    size_t len0 = out->len;
+
+    if (len == 0)
+        return 0;
+    if (bstr_cats(out, RESULT_SAID) == -1 ||
+        bstr_catb(out, reply, len) == -1) {
+        bstr_truncate(out, len0);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- reading a result back ------------------------------------------ */
 
-/* last_esc - the last "(#d.d.d)" code (class 2, 4 or 5) in [t, t+n). */
+/*
+ * is_esc - is [p, p+n) an RFC 3463 code: class 2, 4 or 5, then subject
+ * and detail of 1 to 3 digits each, dot-separated?
+ */
+static bool
+is_esc(const char *p, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
+        return false;
+    for (int part = 0; part < 2; part++) {
+        size_t start = ++i;
+
+        while (i < n && i - start < 4 && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == start || i - start > 3)
+            return false;
+        if (part == 0 && (i >= n || p[i] != '.'))
+            return false;
+    }
+    return i == n;
+}
+
+/* last_esc - the last "(#x.y.z)" code in [t, t+n). */
 static void
 last_esc(const char *t, size_t n, char out[16])
 {
@@ -331,12 +395,9 @@ last_esc(const char *t, size_t n, char out[16])
 
         if (t[i] != '(' || t[i + 1] != '#')
             continue;
-        if (t[j] != '2' && t[j] != '4' && t[j] != '5')
-            continue;
         for (k = j; k < n && k - j < 12 && t[k] != ')'; k++)
-            if (!((t[k] >= '0' && t[k] <= '9') || t[k] == '.'))
-                break;
-        if (k < n && t[k] == ')' && k - j >= 5)
+            ;
+        if (k < n && t[k] == ')' && is_esc(t + j, k - j))
             snprintf(out, 16, "%.*s", (int)(k - j), t + j);
     }
 }
@@ -376,14 +437,13 @@ static void
 reply_esc(const char *r, const char *end, char code[16])
 {
     const char *p = r + 4, *q = p;
-    int dots = 0;
 
     if (end - r < 10 || r[3] != ' ' || (r[0] != '4' && r[0] != '5') ||
         *p != r[0])
         return;
     while (q < end && q - p < 12 && ((*q >= '0' && *q <= '9') || *q == '.'))
-        dots += *q++ == '.';
-    if (dots == 2 && q[-1] != '.' && (q == end || *q == ' ' || *q == '\n'))
+        q++;
+    if ((q == end || *q == ' ' || *q == '\n') && is_esc(p, (size_t)(q - p)))
         snprintf(code, 16, "%.*s", (int)(q - p), p);
 }
 

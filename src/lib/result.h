@@ -25,6 +25,9 @@
 
 /* the line qmail-remote puts before the remote server's reply */
 #define RESULT_SAID "Remote host said: "
+/* qmail's warning in RS_DIED and RS_SENT_BAD when the whole message went
+ * out and only its reply is missing: the server may have it */
+#define RESULT_DUPLICATE "Possible duplicate! "
 /* RS_NOMEM's text, for reports that must be made without memory */
 #define RESULT_NOMEM_TEXT "Out of memory. (#4.3.0)"
 
@@ -107,6 +110,18 @@ enum result_reason {
     RS_SENDER_UTF8,
     RS_RCPT_UTF8,
     RS_TOOBIG,
+    /* qmail-remote: who said what; the reply that follows decides */
+    RS_R_GREETING,
+    RS_R_HELO,
+    RS_R_SENDER,
+    RS_R_RCPT,
+    RS_R_GIVEUP,
+    RS_R_DATA,
+    RS_R_AFTERDATA,
+    RS_R_ACCEPTED,
+    /* qmail-remote: the line on how the message travelled */
+    RS_NOTE_PLAIN,
+    RS_NOTE_TLS,
     /* qmail-rspawn */
     RS_REMOTE_START,
     RS_REMOTE_CRASHED,
@@ -122,8 +137,9 @@ enum result_reason {
 struct result {
     enum result_reason reason;
     const char *name;       /* short tag */
-    enum outcome_kind kind; /* OUTCOME_TEMP or OUTCOME_PERM */
-    const char *esc;        /* RFC 3463 code */
+    enum outcome_kind kind; /* OUTCOME_TEMP or OUTCOME_PERM; for a line
+                               the reply decides, what it is without one */
+    const char *esc;        /* RFC 3463 code; NULL: the reply's, if any */
     const char *text;       /* qmail's text; "%s" for each argument */
 };
 
@@ -145,6 +161,8 @@ int result_line(struct bstr *out, enum result_reason r,
 int result_set(struct bstr *out, enum result_reason r,
                const char *const *args, size_t nargs);
 const char *result_num(char buf[FMT_ULONG], unsigned long long u);
+int result_said(struct bstr *out, const char *reply, size_t len)
+    __attribute__((warn_unused_result));
 
 /* What a result text says, read back (for bounces). */
 struct result_view {

@@ -153,16 +153,15 @@ died(struct remote *rm, struct remote_msg *m, bool critical)
 }
 
 /*
- * said - the result: a line "<pre><server's IP><post>", then the server's
- * last reply (qmail's way of saying who did what).
+ * said - the result: r's line naming the server, then the server's last
+ * reply (qmail's way of saying who did what).
  */
 static void
-said(struct remote *rm, struct remote_msg *m, char code, const char *pre,
-     const char *post)
+said(struct remote *rm, struct remote_msg *m, char code, enum result_reason r)
 {
     struct bstr t = BSTR_INIT;
 
-    if (bstr_catf(&t, "%s%s%s\n", pre, rm->s.ipstr, post) == -1 ||
+    if (result_line(&t, r, RESULT_ARGS(rm->s.ipstr)) == -1 ||
         smtp_said(&rm->s, &t) == -1 || tls_note(rm, &t) == -1)
         settle_text(m, 'Z', nomem);
     else
@@ -189,8 +188,7 @@ greet(struct remote *rm, const char *name, bool plain, struct bstr *why)
     if (code == -1)
         goto dead;
     if (code / 100 != 2) {
-        if (bstr_catf(why, "Connected to %s but greeting failed.\n",
-                      s->ipstr) == -1 ||
+        if (result_line(why, RS_R_GREETING, RESULT_ARGS(s->ipstr)) == -1 ||
             smtp_said(s, why) == -1)
             bstr_truncate(why, 0);
         return -1;
@@ -211,8 +209,7 @@ greet(struct remote *rm, const char *name, bool plain, struct bstr *why)
     }
     bstr_truncate(why, 0);
     if (code / 100 != 2) {
-        if (bstr_catf(why, "Connected to %s but my name was rejected.\n",
-                      s->ipstr) == -1 ||
+        if (result_line(why, RS_R_HELO, RESULT_ARGS(s->ipstr)) == -1 ||
             smtp_said(s, why) == -1)
             bstr_truncate(why, 0);
         return -1;
@@ -485,7 +482,7 @@ after_data(struct remote *rm, struct remote_msg *m, struct xact *x, int code)
         return;
     }
     if (code != 354) {
-        said(rm, m, fail_code(code), "", " failed on DATA command.");
+        said(rm, m, fail_code(code), RS_R_DATA);
         return;
     }
     code = send_body(rm, m, &readfail, &critical);
@@ -500,9 +497,9 @@ after_data(struct remote *rm, struct remote_msg *m, struct xact *x, int code)
         return;
     }
     if (code / 100 == 2)
-        said(rm, m, 'K', "", " accepted message.");
+        said(rm, m, 'K', RS_R_ACCEPTED);
     else
-        said(rm, m, fail_code(code), "", " failed after I sent the message.");
+        said(rm, m, fail_code(code), RS_R_AFTERDATA);
 }
 
 /*
@@ -518,8 +515,7 @@ on_reply(struct remote *rm, struct remote_msg *m, struct xact *x, size_t i,
     if (i == 0) {
         if (code / 100 != 2) {
             x->mailfail = true;
-            said(rm, m, fail_code(code), "Connected to ",
-                 " but sender was rejected.");
+            said(rm, m, fail_code(code), RS_R_SENDER);
         }
         return;
     }
@@ -540,10 +536,10 @@ on_reply(struct remote *rm, struct remote_msg *m, struct xact *x, size_t i,
      * ended its connection with "Giving up on IP.", and qmail-rspawn put
      * that after the recipient's text: batch reports say it themselves
      */
-    if (bstr_catf(&t, "%s does not like recipient.\n", rm->s.ipstr) == -1 ||
+    if (result_line(&t, RS_R_RCPT, RESULT_ARGS(rm->s.ipstr)) == -1 ||
         smtp_said(&rm->s, &t) == -1 || tls_note(rm, &t) == -1)
         bstr_truncate(&t, 0);
-    if (bstr_catf(&tail, "Giving up on %s.\n", rm->s.ipstr) == -1)
+    if (result_line(&tail, RS_R_GIVEUP, RESULT_ARGS(rm->s.ipstr)) == -1)
         bstr_truncate(&tail, 0);
     rcpt_result(r, code >= 500 ? 'h' : 's', &t, &tail);
     bstr_free(&t);
@@ -557,13 +553,7 @@ on_reply(struct remote *rm, struct remote_msg *m, struct xact *x, size_t i,
 static void
 refused_all(struct remote *rm, struct remote_msg *m)
 {
-    struct bstr t = BSTR_INIT;
-
-    if (bstr_catf(&t, "Giving up on %s.\n", rm->s.ipstr) == -1)
-        settle_text(m, 'Z', nomem);
-    else
-        settle(m, 'D', &t);
-    bstr_free(&t);
+    settle_result(m, RS_R_GIVEUP, RESULT_ARGS(rm->s.ipstr));
 }
 
 /*

@@ -22,6 +22,7 @@
  * text: the protocol and cipher, or why the mail went in clear text.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,6 +103,16 @@ policy_words(struct remote *rm, enum tls_level l, bool hostfile,
                      tls_level_name(l), rm->host);
 }
 
+/* failure - what failed, and the details when there are some (up to a
+ * NUL in them), into an empty w: "what: detail".  0 or -1. */
+static int
+failure(struct bstr *w, const char *what, const struct bstr *detail)
+{
+    return bstr_catf(w, "%s%s%.*s", what, detail && detail->len ? ": " : "",
+                     detail ? (int)detail->len : 0,
+                     detail && detail->s ? detail->s : "");
+}
+
 /* refuse - a policy not met: a temporary failure of this address. */
 static int
 refuse(struct remote *rm, enum tls_level l, bool hostfile, const char *what,
@@ -110,9 +121,7 @@ refuse(struct remote *rm, enum tls_level l, bool hostfile, const char *what,
     struct bstr w = BSTR_INIT, p = BSTR_INIT;
 
     bstr_truncate(why, 0);
-    if (bstr_catf(&w, "%s%s%.*s", what, detail && detail->len ? ": " : "",
-                  detail ? (int)detail->len : 0,
-                  detail && detail->s ? detail->s : "") == -1 ||
+    if (failure(&w, what, detail) == -1 ||
         policy_words(rm, l, hostfile, &p) == -1 ||
         result_line(why, RS_TLS_FAILED,
                     RESULT_ARGS(rm->s.ipstr, w.s, p.s ? p.s : "")) == -1)
@@ -126,14 +135,14 @@ refuse(struct remote *rm, enum tls_level l, bool hostfile, const char *what,
 static void
 note_plain(struct remote *rm, const char *what, const struct bstr *detail)
 {
+    struct bstr w = BSTR_INIT;
+
     bstr_truncate(&rm->tlsnote, 0);
-    if (bstr_catf(&rm->tlsnote,
-                  "TLS: none, STARTTLS with %s failed: %s%s"
-                  "%.*s; sent without TLS.\n",
-                  rm->s.ipstr, what, detail && detail->len ? ": " : "",
-                  detail ? (int)detail->len : 0,
-                  detail && detail->s ? detail->s : "") == -1)
+    if (failure(&w, what, detail) == -1 ||
+        result_line(&rm->tlsnote, RS_NOTE_PLAIN,
+                    RESULT_ARGS(rm->s.ipstr, w.s)) == -1)
         bstr_truncate(&rm->tlsnote, 0);
+    bstr_free(&w);
 }
 
 /* ehlo_again - EHLO inside TLS (RFC 3207 §4.2: forget what was said). */
@@ -166,6 +175,7 @@ starttls(struct remote *rm, const char *name, enum tls_level l, char *cafile,
     struct bstr err = BSTR_INIT;
     struct tls_ctx *ctx;
     const char *what = NULL;
+    char bits[16];
     int code, r = REMOTE_SECURE_OK;
 
     ctx = client_ctx(rm, cafile, &err);
@@ -199,20 +209,18 @@ starttls(struct remote *rm, const char *name, enum tls_level l, char *cafile,
         goto dead;
     if (code / 100 != 2) {
         bstr_truncate(why, 0);
-        if (bstr_catf(why, "Connected to %s but my name was rejected.\n",
-                      s->ipstr) == -1 ||
+        if (result_line(why, RS_R_HELO, RESULT_ARGS(s->ipstr)) == -1 ||
             smtp_said(s, why) == -1)
             bstr_truncate(why, 0);
         r = REMOTE_SECURE_FAIL;
         goto out;
     }
     bstr_truncate(&rm->tlsnote, 0);
-    if (bstr_catf(&rm->tlsnote,
-                  "TLS: %s with %s (%d bits), certificate %s."
-                  "\n",
-                  tls_protocol(s->tls), tls_cipher(s->tls),
-                  tls_cipher_bits(s->tls),
-                  s->verified ? "verified" : "not verified") == -1)
+    snprintf(bits, sizeof bits, "%d", tls_cipher_bits(s->tls));
+    if (result_line(&rm->tlsnote, RS_NOTE_TLS,
+                    RESULT_ARGS(tls_protocol(s->tls), tls_cipher(s->tls), bits,
+                                s->verified ? "verified" : "not verified")) ==
+        -1)
         bstr_truncate(&rm->tlsnote, 0);
     goto out;
 dead:

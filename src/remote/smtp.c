@@ -275,11 +275,7 @@ smtp_starttls(struct smtp *s, struct tls_ctx *ctx, const char *sni,
 int
 smtp_said(const struct smtp *s, struct bstr *out)
 {
-    if (s->rep.text.len == 0)
-        return 0;
-    if (bstr_cats(out, RESULT_SAID) == -1)
-        return -1;
-    return bstr_catb(out, s->rep.text.s, s->rep.text.len);
+    return result_said(out, s->rep.text.s, s->rep.text.len);
 }
 
 /*
@@ -293,7 +289,7 @@ smtp_said(const struct smtp *s, struct bstr *out)
 int
 smtp_died(const struct smtp *s, bool critical, struct bstr *out)
 {
-    const char *dup = critical ? "Possible duplicate! " : "";
+    const char *dup = critical ? RESULT_DUPLICATE : "";
 
     if (s->bad)
         return result_line(out, RS_SENT_BAD,
