@@ -361,14 +361,7 @@ gone(struct loop *l, struct worker *w)
 {
     close(w->rfd);
     w->rfd = -1;
-    if (w->wfd != -1) {
-        close(w->wfd);
-        w->wfd = -1;
-    }
-    if (w->idle_since) {
-        l->nidle--;
-        w->idle_since = 0;
-    }
+    retire(l, w); /* its input too, and it is idle no more */
 }
 
 /* lost - report the request a dead worker still had out. */
