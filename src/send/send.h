@@ -13,6 +13,10 @@
  * Scheduling is a binary heap ordered by due time: O(log n) per event.
  * Work per main-loop turn is bounded (todo/ entries preprocessed, reports
  * handled), so a flood of new mail never starves deliveries.
+ *
+ * All of qmail-send's changing state is one struct send_state (below),
+ * made in main() and passed to every function that acts on it; the
+ * modules below it take what they need as arguments or callbacks.
  */
 #ifndef SEND_H
 #define SEND_H
