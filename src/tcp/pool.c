@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "datetime.h"
+#include "fdpass.h"
 #include "fmt.h"
 #include "grow.h"
 #include "log.h"
@@ -136,14 +137,7 @@ static int
 handover(struct pool_worker *w, int fd, const struct sockaddr *peer,
          socklen_t peerlen)
 {
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
     char pkt[1 + sizeof(struct sockaddr_storage)];
-    struct iovec iov = {pkt, 1 + (size_t)peerlen};
-    struct msghdr m = {0};
-    struct cmsghdr *c;
 
     if ((size_t)peerlen > sizeof pkt - 1) {
         errno = EINVAL;
@@ -151,22 +145,7 @@ handover(struct pool_worker *w, int fd, const struct sockaddr *peer,
     }
     pkt[0] = 'n';
     memcpy(pkt + 1, peer, peerlen);
-    memset(&ctl, 0, sizeof ctl);
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = ctl.buf;
-    m.msg_controllen = sizeof ctl.buf;
-    c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    for (;;) {
-        if (sendmsg(w->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT) != -1)
-            return 0;
-        if (errno != EINTR)
-            return -1;
-    }
+    return fdpass_send(w->fd, pkt, 1 + (size_t)peerlen, &fd, 1);
 }
 
 /*

@@ -21,11 +21,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "envsave.h"
+#include "fdpass.h"
 #include "fmt.h"
 #include "log.h"
 #include "worker.h"
-
-extern char **environ;
 
 static int
 put_field(struct bstr *out, const char *name, const char *value)
@@ -162,38 +162,6 @@ worker_conf_unpack(char *p, size_t len, struct conn_conf *cf,
     return 0;
 }
 
-/* Copy the environment, so every session can start from it again. */
-static int
-env_save(struct worker *w)
-{
-    size_t n = 0;
-
-    while (environ && environ[n])
-        n++;
-    w->env0 = calloc(n + 1, sizeof *w->env0);
-    if (!w->env0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (!(w->env0[i] = strdup(environ[i])))
-            return -1;
-    return 0;
-}
-
-static int
-env_restore(const struct worker *w)
-{
-    if (clearenv() != 0) {
-        errno = ENOMEM;
-        return -1;
-    }
-    /* putenv keeps our copies; setenv and unsetenv later replace or drop
-     * the pointer and never write into them */
-    for (size_t i = 0; w->env0[i]; i++)
-        if (putenv(w->env0[i]) != 0)
-            return -1;
-    return 0;
-}
-
 /*
  * worker_init - when tcpserver started us as a worker (UCSPI_WORKER set),
  * say hello, read its options and keep a copy of the environment.
@@ -220,7 +188,7 @@ worker_init(struct worker *w)
     if (unsetenv(WORKER_ENV) == -1 || fcntl(w->fd, F_SETFD, FD_CLOEXEC) == -1)
         return -1;
     w->null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (w->null == -1 || env_save(w) == -1)
+    if (w->null == -1 || envsave_take(&w->env0) == -1)
         return -1;
     if (send(w->fd, WORKER_HELLO, sizeof WORKER_HELLO - 1, MSG_NOSIGNAL) == -1)
         return -1;
@@ -267,44 +235,26 @@ int
 worker_next(struct worker *w)
 {
     for (;;) {
-        union {
-            struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int))];
-        } ctl;
         struct sockaddr_storage ss;
         char pkt[1 + sizeof ss];
-        struct iovec iov = {pkt, sizeof pkt};
-        struct msghdr m = {0};
-        struct cmsghdr *c;
         const char *me;
         ssize_t n;
-        int fd = -1;
+        int fd;
         bool ok;
 
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
-        m.msg_control = ctl.buf;
-        m.msg_controllen = sizeof ctl.buf;
-        do {
-            n = recvmsg(w->fd, &m, MSG_CMSG_CLOEXEC);
-        } while (n == -1 && errno == EINTR);
-        if (n == 0)
+        n = fdpass_recv(w->fd, pkt, sizeof pkt, &fd, 1);
+        if (n == 0 || (n == -1 && errno == ECONNRESET))
             return 0;
         if (n == -1)
-            return errno == ECONNRESET ? 0 : -1;
-        c = CMSG_FIRSTHDR(&m);
-        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-            c->cmsg_len == CMSG_LEN(sizeof(int)))
-            memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        if (fd == -1 || pkt[0] != 'n' || (m.msg_flags & MSG_CTRUNC) ||
-            (size_t)n - 1 < sizeof(sa_family_t)) {
+            return -1;
+        if (fd == -1 || pkt[0] != 'n' || (size_t)n - 1 < sizeof(sa_family_t)) {
             if (fd != -1)
                 close(fd);
             errno = EPROTO;
             return -1;
         }
         memcpy(&ss, pkt + 1, (size_t)n - 1);
-        if (env_restore(w) == -1)
+        if (envsave_restore(w->env0) == -1)
             return -1;
         me = log_prog();
         log_init("tcpserver");
