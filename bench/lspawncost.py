@@ -23,7 +23,10 @@ per delivery of qmail-lspawn and everything it started (from
 RUSAGE_CHILDREN, so the driver itself is not counted).
 
 Usage: QNG_BUILD=build bench/lspawncost.py [deliveries per round] [rounds]
-Runs as root (the instance then belongs to nobody) or as any user.
+LSPAWNCOST_ROOT=1 (as root): a root-mode tree, each delivery switching
+to the user as on a real server; else a single-user instance (owned by
+nobody when run as root, by the caller otherwise).  The machine's own
+fork and exec prices: bench/forkcost.c.
 """
 import os
 import resource
@@ -51,60 +54,75 @@ def request(slot, msgid, rcpt):
     return b"%d\0%d\0sender@b.test\0%s\0\0" % (slot, msgid, rcpt.encode())
 
 
-def as_owner(inst):
-    if not qng.IS_ROOT:
-        return None
-
-    def f():
-        os.setgid(inst.gid)
-        os.setuid(inst.uid)
-    return f
+ROOTMODE = os.environ.get("LSPAWNCOST_ROOT") == "1"
 
 
 class Setup:
     """An instance with one users/assign user whose home (on tmpfs or on
-    the instance's disk) holds Maildir/, and one message in the queue."""
+    the instance's disk) holds Maildir/, and one message in the queue.
+    LSPAWNCOST_ROOT=1 (as root): a root-mode tree (qmail-setup -r), where
+    each delivery's child becomes the user (nobody) before qmail-local's
+    code runs, as on a real server; else a single-user instance
+    (tests/e2e/qng.py's, owned by nobody when run as root)."""
 
     def __init__(self):
-        self.inst = qng.Instance(me=HOST, locals_=[HOST])
-        base = self.inst.tmp if os.environ.get("LSPAWNCOST_DISK") == "1" else "/dev/shm"
-        self.tmp = tempfile.mkdtemp(prefix="qng-lspawncost-", dir=base)
+        self.inst = None
+        self.tmp = tempfile.mkdtemp(prefix="qng-lspawncost-")
         os.chmod(self.tmp, 0o755)
-        self.user_home = os.path.join(self.tmp, "joe")
+        if ROOTMODE:
+            if not qng.IS_ROOT:
+                sys.exit("lspawncost: LSPAWNCOST_ROOT=1 needs root")
+            self.home = os.path.join(self.tmp, "home")
+            r = subprocess.run([os.path.join(qng.BIN, "qmail-setup"), "-r", "-b", qng.BIN,
+                                "-m", HOST, self.home], capture_output=True, timeout=60)
+            if r.returncode:
+                raise RuntimeError("qmail-setup -r: %r" % r.stderr)
+            self.env = {"PATH": "/usr/bin:/bin", "QMAIL_HOME": self.home}
+            self.uid, self.gid = qng.owner_ids()  # nobody
+        else:
+            self.inst = qng.Instance(me=HOST, locals_=[HOST])
+            self.home, self.env = self.inst.home, dict(self.inst.env)
+            self.uid, self.gid = self.inst.uid, self.inst.gid
+        disk = os.environ.get("LSPAWNCOST_DISK") == "1"
+        self.mtmp = tempfile.mkdtemp(prefix="qng-lspawncost-", dir=self.tmp if disk
+                                     else "/dev/shm")
+        os.chmod(self.mtmp, 0o755)
+        self.user_home = os.path.join(self.mtmp, "joe")
         os.mkdir(self.user_home)
         os.chmod(self.user_home, 0o755)
+        for sub in ("", "/tmp", "/new", "/cur"):
+            d = os.path.join(self.user_home, "Maildir") + sub
+            os.mkdir(d)
+            os.chmod(d, 0o700)
         if qng.IS_ROOT:
-            os.chown(self.user_home, self.inst.uid, self.inst.gid)
-        r = subprocess.run([os.path.join(qng.BIN, "maildirmake"),
-                            os.path.join(self.user_home, "Maildir")],
-                           preexec_fn=as_owner(self.inst), capture_output=True, timeout=10)
-        if r.returncode:
-            raise RuntimeError("maildirmake: %r" % r.stderr)
-        with open(self.inst.path("users", "assign"), "w") as f:
-            f.write("=joe:joe:%d:%d:%s:::\n.\n" % (self.inst.uid, self.inst.gid,
-                                                   self.user_home))
-        r = subprocess.run([os.path.join(self.inst.bin, "qmail-newu")], env=self.inst.env,
+            for root, dirs, _files in os.walk(self.user_home):
+                os.chown(root, self.uid, self.gid)
+        with open(os.path.join(self.home, "users", "assign"), "w") as f:
+            f.write("=joe:joe:%d:%d:%s:::\n.\n" % (self.uid, self.gid, self.user_home))
+        r = subprocess.run([os.path.join(qng.BIN, "qmail-newu")], env=self.env,
                            capture_output=True, timeout=30)
         if r.returncode:
             raise RuntimeError("qmail-newu: %r" % r.stderr)
         self.msgid = 1001
-        p = self.inst.path("queue", "mess", str(self.msgid % 23), str(self.msgid))
+        p = os.path.join(self.home, "queue", "mess", str(self.msgid % 23), str(self.msgid))
         with open(p, "wb") as f:
             f.write(MSG)
         os.chmod(p, 0o640)
-        if qng.IS_ROOT:
-            os.chown(p, self.inst.uid, self.inst.gid)
+        if qng.IS_ROOT and not ROOTMODE:
+            os.chown(p, self.uid, self.gid)
 
     def new_count(self):
         return len(os.listdir(os.path.join(self.user_home, "Maildir", "new")))
 
     def cleanup(self):
+        shutil.rmtree(self.mtmp, ignore_errors=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
-        self.inst.cleanup()
+        if self.inst:
+            self.inst.cleanup()
 
 
 def env_for(setup, variant):
-    e = dict(setup.inst.env)
+    e = dict(setup.env)
     e["QMAILLOCAL"] = {"fork": "", "exec": os.path.join(qng.BIN, "qmail-local"),
                        "exec-true": "/bin/true", "fork-fail": "/nonexistent"}[variant]
     return e
@@ -187,7 +205,9 @@ def main():
         setup.cleanup()
     print("qmail-lspawn, %d deliveries per round, %d rounds, medians; Maildir on %s; %s"
           % (n, rounds, "disk" if os.environ.get("LSPAWNCOST_DISK") == "1" else "tmpfs",
-             "root (instance owned by nobody)" if qng.IS_ROOT else "as uid %d" % os.getuid()))
+             "root mode (qmail-setup -r; deliveries as nobody)" if ROOTMODE else
+             "single-user instance owned by nobody, started as root" if qng.IS_ROOT else
+             "as uid %d" % os.getuid()))
     print("%-10s %14s %14s %16s" % ("variant", "us/delivery", "deliveries/s",
                                     "CPU us/delivery"))
     print("%-10s %14s %14s %16s" % ("", "(1 at a time)", "(%d at once)" % INFLIGHT,
