@@ -190,20 +190,29 @@ t_edges(void)
     bstr_truncate(&out, 0);
     CHECK_INT(spawnproto_request(&out, 1, 2, "", 0, &rc, SPAWN_RCPTS_MAX + 1),
               -1);
-    CHECK(bstr_cats(&in, "1\0" "2\0\0") == 0 &&
+    /* the same 1001 recipients written by hand: the reader refuses them
+     * at the 1001st, having taken the first 1000 */
+    CHECK(bstr_catb(&in, "1\0" "2\0\0", 5) == 0 &&
           bstr_catb(&in, rc.s, rc.len) == 0 && bstr_catc(&in, '\0') == 0);
     spawnproto_req_init(&p);
     CHECK_INT(feed_req(&p, in.s, in.len), SPAWNPROTO_BAD);
+    CHECK_INT(p.req.nrcpt, SPAWN_RCPTS_MAX);
     spawnproto_req_free(&p);
 
-    bstr_truncate(&in, 0);
-    CHECK(bstr_cats(&in, "1\0" "2\0") == 0);
-    for (int i = 0; i < SPAWN_RECORD_MAX; i++)
-        CHECK(bstr_catc(&in, 's') == 0);
-    CHECK(bstr_catc(&in, '\0') == 0);
-    spawnproto_req_init(&p);
-    CHECK_INT(feed_req(&p, in.s, in.len), SPAWNPROTO_BAD);
-    spawnproto_req_free(&p);
+    /* a sender of SPAWN_RECORD_MAX bytes is the longest record read */
+    for (size_t extra = 0; extra <= 1; extra++) {
+        bstr_truncate(&in, 0);
+        CHECK(bstr_catb(&in, "1\0" "2\0", 4) == 0);
+        for (size_t i = 0; i < SPAWN_RECORD_MAX + extra; i++)
+            CHECK(bstr_catc(&in, 's') == 0);
+        CHECK(bstr_catb(&in, "\0r@x\0\0", 6) == 0);
+        spawnproto_req_init(&p);
+        CHECK_INT(feed_req(&p, in.s, in.len),
+                  extra ? SPAWNPROTO_BAD : SPAWNPROTO_REQUEST);
+        if (!extra)
+            CHECK_INT(p.req.sender.len, SPAWN_RECORD_MAX);
+        spawnproto_req_free(&p);
+    }
     bstr_free(&in);
     bstr_free(&rc);
     bstr_free(&out);
