@@ -88,7 +88,7 @@ setup(const char *name, unsigned long local, unsigned long remote,
 static const char *
 logged(void)
 {
-    static char text[1 << 16];
+    static char text[1 << 20];
     ssize_t n;
 
     slog_flush();
@@ -787,6 +787,86 @@ t_expire_remove_lifetime(void)
     teardown();
 }
 
+/* busy - channel c's busy slots, each checked: its recipients running */
+static unsigned long
+busy(int c)
+{
+    unsigned long n = 0;
+
+    for (unsigned long si = 0; si < st.cf.spawnlimit; si++) {
+        const struct slot *sl = &st.ch[c].slot[si];
+
+        if (!sl->busy)
+            continue;
+        n++;
+        for (size_t k = 0; k < sl->n; k++)
+            if (!CHECK_INT(sl->job->r[sl->idx[k]].state, 'R'))
+                break;
+    }
+    return n;
+}
+
+static void
+t_random_reports_keep_the_books(void)
+{
+    static const char codes[] = "rhs";
+    struct req r[16];
+    unsigned long started = 0;
+
+    setup("random", 3, 1, 1);
+    srand(12);
+    for (uint64_t id = 2001; id <= 2030; id++)
+        message(id, "#@[]", CHAN_LOCAL,
+                RECS("Ta@x.test\0Tb@x.test\0Tc@x.test\0Td@x.test"));
+    for (int step = 0; step < 3000; step++) {
+        int what = rand() % 4;
+
+        if (what == 0) {
+            turn(CHAN_LOCAL);
+            started += requests(CHAN_LOCAL, r, 16);
+        } else if (what == 1) {
+            /* any slot, right or not, with 0 to 2 codes */
+            char cs[3] = {0};
+            int n = rand() % 3;
+
+            for (int i = 0; i < n; i++)
+                cs[i] = codes[rand() % 3];
+            CHECK_INT(answer(CHAN_LOCAL, (unsigned)(rand() % 10), cs, "t",
+                             "KZD"[rand() % 3]),
+                      0);
+        } else if (what == 2) {
+            synced();
+        } else {
+            /* every message due again (as after "requeue all") */
+            for (size_t i = 0; i <= st.msgs.mask; i++) {
+                struct msg *m = &st.msgs.slot[i];
+
+                if (m->id && (m->flags & MSG_PENDING(CHAN_LOCAL)) &&
+                    !(m->flags & MSG_ACTIVE(CHAN_LOCAL)))
+                    dispatch_schedule(&st, m, CHAN_LOCAL, time(NULL));
+            }
+        }
+        if (!CHECK_INT(busy(CHAN_LOCAL), st.ch[CHAN_LOCAL].used) ||
+            !CHECK(st.ch[CHAN_LOCAL].used <= 3) ||
+            !CHECK(st.ch[CHAN_LOCAL].active <= 3 + EXTRA_ACTIVE))
+            break;
+    }
+    CHECK(started > 30);
+    /* some messages got to the end, through failures too */
+    CHECK(strstr(logged(), "\nend msg 20") != NULL);
+    CHECK(strstr(logged(), "\ntriple bounce: discarding bounce/20") != NULL);
+    CHECK(strstr(logged(), "report mangled") != NULL);
+    CHECK(strstr(logged(), "idle slot") != NULL);
+    /* the rest deferred: all books balance, nothing left running */
+    for (unsigned si = 0; si < st.cf.spawnlimit; si++)
+        if (st.ch[CHAN_LOCAL].slot[si].busy)
+            CHECK_INT(answer(CHAN_LOCAL, si, "s", "later", 'Z'), 0);
+    synced();
+    CHECK_INT(st.ch[CHAN_LOCAL].used, 0);
+    CHECK_INT(busy(CHAN_LOCAL), 0);
+    teardown();
+}
+
 static const struct test_case cases[] = {
     {"local: one delivery per recipient, within concurrency",
      t_local_one_per_rcpt_within_concurrency},
@@ -807,6 +887,8 @@ static const struct test_case cases[] = {
     {"todo/ trouble: not an envelope, no mess/, clean failure", t_todo_trouble},
     {"expire, remove and queuelifetime end a message",
      t_expire_remove_lifetime},
+    {"random reports keep slots, jobs and concurrency in step",
+     t_random_reports_keep_the_books},
 };
 
 TEST_MAIN(cases)
