@@ -504,15 +504,26 @@ def delivery_rates(br, work, mode, have_qng, n, rounds, classes=None, tag="deliv
     return out
 
 
+def all_valid(o, rounds, have_qng):
+    """Every round of delivery_rates' figures o counted, for each server."""
+    return o["postfix"]["valid_rounds"] >= rounds and \
+        (not have_qng or o["qng"]["valid_rounds"] >= rounds)
+
+
+def env_modes(br, name, default):
+    """The smtp-source modes the variable name lists (comma-separated)."""
+    modes = [m.strip() for m in os.environ.get(name, default).split(",") if m.strip()]
+    for m in modes:
+        if m not in br.MODE_TEXT:
+            raise ValueError("unknown mode %r in %s" % (m, name))
+    return modes
+
+
 def workload(br, work, result, have_qng):
     """Section 4 of the table; returns bench/run's exit status so far (0/1)."""
     n = br.env_int("BENCH_DELIVERY_MESSAGES", 2000, 1, 1000000)
     rounds = br.env_int("BENCH_DELIVERY_ROUNDS", br.ROUNDS, 1, 100)
-    modes = [m.strip() for m in os.environ.get("BENCH_DELIVERY_MODES",
-                                               "session,connection").split(",") if m.strip()]
-    for m in modes:
-        if m not in br.MODE_TEXT:
-            raise ValueError("unknown mode %r in BENCH_DELIVERY_MODES" % m)
+    modes = env_modes(br, "BENCH_DELIVERY_MODES", "session,connection")
     say = br.say
     say("")
     say("4. Local delivery rate: %d sessions, %d messages per round to one local mailbox, "
@@ -545,8 +556,7 @@ def workload(br, work, result, have_qng):
     for mode in modes:
         o = delivery_rates(br, work, mode, have_qng, n, rounds)
         out[mode] = o
-        if o["postfix"]["valid_rounds"] < rounds or \
-                (have_qng and o["qng"]["valid_rounds"] < rounds):
+        if not all_valid(o, rounds, have_qng):
             status = 1
     result["delivery"] = out
     return status
@@ -632,11 +642,7 @@ def mailboxes_workload(br, work, result, have_qng):
     """Section 12 of the table; returns bench/run's exit status so far."""
     n = br.env_int("BENCH_MAILBOXES_MESSAGES", 200, 1, 100000)
     rounds = br.env_int("BENCH_MAILBOXES_ROUNDS", br.ROUNDS, 1, 100)
-    modes = [m.strip() for m in os.environ.get("BENCH_MAILBOXES_MODES",
-                                               "session").split(",") if m.strip()]
-    for m in modes:
-        if m not in br.MODE_TEXT:
-            raise ValueError("unknown mode %r in BENCH_MAILBOXES_MODES" % m)
+    modes = env_modes(br, "BENCH_MAILBOXES_MODES", "session")
     say = br.say
     say("")
     say("12. One message to %d local mailboxes: %d sessions, %d messages per round, "
@@ -666,8 +672,7 @@ def mailboxes_workload(br, work, result, have_qng):
         say("  deliveries per second, median: qmail-ng %s, Postfix %s"
             % (q if q is not None else "-", p if p is not None else "-"))
         out[mode] = o
-        if o["postfix"]["valid_rounds"] < rounds or \
-                (have_qng and o["qng"]["valid_rounds"] < rounds):
+        if not all_valid(o, rounds, have_qng):
             status = 1
     result["mailboxes"] = out
     return status

@@ -72,16 +72,19 @@ req_again(const struct spawn_request *q)
     bstr_free(&out);
 }
 
+/*
+ * feed - push in, in chunks of chunk bytes, to a parser of either
+ * direction; check() looks at each complete request or report.
+ */
 static void
-requests(const char *in, size_t n, size_t chunk)
+feed(int (*push)(void *, const char *, size_t, size_t *),
+     void (*check)(void *), void *p, const char *in, size_t n, size_t chunk)
 {
-    struct spawn_reqparser p;
     size_t off = 0;
 
-    spawnproto_req_init(&p);
     while (off < n) {
         size_t len = n - off < chunk ? n - off : chunk, used;
-        int ev = spawnproto_req_push(&p, in + off, len, &used);
+        int ev = push(p, in + off, len, &used);
 
         must(used <= len);
         off += used;
@@ -91,16 +94,29 @@ requests(const char *in, size_t n, size_t chunk)
             must(used == len);
             continue;
         }
-        must(ev == SPAWNPROTO_REQUEST);
-        must(p.req.slot <= 65535);
-        must(p.req.nrcpt >= 1 && p.req.nrcpt <= SPAWN_RCPTS_MAX);
-        must(count(&p.req.rcpts, 1) == p.req.nrcpt);
-        must(p.req.sender.len < SPAWN_RECORD_MAX);
-        must(p.req.sender.len == 0 ||
-             !memchr(p.req.sender.s, '\0', p.req.sender.len));
-        req_again(&p.req);
+        must(ev == SPAWNPROTO_REQUEST || ev == SPAWNPROTO_REPORT);
+        check(p);
     }
-    spawnproto_req_free(&p);
+}
+
+static int
+req_push(void *p, const char *buf, size_t len, size_t *used)
+{
+    return spawnproto_req_push(p, buf, len, used);
+}
+
+static void
+req_check(void *v)
+{
+    struct spawn_reqparser *p = v;
+
+    must(p->req.slot <= 65535);
+    must(p->req.nrcpt >= 1 && p->req.nrcpt <= SPAWN_RCPTS_MAX);
+    must(count(&p->req.rcpts, 1) == p->req.nrcpt);
+    must(p->req.sender.len <= SPAWN_RECORD_MAX);
+    must(p->req.sender.len == 0 ||
+         !memchr(p->req.sender.s, '\0', p->req.sender.len));
+    req_again(&p->req);
 }
 
 /* cut - the length a writer keeps of a text. */
@@ -146,37 +162,26 @@ rep_again(const struct spawn_report *r)
     bstr_free(&want);
 }
 
-static void
-reports(const char *in, size_t n, size_t chunk)
+static int
+rep_push(void *p, const char *buf, size_t len, size_t *used)
 {
-    struct spawn_repparser p;
-    size_t off = 0;
+    return spawnproto_rep_push(p, buf, len, used);
+}
 
-    spawnproto_rep_init(&p);
-    while (off < n) {
-        size_t len = n - off < chunk ? n - off : chunk, used;
-        int ev = spawnproto_rep_push(&p, in + off, len, &used);
+static void
+rep_check(void *v)
+{
+    struct spawn_repparser *p = v;
 
-        must(used <= len);
-        off += used;
-        if (ev == SPAWNPROTO_BAD || ev == SPAWNPROTO_NOMEM)
-            break;
-        if (ev == SPAWNPROTO_MORE) {
-            must(used == len);
-            continue;
-        }
-        must(ev == SPAWNPROTO_REPORT);
-        must(p.rep.slot <= 65535);
-        must(strchr("KZD", p.rep.final) && p.rep.final != '\0');
-        must(p.rep.codes.len <= SPAWN_RCPTS_MAX);
-        for (size_t i = 0; i < p.rep.codes.len; i++)
-            must(strchr("rhs", p.rep.codes.s[i]) && p.rep.codes.s[i]);
-        must(count(&p.rep.texts, 0) == p.rep.codes.len);
-        must(p.rep.text.len == 0 ||
-             !memchr(p.rep.text.s, '\0', p.rep.text.len));
-        rep_again(&p.rep);
-    }
-    spawnproto_rep_free(&p);
+    must(p->rep.slot <= 65535);
+    must(strchr("KZD", p->rep.final) && p->rep.final != '\0');
+    must(p->rep.codes.len <= SPAWN_RCPTS_MAX);
+    for (size_t i = 0; i < p->rep.codes.len; i++)
+        must(strchr("rhs", p->rep.codes.s[i]) && p->rep.codes.s[i]);
+    must(count(&p->rep.texts, 0) == p->rep.codes.len);
+    must(p->rep.text.len == 0 ||
+         !memchr(p->rep.text.s, '\0', p->rep.text.len));
+    rep_again(&p->rep);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -184,12 +189,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct spawn_reqparser q;
+    struct spawn_repparser r;
     size_t chunk;
 
     if (size < 1)
         return 0;
     chunk = (size_t)(data[0] % 64) + 1;
-    requests((const char *)data + 1, size - 1, chunk);
-    reports((const char *)data + 1, size - 1, chunk);
+    spawnproto_req_init(&q);
+    feed(req_push, req_check, &q, (const char *)data + 1, size - 1, chunk);
+    spawnproto_req_free(&q);
+    spawnproto_rep_init(&r);
+    feed(rep_push, rep_check, &r, (const char *)data + 1, size - 1, chunk);
+    spawnproto_rep_free(&r);
     return 0;
 }
