@@ -352,8 +352,7 @@ result_said(struct bstr *out, const char *reply, size_t len)
 
     if (len == 0)
         return 0;
-    if (bstr_cats(out, RESULT_SAID) == -1 ||
-        bstr_catb(out, reply, len) == -1) {
+    if (bstr_cats(out, RESULT_SAID) == -1 || bstr_catb(out, reply, len) == -1) {
         bstr_truncate(out, len0);
         return -1;
     }
@@ -424,9 +423,9 @@ static const char *
 reply_end(const char *r, const char *end)
 {
     for (const char *l = r; l < end; l++)
-        if (*l == '\n' && (end - l < 4 || l[1] < '0' || l[1] > '9' ||
-                           l[2] < '0' || l[2] > '9' || l[3] < '0' ||
-                           l[3] > '9'))
+        if (*l == '\n' &&
+            (end - l < 4 || l[1] < '0' || l[1] > '9' || l[2] < '0' ||
+             l[2] > '9' || l[3] < '0' || l[3] > '9'))
             return l;
     return end;
 }

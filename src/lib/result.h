@@ -144,32 +144,29 @@ struct result {
 };
 
 /* RESULT_ARGS - the argument list of result_cat/result_set from strings. */
-#define RESULT_ARGS(...) \
-    (const char *const[]){__VA_ARGS__}, \
+#define RESULT_ARGS(...)                                                       \
+    (const char *const[]){__VA_ARGS__},                                        \
         (sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 #define RESULT_NOARGS NULL, 0
 
 const struct result *result_get(enum result_reason r);
 int result_exit(enum result_reason r);
 size_t result_nargs(enum result_reason r);
-int result_cat(struct bstr *out, enum result_reason r,
-               const char *const *args, size_t nargs)
-    __attribute__((warn_unused_result));
-int result_line(struct bstr *out, enum result_reason r,
-                const char *const *args, size_t nargs)
-    __attribute__((warn_unused_result));
-int result_set(struct bstr *out, enum result_reason r,
-               const char *const *args, size_t nargs);
+int result_cat(struct bstr *out, enum result_reason r, const char *const *args,
+               size_t nargs) WUR;
+int result_line(struct bstr *out, enum result_reason r, const char *const *args,
+                size_t nargs) WUR;
+int result_set(struct bstr *out, enum result_reason r, const char *const *args,
+               size_t nargs);
 const char *result_num(char buf[FMT_ULONG], unsigned long long u);
-int result_said(struct bstr *out, const char *reply, size_t len)
-    __attribute__((warn_unused_result));
+int result_said(struct bstr *out, const char *reply, size_t len) WUR;
 
 /* What a result text says, read back (for bounces). */
 struct result_view {
-    char esc[16];      /* the RFC 3463 code, "" when the text has none */
-    const char *said;  /* the remote server's reply lines, or NULL */
+    char esc[16];     /* the RFC 3463 code, "" when the text has none */
+    const char *said; /* the remote server's reply lines, or NULL */
     size_t saidlen;
-    bool has_ip;       /* the text starts with the address talked to */
+    bool has_ip; /* the text starts with the address talked to */
     struct ipaddr ip;
 };
 
