@@ -14,6 +14,7 @@
 #include "datetime.h"
 #include "deadline.h"
 
+/* deadline_in - now + ms; DEADLINE_NONE for a negative ms. */
 long long
 deadline_in(long long ms)
 {
@@ -22,12 +23,14 @@ deadline_in(long long ms)
     return datetime_mono_ms() + ms;
 }
 
+/* deadline_passed - a deadline is set and has come. */
 bool
 deadline_passed(long long deadline)
 {
     return deadline != DEADLINE_NONE && datetime_mono_ms() >= deadline;
 }
 
+/* deadline_ms - the ms left for a relative timeout, or ETIMEDOUT. */
 int
 deadline_ms(long long deadline, int *ms)
 {
@@ -46,6 +49,7 @@ deadline_ms(long long deadline, int *ms)
     return 0;
 }
 
+/* deadline_wait - poll one fd until it is ready or deadline comes. */
 int
 deadline_wait(int fd, short events, long long deadline)
 {
@@ -76,6 +80,7 @@ deadline_wait(int fd, short events, long long deadline)
     }
 }
 
+/* deadline_connect - a non-blocking connect, its outcome awaited. */
 int
 deadline_connect(int fd, const struct sockaddr *sa, socklen_t len,
                  long long deadline)
@@ -99,30 +104,34 @@ deadline_connect(int fd, const struct sockaddr *sa, socklen_t len,
     return 0;
 }
 
-ssize_t
-deadline_read(int fd, void *buf, size_t n, long long deadline)
+/*
+ * io - one read or write, waiting until deadline for fd to be ready
+ * first; EINTR and EAGAIN wait again, against the same deadline.
+ */
+static ssize_t
+io(int fd, void *buf, size_t n, long long deadline, bool out)
 {
     for (;;) {
         ssize_t r;
 
-        if (deadline_wait(fd, POLLIN, deadline) == -1)
+        if (deadline_wait(fd, out ? POLLOUT : POLLIN, deadline) == -1)
             return -1;
-        r = read(fd, buf, n);
+        r = out ? write(fd, buf, n) : read(fd, buf, n);
         if (r >= 0 || (errno != EINTR && errno != EAGAIN))
             return r;
     }
 }
 
+/* deadline_read - one read(2), input awaited until deadline. */
+ssize_t
+deadline_read(int fd, void *buf, size_t n, long long deadline)
+{
+    return io(fd, buf, n, deadline, false);
+}
+
+/* deadline_write - one write(2), room awaited until deadline. */
 ssize_t
 deadline_write(int fd, const void *buf, size_t n, long long deadline)
 {
-    for (;;) {
-        ssize_t r;
-
-        if (deadline_wait(fd, POLLOUT, deadline) == -1)
-            return -1;
-        r = write(fd, buf, n);
-        if (r >= 0 || (errno != EINTR && errno != EAGAIN))
-            return r;
-    }
+    return io(fd, (void *)buf, n, deadline, true);
 }
