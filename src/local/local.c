@@ -18,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <stdio_ext.h>
+
 #include "bstr.h"
 #include "deliver.h"
 #include "dotqmail.h"
@@ -28,13 +31,23 @@
 
 #define BAD_MODE 022 /* group- or world-writable */
 
+/* Set while qmail_local_run runs a delivery: die returns there, with
+ * its exit code in jump_code. */
+static jmp_buf *jump;
+static int jump_code;
+
 static void __attribute__((noreturn))
 die(int code, const char *text)
 {
     size_t n = strlen(text);
 
-    if (n && (write(2, text, n) < 0 || write(2, "\n", 1) < 0))
-        _exit(code);
+    if (n && (write(2, text, n) < 0 || write(2, "\n", 1) < 0)) {
+        /* the report pipe is gone: the exit code still tells */
+    }
+    if (jump) {
+        jump_code = code;
+        longjmp(*jump, 1);
+    }
     _exit(code);
 }
 
@@ -409,7 +422,7 @@ qmail_local_main(int argc, char **argv)
     if (q.qp)
         printf("qp %ld\n", q.qp);
     if (fflush(stdout) == EOF)
-        _exit(EXIT_TEMP);
+        die(EXIT_TEMP, "");
     free(fwd);
     dotqmail_free(&dq);
     qlocal_free(&q);
@@ -418,4 +431,28 @@ qmail_local_main(int argc, char **argv)
     bstr_free(&text);
     bstr_free(&qqprog);
     return 0;
+}
+
+/*
+ * qmail_local_run - one delivery as qmail_local_main does it, returning
+ * its exit code instead of exiting (qmail-lspawn's per-user workers,
+ * lworker.c).  What the delivery printed but had not flushed when it
+ * failed is dropped, as _exit would drop it.  The environment and the
+ * descriptors are the caller's to reset between deliveries.
+ */
+int
+qmail_local_run(int argc, char **argv)
+{
+    jmp_buf jb;
+    int code;
+
+    jump = &jb;
+    if (setjmp(jb) == 0)
+        code = qmail_local_main(argc, argv);
+    else
+        code = jump_code;
+    jump = NULL;
+    if (code != 0)
+        __fpurge(stdout);
+    return code;
 }

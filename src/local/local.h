@@ -16,5 +16,6 @@
 #define LOCAL_H
 
 int qmail_local_main(int argc, char **argv);
+int qmail_local_run(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@
 #include "result.h"
 #include "local.h"
 #include "lspawn.h"
+#include "lworker.h"
 #include "spawnproto.h"
 #include "writeall.h"
 
@@ -96,39 +97,111 @@ capture_text(const struct capture *c, struct bstr *out)
  * child_die - end the child with result r, its text (cut at 1022 bytes,
  * as it always was) on fd 1 for qmail-send, like one of qmail-local's.
  */
+/*
+ * result_text - what a child dying of result r writes: its text cut at
+ * 1022 bytes and a newline; returns the exit code it dies with.
+ */
+static int
+result_text(struct bstr *t, enum result_reason r, const char *const *args,
+            size_t nargs)
+{
+    int code = result_exit(r);
+
+    if (result_set(t, r, args, nargs) == -1) {
+        code = EXIT_TEMP;
+        if (result_set(t, RS_LSPAWN_NOMEM, RESULT_NOARGS) == -1)
+            return code;
+    }
+    if (t->len > 1022)
+        bstr_truncate(t, 1022);
+    if (bstr_catc(t, '\n') == -1)
+        bstr_truncate(t, 0);
+    return code;
+}
+
 static void __attribute__((noreturn))
 child_die(enum result_reason r, const char *const *args, size_t nargs)
 {
     struct bstr t = BSTR_INIT;
-    int code = result_exit(r);
+    int code = result_text(&t, r, args, nargs);
 
-    if (result_set(&t, r, args, nargs) == -1) {
-        code = EXIT_TEMP;
-        if (result_set(&t, RS_LSPAWN_NOMEM, RESULT_NOARGS) == -1)
-            _exit(code);
-    }
-    if (t.len > 1022)
-        bstr_truncate(&t, 1022);
-    if (bstr_catc(&t, '\n') == -1 || write(1, t.s, t.len) < 0)
+    if (t.len && write(1, t.s, t.len) < 0)
         _exit(code);
     _exit(code);
 }
 
 /*
- * lspawn_child - become the delivery for rcpt: message on fd 0, output
- * on outfd (as fd 1 and 2), then qmail-local as the user: its code, run
- * here without an exec (local.h), or the program $QMAILLOCAL names.
- * Never returns; a failure before qmail-local runs is reported like one
- * of its own.
+ * lspawn_prepare - the steps before a delivery that need qmail-lspawn's
+ * privileges: open mess/N (as root in a root-mode instance: the user may
+ * not read the queue), split rcpt, find the user.  Returns 0 with
+ * *messfd, u, local and *domain filled, or -1 with the reason and its
+ * arguments in *err (nothing left open).
  */
+int
+lspawn_prepare(const struct lspawn_conf *c, unsigned long long msgid,
+               const char *rcpt, int *messfd, struct local_user *u,
+               struct bstr *local, const char **domain,
+               struct lspawn_err *err)
+{
+    char mess[QPATH_MAX];
+    const char *at, *why;
+
+    err->nargs = 0;
+    qpath_fmt(mess, "mess", msgid);
+    *messfd = open(mess, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (*messfd == -1) {
+        err->r = RS_MESS_OPEN;
+        snprintf(err->buf[0], sizeof err->buf[0], "%s", mess);
+        snprintf(err->buf[1], sizeof err->buf[1], "%s", strerror(errno));
+        err->nargs = 2;
+        return -1;
+    }
+    at = strrchr(rcpt, '@');
+    *domain = at ? at + 1 : "";
+    if (bstr_copyb(local, rcpt, at ? (size_t)(at - rcpt) : strlen(rcpt)) ==
+        -1) {
+        err->r = RS_LSPAWN_NOMEM;
+        goto bad;
+    }
+    if (local->len == 0 || memchr(local->s, '\0', local->len)) {
+        err->r = RS_NOMAILBOX;
+        goto bad;
+    }
+    bstr_lower(local);
+    if (users_find(&c->users, local->s, local->len, u, &why) == -1) {
+        err->r = RS_USERS;
+        snprintf(err->buf[0], sizeof err->buf[0], "%s", why);
+        err->nargs = 1;
+        goto bad;
+    }
+    if (c->users.rootmode && u->uid == 0) {
+        err->r = RS_ROOT;
+        goto bad;
+    }
+    return 0;
+bad:
+    close(*messfd);
+    *messfd = -1;
+    return -1;
+}
+
+/* err_args - err's arguments in the form result_set takes. */
+const char *const *
+lspawn_err_args(const struct lspawn_err *err, const char **v)
+{
+    for (size_t i = 0; i < err->nargs; i++)
+        v[i] = err->buf[i];
+    return err->nargs ? v : NULL;
+}
+
 void
 lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
              const char *sender, const char *rcpt, int outfd)
 {
     struct local_user u;
+    struct lspawn_err err;
     struct bstr local = BSTR_INIT;
-    char mess[QPATH_MAX];
-    const char *at, *domain, *why;
+    const char *domain, *v[2];
     sigset_t none;
     int fd;
 
@@ -142,33 +215,16 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
         close(outfd);
 
     /* the message first, while we may still read the whole queue */
-    qpath_fmt(mess, "mess", msgid);
-    fd = open(mess, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd == -1)
-        child_die(RS_MESS_OPEN, RESULT_ARGS(mess, strerror(errno)));
+    local_user_init(&u);
+    if (lspawn_prepare(c, msgid, rcpt, &fd, &u, &local, &domain, &err) == -1)
+        child_die(err.r, lspawn_err_args(&err, v), err.nargs);
     if (fd == 0 ? fcntl(0, F_SETFD, 0) == -1 : dup2(fd, 0) == -1)
         child_die(RS_MESS_SETUP, RESULT_ARGS(strerror(errno)));
     if (fd != 0)
         close(fd);
-
-    at = strrchr(rcpt, '@');
-    domain = at ? at + 1 : "";
-    if (bstr_copyb(&local, rcpt, at ? (size_t)(at - rcpt) : strlen(rcpt)) ==
-        -1)
-        child_die(RS_LSPAWN_NOMEM, RESULT_NOARGS);
-    if (local.len == 0 || memchr(local.s, '\0', local.len))
-        child_die(RS_NOMAILBOX, RESULT_NOARGS);
-    bstr_lower(&local);
-
-    local_user_init(&u);
-    if (users_find(&c->users, local.s, local.len, &u, &why) == -1)
-        child_die(RS_USERS, RESULT_ARGS(why));
-    if (c->users.rootmode) {
-        if (u.uid == 0)
-            child_die(RS_ROOT, RESULT_NOARGS);
-        if (priv_drop((uid_t)u.uid, (gid_t)u.gid) == -1)
-            child_die(RS_SETUSER, RESULT_ARGS(u.user.s, strerror(errno)));
-    }
+    if (c->users.rootmode &&
+        priv_drop((uid_t)u.uid, (gid_t)u.gid) == -1)
+        child_die(RS_SETUSER, RESULT_ARGS(u.user.s, strerror(errno)));
     if (getuid() == 0 || geteuid() == 0)
         child_die(RS_ROOT, RESULT_NOARGS);
 
@@ -184,13 +240,7 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
             execv(c->qmail_local, (char *const *)argv);
             child_die(RS_RUN, RESULT_ARGS(c->qmail_local, strerror(errno)));
         }
-        /* what an exec would have reset: signals, inherited descriptors.
-         * SIGINT stays as qmail-lspawn has it (ignored): a Ctrl-C that
-         * reaches the whole process group must not kill a delivery half
-         * done; qmail-send lets it finish. */
-        for (int sig = 1; sig < NSIG; sig++)
-            if (sig != SIGKILL && sig != SIGSTOP && sig != SIGINT)
-                signal(sig, SIG_DFL);
+        lspawn_reset_signals();
         close_range(3, ~0U, 0);
         prctl(PR_SET_NAME, "qmail-local", 0, 0, 0);
         qmail_local_main(10, (char **)argv);
@@ -198,7 +248,19 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
     }
 }
 
-/* ---- the parent: requests in, reports out ---------------------------- */
+/*
+ * lspawn_reset_signals - what an exec would have reset: every handler
+ * back to the default.  SIGINT stays as qmail-lspawn has it (ignored): a
+ * Ctrl-C that reaches the whole process group must not kill a delivery
+ * half done; qmail-send lets it finish.
+ */
+void
+lspawn_reset_signals(void)
+{
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGINT)
+            signal(sig, SIG_DFL);
+}
 
 struct job {
     bool used;
@@ -211,6 +273,7 @@ struct job {
 struct loop {
     const struct lspawn_conf *c;
     int in, out;
+    struct lworkers *pool; /* per-user workers, or NULL: a fork each */
     struct job *jobs;
     size_t njobs; /* running */
     bool failed;  /* a report could not be written: qmail-send is gone */
@@ -305,6 +368,8 @@ reap(struct loop *l)
             return;
         if (pid == -1)
             continue;
+        if (l->pool)
+            lworkers_forget(l->pool, pid);
         for (size_t i = 0; i < SPAWN_JOBS_MAX; i++)
             if (l->jobs[i].used && l->jobs[i].pid == pid) {
                 finish(l, &l->jobs[i], status);
@@ -314,6 +379,26 @@ reap(struct loop *l)
 }
 
 /* refuse - the request fails with r (its text has no arguments). */
+/* The worker on fd answered (or went away): report its delivery. */
+static void
+worker_answer(struct loop *l, int fd)
+{
+    for (size_t i = 0; i < LWORKERS_MAX; i++) {
+        pid_t pid;
+        int code;
+
+        if (l->pool->w[i].fd != fd)
+            continue;
+        if (lworkers_event(l->pool, i, &pid, &code) == 1)
+            for (size_t j = 0; j < SPAWN_JOBS_MAX; j++)
+                if (l->jobs[j].used && l->jobs[j].pid == pid) {
+                    finish(l, &l->jobs[j], code << 8);
+                    break;
+                }
+        return;
+    }
+}
+
 static void
 refuse(struct loop *l, const struct spawn_request *rq, enum result_reason r)
 {
@@ -323,6 +408,43 @@ refuse(struct loop *l, const struct spawn_request *rq, enum result_reason r)
 }
 
 /* start - a child for one request, or a temporary failure report. */
+/*
+ * to_worker - the delivery rq to a per-user worker, its output on outfd.
+ * Returns the worker's pid; 0 when it was answered here (the message or
+ * the user could not be found: the same report a child would have
+ * given); -1 when no worker can take it (fork a child instead).
+ */
+static pid_t
+to_worker(struct loop *l, const struct spawn_request *rq, int outfd)
+{
+    struct local_user u;
+    struct lspawn_err err;
+    struct bstr local = BSTR_INIT;
+    const char *domain;
+    pid_t pid;
+    int messfd;
+
+    local_user_init(&u);
+    if (lspawn_prepare(l->c, rq->msgid, rq->rcpts.s, &messfd, &u, &local,
+                       &domain, &err) == -1) {
+        struct bstr t = BSTR_INIT;
+        const char *v[2];
+        int code = result_text(&t, err.r, lspawn_err_args(&err, v),
+                               err.nargs);
+
+        report(l, rq->slot, exits_final(code << 8), t.s ? t.s : "", t.len);
+        bstr_free(&t);
+        pid = 0;
+    } else {
+        pid = lworkers_send(l->pool, l->c, &u, local.s, domain,
+                            rq->sender.s ? rq->sender.s : "", messfd, outfd);
+        close(messfd);
+    }
+    local_user_free(&u);
+    bstr_free(&local);
+    return pid;
+}
+
 static void
 start(struct loop *l, const struct spawn_request *rq)
 {
@@ -360,7 +482,14 @@ start(struct loop *l, const struct spawn_request *rq)
         refuse(l, rq, RS_LSPAWN_PIPE);
         return;
     }
-    pid = fork();
+    pid = l->pool ? to_worker(l, rq, pfd[1]) : -1;
+    if (pid == 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return; /* reported */
+    }
+    if (pid == -1)
+        pid = fork();
     if (pid == -1) {
         close(pfd[0]);
         close(pfd[1]);
@@ -376,7 +505,9 @@ start(struct loop *l, const struct spawn_request *rq)
                      rq->rcpts.s, pfd[1]);
     }
     close(pfd[1]);
-    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) == -1)
+        log_line("warning: cannot make a report pipe non-blocking: %s",
+                 strerror(errno));
     j->used = true;
     j->pid = pid;
     j->fd = pfd[0];
@@ -393,14 +524,19 @@ start(struct loop *l, const struct spawn_request *rq)
 int
 lspawn_run(const struct lspawn_conf *c, int in, int out)
 {
-    struct loop l = {c, in, out, NULL, 0, false};
+    struct loop l = {c, in, out, NULL, NULL, 0, false};
+    static struct lworkers pool;
     struct spawn_reqparser rp;
     struct pollfd *pfd;
     int sp;
     bool bad = false;
 
     l.jobs = calloc(SPAWN_JOBS_MAX, sizeof *l.jobs);
-    pfd = calloc(SPAWN_JOBS_MAX + 2, sizeof *pfd);
+    pfd = calloc(SPAWN_JOBS_MAX + LWORKERS_MAX + 2, sizeof *pfd);
+    if (c->workers) {
+        lworkers_init(&pool);
+        l.pool = &pool;
+    }
     if (!l.jobs || !pfd || (sp = childpipe_init()) == -1) {
         log_line("cannot start: %s", strerror(errno));
         free(l.jobs);
@@ -411,7 +547,7 @@ lspawn_run(const struct lspawn_conf *c, int in, int out)
     spawnproto_req_init(&rp);
 
     while ((l.in != -1 || l.njobs > 0) && !l.failed) {
-        size_t n = 0, first_job;
+        size_t n = 0, first_job, first_worker;
 
         pfd[n].fd = sp;
         pfd[n++].events = POLLIN;
@@ -423,6 +559,12 @@ lspawn_run(const struct lspawn_conf *c, int in, int out)
         for (size_t i = 0; i < SPAWN_JOBS_MAX; i++)
             if (l.jobs[i].used && l.jobs[i].fd != -1) {
                 pfd[n].fd = l.jobs[i].fd;
+                pfd[n++].events = POLLIN;
+            }
+        first_worker = n;
+        for (size_t i = 0; l.pool && i < LWORKERS_MAX; i++)
+            if (l.pool->w[i].fd != -1) {
+                pfd[n].fd = l.pool->w[i].fd;
                 pfd[n++].events = POLLIN;
             }
         if (poll(pfd, n, -1) == -1) {
@@ -438,6 +580,11 @@ lspawn_run(const struct lspawn_conf *c, int in, int out)
                         drain(&l.jobs[i]);
                         break;
                     }
+        /* a worker's answer before reaping: a worker that leaves after
+         * its last delivery has answered before it exits */
+        for (size_t k = first_worker; k < n; k++)
+            if (pfd[k].revents)
+                worker_answer(&l, pfd[k].fd);
         if (pfd[0].revents) {
             childpipe_drain(sp);
         }
@@ -476,6 +623,8 @@ lspawn_run(const struct lspawn_conf *c, int in, int out)
             }
         }
     }
+    if (l.pool)
+        lworkers_close(l.pool);
     /* qmail-send gone (l.failed) leaves jobs running: their output is
      * nobody's now */
     for (size_t i = 0; i < SPAWN_JOBS_MAX; i++)

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "bstr.h"
+#include "result.h"
 #include "users.h"
 
 #define SPAWN_JOBS_MAX 1000 /* far above any concurrencylocal */
@@ -28,6 +29,7 @@
 struct lspawn_conf {
     const char *defaultdelivery;
     const char *qmail_local; /* $QMAILLOCAL, or NULL: no exec */
+    bool workers;            /* per-user workers (lworker.h) */
     struct users_conf users;
 };
 
@@ -44,7 +46,21 @@ void capture_free(struct capture *c);
 int capture_add(struct capture *c, const char *p, size_t n) WUR;
 int capture_text(const struct capture *c, struct bstr *out) WUR;
 
+/* Why lspawn_prepare failed: a result reason and up to two arguments. */
+struct lspawn_err {
+    enum result_reason r;
+    size_t nargs;
+    char buf[2][256];
+};
+
 int lspawn_run(const struct lspawn_conf *c, int in, int out);
+int lspawn_prepare(const struct lspawn_conf *c, unsigned long long msgid,
+                   const char *rcpt, int *messfd, struct local_user *u,
+                   struct bstr *local, const char **domain,
+                   struct lspawn_err *err) WUR;
+const char *const *lspawn_err_args(const struct lspawn_err *err,
+                                   const char **v);
+void lspawn_reset_signals(void);
 void lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
                   const char *sender, const char *rcpt, int outfd)
     __attribute__((noreturn));

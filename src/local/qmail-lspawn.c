@@ -60,6 +60,10 @@ main(int argc, char **argv)
     c.qmail_local = getenv("QMAILLOCAL");
     if (c.qmail_local && !*c.qmail_local)
         c.qmail_local = NULL;
+    /* per-user workers (lworker.h) unless an external qmail-local is run
+     * or LSPAWNWORKERS=0 asks for a fork per delivery */
+    c.workers = !c.qmail_local && !(getenv("LSPAWNWORKERS") &&
+                                    strcmp(getenv("LSPAWNWORKERS"), "0") == 0);
     c.users.ops = &users_system;
     c.users.cdb = cdb.s;
     c.users.aliashome = alias.s;
