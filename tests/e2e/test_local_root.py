@@ -42,7 +42,7 @@ class TestRootMode(sp.SpawnCase):
         os.environ.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         if "/usr/sbin" not in os.environ["PATH"]:
             os.environ["PATH"] += ":/usr/sbin:/sbin"
-        for name, owned in (("joe", True), ("bad", False), ("nohome", None)):
+        for name, owned in (("joe", True), ("ann", True), ("bad", False), ("nohome", None)):
             user = PREFIX + name
             home = os.path.join(cls.tmp, user)
             userdel(user)
@@ -141,6 +141,29 @@ class TestRootMode(sp.SpawnCase):
         self.assertEqual(len(new), 1)
         st = os.stat(os.path.join(home, "Maildir", "new", new[0]))
         self.assertEqual((st.st_uid, st.st_gid), (pw.pw_uid, pw.pw_gid))
+
+    def test_workers_never_serve_another_uid(self):
+        # deliveries for two users in one qmail-lspawn, alternating: each
+        # runs as its own user, and each user's worker serves only them
+        names = ["joe", "ann"]
+        for n in names:
+            user, home = self.users[n], self.user_home(n)
+            self.write_as(user, os.path.join(home, ".qmail"),
+                          "|echo $(id -u) $PPID >> seen\n")
+        reqs = b"".join(sp.request(s, self.message(), "", self.users[names[s % 2]] + "@" + HOST)
+                        for s in range(6))
+        reps, code, err, _ = self.spawn(reqs)
+        self.assertEqual(code, 0, err)
+        self.assertTrue(all(r[2] == "K" for r in reps.values()), reps)
+        pids = {}
+        for n in names:
+            pw = pwd.getpwnam(self.users[n])
+            with open(os.path.join(self.user_home(n), "seen")) as f:
+                lines = [l.split() for l in f.read().splitlines()]
+            self.assertEqual(len(lines), 3)
+            self.assertEqual({l[0] for l in lines}, {str(pw.pw_uid)})
+            pids[n] = {l[1] for l in lines}
+        self.assertFalse(pids[names[0]] & pids[names[1]], pids)
 
     def test_extension_of_a_passwd_user(self):
         user = self.users["joe"]
