@@ -55,6 +55,10 @@ deadline_wait(int fd, short events, long long deadline)
 {
     struct pollfd p;
 
+    if (fd < 0) {
+        errno = EBADF; /* poll would skip it: a wait with no end */
+        return -1;
+    }
     p.fd = fd;
     p.events = events;
     for (;;) {

@@ -41,7 +41,8 @@ int deadline_ms(long long deadline, int *ms) DEADLINE_WUR;
 /*
  * deadline_wait - poll fd for events (POLLIN, POLLOUT) until deadline.
  * 0 when fd is ready (or in error, or hung up: the next read or write
- * says which); -1 with errno ETIMEDOUT at the deadline, or poll's errno.
+ * says which); -1 with errno ETIMEDOUT at the deadline, EBADF for a
+ * negative fd (which poll would ignore), or poll's errno.
  */
 int deadline_wait(int fd, short events, long long deadline) DEADLINE_WUR;
 

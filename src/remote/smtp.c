@@ -108,41 +108,17 @@ smtp_flush(struct smtp *s)
     return 0;
 }
 
-/*
- * smtp_read - flush, then read one reply into s->rep.  Returns its code;
- * -1 when the connection failed (s->err: errno, 0 at end of file) or the
- * reply was not one (s->bad says why).  The whole reply must come within
- * the timeout, not each read: a server trickling a byte at a time cannot
- * hold a delivery for longer.
- */
-int
-smtp_read(struct smtp *s)
+/* read_reply - the next reply into s->rep (see smtp_read). */
+static int
+read_reply(struct smtp *s)
 {
-    long long deadline;
-    int saved = s->in.timeout_ms;
-
-    if (smtp_flush(s) == -1)
-        return -1;
-    reply_reset(&s->rep);
-    deadline = saved < 0 ? -1 : datetime_mono_ms() + saved;
     for (;;) {
         size_t used;
         int ev;
 
         if (iob_buffered(&s->in) == 0) {
-            ssize_t r;
+            ssize_t r = iob_fill(&s->in);
 
-            if (deadline != -1) {
-                long long left = deadline - datetime_mono_ms();
-
-                if (left <= 0) {
-                    s->err = ETIMEDOUT;
-                    return -1;
-                }
-                s->in.timeout_ms = (int)left;
-            }
-            r = iob_fill(&s->in);
-            s->in.timeout_ms = saved;
             if (r <= 0) {
                 s->err = r == 0 ? 0 : errno;
                 return -1;
@@ -162,6 +138,27 @@ smtp_read(struct smtp *s)
             return -1;
         }
     }
+}
+
+/*
+ * smtp_read - flush, then read one reply into s->rep.  Returns its code;
+ * -1 when the connection failed (s->err: errno, 0 at end of file) or the
+ * reply was not one (s->bad says why).  The whole reply must come within
+ * the timeout, not each read: a server trickling a byte at a time cannot
+ * hold a delivery for longer.
+ */
+int
+smtp_read(struct smtp *s)
+{
+    int r;
+
+    if (smtp_flush(s) == -1)
+        return -1;
+    reply_reset(&s->rep);
+    iob_setdeadline(&s->in, deadline_in(s->in.timeout_ms));
+    r = read_reply(s);
+    iob_setdeadline(&s->in, DEADLINE_NONE);
+    return r;
 }
 
 /* keyword - whether line starts with word, then ends or has a blank. */

@@ -323,6 +323,29 @@ t_write_all_until(void)
     close(sv[0]);
 }
 
+/* Descriptors that are no descriptors: an error, never a wait. */
+static void
+t_bad_fd(void)
+{
+    char c;
+    int p[2];
+    long long t0 = datetime_mono_ms();
+
+    errno = 0;
+    CHECK_INT(deadline_wait(-1, POLLIN, DEADLINE_NONE), -1);
+    CHECK_INT(errno, EBADF);
+    /* a closed one: poll says POLLNVAL at once, the read says EBADF */
+    CHECK(pipe(p) == 0);
+    close(p[0]);
+    close(p[1]);
+    errno = 0;
+    CHECK_INT(deadline_read(p[0], &c, 1, DEADLINE_NONE), -1);
+    CHECK_INT(errno, EBADF);
+    CHECK_INT(write_all_until(-1, "x", 1, DEADLINE_NONE), -1);
+    CHECK_INT(errno, EBADF);
+    CHECK(datetime_mono_ms() - t0 < 100);
+}
+
 static const struct test_case cases[] = {
     {"in_and_ms", t_in_and_ms},
     {"past", t_past},
@@ -333,6 +356,7 @@ static const struct test_case cases[] = {
     {"connect_refused", t_connect_refused},
     {"connect_timeout", t_connect_timeout},
     {"write_all_until", t_write_all_until},
+    {"bad_fd", t_bad_fd},
 };
 
 TEST_MAIN(cases)
