@@ -430,14 +430,14 @@ reply_end(const char *r, const char *end)
     return end;
 }
 
-/* reply_esc - the RFC 3463 code after the reply's number, if it has one
- * of the reply's class. */
+/* reply_esc - the RFC 3463 code after the number of the reply line at
+ * [r, end), if it has one of the reply's class ("550 5.1.1 ..."). */
 static void
 reply_esc(const char *r, const char *end, char code[16])
 {
     const char *p = r + 4, *q = p;
 
-    if (end - r < 10 || r[3] != ' ' || (r[0] != '4' && r[0] != '5') ||
+    if (end - r < 9 || r[3] != ' ' || (r[0] != '4' && r[0] != '5') ||
         *p != r[0])
         return;
     while (q < end && q - p < 12 && ((*q >= '0' && *q <= '9') || *q == '.'))
@@ -462,10 +462,14 @@ result_parse(const char *t, size_t n, struct result_view *v)
     last_esc(t, n, v->esc);
     v->said = said_start(t, end);
     if (v->said) {
-        const char *e = reply_end(v->said, end);
+        const char *e = reply_end(v->said, end), *last = e;
 
         v->saidlen = (size_t)(e - v->said);
-        reply_esc(v->said, end, v->esc);
+        /* the code on the reply's last line (RFC 3463 §2 puts it on
+         * every line; the last one ends the reply) */
+        while (last > v->said && last[-1] != '\n')
+            last--;
+        reply_esc(last, e, v->esc);
     }
     sp = memchr(t, ' ', n);
     if (sp && ipaddr_scan(t, (size_t)(sp - t), &v->ip))

@@ -396,7 +396,7 @@ t_parse(void)
     result_parse(multi, sizeof multi - 1, &v);
     CHECK(!v.has_ip); /* "Connected" is no address */
     CHECK_INT(v.saidlen, strlen("553-first\n553 5.7.1 second"));
-    CHECK_STR(v.esc, ""); /* the code is on the last line only */
+    CHECK_STR(v.esc, "5.7.1"); /* the last line's: it ends the reply */
 
     result_parse(local, sizeof local - 1, &v);
     CHECK_STR(v.esc, "5.1.1");
@@ -433,6 +433,14 @@ t_parse(void)
             if (!CHECK_STR(v.esc, ""))
                 printf("    %s\n", bad[i]);
         }
+        result_parse("Remote host said: 550 5.1.1", 27, &v);
+        CHECK_STR(v.esc, "5.1.1");
+        result_parse("Remote host said: 550 5.1.1\n", 28, &v);
+        CHECK_STR(v.esc, "5.1.1");
+        result_parse("Remote host said: 550-5.1.1 a\n550 5.1.2 b\nGiving up "
+                     "(#4.4.1)\n",
+                     61, &v);
+        CHECK_STR(v.esc, "5.1.2");
         result_parse("(#5.1.10)", 9, &v);
         CHECK_STR(v.esc, "5.1.10");
         result_parse("(#4.123.123)", 12, &v);
