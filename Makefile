@@ -202,9 +202,13 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) scripts/demo run
 
+# The bench's root-mode instance (qmail's uids, the setuid qmail-queue) needs
+# programs built for its QMAIL_HOME, which bench/run points at each instance.
+BENCH_ROOT_HOME := /var/tmp/qng-bench-root
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@B=$(B) bench/run
+	@$(MAKE) --no-print-directory B=$(B)-rootbench QMAIL_HOME=$(BENCH_ROOT_HOME) all
+	@B=$(B) BENCH_ROOT_BUILD=$(B)-rootbench BENCH_ROOT_HOME=$(BENCH_ROOT_HOME) bench/run
 
 # Where make install puts what is not under QMAIL_HOME.  man pages go
 # where man(1) looks (and into QMAIL_HOME/man, qmail's tree); systemd
