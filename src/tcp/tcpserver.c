@@ -49,6 +49,7 @@
 #include "outcome.h"
 #include "pool.h"
 #include "priv.h"
+#include "writeall.h"
 
 #define ACCEPT_BATCH 64   /* accepts per poll wake-up before reaping again */
 #define BACKOFF_MS 100    /* pause after EMFILE, ENOBUFS, fork failure */
@@ -497,14 +498,8 @@ print_port(unsigned port)
     size_t n = fmt_ull(buf, port);
 
     buf[n++] = '\n';
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(1, buf + off, n - off);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            log_die_sys(EXIT_TEMP, "unable to print the port");
-        off += (size_t)w;
-    }
+    if (write_all(1, buf, n) == -1)
+        log_die_sys(EXIT_TEMP, "unable to print the port");
 }
 
 int
