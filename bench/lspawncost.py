@@ -18,9 +18,10 @@ flight, in these variants, interleaved round by round:
 Every delivery in fork and exec is a real one into a Maildir, checked at
 the end.  The Maildir is on tmpfs (/dev/shm) unless LSPAWNCOST_DISK=1,
 so that fsync does not hide the process costs.  Figures: wall time per
-delivery (one at a time), deliveries per second (10 in flight), and CPU
-per delivery of qmail-lspawn and everything it started (from
-RUSAGE_CHILDREN, so the driver itself is not counted).
+delivery (one at a time), deliveries per second (10 in flight), CPU per
+delivery of qmail-lspawn and everything it started (from RUSAGE_CHILDREN,
+so the driver itself is not counted), and the fastest single delivery
+from request to report (on a busy machine the closest to an idle one's).
 
 Usage: QNG_BUILD=build bench/lspawncost.py [deliveries per round] [rounds]
 LSPAWNCOST_ROOT=1 (as root): a root-mode tree, each delivery switching
@@ -131,7 +132,8 @@ def env_for(setup, variant):
 def run(setup, variant, n, inflight):
     """n deliveries through one qmail-lspawn, at most inflight at once.
     Returns (wall seconds, CPU seconds of qmail-lspawn and its children,
-    the final codes seen)."""
+    the final codes seen, the fastest delivery's seconds from request to
+    report)."""
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     p = subprocess.Popen([os.path.join(qng.BIN, "qmail-lspawn"), "./Maildir/"],
@@ -141,11 +143,15 @@ def run(setup, variant, n, inflight):
     sent = done = 0
     buf = b""
     free = list(range(inflight))
+    t_req = {}
+    fastest = float("inf")
     deadline = time.monotonic() + TIMEOUT
     try:
         while done < n:
             while free and sent < n:
-                p.stdin.write(request(free.pop(), setup.msgid, "joe@" + HOST))
+                slot = free.pop()
+                p.stdin.write(request(slot, setup.msgid, "joe@" + HOST))
+                t_req[slot] = time.monotonic()
                 sent += 1
             p.stdin.flush()
             left = deadline - time.monotonic()
@@ -164,6 +170,7 @@ def run(setup, variant, n, inflight):
                 slot, _rcpt, final = recs[:3]
                 recs = recs[3:]
                 finals[final[:1]] = finals.get(final[:1], 0) + 1
+                fastest = min(fastest, time.monotonic() - t_req[int(slot)])
                 free.append(int(slot))
                 done += 1
             buf = b"\0".join(recs)
@@ -174,7 +181,7 @@ def run(setup, variant, n, inflight):
     wall = time.monotonic() - t0
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
-    return wall, cpu, finals
+    return wall, cpu, finals, fastest
 
 
 def main():
@@ -191,12 +198,12 @@ def main():
         for _ in range(rounds):
             for v in VARIANTS:
                 for k in (1, INFLIGHT):
-                    wall, cpu, finals = run(setup, v, n, k)
+                    wall, cpu, finals, fastest = run(setup, v, n, k)
                     want = b"Z" if v == "fork-fail" else b"K"
                     if finals != {want: n}:
                         raise RuntimeError("%s: reports %r, expected %d %s"
                                            % (v, finals, n, want))
-                    res[(v, k)].append((wall, cpu))
+                    res[(v, k)].append((wall, cpu, fastest))
         delivered = setup.new_count() - before
         want = 2 * 2 * rounds * n
         if delivered != want:
@@ -208,17 +215,18 @@ def main():
              "root mode (qmail-setup -r; deliveries as nobody)" if ROOTMODE else
              "single-user instance owned by nobody, started as root" if qng.IS_ROOT else
              "as uid %d" % os.getuid()))
-    print("%-10s %14s %14s %16s" % ("variant", "us/delivery", "deliveries/s",
-                                    "CPU us/delivery"))
-    print("%-10s %14s %14s %16s" % ("", "(1 at a time)", "(%d at once)" % INFLIGHT,
-                                    "(1 at a time)"))
+    print("%-10s %14s %14s %16s %12s" % ("variant", "us/delivery", "deliveries/s",
+                                         "CPU us/delivery", "fastest us"))
+    print("%-10s %14s %14s %16s %12s" % ("", "(1 at a time)", "(%d at once)" % INFLIGHT,
+                                         "(1 at a time)", "(1 at a time)"))
     for v in VARIANTS:
         one = res[(v, 1)]
         par = res[(v, INFLIGHT)]
-        print("%-10s %14.0f %14.0f %16.0f" % (
-            v, statistics.median(w for w, _ in one) / n * 1e6,
-            statistics.median(n / w for w, _ in par),
-            statistics.median(c for _, c in one) / n * 1e6))
+        print("%-10s %14.0f %14.0f %16.0f %12.0f" % (
+            v, statistics.median(r[0] for r in one) / n * 1e6,
+            statistics.median(n / r[0] for r in par),
+            statistics.median(r[1] for r in one) / n * 1e6,
+            min(r[2] for r in one) * 1e6))
     return 0
 
 
