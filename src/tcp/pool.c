@@ -41,12 +41,22 @@ pool_init(struct pool *p, unsigned long uses, const struct conn_conf *cf,
     return worker_conf_pack(&p->conf, cf, uses);
 }
 
+/* The worker is gone or going: no more connections for it.  A connection
+ * it never took stays pending, for pool_orphan. */
 static void
 drop(struct pool_worker *w)
 {
     if (w->fd != -1)
         close(w->fd);
     w->fd = -1;
+}
+
+static void
+taken(struct pool_worker *w)
+{
+    if (w->pending != -1)
+        close(w->pending);
+    w->pending = -1;
 }
 
 static void __attribute__((noreturn))
@@ -130,6 +140,7 @@ spawn(struct pool *p)
     w->pid = pid;
     w->fd = sp[0];
     w->busy = false;
+    w->pending = -1;
     return (ssize_t)p->n++;
 }
 
@@ -171,8 +182,14 @@ pool_take(struct pool *p, int fd, const struct sockaddr *peer,
         if (i == -1 && (i = spawn(p)) == -1)
             return p->off ? 0 : -1;
         if (handover(&p->w[i], fd, peer, peerlen) == 0) {
-            p->w[i].busy = true;
-            return p->w[i].pid;
+            struct pool_worker *w = &p->w[i];
+
+            w->busy = true;
+            /* kept until it says "a": it may die before it takes it */
+            w->pending = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+            memcpy(&w->peer, peer, peerlen);
+            w->peerlen = peerlen;
+            return w->pid;
         }
         /* it exited (its count reached) or cannot take more: next one */
         drop(&p->w[i]);
@@ -211,7 +228,11 @@ pool_event(struct pool *p, int fd, pid_t *pid, int *code)
         n = recv(fd, pkt, sizeof pkt, MSG_DONTWAIT);
         if (n == -1 && (errno == EAGAIN || errno == EINTR))
             return 0;
-        if (n == 3 && pkt[0] == 'e' && w->busy) {
+        if (n == 1 && pkt[0] == 'a' && w->busy) {
+            taken(w);
+            return 0;
+        }
+        if (n == 3 && pkt[0] == 'e' && w->busy && w->pending == -1) {
             w->busy = false;
             *pid = w->pid;
             *code = pkt[1];
@@ -234,6 +255,30 @@ pool_forget(struct pool *p, pid_t pid)
             drop(&p->w[i]);
 }
 
+/*
+ * pool_orphan - a connection handed to a worker that went away before it
+ * took it: returns its socket (ours now) with the worker's *pid and the
+ * peer, or -1 when there is none.  Call until -1 after dropping workers.
+ */
+int
+pool_orphan(struct pool *p, pid_t *pid, struct sockaddr_storage *peer,
+            socklen_t *peerlen)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        struct pool_worker *w = &p->w[i];
+        int fd = w->pending;
+
+        if (w->fd != -1 || fd == -1)
+            continue;
+        w->pending = -1;
+        *pid = w->pid;
+        memcpy(peer, &w->peer, sizeof *peer);
+        *peerlen = w->peerlen;
+        return fd;
+    }
+    return -1;
+}
+
 /* pool_compact - remove the dropped workers from the table. */
 void
 pool_compact(struct pool *p)
@@ -241,7 +286,7 @@ pool_compact(struct pool *p)
     size_t k = 0;
 
     for (size_t i = 0; i < p->n; i++)
-        if (p->w[i].fd != -1)
+        if (p->w[i].fd != -1 || p->w[i].pending != -1)
             p->w[k++] = p->w[i];
     p->n = k;
 }

@@ -28,6 +28,12 @@ struct pool_worker {
     pid_t pid;
     int fd;    /* -1: gone, removed at the next pool_compact */
     bool busy;
+    /* a connection handed over but not yet acknowledged: our copy of its
+     * socket and the peer, to give it to another worker should this one
+     * die before taking it (pool_orphan) */
+    int pending;
+    struct sockaddr_storage peer;
+    socklen_t peerlen;
 };
 
 struct pool {
@@ -47,6 +53,8 @@ pid_t pool_take(struct pool *p, int fd, const struct sockaddr *peer,
 size_t pool_pollfds(const struct pool *p, struct pollfd *out);
 int pool_event(struct pool *p, int fd, pid_t *pid, int *code);
 void pool_forget(struct pool *p, pid_t pid);
+int pool_orphan(struct pool *p, pid_t *pid, struct sockaddr_storage *peer,
+                socklen_t *peerlen);
 void pool_compact(struct pool *p);
 
 #endif

@@ -356,6 +356,28 @@ worker_event(struct server *sv, int fd)
     status(sv);
 }
 
+static int serve(struct server *sv, int fd, const struct sockaddr_storage *ss,
+                 socklen_t sslen);
+
+/*
+ * Connections handed to workers that died before taking them: counted
+ * under the dead worker, never served.  They go to another worker.
+ */
+static void
+orphans(struct server *sv)
+{
+    struct sockaddr_storage peer;
+    socklen_t len;
+    pid_t pid;
+    int fd;
+
+    while ((fd = pool_orphan(&sv->pool, &pid, &peer, &len)) != -1) {
+        conntab_remove(&sv->tab, pid, NULL);
+        if (serve(sv, fd, &peer, len) == -1)
+            return; /* serve closed it: the client sees the connection end */
+    }
+}
+
 static void
 signals(struct server *sv)
 {
@@ -585,6 +607,7 @@ main(int argc, char **argv)
                 worker_event(&sv, p[k].fd);
         if (p[0].revents)
             signals(&sv);
+        orphans(&sv);
         pool_compact(&sv.pool);
         if (listening && p[1].revents)
             accept_some(&sv);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,8 +28,27 @@
 #include "log.h"
 #include "worker.h"
 
+/* The options a worker needs, as the "c" packet names them. */
+enum kind { K_STR, K_BOOL, K_UNSIGNED, K_INT };
+#define F(name, kind, max) {#name, kind, max, offsetof(struct conn_conf, name)}
+static const struct field {
+    const char *name;
+    enum kind kind;
+    unsigned long max;
+    size_t off;
+} fields[] = {
+    F(rules, K_STR, 0),          F(rules_optional, K_BOOL, 1),
+    F(lookup_host, K_BOOL, 1),   F(paranoid, K_BOOL, 1),
+    F(ident, K_BOOL, 1),         F(ident_timeout, K_UNSIGNED, 3600),
+    F(localhost_fixed, K_BOOL, 1), F(localhost, K_STR, 0),
+    F(banner, K_STR, 0),         F(nodelay, K_BOOL, 1),
+    F(killopts, K_BOOL, 1),      F(verbosity, K_INT, CONN_VERBOSE),
+};
+#undef F
+#define NFIELDS (sizeof fields / sizeof fields[0])
+
 static int
-put_field(struct bstr *out, const char *name, const char *value)
+put(struct bstr *out, const char *name, const char *value)
 {
     if (!value)
         return 0;
@@ -44,7 +64,7 @@ put_ulong(struct bstr *out, const char *name, unsigned long u)
     char buf[FMT_ULONG];
 
     buf[fmt_ull(buf, u)] = '\0';
-    return put_field(out, name, buf);
+    return put(out, name, buf);
 }
 
 /*
@@ -56,21 +76,30 @@ int
 worker_conf_pack(struct bstr *out, const struct conn_conf *cf,
                  unsigned long uses)
 {
+    const char *base = (const char *)cf;
+
     bstr_truncate(out, 0);
-    if (bstr_catb(out, "c", 1) == -1 ||
-        put_field(out, "rules", cf->rules) == -1 ||
-        put_ulong(out, "rules_optional", cf->rules_optional) == -1 ||
-        put_ulong(out, "lookup_host", cf->lookup_host) == -1 ||
-        put_ulong(out, "paranoid", cf->paranoid) == -1 ||
-        put_ulong(out, "ident", cf->ident) == -1 ||
-        put_ulong(out, "ident_timeout", cf->ident_timeout) == -1 ||
-        put_ulong(out, "localhost_fixed", cf->localhost_fixed) == -1 ||
-        put_field(out, "localhost", cf->localhost) == -1 ||
-        put_field(out, "banner", cf->banner) == -1 ||
-        put_ulong(out, "nodelay", cf->nodelay) == -1 ||
-        put_ulong(out, "killopts", cf->killopts) == -1 ||
-        put_ulong(out, "verbosity", (unsigned long)cf->verbosity) == -1 ||
-        put_ulong(out, "uses", uses) == -1)
+    if (bstr_catb(out, "c", 1) == -1)
+        return -1;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const struct field *f = &fields[i];
+        const void *at = base + f->off;
+        int r;
+
+        switch (f->kind) {
+        case K_STR: r = put(out, f->name, *(const char *const *)at); break;
+        case K_BOOL: r = put_ulong(out, f->name, *(const bool *)at); break;
+        case K_UNSIGNED:
+            r = put_ulong(out, f->name, *(const unsigned *)at);
+            break;
+        default:
+            r = put_ulong(out, f->name, (unsigned long)*(const int *)at);
+            break;
+        }
+        if (r == -1)
+            return -1;
+    }
+    if (put_ulong(out, "uses", uses) == -1)
         return -1;
     if (out->len > WORKER_MSG_MAX) {
         errno = EMSGSIZE;
@@ -80,13 +109,49 @@ worker_conf_pack(struct bstr *out, const struct conn_conf *cf,
 }
 
 static int
-field_ulong(const char *v, unsigned long max, unsigned long *u)
+number(const char *v, unsigned long max, unsigned long *u)
 {
     size_t n = strlen(v);
 
     if (n == 0 || scan_ulong(v, n, u) != n || *u > max) {
         errno = EPROTO;
         return -1;
+    }
+    return 0;
+}
+
+/* One NAME=value of the packet into cf (or *uses); unknown: skipped. */
+static int
+set(struct conn_conf *cf, unsigned long *uses, const char *name, char *v)
+{
+    char *base = (char *)cf;
+    unsigned long u;
+
+    if (strcmp(name, "uses") == 0) {
+        if (number(v, ULONG_MAX, &u) == -1)
+            return -1;
+        *uses = u ? u : 1;
+        return 0;
+    }
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const struct field *f = &fields[i];
+        void *at = base + f->off;
+
+        if (strcmp(name, f->name) != 0)
+            continue;
+        if (f->kind == K_STR) {
+            *(char **)at = v;
+            return 0;
+        }
+        if (number(v, f->max, &u) == -1)
+            return -1;
+        if (f->kind == K_BOOL)
+            *(bool *)at = u;
+        else if (f->kind == K_UNSIGNED)
+            *(unsigned *)at = (unsigned)u;
+        else
+            *(int *)at = (int)u;
+        return 0;
     }
     return 0;
 }
@@ -111,8 +176,6 @@ worker_conf_unpack(char *p, size_t len, struct conn_conf *cf,
     }
     while (pos < len) {
         char *name = p + pos, *v = strchr(name, '=');
-        unsigned long u = 0;
-        int r = 0;
 
         pos += strlen(name) + 1;
         if (!v) {
@@ -120,43 +183,7 @@ worker_conf_unpack(char *p, size_t len, struct conn_conf *cf,
             return -1;
         }
         *v++ = '\0';
-        if (strcmp(name, "rules") == 0)
-            cf->rules = v;
-        else if (strcmp(name, "localhost") == 0)
-            cf->localhost = v;
-        else if (strcmp(name, "banner") == 0)
-            cf->banner = v;
-        else if (strcmp(name, "rules_optional") == 0 &&
-                 (r = field_ulong(v, 1, &u)) == 0)
-            cf->rules_optional = u;
-        else if (strcmp(name, "lookup_host") == 0 &&
-                 (r = field_ulong(v, 1, &u)) == 0)
-            cf->lookup_host = u;
-        else if (strcmp(name, "paranoid") == 0 &&
-                 (r = field_ulong(v, 1, &u)) == 0)
-            cf->paranoid = u;
-        else if (strcmp(name, "ident") == 0 &&
-                 (r = field_ulong(v, 1, &u)) == 0)
-            cf->ident = u;
-        else if (strcmp(name, "ident_timeout") == 0 &&
-                 (r = field_ulong(v, 3600, &u)) == 0)
-            cf->ident_timeout = (unsigned)u;
-        else if (strcmp(name, "localhost_fixed") == 0 &&
-                 (r = field_ulong(v, 1, &u)) == 0)
-            cf->localhost_fixed = u;
-        else if (strcmp(name, "nodelay") == 0 &&
-                 (r = field_ulong(v, 1, &u)) == 0)
-            cf->nodelay = u;
-        else if (strcmp(name, "killopts") == 0 &&
-                 (r = field_ulong(v, 1, &u)) == 0)
-            cf->killopts = u;
-        else if (strcmp(name, "verbosity") == 0 &&
-                 (r = field_ulong(v, CONN_VERBOSE, &u)) == 0)
-            cf->verbosity = (int)u;
-        else if (strcmp(name, "uses") == 0 &&
-                 (r = field_ulong(v, ULONG_MAX, &u)) == 0)
-            *uses = u ? u : 1;
-        if (r == -1)
+        if (set(cf, uses, name, v) == -1)
             return -1;
     }
     return 0;
@@ -254,6 +281,10 @@ worker_next(struct worker *w)
             return -1;
         }
         memcpy(&ss, pkt + 1, (size_t)n - 1);
+        if (send(w->fd, "a", 1, MSG_NOSIGNAL) == -1) {
+            close(fd);
+            return -1;
+        }
         if (envsave_restore(w->env0) == -1)
             return -1;
         me = log_prog();

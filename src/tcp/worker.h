@@ -17,6 +17,10 @@
  *   tcpserver -> worker  "n" SOCKADDR       a connection: the peer's
  *                                           address; the socket rides
  *                                           along as SCM_RIGHTS
+ *   worker -> tcpserver  "a"                taken (until then tcpserver
+ *                                           keeps a copy of the socket
+ *                                           and gives it to another
+ *                                           worker if this one dies)
  *   worker -> tcpserver  "e" CODE MORE      that connection's session
  *                                           ended with exit code CODE;
  *                                           MORE is '1' when the worker

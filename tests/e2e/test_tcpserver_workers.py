@@ -204,6 +204,27 @@ class TestWorkers(WorkerCase):
         env2, _ = self.session()
         self.assertNotEqual(env2["PID"], str(pid))
 
+    def test_connection_to_a_worker_that_dies_before_taking_it(self):
+        # the only worker is stopped, then killed with a connection waiting
+        # in its socket: tcpserver kept a copy and gives it to a new worker
+        self.serve(["-W", "100", "-c", "1"])
+        env, _ = self.session()
+        pid = int(env["PID"])
+        os.kill(pid, signal.SIGSTOP)
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGKILL)
+        buf = b""
+        while not buf.endswith(b"\n.\n"):
+            chunk = s.recv(65536)
+            self.assertTrue(chunk, "the connection was lost with its worker; log:\n" + self.log())
+            buf += chunk
+        self.assertNotIn(b"PID=%d\n" % pid, buf)
+        self.assertIn(b"TCPREMOTEIP=127.0.0.1", buf)
+        s.sendall(b"done 0\n")
+        self.assertEqual(s.recv(1), b"")
+        s.close()
+
     def test_concurrency_limit(self):
         self.serve(["-W", "100", "-c", "3"])
         held = [self.session(keep=True) for _ in range(3)]
