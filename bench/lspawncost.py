@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: ISC
 """bench/lspawncost.py - what exec'ing qmail-local per delivery would cost.
 
-qmail-lspawn runs qmail-local's code in the child it forks for each
-delivery; with $QMAILLOCAL naming a program it execs that instead (the
-qmail-1.03 layout).  This drives the real qmail-lspawn through the spawn
-protocol (src/lib/spawnproto.h), one delivery at a time and with 10 in
-flight, in these variants, interleaved round by round:
+qmail-lspawn hands each delivery to a per-user worker (src/local/
+lworker.h) that runs qmail-local's code delivery after delivery; with
+LSPAWNWORKERS=0 it forks a child per delivery that runs that code; with
+$QMAILLOCAL naming a program it forks and execs that (the qmail-1.03
+layout).  This drives the real qmail-lspawn through the spawn protocol
+(src/lib/spawnproto.h), one delivery at a time and with 10 in flight, in
+these variants, interleaved round by round:
 
-  fork       the default: fork, qmail-local's code in the child
+  worker     the default: a resident worker of the user, no fork
+  fork       LSPAWNWORKERS=0: fork, qmail-local's code in the child
   exec       QMAILLOCAL=BIN/qmail-local: fork + exec of qmail-local
   exec-true  QMAILLOCAL=/bin/true: fork + exec of a program that does
              nothing (the exec alone, no delivery)
@@ -20,7 +23,8 @@ the end.  The Maildir is on tmpfs (/dev/shm) unless LSPAWNCOST_DISK=1,
 so that fsync does not hide the process costs.  Figures: wall time per
 delivery (one at a time), deliveries per second (10 in flight), CPU per
 delivery of qmail-lspawn and everything it started (from RUSAGE_CHILDREN,
-so the driver itself is not counted), and the fastest single delivery
+so the driver itself is not counted, plus the workers' own from /proc
+before qmail-lspawn lets them go), and the fastest single delivery
 from request to report (on a busy machine the closest to an idle one's).
 
 Usage: QNG_BUILD=build bench/lspawncost.py [deliveries per round] [rounds]
@@ -46,7 +50,7 @@ import qng  # noqa: E402
 
 HOST = "host.test"
 MSG = b"From: a@b.test\nSubject: cost\n\n" + b"x" * 1000 + b"\n"
-VARIANTS = ("fork", "exec", "exec-true", "fork-fail")
+VARIANTS = ("worker", "fork", "exec", "exec-true", "fork-fail")
 INFLIGHT = 10
 TIMEOUT = 120
 
@@ -124,9 +128,30 @@ class Setup:
 
 def env_for(setup, variant):
     e = dict(setup.env)
-    e["QMAILLOCAL"] = {"fork": "", "exec": os.path.join(qng.BIN, "qmail-local"),
+    e["QMAILLOCAL"] = {"worker": "", "fork": "", "exec": os.path.join(qng.BIN, "qmail-local"),
                        "exec-true": "/bin/true", "fork-fail": "/nonexistent"}[variant]
+    if variant == "fork":
+        e["LSPAWNWORKERS"] = "0"
     return e
+
+
+def resident_cpu(ppid):
+    """CPU seconds of ppid's children still running (per-user workers,
+    which qmail-lspawn does not wait for when it ends, so their CPU never
+    reaches RUSAGE_CHILDREN), with what they waited for."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(st[1]) == ppid:  # fields after the name: state, ppid, ...
+            total += sum(int(x) for x in st[11:15])  # utime stime cutime cstime
+    return total / tick
 
 
 def run(setup, variant, n, inflight):
@@ -174,13 +199,14 @@ def run(setup, variant, n, inflight):
                 free.append(int(slot))
                 done += 1
             buf = b"\0".join(recs)
+        resident = resident_cpu(p.pid)
     finally:
         p.stdin.close()
         p.wait(timeout=30)
         p.stdout.close()
     wall = time.monotonic() - t0
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime) + resident
     return wall, cpu, finals, fastest
 
 
@@ -205,7 +231,7 @@ def main():
                                            % (v, finals, n, want))
                     res[(v, k)].append((wall, cpu, fastest))
         delivered = setup.new_count() - before
-        want = 2 * 2 * rounds * n
+        want = 3 * 2 * rounds * n  # worker, fork, exec deliver
         if delivered != want:
             raise RuntimeError("%d messages in the Maildir, expected %d" % (delivered, want))
     finally:
