@@ -97,8 +97,9 @@ def _group_alive(pgid):
         return False
 
 
-def make_qng_mailbox(br):
-    """A class: bench/run's Qng plus local delivery into one Maildir."""
+def make_qng_mailbox(br, mode=None):
+    """A class: bench/run's Qng plus local delivery into one Maildir
+    (mode: as bench/run's Qng; None: BENCH_QNG_MODE)."""
 
     class QngMailbox(br.Qng):
         """Qng with example.test local, box@example.test delivered into
@@ -107,7 +108,7 @@ def make_qng_mailbox(br):
         rcpt = QNG_RCPT
 
         def __init__(self, base):
-            super().__init__(base)
+            super().__init__(base, mode)
             uid, gid = owner(br)
             ctl = os.path.join(self.home, "control")
             with open(os.path.join(ctl, "locals"), "a") as f:

@@ -482,7 +482,7 @@ def workload(br, work, result, have_qng):
         return 0
     servers = []
     base = os.path.join(work, "pop3")
-    q = br.Qng(base)
+    q = br.Qng(base, mode="single")
     vpop.vpop_home(br, q.home, base)
     vpop.tool(br, q.home, ["vadddomain", DOMAIN, ""])
     users = ["u%03d@%s" % (i, DOMAIN) for i in range(nclients)]

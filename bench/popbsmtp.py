@@ -222,7 +222,7 @@ def workload(br, work, result, have_qng):
     say(br, "  median of %d rounds; logins: vchkpw as qmail-popup runs it, %d a minute from "
         "%d addresses" % (rounds, per_min, nips))
     base = os.path.join(work, "popbsmtp")
-    q = br.Qng(base)
+    q = br.Qng(base, mode="single")
     uid, gid = br.owner_ids()
     vpop.vpop_home(br, q.home, base)
     vpop.tool(br, q.home, ["vadddomain", DOMAIN, ""])

@@ -433,7 +433,7 @@ def enough_space(br, gb, base):
 
 def scale_qng(br, n, procs, k, timeout, cold):
     """Build a queue of n deferred messages and measure qmail-ng on it."""
-    QngMailbox = delivery.make_qng_mailbox(br)
+    QngMailbox = delivery.make_qng_mailbox(br, mode="single")
     uid, gid = br.owner_ids()
     gb, inodes = loop_size(n, 14)
     ok, free = enough_space(br, gb, br.TMPBASE)

@@ -63,7 +63,7 @@ def make_cert(br, work):
 
 
 def qng_server(br, base, pem):
-    q = br.Qng(base)
+    q = br.Qng(base, mode="single")
     ctl = os.path.join(q.home, "control")
     dst = os.path.join(ctl, "servercert.pem")
     with open(pem, "rb") as f, open(dst, "wb") as g:

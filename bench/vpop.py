@@ -120,7 +120,7 @@ def adduser_part(br, work, out):
     say(br, "  then %d more with the password in clear text (yescrypt and SCRAM keys made "
         "by the tool)." % nclear)
     base = os.path.join(work, "vpop-adduser")
-    q = br.Qng(base)
+    q = br.Qng(base, mode="single")
     vhome = vpop_home(br, q.home, base)
     domains = ["a%03d.test" % i for i in range(ndom)]
     t0 = time.monotonic()
@@ -341,7 +341,7 @@ def rcpt_part(br, work, out, have_qng):
     say(br, "  recipient maps built by qmail-newu; Postfix: the same addresses in "
         "virtual_mailbox_maps (hash).")
     base = os.path.join(work, "vpop-rcpt")
-    q = br.Qng(os.path.join(base, "qng"))
+    q = br.Qng(os.path.join(base, "qng"), mode="single")
     t0 = time.monotonic()
     domains, names, t_newu = rcpt_tree(br, q, os.path.join(base, "qng"), ndom, nuser)
     say(br, "  tree written in %.1f s; qmail-newu (users/cdb and %d maps): %.1f s"
@@ -456,7 +456,7 @@ def rcpt_part(br, work, out, have_qng):
 # --- 9c. delivery into 100 virtual mailboxes --------------------------------
 
 def make_servers(br, nbox):
-    QngMailbox = delivery.make_qng_mailbox(br)
+    QngMailbox = delivery.make_qng_mailbox(br, mode="single")
     PostfixMailbox = delivery.make_postfix_mailbox(br)
 
     class QngVirtual(QngMailbox):
