@@ -157,6 +157,18 @@ bstr_free(struct bstr *b)
     b->len = b->cap = 0;
 }
 
+/*
+ * bstr_wipe_free - bstr_free after zeroing every byte of the buffer, for
+ * a process that goes on to serve someone else (freed heap is reused).
+ */
+void
+bstr_wipe_free(struct bstr *b)
+{
+    if (b->s)
+        explicit_bzero(b->s, b->cap);
+    bstr_free(b);
+}
+
 /* bstr_lower - ASCII lowercase in place; other bytes are left alone. */
 void
 bstr_lower(struct bstr *b)

@@ -38,6 +38,7 @@ int bstr_vcatf(struct bstr *b, const char *fmt, va_list ap) WUR
     __attribute__((format(printf, 2, 0)));
 void bstr_truncate(struct bstr *b, size_t len);
 void bstr_free(struct bstr *b);
+void bstr_wipe_free(struct bstr *b);
 void bstr_lower(struct bstr *b);
 int bstr_equals(const struct bstr *b, const char *s);
 

@@ -581,13 +581,14 @@ txn_reset(struct smtpd_session *s)
 void
 smtpd_session_free(struct smtpd_session *s)
 {
-    bstr_free(&s->marg.addr);
-    bstr_free(&s->txn.sender);
-    bstr_free(&s->txn.rcpts);
-    bstr_free(&s->tmp);
-    bstr_free(&s->line);
-    bstr_free(&s->helo);
-    bstr_free(&s->authuser);
+    /* zeroed: the heap they go back to serves the next client */
+    bstr_wipe_free(&s->marg.addr);
+    bstr_wipe_free(&s->txn.sender);
+    bstr_wipe_free(&s->txn.rcpts);
+    bstr_wipe_free(&s->tmp);
+    bstr_wipe_free(&s->line);
+    bstr_wipe_free(&s->helo);
+    bstr_wipe_free(&s->authuser);
     smtpd_auth_free(&s->auth);
 }
 

@@ -374,6 +374,12 @@ serve_worker(struct worker *w, int argc, char **argv)
         code = finish(s, s->fate, s->how, true);
         kept = s->qq;
         smtpd_session_free(s);
+        /* nothing this client sent or was sent stays readable */
+        explicit_bzero(inbuf, sizeof inbuf);
+        explicit_bzero(outbuf, sizeof outbuf);
+        explicit_bzero(databuf, sizeof databuf);
+        explicit_bzero(kept.buf, sizeof kept.buf);
+        explicit_bzero(kept.said, sizeof kept.said);
         if (!worker_done(w, code)) {
             qq_end(&kept);
             _exit(code);

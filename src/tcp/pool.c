@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "datetime.h"
+#include "deadline.h"
 #include "fdpass.h"
 #include "fmt.h"
 #include "grow.h"
@@ -77,29 +77,11 @@ child(struct pool *p, int fd)
 static bool
 hello(int fd)
 {
-    long long until = datetime_mono_ms() + POOL_HELLO_MS;
     char buf[16];
+    ssize_t n = deadline_read(fd, buf, sizeof buf, deadline_in(POOL_HELLO_MS));
 
-    for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        long long left = until - datetime_mono_ms();
-        ssize_t n;
-
-        if (left <= 0)
-            return false;
-        if (poll(&pf, 1, (int)left) == -1) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        if (!pf.revents)
-            continue;
-        n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n == -1 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        return n == (ssize_t)sizeof WORKER_HELLO - 1 &&
-               memcmp(buf, WORKER_HELLO, (size_t)n) == 0;
-    }
+    return n == (ssize_t)sizeof WORKER_HELLO - 1 &&
+           memcmp(buf, WORKER_HELLO, (size_t)n) == 0;
 }
 
 /*
