@@ -290,6 +290,6 @@ main(void)
     }
     slog("status: exiting");
     slog_flush();
-    bstr_free(&st.ctl.line);
+    state_free(&st);
     return 0;
 }

@@ -7,6 +7,7 @@
  * tools' requests (sendctl.c).  The sweeps run a bounded slice per turn
  * of the main loop.  Descriptors are main()'s: none is opened here.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -193,13 +194,26 @@ job_forget(struct job *j, struct job **seen, size_t *n, size_t max)
 
 /*
  * state_free - let go of what state_init and the work since took: the
- * loaded jobs (queued or with deliveries running), the heaps, buffers
- * and parsers.  For tests, with no fsync pending (a pend points into a
- * job); qmail-send itself just exits.  Descriptors are left alone.
+ * loaded jobs (queued or with deliveries running), the heaps, buffers,
+ * parsers and the scans under way.  Only with no fsync pending (a pend
+ * points into a job): at qmail-send's exit (so a leak checker finds only
+ * real leaks), and in tests.  Descriptors are main()'s and left alone.
  */
 void
 state_free(struct send_state *st)
 {
+    if (st->todo.dir)
+        closedir(st->todo.dir);
+    st->todo.dir = NULL;
+    orphan_free(&st->orphans);
+    if (st->scan.active) {
+        qscan_free(&st->scan.info);
+        qscan_free(&st->scan.ids[0]);
+        qscan_free(&st->scan.ids[1]);
+        qscan_free(&st->scan.todo);
+        qscan_free(&st->scan.bounce);
+        st->scan.active = false;
+    }
     for (int c = 0; c < NCHAN; c++) {
         struct chan *k = &st->ch[c];
         size_t max = st->cf.spawnlimit + k->active, n = 0;
