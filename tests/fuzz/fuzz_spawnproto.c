@@ -9,8 +9,9 @@
  * every request has a slot up to 65535 and 1..SPAWN_RCPTS_MAX non-empty
  * recipients, every report a final K/Z/D and at most SPAWN_RCPTS_MAX
  * r/h/s codes; and each one re-encoded with the writers parses back to
- * the same fields (texts cut at SPAWN_TEXT_MAX).  Any broken property
- * aborts.
+ * the same fields (texts cut at SPAWN_TEXT_MAX); and the input itself
+ * as the writers' texts and sender reads back as writers() says.  Any
+ * broken property aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -184,6 +185,59 @@ rep_check(void *v)
     rep_again(&p->rep);
 }
 
+/*
+ * writers - the input as texts and addresses for the writers: a report
+ * whose recipient and final texts are the input reads back as the input
+ * cut at its first NUL and at SPAWN_TEXT_MAX; a request whose sender is
+ * the input is written only if it holds no NUL, and then reads back
+ * whole when it fits a record, or is refused by the reader (never
+ * misread) when it does not.
+ */
+static void
+writers(const char *in, size_t n)
+{
+    struct bstr out = BSTR_INIT, rc = BSTR_INIT;
+    struct spawn_repparser rp;
+    struct spawn_reqparser qp;
+    const char *nul = n ? memchr(in, '\0', n) : NULL;
+    size_t keep = cut(nul ? (size_t)(nul - in) : n), used;
+    int ev;
+
+    spawnproto_rep_init(&rp);
+    if (spawnproto_report_start(&out, 7) == 0 &&
+        spawnproto_report_rcpt(&out, 'h', in, n) == 0 &&
+        spawnproto_report_end(&out, 'D', in, n) == 0) {
+        must(spawnproto_rep_push(&rp, out.s, out.len, &used) ==
+             SPAWNPROTO_REPORT);
+        must(used == out.len && rp.rep.final == 'D');
+        must(same(&rp.rep.codes, "h", 1));
+        must(rp.rep.texts.len == keep + 1 &&
+             (keep == 0 || !memcmp(rp.rep.texts.s, in, keep)));
+        must(same(&rp.rep.text, in, keep));
+    }
+    spawnproto_rep_free(&rp);
+
+    bstr_truncate(&out, 0);
+    spawnproto_req_init(&qp);
+    if (bstr_catb(&rc, "r@x", 4) == 0) {
+        int r = spawnproto_request(&out, 1, 2, in, n, &rc, 1);
+
+        must(!nul || r == -1);
+        if (r == 0) {
+            ev = spawnproto_req_push(&qp, out.s, out.len, &used);
+            if (n <= SPAWN_RECORD_MAX) {
+                must(ev == SPAWNPROTO_REQUEST && used == out.len);
+                must(same(&qp.req.sender, in, n));
+            } else {
+                must(ev == SPAWNPROTO_BAD);
+            }
+        }
+    }
+    spawnproto_req_free(&qp);
+    bstr_free(&rc);
+    bstr_free(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -202,5 +256,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     spawnproto_rep_init(&r);
     feed(rep_push, rep_check, &r, (const char *)data + 1, size - 1, chunk);
     spawnproto_rep_free(&r);
+    writers((const char *)data + 1, size - 1);
     return 0;
 }
