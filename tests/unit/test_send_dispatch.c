@@ -867,6 +867,80 @@ t_random_reports_keep_the_books(void)
     teardown();
 }
 
+/* control - write control/name (one line) beside the queue */
+static void
+control(const char *name, const char *line)
+{
+    char fn[256];
+    FILE *f;
+
+    snprintf(fn, sizeof fn, "../control/%s", name);
+    f = fopen(fn, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fprintf(f, "%s\n", line);
+        fclose(f);
+    }
+}
+
+static void
+t_reload_and_requests(void)
+{
+    char d[256];
+    struct req r[4];
+    struct msg *m;
+
+    snprintf(d, sizeof d, "%s/reload", harness_tmpdir());
+    CHECK(mkdir(d, 0700) == 0);
+    snprintf(d, sizeof d, "%s/reload/control", harness_tmpdir());
+    CHECK(mkdir(d, 0700) == 0);
+    setup("reload/queue", 1, 1, 1);
+    control("me", "x.test");
+    control("concurrencylocal", "50");
+    control("concurrencyremote", "3");
+    control("spawnlimit", "500");
+    /* a "reload" request on lock/sendctl, as the v* tools send it: the
+     * new settings, concurrency capped at the slots there are (8) */
+    CHECK_INT(sendctl_command(&st.ctl_ops, "reload"), 0);
+    CHECK(strstr(logged(), "status: control files reread\n") != NULL);
+    CHECK_INT(st.cf.concurrency[CHAN_LOCAL], 8);
+    CHECK_INT(st.cf.concurrency[CHAN_REMOTE], 3);
+    CHECK_INT(st.cf.spawnlimit, 8);
+    /* a file that does not parse keeps every old setting */
+    control("concurrencyremote", "5");
+    control("retryschedule", "local:x");
+    reload_conf(&st);
+    CHECK(strstr(logged(), "alert: unable to reread control/") != NULL);
+    CHECK(strstr(logged(), "keeping the old settings\n") != NULL);
+    CHECK_INT(st.cf.concurrency[CHAN_REMOTE], 3);
+    /* back in the queue directory after reading control/ */
+    CHECK(getcwd(d, sizeof d) != NULL &&
+          strcmp(d + strlen(d) - strlen("/reload/queue"), "/reload/queue") ==
+              0);
+    /* "requeue all" (SIGALRM) makes a deferred message due now */
+    m = message(1401, "s@x.test", CHAN_LOCAL, RECS("Ta@x.test"));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 4), 1);
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "s", "later", 'Z'), 0);
+    synced();
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 4), 0);
+    CHECK_INT(sendctl_command(&st.ctl_ops, "requeue all"), 0);
+    CHECK(m->flags & MSG_TOUCH(CHAN_LOCAL));
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 4), 1);
+    /* "remove" of the running message: dropped when its delivery ends */
+    CHECK_INT(sendctl_command(&st.ctl_ops, "remove 1401"), 0);
+    CHECK_INT(answer(CHAN_LOCAL, r[0].slot, "s", "later", 'Z'), 0);
+    synced();
+    turn(CHAN_LOCAL);
+    CHECK_INT(requests(CHAN_LOCAL, r, 4), 0);
+    CHECK(strstr(logged(), "remove msg 1401\n") != NULL);
+    CHECK(strstr(logged(), "end msg 1401\n") != NULL);
+    CHECK_STR(contents("local", 1401), "");
+    teardown();
+}
+
 static const struct test_case cases[] = {
     {"local: one delivery per recipient, within concurrency",
      t_local_one_per_rcpt_within_concurrency},
@@ -889,6 +963,8 @@ static const struct test_case cases[] = {
      t_expire_remove_lifetime},
     {"random reports keep slots, jobs and concurrency in step",
      t_random_reports_keep_the_books},
+    {"reload, requeue all and remove through the request wiring",
+     t_reload_and_requests},
 };
 
 TEST_MAIN(cases)
