@@ -30,6 +30,7 @@ struct lspawn_conf {
     const char *defaultdelivery;
     const char *qmail_local; /* $QMAILLOCAL, or NULL: no exec */
     bool workers;            /* per-user workers (lworker.h) */
+    const char *local_path;  /* $QMAIL_HOME/bin/qmail-local, for them */
     struct users_conf users;
 };
 

@@ -9,14 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bstr.h"
+#include "deadline.h"
 #include "envsave.h"
 #include "fdpass.h"
 #include "local.h"
+#include "log.h"
 #include "lworker.h"
 #include "outcome.h"
 #include "priv.h"
@@ -27,6 +28,7 @@
 void
 lworkers_init(struct lworkers *p)
 {
+    p->off = false;
     for (size_t i = 0; i < LWORKERS_MAX; i++)
         p->w[i].fd = -1;
 }
@@ -41,20 +43,22 @@ drop(struct lworker *w)
 }
 
 /*
- * The worker: deliver what comes until qmail-lspawn closes the socket or
- * LWORKER_USES deliveries are done.  Never returns.
+ * lworker_main - the worker (qmail-local --worker, exec'd by qmail-lspawn
+ * as the user): deliver what comes on sock until qmail-lspawn closes it
+ * or LWORKER_USES deliveries are done.  Never returns.
  */
-static void __attribute__((noreturn))
-worker_loop(const struct lspawn_conf *c, int sock)
+void
+lworker_main(int sock, const char *defaultdelivery)
 {
     static char pkt[LWORKER_PKT_MAX];
     char **env0;
     unsigned long served = 0;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-    if (null == -1 || envsave_take(&env0) == -1)
+    if (null == -1 || envsave_take(&env0) == -1 ||
+        fcntl(sock, F_SETFD, FD_CLOEXEC) == -1 ||
+        fdpass_send(sock, "H", 1, NULL, 0) == -1)
         _exit(EXIT_TEMP);
-    prctl(PR_SET_NAME, "qmail-local", 0, 0, 0);
     for (;;) {
         const char *f[NFIELDS];
         int fds[2], code;
@@ -81,8 +85,7 @@ worker_loop(const struct lspawn_conf *c, int sock)
         close(fds[1]);
         {
             const char *argv[] = {"qmail-local", "--", f[0], f[1], f[2], f[3],
-                                  f[4], f[5], f[6], c->defaultdelivery,
-                                  NULL};
+                                  f[4], f[5], f[6], defaultdelivery, NULL};
 
             code = qmail_local_run(10, (char **)argv);
         }
@@ -106,7 +109,8 @@ worker_loop(const struct lspawn_conf *c, int sock)
  * the jobs' pipes), become the user, loop.  Returns 0 or -1 with errno.
  */
 static int
-spawn(struct lworker *w, const struct lspawn_conf *c, uid_t uid, gid_t gid)
+spawn(struct lworkers *p, struct lworker *w, const struct lspawn_conf *c,
+      uid_t uid, gid_t gid)
 {
     int sp[2];
     pid_t pid;
@@ -124,6 +128,8 @@ spawn(struct lworker *w, const struct lspawn_conf *c, uid_t uid, gid_t gid)
     if (pid == 0) {
         sigset_t none;
         int null = open("/dev/null", O_RDWR);
+        const char *argv[] = {"qmail-local", "--worker", c->defaultdelivery,
+                              NULL};
 
         /* fds 0 and 1 are qmail-send's pipes in qmail-lspawn */
         if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
@@ -133,15 +139,34 @@ spawn(struct lworker *w, const struct lspawn_conf *c, uid_t uid, gid_t gid)
         lspawn_reset_signals();
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
-            _exit(EXIT_TEMP);
         if (c->users.rootmode && priv_drop(uid, gid) == -1)
             _exit(EXIT_TEMP);
         if (getuid() == 0 || geteuid() == 0)
             _exit(EXIT_TEMP);
-        worker_loop(c, 3);
+        /* a fresh address space: nothing of qmail-lspawn's memory (other
+         * deliveries' envelopes and report texts) and a layout of its own */
+        execv(c->local_path, (char *const *)argv);
+        _exit(EXIT_TEMP);
     }
     close(sp[1]);
+    /* its hello says the exec worked; without it, no more workers (a
+     * delivery gets a child of its own, as without them) */
+    {
+        char h[8];
+        ssize_t n = deadline_read(sp[0], h, sizeof h,
+                                  deadline_in(LWORKER_HELLO_MS));
+
+        if (n != 1 || h[0] != 'H') {
+            log_line("warning: no per-user workers: %s --worker did not "
+                     "start; a process per delivery from now on",
+                     c->local_path);
+            close(sp[0]);
+            kill(pid, SIGKILL);
+            p->off = true;
+            errno = EPROTONOSUPPORT;
+            return -1;
+        }
+    }
     w->pid = pid;
     w->fd = sp[0];
     w->uid = uid;
@@ -155,6 +180,11 @@ static struct lworker *
 take(struct lworkers *p, const struct lspawn_conf *c, uid_t uid, gid_t gid)
 {
     struct lworker *free_slot = NULL, *idle_other = NULL;
+
+    if (p->off) {
+        errno = EPROTONOSUPPORT;
+        return NULL;
+    }
 
     for (size_t i = 0; i < LWORKERS_MAX; i++) {
         struct lworker *w = &p->w[i];
@@ -177,7 +207,7 @@ take(struct lworkers *p, const struct lspawn_conf *c, uid_t uid, gid_t gid)
         errno = EAGAIN;
         return NULL;
     }
-    if (spawn(free_slot, c, uid, gid) == -1)
+    if (spawn(p, free_slot, c, uid, gid) == -1)
         return NULL;
     return free_slot;
 }

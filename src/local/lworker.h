@@ -16,14 +16,16 @@
  * child's (the same text from the pipe, the same verdict from the code);
  * a worker that dies is reaped and its delivery reported as a crash.
  *
- * A worker holds no more than a forked child held (qmail-lspawn's memory
- * at the fork, which has no message contents and no secrets) and runs as
- * the user whose files it reads, so what one delivery could do to the
- * next is what that user's own mail could do to that user; it never
- * serves another uid.  Programs in .qmail files still run in processes
- * of their own.
+ * A worker is forked, becomes the user and then execs
+ * "qmail-local --worker": a fresh address space with a layout of its own,
+ * holding nothing of qmail-lspawn's memory (other deliveries' envelopes
+ * and report texts).  It runs as the user whose files it reads, so what
+ * one delivery could do to the next is what that user's own mail could
+ * do to that user; it never serves another uid.  Programs in .qmail
+ * files still run in processes of their own.
  *
  * Packets (SOCK_SEQPACKET):
+ *   worker -> qmail-lspawn  "H"     started (after the exec)
  *   qmail-lspawn -> worker  "d" user\0home\0local\0dash\0ext\0domain\0sender\0
  *                           with two descriptors: the message, the pipe
  *   worker -> qmail-lspawn  "e" CODE MORE   (MORE '0': it exits now)
@@ -39,6 +41,7 @@
 #define LWORKERS_MAX 64       /* workers at once, over all users */
 #define LWORKER_USES 1000     /* deliveries before a worker exits */
 #define LWORKER_PKT_MAX 16384 /* the largest request */
+#define LWORKER_HELLO_MS 5000 /* a new worker's wait to say it started */
 
 struct lworker {
     pid_t pid;
@@ -50,6 +53,7 @@ struct lworker {
 
 struct lworkers {
     struct lworker w[LWORKERS_MAX];
+    bool off; /* a worker did not start: no more tries */
 };
 
 void lworkers_init(struct lworkers *p);
@@ -60,5 +64,7 @@ int lworkers_send(struct lworkers *p, const struct lspawn_conf *c,
 int lworkers_event(struct lworkers *p, size_t i, pid_t *pid, int *code);
 void lworkers_forget(struct lworkers *p, pid_t pid);
 void lworkers_close(struct lworkers *p);
+void lworker_main(int sock, const char *defaultdelivery)
+    __attribute__((noreturn));
 
 #endif

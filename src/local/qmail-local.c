@@ -12,11 +12,20 @@
  * 0 delivered ("did F+W+P" on stdout), 100 permanent failure, 111
  * temporary failure; the reason on stderr.  -n prints what would be done.
  * The work is in local.c, which qmail-lspawn also runs in its children.
+ *
+ * qmail-local --worker defaultdelivery: qmail-lspawn's per-user worker
+ * (lworker.h), exec'd by it after becoming the user, with its socket on
+ * fd 3; never started by hand.
  */
+#include <string.h>
+
 #include "local.h"
+#include "lworker.h"
 
 int
 main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--worker") == 0)
+        lworker_main(3, argv[2]);
     return qmail_local_main(argc, argv);
 }

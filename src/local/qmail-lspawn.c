@@ -28,7 +28,7 @@ int
 main(int argc, char **argv)
 {
     struct lspawn_conf c;
-    struct bstr cdb = BSTR_INIT, alias = BSTR_INIT;
+    struct bstr cdb = BSTR_INIT, alias = BSTR_INIT, local = BSTR_INIT;
     const char *home = priv_home();
     struct stat st;
     int code;
@@ -64,6 +64,9 @@ main(int argc, char **argv)
      * or LSPAWNWORKERS=0 asks for a fork per delivery */
     c.workers = !c.qmail_local && !(getenv("LSPAWNWORKERS") &&
                                     strcmp(getenv("LSPAWNWORKERS"), "0") == 0);
+    if (bstr_catf(&local, "%s/bin/qmail-local", home) == -1)
+        log_die(EXIT_TEMP, "out of memory");
+    c.local_path = local.s;
     c.users.ops = &users_system;
     c.users.cdb = cdb.s;
     c.users.aliashome = alias.s;
@@ -72,5 +75,6 @@ main(int argc, char **argv)
     code = lspawn_run(&c, 0, 1);
     bstr_free(&cdb);
     bstr_free(&alias);
+    bstr_free(&local);
     return code;
 }

@@ -306,6 +306,9 @@ class TestCrashes(SpawnCase):
         self.assertEqual(code, 0, err)
         self.assertEqual(reps[0][2], "K", reps)
         self.assertEqual(len(self.alias.messages()), 1)
+        # the per-user workers are qmail-local --worker: without the
+        # program, one warning and a child per delivery
+        self.assertIn("no per-user workers", err)
 
 
 class TestAssign(SpawnCase):

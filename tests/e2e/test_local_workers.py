@@ -99,6 +99,10 @@ class TestLspawnWorkers(ls.SpawnCase):
             pids.append(self.ppid(rep))
         self.assertEqual(len(set(pids)), 1, pids)
         self.assertNotEqual(pids[0], l.p.pid)
+        # a fresh program, not a copy of qmail-lspawn's memory
+        with open("/proc/%d/cmdline" % pids[0], "rb") as f:
+            self.assertEqual(f.read().split(b"\0")[1:3], [b"--worker", b"./Maildir/"])
+        self.assertTrue(os.readlink("/proc/%d/exe" % pids[0]).endswith("/qmail-local"))
         # every message, each with its own Delivered-To
         got = self.alias.messages()
         self.assertEqual(len(got), 5)
