@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "qpath.h"
+#include "result.h"
 #include "send.h"
 
 #define BOUNCE_RETRY 300 /* seconds before another try at a bounce */
@@ -200,7 +201,7 @@ finish_job(struct send_state *st, struct job *j)
     if (m->flags & MSG_REMOVE)
         drop_all(j);
     else if (m->flags & MSG_EXPIRE)
-        give_up(j, "The queue administrator expired this message. (#5.4.7)");
+        give_up(j, result_get(RS_EXPIRED)->text);
     else if (j->deferred && now - j->birth >= (int64_t)st->cf.queuelifetime)
         give_up(j, "I'm not going to try again; this message has been in "
                    "the queue too long.");
