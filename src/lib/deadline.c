@@ -126,6 +126,40 @@ io(int fd, void *buf, size_t n, long long deadline, bool out)
     }
 }
 
+/*
+ * sockio - one recv or send on a socket, tried at once (MSG_DONTWAIT, so
+ * a blocking socket never blocks here) and waited for only when it would
+ * block: the poll before every read and write is saved on a busy socket.
+ */
+static ssize_t
+sockio(int fd, void *buf, size_t n, long long deadline, bool out)
+{
+    for (;;) {
+        ssize_t r = out ? send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL)
+                        : recv(fd, buf, n, MSG_DONTWAIT);
+
+        if (r >= 0 || (errno != EINTR && errno != EAGAIN))
+            return r;
+        if (errno == EAGAIN &&
+            deadline_wait(fd, out ? POLLOUT : POLLIN, deadline) == -1)
+            return -1;
+    }
+}
+
+/* deadline_recv - deadline_read for a socket: tried first, then awaited. */
+ssize_t
+deadline_recv(int fd, void *buf, size_t n, long long deadline)
+{
+    return sockio(fd, buf, n, deadline, false);
+}
+
+/* deadline_send - deadline_write for a socket (no SIGPIPE: EPIPE). */
+ssize_t
+deadline_send(int fd, const void *buf, size_t n, long long deadline)
+{
+    return sockio(fd, (void *)buf, n, deadline, true);
+}
+
 /* deadline_read - one read(2), input awaited until deadline. */
 ssize_t
 deadline_read(int fd, void *buf, size_t n, long long deadline)

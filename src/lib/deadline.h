@@ -70,5 +70,9 @@ ssize_t deadline_read(int fd, void *buf, size_t n,
  */
 ssize_t deadline_write(int fd, const void *buf, size_t n,
                        long long deadline) DEADLINE_WUR;
+ssize_t deadline_recv(int fd, void *buf, size_t n, long long deadline)
+    __attribute__((warn_unused_result));
+ssize_t deadline_send(int fd, const void *buf, size_t n, long long deadline)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -48,6 +48,25 @@ iob_fdwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
     return deadline_write(fd, buf, n, deadline_in(timeout_ms));
 }
 
+/*
+ * iob_sockread, iob_sockwrite - the same for a socket, tried before any
+ * wait (recv/send with MSG_DONTWAIT): on a busy connection most reads and
+ * writes then cost one system call instead of two.
+ */
+ssize_t
+iob_sockread(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
+{
+    (void)ctx;
+    return deadline_recv(fd, buf, n, deadline_in(timeout_ms));
+}
+
+ssize_t
+iob_sockwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms)
+{
+    (void)ctx;
+    return deadline_send(fd, buf, n, deadline_in(timeout_ms));
+}
+
 /* iob_init - set up a buffer; op NULL picks plain fd reads or writes later. */
 void
 iob_init(struct iob *b, int fd, char *buf, size_t cap, iob_op op, void *ctx)

@@ -45,6 +45,8 @@ struct iob {
 enum { IOB_EOF = 0, IOB_LINE = 1, IOB_LONG = 2 };
 
 ssize_t iob_fdread(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
+ssize_t iob_sockread(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
+ssize_t iob_sockwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
 ssize_t iob_fdwrite(void *ctx, int fd, void *buf, size_t n, int timeout_ms);
 
 int iob_poll(int fd, short events, int timeout_ms);

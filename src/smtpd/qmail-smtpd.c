@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -289,6 +290,7 @@ static void
 session_start(struct smtpd_session *s, struct qq *kept)
 {
     const char *qqenv;
+    struct stat st;
 
     if (setenv("QMAIL_QUEUE_ORIGIN", "network", 1) == -1)
         die_nomem();
@@ -320,6 +322,12 @@ session_start(struct smtpd_session *s, struct qq *kept)
     }
     iob_settimeout(&s->in, (unsigned)cf.timeout);
     iob_settimeout(&s->out, (unsigned)cf.timeout);
+    /* the client's socket (under tcpserver; a pipe in some tests):
+     * reads and writes tried before any wait */
+    if (fstat(0, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        s->in.op = iob_sockread;
+        s->out.op = iob_sockwrite;
+    }
     /* SMTPS: TLS from the first byte, so this process ends with it */
     s->secrets = cf.smtps;
 }
