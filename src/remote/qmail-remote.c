@@ -142,17 +142,8 @@ classic(struct remote *rm, const struct bstr *fail, const char *sender,
     }
     if (remote_report_classic(&m, &out) == -1)
         log_die(EXIT_TEMP, "out of memory");
-    for (size_t off = 0; off < out.len;) {
-        ssize_t w = write(1, out.s + off, out.len - off);
-
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            code = EXIT_TEMP;
-            break;
-        }
-        off += (size_t)w;
-    }
+    if (write_all(1, out.s, out.len) == -1)
+        code = EXIT_TEMP;
     remote_msg_free(&m);
     bstr_free(&out);
     return code;

@@ -16,6 +16,7 @@
 #include "outcome.h"
 #include "send.h"
 #include "vis.h"
+#include "writeall.h"
 
 static char buf[65536];
 static size_t len;
@@ -23,15 +24,8 @@ static size_t len;
 void
 slog_flush(void)
 {
-    size_t off = 0;
-
-    while (off < len) {
-        ssize_t w = write(1, buf + off, len - off);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
+    if (write_all(1, buf, len) == -1) {
+        /* the log is gone: nothing to tell it with */
     }
     len = 0;
 }

@@ -26,6 +26,7 @@
 #include "qpath.h"
 #include "readfile.h"
 #include "send.h"
+#include "writeall.h"
 
 /*
  * write_file - fn holds exactly b.  With keep, the file is left open in
@@ -35,19 +36,11 @@ static int
 write_file(const char *fn, const struct bstr *b, int *keep)
 {
     int fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    size_t off = 0;
 
     if (fd == -1)
         return -1;
-    while (off < b->len) {
-        ssize_t w = write(fd, b->s + off, b->len - off);
-        if (w == -1) {
-            if (errno == EINTR)
-                continue;
-            goto fail;
-        }
-        off += (size_t)w;
-    }
+    if (write_all(fd, b->s, b->len) == -1)
+        goto fail;
     if (keep) {
         *keep = fd;
         return 0;
