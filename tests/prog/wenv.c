@@ -54,7 +54,7 @@ session(void)
 int
 main(void)
 {
-    struct worker w;
+    static struct worker w; /* reachable until exit: its copies live as long */
     int r = worker_init(&w);
 
     if (r == 0)
