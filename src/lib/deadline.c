@@ -109,40 +109,31 @@ deadline_connect(int fd, const struct sockaddr *sa, socklen_t len,
 }
 
 /*
- * io - one read or write, waiting until deadline for fd to be ready
- * first; EINTR and EAGAIN wait again, against the same deadline.
+ * io - one read or write against deadline; EINTR and EAGAIN wait again,
+ * against the same deadline.  A plain fd is waited for first (a blocking
+ * one would otherwise block past the deadline); a socket (sock) is tried
+ * at once with MSG_DONTWAIT, which never blocks, and waited for only
+ * when it would block: on a busy socket the poll before each read and
+ * write is saved.
  */
 static ssize_t
-io(int fd, void *buf, size_t n, long long deadline, bool out)
+io(int fd, void *buf, size_t n, long long deadline, bool out, bool sock)
 {
+    bool wait = !sock;
+
     for (;;) {
         ssize_t r;
 
-        if (deadline_wait(fd, out ? POLLOUT : POLLIN, deadline) == -1)
+        if (wait && deadline_wait(fd, out ? POLLOUT : POLLIN, deadline) == -1)
             return -1;
-        r = out ? write(fd, buf, n) : read(fd, buf, n);
+        if (sock)
+            r = out ? send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL)
+                    : recv(fd, buf, n, MSG_DONTWAIT);
+        else
+            r = out ? write(fd, buf, n) : read(fd, buf, n);
         if (r >= 0 || (errno != EINTR && errno != EAGAIN))
             return r;
-    }
-}
-
-/*
- * sockio - one recv or send on a socket, tried at once (MSG_DONTWAIT, so
- * a blocking socket never blocks here) and waited for only when it would
- * block: the poll before every read and write is saved on a busy socket.
- */
-static ssize_t
-sockio(int fd, void *buf, size_t n, long long deadline, bool out)
-{
-    for (;;) {
-        ssize_t r = out ? send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL)
-                        : recv(fd, buf, n, MSG_DONTWAIT);
-
-        if (r >= 0 || (errno != EINTR && errno != EAGAIN))
-            return r;
-        if (errno == EAGAIN &&
-            deadline_wait(fd, out ? POLLOUT : POLLIN, deadline) == -1)
-            return -1;
+        wait = errno == EAGAIN || !sock;
     }
 }
 
@@ -150,26 +141,26 @@ sockio(int fd, void *buf, size_t n, long long deadline, bool out)
 ssize_t
 deadline_recv(int fd, void *buf, size_t n, long long deadline)
 {
-    return sockio(fd, buf, n, deadline, false);
+    return io(fd, buf, n, deadline, false, true);
 }
 
 /* deadline_send - deadline_write for a socket (no SIGPIPE: EPIPE). */
 ssize_t
 deadline_send(int fd, const void *buf, size_t n, long long deadline)
 {
-    return sockio(fd, (void *)buf, n, deadline, true);
+    return io(fd, (void *)buf, n, deadline, true, true);
 }
 
 /* deadline_read - one read(2), input awaited until deadline. */
 ssize_t
 deadline_read(int fd, void *buf, size_t n, long long deadline)
 {
-    return io(fd, buf, n, deadline, false);
+    return io(fd, buf, n, deadline, false, false);
 }
 
 /* deadline_write - one write(2), room awaited until deadline. */
 ssize_t
 deadline_write(int fd, const void *buf, size_t n, long long deadline)
 {
-    return io(fd, (void *)buf, n, deadline, true);
+    return io(fd, (void *)buf, n, deadline, true, false);
 }
