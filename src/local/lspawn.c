@@ -196,7 +196,8 @@ lspawn_err_args(const struct lspawn_err *err, const char **v)
 
 void
 lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
-             const char *sender, const char *rcpt, int outfd)
+             const char *sender, const char *rcpt, int outfd,
+             const struct lspawn_prep *pre)
 {
     struct local_user u;
     struct lspawn_err err;
@@ -214,10 +215,18 @@ lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
     if (outfd > 2)
         close(outfd);
 
-    /* the message first, while we may still read the whole queue */
+    /* the message first, while we may still read the whole queue (done
+     * already when a worker could not take the delivery) */
     local_user_init(&u);
-    if (lspawn_prepare(c, msgid, rcpt, &fd, &u, &local, &domain, &err) == -1)
+    if (pre) {
+        fd = pre->messfd;
+        u = pre->u;
+        local = pre->local;
+        domain = pre->domain;
+    } else if (lspawn_prepare(c, msgid, rcpt, &fd, &u, &local, &domain,
+                              &err) == -1) {
         child_die(err.r, lspawn_err_args(&err, v), err.nargs);
+    }
     if (fd == 0 ? fcntl(0, F_SETFD, 0) == -1 : dup2(fd, 0) == -1)
         child_die(RS_MESS_SETUP, RESULT_ARGS(strerror(errno)));
     if (fd != 0)
@@ -408,25 +417,35 @@ refuse(struct loop *l, const struct spawn_request *rq, enum result_reason r)
 }
 
 /* start - a child for one request, or a temporary failure report. */
+/* What to_worker prepared, released: the message closed, the user freed. */
+static void
+prep_free(struct lspawn_prep *pre)
+{
+    if (pre->messfd != -1)
+        close(pre->messfd);
+    pre->messfd = -1;
+    local_user_free(&pre->u);
+    bstr_free(&pre->local);
+}
+
 /*
  * to_worker - the delivery rq to a per-user worker, its output on outfd.
  * Returns the worker's pid; 0 when it was answered here (the message or
  * the user could not be found: the same report a child would have
- * given); -1 when no worker can take it (fork a child instead).
+ * given); -1 when no worker can take it: then *pre holds the open message
+ * and the user, for the child forked instead (it does not look again).
  */
 static pid_t
-to_worker(struct loop *l, const struct spawn_request *rq, int outfd)
+to_worker(struct loop *l, const struct spawn_request *rq, int outfd,
+          struct lspawn_prep *pre)
 {
-    struct local_user u;
     struct lspawn_err err;
-    struct bstr local = BSTR_INIT;
-    const char *domain;
     pid_t pid;
-    int messfd;
 
-    local_user_init(&u);
-    if (lspawn_prepare(l->c, rq->msgid, rq->rcpts.s, &messfd, &u, &local,
-                       &domain, &err) == -1) {
+    local_user_init(&pre->u);
+    pre->local = (struct bstr)BSTR_INIT;
+    if (lspawn_prepare(l->c, rq->msgid, rq->rcpts.s, &pre->messfd, &pre->u,
+                       &pre->local, &pre->domain, &err) == -1) {
         struct bstr t = BSTR_INIT;
         const char *v[2];
         int code = result_text(&t, err.r, lspawn_err_args(&err, v),
@@ -434,21 +453,22 @@ to_worker(struct loop *l, const struct spawn_request *rq, int outfd)
 
         report(l, rq->slot, exits_final(code << 8), t.s ? t.s : "", t.len);
         bstr_free(&t);
-        pid = 0;
-    } else {
-        pid = lworkers_send(l->pool, l->c, &u, local.s, domain,
-                            rq->sender.s ? rq->sender.s : "", messfd, outfd);
-        close(messfd);
+        prep_free(pre);
+        return 0;
     }
-    local_user_free(&u);
-    bstr_free(&local);
-    return pid;
+    pid = lworkers_send(l->pool, l->c, &pre->u, pre->local.s, pre->domain,
+                        rq->sender.s ? rq->sender.s : "", pre->messfd, outfd);
+    if (pid > 0)
+        prep_free(pre);
+    return pid; /* -1: pre stays for the child that takes it instead */
 }
 
 static void
 start(struct loop *l, const struct spawn_request *rq)
 {
     struct job *j = NULL;
+    struct lspawn_prep pre;
+    bool prepared;
     int pfd[2];
     pid_t pid;
 
@@ -482,27 +502,30 @@ start(struct loop *l, const struct spawn_request *rq)
         refuse(l, rq, RS_LSPAWN_PIPE);
         return;
     }
-    pid = l->pool ? to_worker(l, rq, pfd[1]) : -1;
+    pid = l->pool ? to_worker(l, rq, pfd[1], &pre) : -1;
     if (pid == 0) {
         close(pfd[0]);
         close(pfd[1]);
         return; /* reported */
     }
+    prepared = l->pool && pid == -1;
     if (pid == -1)
         pid = fork();
-    if (pid == -1) {
-        close(pfd[0]);
-        close(pfd[1]);
-        refuse(l, rq, RS_LSPAWN_FORK);
-        return;
-    }
     if (pid == 0) {
         close(pfd[0]);
         close(l->in);
         if (l->out != pfd[1] && l->out > 2)
             close(l->out);
         lspawn_child(l->c, rq->msgid, rq->sender.s ? rq->sender.s : "",
-                     rq->rcpts.s, pfd[1]);
+                     rq->rcpts.s, pfd[1], prepared ? &pre : NULL);
+    }
+    if (prepared)
+        prep_free(&pre);
+    if (pid == -1) {
+        close(pfd[0]);
+        close(pfd[1]);
+        refuse(l, rq, RS_LSPAWN_FORK);
+        return;
     }
     close(pfd[1]);
     if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) == -1)

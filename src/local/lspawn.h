@@ -62,8 +62,16 @@ int lspawn_prepare(const struct lspawn_conf *c, unsigned long long msgid,
 const char *const *lspawn_err_args(const struct lspawn_err *err,
                                    const char **v);
 void lspawn_reset_signals(void);
+/* What lspawn_prepare found, handed to the child that delivers it. */
+struct lspawn_prep {
+    int messfd;
+    struct local_user u;
+    struct bstr local;
+    const char *domain;
+};
+
 void lspawn_child(const struct lspawn_conf *c, unsigned long long msgid,
-                  const char *sender, const char *rcpt, int outfd)
-    __attribute__((noreturn));
+                  const char *sender, const char *rcpt, int outfd,
+                  const struct lspawn_prep *pre) __attribute__((noreturn));
 
 #endif
