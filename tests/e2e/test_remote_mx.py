@@ -123,13 +123,13 @@ class MxTest(RemoteBase):
 
     def test_equal_preferences_spread(self):
         a, b = self.sinks((["127.0.0.2"], {}), (["127.0.0.3"], {}))
-        for _ in range(12):
+        for _ in range(30):
             recs, _, _ = self.remote("spread.test", "s@src.test", ["x@spread.test"])
             self.assertEqual(recs[-1][0], "K")
-        # 12 tries both on one host: 1 in 2048
+        # 30 tries all on one host: 1 in 2**29 (12 tries, 1 in 2048, failed once in CI)
         self.assertGreater(len(a.conns), 0)
         self.assertGreater(len(b.conns), 0)
-        self.assertEqual(len(a.conns) + len(b.conns), 12)
+        self.assertEqual(len(a.conns) + len(b.conns), 30)
 
     @unittest.skipUnless(HAVE_V6, "no IPv6 loopback")
     def test_ipv6_only_mx(self):
