@@ -177,6 +177,10 @@ static const struct outcome table[OC_COUNT] = {
                         "qq permanent problem (#5.3.0)"},
     [OC_QQ_TEMPOTHER] = {OC_QQ_TEMPOTHER, "qq", 451, "4.3.0",
                         "qq temporary problem (#4.3.0)"},
+    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
 };
 
 /* outcome_get - the table entry for r (never NULL for a valid r). */

@@ -130,6 +130,10 @@ enum reason {
     OC_QQ_EXEC,
     OC_QQ_PERMOTHER,
     OC_QQ_TEMPOTHER,
+    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     OC_COUNT
 };
 

@@ -158,6 +158,10 @@ static const struct ctl_setting settings[] = {
     /* POP-before-SMTP (0: off) */
     {"opensmtpage", CTL_ULONG, "10800", 0, ULONG_MAX, OFF(opensmtpage),
      CTL_NOFLAG},
+    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
 };
 
 /* The control files (again, in a worker, after control/ changed). */

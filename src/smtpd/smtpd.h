@@ -76,6 +76,11 @@ struct smtpd_config {
     /* POP-before-SMTP: seconds a POP3/IMAP login lets its IP relay
      * (users/open-smtp, src/lib/opensmtp.h); 0: off */
     unsigned long opensmtpage;
+
+    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
 };
 
 /* ---- policy.c: relay control and badmailfrom ------------------------ */
@@ -287,6 +292,11 @@ struct smtpd_session {
     /* how the session ends: a reply (OC_OK: none) and a word for the log */
     enum reason fate;
     const char *how;
+
+    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
 };
 
 extern const struct smtpd_verb smtpd_verbs[];

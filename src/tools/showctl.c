@@ -108,6 +108,10 @@ const struct showctl_entry showctl_table[] = {
      "a password)"},
     {"vpopclearpasswd", 'n', "0",
      "1: vpasswd keeps clear-text passwords (for CRAM-MD5)"},
+    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     {NULL, 0, NULL, NULL},
 };
 
