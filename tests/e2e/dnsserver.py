@@ -395,12 +395,15 @@ class Unbound:
     """Debian's unbound serving zones from local data on loopback."""
 
     def __init__(self, zones, v4=True, v6=False, tcp=True, udp_size=None, extra=(),
-                 start_timeout=15):
+                 start_timeout=15, addr4="127.0.0.1", port=None):
+        """addr4: the IPv4 loopback address to listen on; port: a fixed
+        port (bench/abuse.py: 53, for a resolv.conf) instead of a free one."""
         if not UNBOUND:
             raise RuntimeError("unbound is not installed (apt-get install unbound)")
         if not v4 and not v6:
             raise ValueError("listen on IPv4, IPv6 or both")
-        self.hosts = (["127.0.0.1"] if v4 else []) + (["::1"] if v6 else [])
+        self.addr4 = addr4
+        self.hosts = ([addr4] if v4 else []) + (["::1"] if v6 else [])
         self.tmp = tempfile.mkdtemp(prefix="qng-unbound-")
         os.chmod(self.tmp, 0o755)
         self.zones = zones
@@ -408,8 +411,8 @@ class Unbound:
         self.proc = None
         self.log = os.path.join(self.tmp, "unbound.log")
         last = ""
-        for _ in range(5):
-            self.port = _free_port(self.hosts)
+        for _ in range(1 if port else 5):
+            self.port = port or _free_port(self.hosts)
             self._write_conf(tcp, udp_size)
             if self._start(start_timeout):
                 return
@@ -422,7 +425,7 @@ class Unbound:
             "server:",
             "    verbosity: 1",
             "    port: %d" % self.port,
-            "    do-ip4: %s" % ("yes" if "127.0.0.1" in self.hosts else "no"),
+            "    do-ip4: %s" % ("yes" if self.addr4 in self.hosts else "no"),
             "    do-ip6: %s" % ("yes" if "::1" in self.hosts else "no"),
             "    do-udp: yes",
             "    do-tcp: %s" % ("yes" if tcp else "no"),
@@ -442,8 +445,8 @@ class Unbound:
             # of the Internet: every name is under the static root zone
             '    local-zone: "." static',
         ]
-        if "127.0.0.1" in self.hosts:
-            lines.append("    outgoing-interface: 127.0.0.1")
+        if self.addr4 in self.hosts:
+            lines.append("    outgoing-interface: %s" % self.addr4)
         else:
             lines.append("    outgoing-interface: ::1")
         for h in self.hosts:
