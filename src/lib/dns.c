@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dns - the lookups of dns.h: A and AAAA, MX, PTR.
+ * dns - the lookups of dns.h: A and AAAA, MX, PTR, TXT.
  *
  * A lookup asks the servers (dnsexch.c) about a name, reads the answer
  * (dnsparse.c), and asks again along a CNAME chain that leaves the
@@ -26,6 +26,17 @@ dns_iplist_free(struct dns_iplist *l)
 {
     free(l->ip);
     l->ip = NULL;
+    l->n = 0;
+}
+
+/* dns_txtlist_free - release l and its texts; l is left empty. */
+void
+dns_txtlist_free(struct dns_txtlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        bstr_free(&l->txt[i]);
+    free(l->txt);
+    l->txt = NULL;
     l->n = 0;
 }
 
@@ -76,16 +87,16 @@ dns_mx_sort(struct dns_mxlist *l)
 
 /*
  * lookup - the records of type for name, asking again along a CNAME
- * chain that leaves an answer.  Appends to ips or names.
+ * chain that leaves an answer.  Appends to ips, names or (TXT) txts.
  */
 static int
 lookup(struct dns *d, const char *name, int type, struct dns_iplist *ips,
-       struct dns_mxlist *names)
+       struct dns_mxlist *names, struct dns_txtlist *txts)
 {
     struct dns_chain c;
     struct dns_exch x;
     struct bstr next = BSTR_INIT;
-    size_t nips, nnames;
+    size_t nips, nnames, ntxts;
     int r;
 
     if (!dns_name_norm(name, c.name[0]))
@@ -95,6 +106,7 @@ lookup(struct dns *d, const char *name, int type, struct dns_iplist *ips,
     memset(&x, 0, sizeof x);
     nips = ips ? ips->n : 0;
     nnames = names ? names->n : 0;
+    ntxts = txts ? txts->n : 0;
     x.a = malloc(DNS_ANSWER_MAX + 1);
     if (!x.a)
         return dns_seterr(d, DNS_TEMP,
@@ -111,7 +123,10 @@ lookup(struct dns *d, const char *name, int type, struct dns_iplist *ips,
         dns_server_fmt(srv, &d->srv[si]);
         snprintf(c.from, sizeof c.from, " from %s", srv);
         snprintf(c.via, sizeof c.via, " (answer from %s)", srv);
-        r = dns_parse_chain(d, x.a, x.alen, &c, type, ips, names, &next);
+        if (type == ns_t_txt)
+            r = dns_parse_chain_txt(d, x.a, x.alen, &c, txts, &next);
+        else
+            r = dns_parse_chain(d, x.a, x.alen, &c, type, ips, names, &next);
         if (r != DNS_OK || next.len == 0)
             break;
         /* the chain grew by at least one link: this ends by DNS_CNAME_MAX */
@@ -123,6 +138,7 @@ lookup(struct dns *d, const char *name, int type, struct dns_iplist *ips,
         return r;
     }
     dns_rollback(ips, nips, names, nnames); /* a failed answer's records */
+    dns_txt_rollback(txts, ntxts);
     return r;
 }
 
@@ -135,13 +151,13 @@ dns_ip(struct dns *d, const char *name, int family, struct dns_iplist *out)
     out->ip = NULL;
     out->n = 0;
     if (family == AF_INET6 || family == AF_UNSPEC) {
-        r6 = lookup(d, name, ns_t_aaaa, out, NULL);
+        r6 = lookup(d, name, ns_t_aaaa, out, NULL, NULL);
         if (family == AF_INET6 || r6 == DNS_PERM)
             goto done; /* NXDOMAIN holds for every type */
         if (r6 != DNS_OK && bstr_copy(&err6, &d->err) == -1)
             bstr_truncate(&err6, 0);
     }
-    r4 = lookup(d, name, ns_t_a, out, NULL);
+    r4 = lookup(d, name, ns_t_a, out, NULL, NULL);
     if (family == AF_UNSPEC && out->n == 0 && r6 == DNS_TEMP) {
         /* say why the AAAA lookup failed, unless A failed too */
         if (r4 == DNS_OK && bstr_copy(&d->err, &err6) == -1)
@@ -170,7 +186,7 @@ dns_mx(struct dns *d, const char *domain, struct dns_mxlist *out)
     out->mx = NULL;
     out->n = 0;
     d->nullmx = false;
-    r = lookup(d, domain, ns_t_mx, NULL, out);
+    r = lookup(d, domain, ns_t_mx, NULL, out, NULL);
     if (r != DNS_OK) {
         dns_mxlist_free(out);
         return r;
@@ -219,9 +235,23 @@ dns_ptr(struct dns *d, const struct ipaddr *ip, struct dns_mxlist *out)
                           "PTR lookup failed temporarily: "
                           "out of memory or not an IP address");
     }
-    r = lookup(d, name.s, ns_t_ptr, NULL, out);
+    r = lookup(d, name.s, ns_t_ptr, NULL, out, NULL);
     bstr_free(&name);
     if (r != DNS_OK)
         dns_mxlist_free(out);
+    return r;
+}
+
+/* dns_txt - the TXT records of name (see dns.h). */
+int
+dns_txt(struct dns *d, const char *name, struct dns_txtlist *out)
+{
+    int r;
+
+    out->txt = NULL;
+    out->n = 0;
+    r = lookup(d, name, ns_t_txt, NULL, NULL, out);
+    if (r != DNS_OK)
+        dns_txtlist_free(out);
     return r;
 }

@@ -74,6 +74,12 @@ struct dns_iplist {
     size_t n;
 };
 
+/* TXT records: one text each, its character-strings joined, raw bytes. */
+struct dns_txtlist {
+    struct bstr *txt;
+    size_t n;
+};
+
 /*
  * dns_init - servers from serversfile (NULL or absent: skip it) or
  * resolv.conf.  0, or -1 with errno (ENOMEM; EINVAL with d->err naming
@@ -126,11 +132,31 @@ void dns_mx_sort(struct dns_mxlist *l);
 int dns_ptr(struct dns *d, const struct ipaddr *ip,
             struct dns_mxlist *out) WUR; /* pref 0 */
 
+/*
+ * dns_txt - the TXT records of name, in the answer's order, each as one
+ * text: its character-strings joined with nothing between them.  The
+ * bytes are the server's, NUL, CR, LF and 8-bit bytes included: a caller
+ * that shows them to anyone makes them safe first.
+ */
+int dns_txt(struct dns *d, const char *name, struct dns_txtlist *out) WUR;
+
 /* dns_ptrname - the reverse name of ip ("4.3.2.1.in-addr.arpa"). */
 int dns_ptrname(struct bstr *out, const struct ipaddr *ip) WUR;
 
 void dns_iplist_free(struct dns_iplist *l);
 void dns_mxlist_free(struct dns_mxlist *l);
+void dns_txtlist_free(struct dns_txtlist *l);
+
+/*
+ * dns_servers_env - replace d's servers with those listed in value, the
+ * way ucspi-tcp's and djbdns's programs read $DNSCACHEIP: addresses
+ * separated by spaces, commas or (djbdns) dots after a full IPv4 address
+ * ("127.0.0.1.10.0.0.1"), each in the dnsservers syntax (so a port may
+ * follow: "127.0.0.1:5353", "[::1]:5353").  0, leaving d's servers
+ * alone when value names none (empty or blank); -1 with errno EINVAL
+ * and d->err naming the bad item, d's servers unchanged.
+ */
+int dns_servers_env(struct dns *d, const char *value) WUR;
 
 /*
  * Pure parsing, for the fuzz target and unit tests: the records of type
@@ -147,5 +173,10 @@ void dns_mxlist_free(struct dns_mxlist *l);
 int dns_parse(struct dns *d, const unsigned char *answer, size_t len,
               const char *qname, int type, struct dns_iplist *ips,
               struct dns_mxlist *names, struct bstr *next) WUR;
+
+/* dns_parse_txt - dns_parse for TXT records, appended to *txts. */
+int dns_parse_txt(struct dns *d, const unsigned char *answer, size_t len,
+                  const char *qname, struct dns_txtlist *txts,
+                  struct bstr *next) WUR;
 
 #endif

@@ -53,6 +53,10 @@ int dns_parse_chain(struct dns *d, const unsigned char *a, size_t len,
                     struct dns_mxlist *names, struct bstr *next);
 void dns_rollback(struct dns_iplist *ips, size_t nips, struct dns_mxlist *names,
                   size_t nnames);
+int dns_parse_chain_txt(struct dns *d, const unsigned char *a, size_t len,
+                        struct dns_chain *c, struct dns_txtlist *txts,
+                        struct bstr *next);
+void dns_txt_rollback(struct dns_txtlist *l, size_t n);
 
 /* dnsservers.c */
 void dns_server_fmt(char buf[IPADDR_FMT + 10], const struct dns_server *s);

@@ -102,6 +102,8 @@ dns_type_text(int type)
         return "PTR";
     case ns_t_cname:
         return "CNAME";
+    case ns_t_txt:
+        return "TXT";
     }
     return "DNS";
 }
@@ -204,6 +206,46 @@ push_name(struct dns_mxlist *l, unsigned pref, const char *name)
     return 0;
 }
 
+/*
+ * push_txt - one TXT record's rdata (RFC 1035 3.3.14: one or more
+ * character-strings, each a length byte and that many bytes) as one
+ * text, its strings joined with nothing between them (as RFC 7208 3.3
+ * and ucspi-tcp's reader join them).  The bytes are kept as they are,
+ * NUL and control characters included: the caller decides what is safe
+ * to show.  0, -1 with errno ENOMEM, or 1 when the rdata is malformed
+ * (a length running past its end, or no string at all).
+ */
+static int
+push_txt(struct dns_txtlist *l, const unsigned char *rd, size_t rdlen)
+{
+    struct bstr t = BSTR_INIT;
+    void *arr = l->txt;
+    size_t i = 0;
+
+    if (rdlen == 0)
+        return 1;
+    while (i < rdlen) {
+        size_t n = rd[i++];
+
+        if (n > rdlen - i)
+            return 1;
+        if (bstr_catb(&t, rd + i, n) == -1) {
+            bstr_free(&t);
+            return -1;
+        }
+        i += n;
+    }
+    if (grow(&arr, l->n, sizeof *l->txt) == -1) {
+        bstr_free(&t);
+        return -1;
+    }
+    l->txt = arr;
+    if (!t.s && bstr_ready(&t, 1) == -1) /* an empty text still has s */
+        return -1;
+    l->txt[l->n++] = t;
+    return 0;
+}
+
 /* --- parsing ---------------------------------------------------------- */
 
 /*
@@ -298,7 +340,8 @@ follow(struct dns *d, ns_msg *m, struct dns_chain *c, int type)
  */
 static int
 collect(struct dns *d, ns_msg *m, const struct dns_chain *c, int type,
-        struct dns_iplist *ips, struct dns_mxlist *names, size_t *found)
+        struct dns_iplist *ips, struct dns_mxlist *names,
+        struct dns_txtlist *txts, size_t *found)
 {
     const char *cur = c->name[c->n - 1];
     char target[NS_MAXDNAME], canon[DNS_NAME_MAX + 1];
@@ -345,6 +388,14 @@ collect(struct dns *d, ns_msg *m, const struct dns_chain *c, int type,
                 r = push_name(names, pref, canon);
             kept++;
             break;
+        case ns_t_txt:
+            if (txts) {
+                r = push_txt(txts, ns_rr_rdata(rr), ns_rr_rdlen(rr));
+                if (r == 1)
+                    return malformed(d, c, type, "bad TXT record");
+            }
+            kept++;
+            break;
         default:
             break;
         }
@@ -370,13 +421,14 @@ collect(struct dns *d, ns_msg *m, const struct dns_chain *c, int type,
 }
 
 /*
- * dns_parse_chain - the answer to a query for the chain's last name (see
+ * parse_chain - the answer to a query for the chain's last name (see
  * dns_parse); the chain grows by the CNAMEs followed.
  */
-int
-dns_parse_chain(struct dns *d, const unsigned char *a, size_t len,
-                struct dns_chain *c, int type, struct dns_iplist *ips,
-                struct dns_mxlist *names, struct bstr *next)
+static int
+parse_chain(struct dns *d, const unsigned char *a, size_t len,
+            struct dns_chain *c, int type, struct dns_iplist *ips,
+            struct dns_mxlist *names, struct dns_txtlist *txts,
+            struct bstr *next)
 {
     size_t asked = c->n - 1, found;
     const char *cur;
@@ -406,7 +458,7 @@ dns_parse_chain(struct dns *d, const unsigned char *a, size_t len,
     r = follow(d, &m, c, type);
     if (r != DNS_OK)
         return r;
-    r = collect(d, &m, c, type, ips, names, &found);
+    r = collect(d, &m, c, type, ips, names, txts, &found);
     if (r != DNS_OK || found)
         return r;
     cur = c->name[c->n - 1];
@@ -426,6 +478,31 @@ dns_parse_chain(struct dns *d, const unsigned char *a, size_t len,
                           "out of memory",
                           dns_type_text(type), cur);
     return DNS_OK;
+}
+
+int
+dns_parse_chain(struct dns *d, const unsigned char *a, size_t len,
+                struct dns_chain *c, int type, struct dns_iplist *ips,
+                struct dns_mxlist *names, struct bstr *next)
+{
+    return parse_chain(d, a, len, c, type, ips, names, NULL, next);
+}
+
+/* dns_parse_chain_txt - parse_chain for TXT records. */
+int
+dns_parse_chain_txt(struct dns *d, const unsigned char *a, size_t len,
+                    struct dns_chain *c, struct dns_txtlist *txts,
+                    struct bstr *next)
+{
+    return parse_chain(d, a, len, c, ns_t_txt, NULL, NULL, txts, next);
+}
+
+/* dns_txt_rollback - drop the texts appended to l after the first n. */
+void
+dns_txt_rollback(struct dns_txtlist *l, size_t n)
+{
+    while (l && l->n > n)
+        bstr_free(&l->txt[--l->n]);
 }
 
 /* dns_rollback - drop what was appended to the lists after nips, nnames. */
@@ -458,5 +535,26 @@ dns_parse(struct dns *d, const unsigned char *answer, size_t len,
     r = dns_parse_chain(d, answer, len, &c, type, ips, names, next);
     if (r != DNS_OK)
         dns_rollback(ips, nips, names, nnames);
+    return r;
+}
+
+/* dns_parse_txt - one TXT answer, without the network (see dns.h). */
+int
+dns_parse_txt(struct dns *d, const unsigned char *answer, size_t len,
+              const char *qname, struct dns_txtlist *txts, struct bstr *next)
+{
+    size_t n = txts->n;
+    struct dns_chain c;
+    int r;
+
+    bstr_truncate(next, 0);
+    if (!dns_name_norm(qname, c.name[0]))
+        return dns_seterr(d, DNS_PERM, "%.300s is not a valid domain name",
+                          qname);
+    c.n = 1;
+    c.from[0] = c.via[0] = '\0';
+    r = dns_parse_chain_txt(d, answer, len, &c, txts, next);
+    if (r != DNS_OK)
+        dns_txt_rollback(txts, n);
     return r;
 }

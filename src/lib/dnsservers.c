@@ -150,6 +150,73 @@ dns_servers_parse(struct dns *d, const char *text, size_t len, bool resolvconf)
     return 0;
 }
 
+/*
+ * scan_djb - a dotted list of IPv4 addresses, as djbdns reads
+ * $DNSCACHEIP ("127.0.0.1.10.0.0.1": each address's four numbers, a
+ * dot, the next address).  Adds them to the n servers in srv (at most
+ * DNS_SERVERS_MAX).  false when s is not such a list.
+ */
+static bool
+scan_djb(const char *s, size_t len, struct dns_server *srv, size_t *n)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t j = i, dots = 0;
+        struct dns_server one;
+
+        while (j < len && !(s[j] == '.' && ++dots == 4))
+            j++;
+        memset(&one, 0, sizeof one);
+        one.port = 53;
+        one.ip.family = AF_INET;
+        if (dots < 3 || !ipaddr_scan4(s + i, j - i, one.ip.b))
+            return false;
+        if (*n < DNS_SERVERS_MAX)
+            srv[(*n)++] = one;
+        i = j + 1;
+        if (j < len && i == len)
+            return false; /* a trailing dot */
+    }
+    return true;
+}
+
+/* dns_servers_env - the servers of $DNSCACHEIP (see dns.h). */
+int
+dns_servers_env(struct dns *d, const char *value)
+{
+    struct dns_server srv[DNS_SERVERS_MAX];
+    size_t n = 0, i = 0, len = strlen(value);
+
+    while (i < len) {
+        size_t j;
+
+        if (strchr(" \t\r\n,", value[i])) {
+            i++;
+            continue;
+        }
+        for (j = i; j < len && !strchr(" \t\r\n,", value[j]); j++)
+            ;
+        if (scan_server(value + i, j - i, &srv[n < DNS_SERVERS_MAX ? n : 0])) {
+            if (n < DNS_SERVERS_MAX)
+                n++;
+        } else if (!scan_djb(value + i, j - i, srv, &n)) {
+            errno = EINVAL;
+            return dns_seterr(d, -1,
+                              "\"%.*s\" is not a server address (1.2.3.4, "
+                              "1.2.3.4:port, ::1 or [::1]:port)",
+                              (int)(j - i > 100 ? 100 : j - i), value + i);
+        }
+        i = j;
+    }
+    if (n) {
+        memcpy(d->srv, srv, n * sizeof *srv);
+        d->nsrv = n;
+        d->noedns = 0;
+    }
+    return 0;
+}
+
 /* dns_init - defaults, and the servers to ask (see dns.h). */
 int
 dns_init(struct dns *d, const char *serversfile)

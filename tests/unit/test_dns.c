@@ -1071,6 +1071,273 @@ test_resolvconf(void)
     bstr_free(&d.err);
 }
 
+/* --- TXT --------------------------------------------------------------- */
+
+/* rr_txt - a TXT record of owner whose rdata is raw[0..n) as given. */
+static void
+rr_txt(struct pkt *p, const char *owner, const void *raw, size_t n)
+{
+    size_t at;
+
+    name(p, owner);
+    at = rr(p, ns_t_txt, ns_c_in);
+    for (size_t i = 0; i < n; i++)
+        put8(p, ((const unsigned char *)raw)[i]);
+    rdend(p, at);
+}
+
+struct txtres {
+    int r;
+    struct dns d;
+    struct dns_txtlist t;
+    struct bstr next;
+};
+
+static void
+run_txt(struct txtres *x, const struct pkt *p, const char *qname)
+{
+    memset(x, 0, sizeof *x);
+    x->r = dns_parse_txt(&x->d, p->b, p->n, qname, &x->t, &x->next);
+    if (!x->d.err.s)
+        CHECK(bstr_copys(&x->d.err, "") == 0);
+}
+
+static void
+done_txt(struct txtres *x)
+{
+    dns_txtlist_free(&x->t);
+    bstr_free(&x->next);
+    bstr_free(&x->d.err);
+}
+
+/* RFC 1035 3.3.14: one or more character-strings; RFC 7208 3.3 joins them */
+static void
+test_txt_strings(void)
+{
+    static const char q[] = "2.0.0.127.zen.example";
+    struct pkt p;
+    struct txtres x;
+    char big[256];
+
+    /* one record of three strings, one record of one, one of an empty one */
+    header(&p, 0, 1, 3, 0, 0);
+    question(&p, q, ns_t_txt);
+    rr_txt(&p, q, "\x09" "listed at\x01 \x04" "zen!", 17);
+    ptr(&p, 12);
+    {
+        size_t at = rr(&p, ns_t_txt, ns_c_in);
+
+        put8(&p, 5);
+        for (const char *c = "other"; *c; c++)
+            put8(&p, (unsigned char)*c);
+        rdend(&p, at);
+    }
+    rr_txt(&p, q, "\x00", 1);
+    run_txt(&x, &p, "2.0.0.127.ZEN.example.");
+    CHECK_INT(x.r, DNS_OK);
+    CHECK_INT(x.t.n, 3);
+    if (x.t.n == 3) {
+        CHECK_BSTR(x.t.txt[0], "listed at zen!");
+        CHECK_BSTR(x.t.txt[1], "other");
+        CHECK_INT(x.t.txt[2].len, 0);
+        CHECK(x.t.txt[2].s != NULL);
+    }
+    done_txt(&x);
+
+    /* hostile bytes are kept as they are, NUL included: callers clean up */
+    header(&p, 0, 1, 1, 0, 0);
+    question(&p, q, ns_t_txt);
+    rr_txt(&p, q, "\x0b" "a\r\n250 ok\0\xff!", 12);
+    run_txt(&x, &p, q);
+    CHECK_INT(x.r, DNS_OK);
+    CHECK_INT(x.t.n, 1);
+    if (x.t.n == 1)
+        harness_check_mem(x.t.txt[0].s, x.t.txt[0].len, "a\r\n250 ok\0\xff!",
+                          11, "hostile text", __FILE__, __LINE__);
+    done_txt(&x);
+
+    /* a 255-byte string, the longest there is */
+    header(&p, 0, 1, 1, 0, 0);
+    question(&p, q, ns_t_txt);
+    big[0] = (char)255;
+    memset(big + 1, 'x', 255);
+    rr_txt(&p, q, big, 256);
+    run_txt(&x, &p, q);
+    CHECK_INT(x.r, DNS_OK);
+    CHECK_INT(x.t.n, 1);
+    if (x.t.n == 1)
+        CHECK_INT(x.t.txt[0].len, 255);
+    done_txt(&x);
+}
+
+static void
+test_txt_malformed(void)
+{
+    static const char q[] = "txt.example";
+    static const struct {
+        const char *raw;
+        size_t n;
+    } bad[] = {
+        {"", 0},              /* no string at all */
+        {"\x05" "abc", 4},       /* a length past the end */
+        {"\x03" "abc\x02" "x", 6},  /* the second string cut short */
+        {"\xff", 1},
+    };
+    struct pkt p;
+    struct txtres x;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        header(&p, 0, 1, 2, 0, 0);
+        question(&p, q, ns_t_txt);
+        rr_txt(&p, q, "\x02ok", 3);
+        rr_txt(&p, q, bad[i].raw, bad[i].n);
+        run_txt(&x, &p, q);
+        CHECK_INT(x.r, DNS_TEMP);
+        CHECK_INT(x.t.n, 0); /* nothing from an answer that fails */
+        CHECK(has(&x.d.err, "bad TXT record"));
+        CHECK(has(&x.d.err, "TXT lookup of txt.example"));
+        done_txt(&x);
+    }
+}
+
+static void
+test_txt_outcomes(void)
+{
+    static const char q[] = "9.2.0.192.zen.example";
+    struct pkt p;
+    struct txtres x;
+
+    /* NXDOMAIN: not listed, and PERM */
+    header(&p, ns_r_nxdomain, 1, 0, 0, 0);
+    question(&p, q, ns_t_txt);
+    run_txt(&x, &p, q);
+    CHECK_INT(x.r, DNS_PERM);
+    CHECK_INT(x.t.n, 0);
+    CHECK(has(&x.d.err, "does not exist"));
+    done_txt(&x);
+
+    /* the name exists with an A record only: OK, no text */
+    header(&p, 0, 1, 1, 0, 0);
+    question(&p, q, ns_t_txt);
+    rr_a(&p, q, 127, 0, 0, 2);
+    run_txt(&x, &p, q);
+    CHECK_INT(x.r, DNS_OK);
+    CHECK_INT(x.t.n, 0);
+    done_txt(&x);
+
+    /* SERVFAIL: TEMP */
+    header(&p, ns_r_servfail, 1, 0, 0, 0);
+    question(&p, q, ns_t_txt);
+    run_txt(&x, &p, q);
+    CHECK_INT(x.r, DNS_TEMP);
+    CHECK(has(&x.d.err, "SERVFAIL"));
+    done_txt(&x);
+
+    /* another owner's TXT is not ours; a TXT answer to an A question is
+       refused as another question */
+    header(&p, 0, 1, 1, 0, 0);
+    question(&p, q, ns_t_txt);
+    rr_txt(&p, "evil.example", "\x04" "evil", 5);
+    run_txt(&x, &p, q);
+    CHECK_INT(x.r, DNS_OK);
+    CHECK_INT(x.t.n, 0);
+    done_txt(&x);
+    header(&p, 0, 1, 1, 0, 0);
+    question(&p, q, ns_t_a);
+    rr_txt(&p, q, "\x04" "evil", 5);
+    run_txt(&x, &p, q);
+    CHECK_INT(x.r, DNS_TEMP);
+    CHECK(has(&x.d.err, "another question"));
+    done_txt(&x);
+
+    /* a CNAME inside the answer is followed to its TXT */
+    header(&p, 0, 1, 2, 0, 0);
+    question(&p, q, ns_t_txt);
+    rr_name(&p, q, ns_t_cname, "text.zen.example");
+    rr_txt(&p, "text.zen.example", "\x06listed", 7);
+    run_txt(&x, &p, q);
+    CHECK_INT(x.r, DNS_OK);
+    CHECK_INT(x.t.n, 1);
+    if (x.t.n == 1)
+        CHECK_BSTR(x.t.txt[0], "listed");
+    done_txt(&x);
+}
+
+/* $DNSCACHEIP as ucspi-tcp reads it, and our dnsservers syntax in it */
+static void
+test_servers_env(void)
+{
+    static const struct {
+        const char *in;
+        const char *want; /* servers as dns_server_fmt would show them */
+    } ok[] = {
+        {"127.0.0.1", "127.0.0.1"},
+        {"127.0.0.1.10.0.0.2", "127.0.0.1 10.0.0.2"},
+        {"127.0.0.1 ::1, [::1]:5353", "127.0.0.1 ::1 [::1]:5353"},
+        {"127.0.0.1:5353", "127.0.0.1:5353"},
+        {"  ", "192.0.2.53"}, /* none named: the earlier servers stay */
+        {"", "192.0.2.53"},
+    };
+    static const char *const bad[] = {
+        "localhost", "127.0.0.1.", "127.0.0", "1.2.3.4.5", "127.0.0.1:0",
+        "::1:53x", "127.0.0.1 junk",
+    };
+    char buf[256];
+
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct dns d;
+
+        memset(&d, 0, sizeof d);
+        d.nsrv = 1;
+        d.srv[0].ip.family = AF_INET;
+        memcpy(d.srv[0].ip.b, "\xc0\x00\x02\x35", 4);
+        d.srv[0].port = 53;
+        CHECK_INT(dns_servers_env(&d, ok[i].in), 0);
+        buf[0] = '\0';
+        for (size_t k = 0; k < d.nsrv; k++) {
+            char ip[IPADDR_FMT];
+            size_t n = strlen(buf);
+
+            ipaddr_fmt(ip, &d.srv[k].ip);
+            if (d.srv[k].port != 53)
+                snprintf(buf + n, sizeof buf - n, "%s%s%s%s:%u", n ? " " : "",
+                         d.srv[k].ip.family == AF_INET6 ? "[" : "", ip,
+                         d.srv[k].ip.family == AF_INET6 ? "]" : "",
+                         d.srv[k].port);
+            else
+                snprintf(buf + n, sizeof buf - n, "%s%s", n ? " " : "", ip);
+        }
+        CHECK_STR(buf, ok[i].want);
+        bstr_free(&d.err);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct dns d;
+
+        memset(&d, 0, sizeof d);
+        d.nsrv = 1;
+        d.srv[0].ip.family = AF_INET;
+        errno = 0;
+        CHECK_INT(dns_servers_env(&d, bad[i]), -1);
+        CHECK_INT(errno, EINVAL);
+        CHECK_INT(d.nsrv, 1);
+        CHECK(has(&d.err, "is not a server address"));
+        bstr_free(&d.err);
+    }
+    {
+        /* more than DNS_SERVERS_MAX: the first ones are kept */
+        struct dns d;
+
+        memset(&d, 0, sizeof d);
+        CHECK_INT(dns_servers_env(&d, "10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 "
+                                      "10.0.0.5 10.0.0.6 10.0.0.7 10.0.0.8 "
+                                      "10.0.0.9 10.0.0.10"),
+                  0);
+        CHECK_INT(d.nsrv, DNS_SERVERS_MAX);
+        CHECK_INT(d.srv[DNS_SERVERS_MAX - 1].ip.b[3], DNS_SERVERS_MAX);
+        bstr_free(&d.err);
+    }
+}
+
 static const struct test_case cases[] = {
     {"a and aaaa", test_a_and_aaaa},
     {"mx compression", test_mx_compression},
@@ -1093,6 +1360,10 @@ static const struct test_case cases[] = {
     {"servers parse", test_servers_parse},
     {"servers file", test_servers_file},
     {"resolv.conf", test_resolvconf},
+    {"txt strings", test_txt_strings},
+    {"txt malformed", test_txt_malformed},
+    {"txt outcomes", test_txt_outcomes},
+    {"servers env", test_servers_env},
 };
 
 TEST_MAIN(cases)
