@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ratestore - the shared counter file (see ratestore.h).
+ *
+ * Layout: a 4096-byte header (magic, version, slot size, slot count,
+ * the hash seed, a checksum of those), then nslots slots of 512 bytes.
+ * Every shared word is read and written with GCC's __atomic builtins,
+ * sequentially consistent; the only multi-word step is a key's claim,
+ * published by the store of tag = LIVE after the key is written.
+ *
+ * A counter word is (window << 32) | count, the window being now / the
+ * counter's period.  Counting first rolls a stale window (CAS to the new
+ * window with count 0, the old word moved to prev when it was the
+ * window just before) and then adds with fetch_add; a count over the
+ * limit is taken back, so exactly `limit` additions succeed per window
+ * however many processes race.  A sliding window weighs the previous
+ * window's count by the part of it still inside the last period.
+ *
+ * A slot is reused for another key only when none of its counters holds
+ * a count of the current or previous window ("stale"), or when a claim
+ * was left half done for over a minute (its process died); the probe
+ * sequence is never cut by emptying a slot, so lookups stay correct.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ipaddr.h"
+#include "ratestore.h"
+
+_Static_assert(sizeof(struct ratestore_slot) == 512, "slot size");
+
+#define HDR 4096u
+#define MAGIC "QNGRATE\n"
+#define TAG_EMPTY 0u
+#define TAG_LIVE 1u
+#define CLAIM_STUCK 60 /* seconds a claim may take before others break it */
+#define SPINS 2000     /* yields while waiting for another's claim */
+
+struct header {
+    char magic[8];
+    uint32_t version;
+    uint32_t slotsize;
+    uint32_t nslots;
+    uint32_t zero;
+    uint64_t seed;
+    uint64_t check;
+};
+
+static const unsigned periods[RATE_PERS] = {60, 3600, 86400};
+static const char *const whats[RATE_WHATS] = {"conn", "msgs", "rcpts"};
+static const char *const pers[RATE_PERS] = {"min", "hour", "day"};
+
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t
+header_check(const struct header *h)
+{
+    return fnv(0xcbf29ce484222325ULL, h, offsetof(struct header, check));
+}
+
+/* ratestore_period - seconds in the period of counter. */
+unsigned
+ratestore_period(unsigned counter)
+{
+    return periods[(counter % RATE_COUNTERS) % RATE_PERS];
+}
+
+/* ratestore_counter_name - "msgs/hour" for RATE_COUNTER(MSGS, HOUR). */
+const char *
+ratestore_counter_name(unsigned counter)
+{
+    static const char *const names[RATE_COUNTERS] = {
+        "conn/min", "conn/hour", "conn/day",
+        "msgs/min", "msgs/hour", "msgs/day",
+        "rcpts/min", "rcpts/hour", "rcpts/day",
+    };
+
+    return names[counter % RATE_COUNTERS];
+}
+
+/* ratestore_counter_parse - the counter "what/per" names, or -1. */
+int
+ratestore_counter_parse(const char *s, size_t len)
+{
+    for (unsigned w = 0; w < RATE_WHATS; w++)
+        for (unsigned p = 0; p < RATE_PERS; p++) {
+            size_t a = strlen(whats[w]), b = strlen(pers[p]);
+
+            if (len == a + 1 + b && memcmp(s, whats[w], a) == 0 &&
+                s[a] == '/' && memcmp(s + a + 1, pers[p], b) == 0)
+                return (int)RATE_COUNTER(w, p);
+        }
+    return -1;
+}
+
+/*
+ * ratestore_ipkey - the key of a client address: "ip:" and its canonical
+ * text, or with net "net:" and its /24 (IPv4) or /64 (IPv6) network
+ * ("net:192.0.2.0/24").  IPv4-mapped IPv6 counts as IPv4.
+ * Returns 0, or -1 with EINVAL (not an address) or ENOMEM.
+ */
+int
+ratestore_ipkey(struct bstr *out, const char *ip, bool net)
+{
+    struct ipaddr a;
+    char buf[IPADDR_FMT];
+    size_t n = strlen(ip);
+
+    if (!ipaddr_scan(ip, n, &a)) {
+        errno = EINVAL;
+        return -1;
+    }
+    (void)ipaddr_unmap(&a);
+    if (net)
+        ipaddr_mask(&a, a.family == AF_INET ? 24 : 64);
+    ipaddr_fmt(buf, &a);
+    bstr_truncate(out, 0);
+    if (bstr_cats(out, net ? "net:" : "ip:") == -1 ||
+        bstr_cats(out, buf) == -1 ||
+        (net && bstr_cats(out, a.family == AF_INET ? "/24" : "/64") == -1))
+        return -1;
+    return 0;
+}
+
+/* ---- the file ----------------------------------------------------------- */
+
+static bool
+header_ok(const struct header *h, off_t size)
+{
+    return memcmp(h->magic, MAGIC, 8) == 0 &&
+           h->version == RATESTORE_VERSION &&
+           h->slotsize == sizeof(struct ratestore_slot) &&
+           h->nslots >= RATESTORE_SLOTS_MIN &&
+           h->nslots <= RATESTORE_SLOTS_MAX && h->zero == 0 &&
+           h->check == header_check(h) &&
+           size == (off_t)HDR + (off_t)h->nslots * (off_t)sizeof(struct ratestore_slot);
+}
+
+/*
+ * make_file - a new, empty store at path, put in place by rename so no
+ * process ever maps a half-made one.  Returns 0 or -1.
+ */
+static int
+make_file(const char *path, uint32_t nslots)
+{
+    char tmp[4096];
+    struct header h;
+    int fd;
+
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path,
+                         (long)getpid()) >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, MAGIC, 8);
+    h.version = RATESTORE_VERSION;
+    h.slotsize = sizeof(struct ratestore_slot);
+    h.nslots = nslots;
+    if (getrandom(&h.seed, sizeof h.seed, GRND_NONBLOCK) != sizeof h.seed)
+        h.seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^
+                 (uint64_t)getpid();
+    h.check = header_check(&h);
+    (void)unlink(tmp);
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd == -1)
+        return -1;
+    if (ftruncate(fd, (off_t)HDR + (off_t)nslots *
+                                       (off_t)sizeof(struct ratestore_slot)) ==
+            -1 ||
+        pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+        rename(tmp, path) == -1) {
+        int e = errno;
+
+        close(fd);
+        (void)unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    return close(fd);
+}
+
+/*
+ * ratestore_open - map the store at path.  With create, a missing file,
+ * or one of another version, size or checksum, is replaced by a new one
+ * of nslots slots (rs->replaced says so, for the caller's log); without,
+ * such a file is an error (EINVAL for a bad one).  Returns 0, or -1 with
+ * errno set (EACCES, ENOENT, ...): callers fail open.
+ */
+int
+ratestore_open(struct ratestore *rs, const char *path, uint32_t nslots,
+               bool create)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->fd = -1;
+    if (nslots < RATESTORE_SLOTS_MIN || nslots > RATESTORE_SLOTS_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* a few tries: another process may be replacing the file as we look */
+    for (int tries = 0; tries < 4; tries++) {
+        struct header h;
+        struct stat st;
+        int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        void *m;
+
+        if (fd == -1) {
+            if (errno != ENOENT || !create)
+                return -1;
+            if (make_file(path, nslots) == -1)
+                return -1;
+            continue;
+        }
+        if (fstat(fd, &st) == -1) {
+            int e = errno;
+
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (!S_ISREG(st.st_mode) ||
+            pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+            !header_ok(&h, st.st_size)) {
+            close(fd);
+            if (!create) {
+                errno = EINVAL;
+                return -1;
+            }
+            if (make_file(path, nslots) == -1)
+                return -1;
+            rs->replaced = true;
+            continue;
+        }
+        rs->maplen = (size_t)st.st_size;
+        m = mmap(NULL, rs->maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        rs->fd = fd;
+        rs->map = m;
+        rs->nslots = h.nslots;
+        rs->seed = h.seed;
+        rs->slot = (struct ratestore_slot *)(rs->map + HDR);
+        return 0;
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+/* ratestore_close - unmap and close (safe on a closed or failed store). */
+void
+ratestore_close(struct ratestore *rs)
+{
+    if (rs->map)
+        munmap(rs->map, rs->maplen);
+    if (rs->fd != -1)
+        close(rs->fd);
+    rs->map = NULL;
+    rs->slot = NULL;
+    rs->fd = -1;
+    rs->nslots = 0;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+static uint64_t
+ld(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+
+static bool
+cas(uint64_t *p, uint64_t *old, uint64_t new)
+{
+    return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_SEQ_CST);
+}
+
+static uint32_t
+window(unsigned counter, time_t now)
+{
+    return (uint32_t)((uint64_t)now / ratestore_period(counter));
+}
+
+static bool
+key_is(const struct ratestore_slot *sl, uint64_t h, const char *key,
+       size_t len)
+{
+    uint32_t kl = __atomic_load_n(&sl->keylen, __ATOMIC_SEQ_CST);
+
+    return ld(&sl->hash) == h && kl == len && memcmp(sl->key, key, len) == 0;
+}
+
+/* stale - no counter of the slot holds a count of its current or
+ * previous window: it may serve another key */
+static bool
+stale(const struct ratestore_slot *sl, time_t now)
+{
+    for (unsigned c = 0; c < RATE_COUNTERS; c++) {
+        uint64_t w = ld(&sl->cnt[c]);
+        uint32_t cur = window(c, now);
+
+        if ((uint32_t)w && ((w >> 32) == cur || (w >> 32) + 1 == cur))
+            return false;
+    }
+    return true;
+}
+
+/* claim - fill a slot we hold in the claiming state and publish it */
+static void
+claim(struct ratestore_slot *sl, uint64_t h, const char *key, size_t len,
+      time_t now)
+{
+    for (unsigned c = 0; c < RATE_COUNTERS; c++) {
+        __atomic_store_n(&sl->cnt[c], 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&sl->prev[c], 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&sl->told[c], 0, __ATOMIC_SEQ_CST);
+    }
+    memcpy(sl->key, key, len);
+    __atomic_store_n(&sl->keylen, (uint32_t)len, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sl->hash, h, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sl->used, (uint64_t)now, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sl->tag, TAG_LIVE, __ATOMIC_SEQ_CST);
+}
+
+/* wait_claim - another process is claiming the slot: wait (briefly) for
+ * it to publish.  Returns the tag then seen. */
+static uint64_t
+wait_claim(struct ratestore_slot *sl)
+{
+    uint64_t t = ld(&sl->tag);
+
+    for (int i = 0; i < SPINS && (t & 3) == 2; i++) {
+        sched_yield();
+        t = ld(&sl->tag);
+    }
+    return t;
+}
+
+/*
+ * ratestore_find - the slot of key (len bytes, at most RATESTORE_KEY_MAX)
+ * in *idx.  With create, a missing key claims an empty slot of its probe
+ * sequence, else a stale one.  Returns 1 found (or made), 0 absent
+ * (without create), -1 with ENOSPC (every probed slot live and busy: the
+ * table is full) or ENAMETOOLONG.
+ */
+int
+ratestore_find(struct ratestore *rs, const char *key, size_t len, time_t now,
+               bool create, uint32_t *idx)
+{
+    uint64_t h;
+
+    if (len > RATESTORE_KEY_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (rs->nslots == 0) {
+        errno = EBADF;
+        return -1;
+    }
+    h = fnv(0xcbf29ce484222325ULL ^ rs->seed, key, len);
+    for (int round = 0; round < 2; round++) {
+        uint32_t reuse = UINT32_MAX;
+
+        for (uint32_t i = 0; i < RATESTORE_PROBES && i < rs->nslots; i++) {
+            uint32_t j = (uint32_t)((h + i) % rs->nslots);
+            struct ratestore_slot *sl = &rs->slot[j];
+            uint64_t t = ld(&sl->tag);
+
+            if ((t & 3) == 2)
+                t = wait_claim(sl);
+            if (t == TAG_LIVE) {
+                if (key_is(sl, h, key, len)) {
+                    *idx = j;
+                    return 1;
+                }
+                if (reuse == UINT32_MAX && stale(sl, now))
+                    reuse = j;
+                continue;
+            }
+            if ((t & 3) == 2) {
+                /* a claim left half done: its process died */
+                if ((int64_t)(t >> 2) + CLAIM_STUCK < (int64_t)now &&
+                    reuse == UINT32_MAX)
+                    reuse = j;
+                continue;
+            }
+            if (t != TAG_EMPTY) {
+                /* scribbled on: treat as reusable garbage */
+                if (reuse == UINT32_MAX)
+                    reuse = j;
+                continue;
+            }
+            /* empty: the key is nowhere further along */
+            if (!create)
+                return 0;
+            if (cas(&sl->tag, &t, ((uint64_t)now << 2) | 2)) {
+                claim(sl, h, key, len, now);
+                *idx = j;
+                return 1;
+            }
+            /* another process claimed it first: look again (it may be
+             * claiming this very key) */
+            round = -1;
+            break;
+        }
+        if (round == -1)
+            continue;
+        if (!create)
+            return 0;
+        if (reuse != UINT32_MAX) {
+            struct ratestore_slot *sl = &rs->slot[reuse];
+            uint64_t t = ld(&sl->tag);
+
+            if (cas(&sl->tag, &t, ((uint64_t)now << 2) | 2)) {
+                claim(sl, h, key, len, now);
+                *idx = reuse;
+                return 1;
+            }
+            continue;
+        }
+        break;
+    }
+    errno = ENOSPC;
+    return -1;
+}
+
+static struct ratestore_slot *
+slot_at(const struct ratestore *rs, uint32_t idx)
+{
+    return rs->nslots ? &rs->slot[idx % rs->nslots] : NULL;
+}
+
+/* roll - the counter's word for the current window, rolling it (and
+ * moving the old count to prev) when it belongs to another window */
+static uint64_t
+roll(struct ratestore_slot *sl, unsigned c, uint32_t win)
+{
+    uint64_t old = ld(&sl->cnt[c]);
+
+    for (;;) {
+        uint64_t new = (uint64_t)win << 32;
+
+        if ((uint32_t)(old >> 32) == win)
+            return old;
+        if (cas(&sl->cnt[c], &old, new)) {
+            /* a window in the future (clock set back, or a scribble) is
+             * forgotten like an old one */
+            __atomic_store_n(&sl->prev[c],
+                             (uint32_t)(old >> 32) + 1 == win
+                                 ? old
+                                 : (uint64_t)(win - 1) << 32,
+                             __ATOMIC_SEQ_CST);
+            return new;
+        }
+    }
+}
+
+/* the previous window's part of a sliding count */
+static uint64_t
+prev_part(const struct ratestore_slot *sl, unsigned c, uint32_t win,
+          time_t now)
+{
+    uint64_t p = ld(&sl->prev[c]);
+    uint64_t per = ratestore_period(c);
+    uint64_t into = (uint64_t)now % per;
+
+    if ((uint32_t)(p >> 32) + 1 != win)
+        return 0;
+    return (uint64_t)(uint32_t)p * (per - into) / per;
+}
+
+/*
+ * ratestore_add - count one more on counter of slot idx, unless that
+ * would take it past limit (0: no limit).  sliding weighs in the last
+ * window.  *count (may be NULL) gets the count with this one, or the
+ * count that refused it.  Returns 1 counted, 0 over the limit (nothing
+ * counted).
+ */
+int
+ratestore_add(struct ratestore *rs, uint32_t idx, unsigned counter,
+              uint64_t limit, bool sliding, time_t now, uint64_t *count)
+{
+    struct ratestore_slot *sl = slot_at(rs, idx);
+    unsigned c = counter % RATE_COUNTERS;
+    uint32_t win = window(c, now);
+    uint64_t before, extra, total;
+
+    if (!sl)
+        return 1;
+    __atomic_store_n(&sl->used, (uint64_t)now, __ATOMIC_SEQ_CST);
+    before = roll(sl, c, win);
+    extra = sliding ? prev_part(sl, c, win, now) : 0;
+    if ((uint32_t)before >= UINT32_MAX - 1 ||
+        (limit && (uint32_t)before + extra >= limit)) {
+        if (count)
+            *count = (uint32_t)before + extra;
+        return 0;
+    }
+    before = __atomic_fetch_add(&sl->cnt[c], 1, __ATOMIC_SEQ_CST);
+    total = (uint64_t)(uint32_t)before + 1 + extra;
+    if ((uint32_t)(before >> 32) == win && limit && total > limit) {
+        /* others got there first: take ours back */
+        ratestore_undo(rs, idx, c, now);
+        if (count)
+            *count = total - 1;
+        return 0;
+    }
+    if (count)
+        *count = total;
+    return 1;
+}
+
+/* ratestore_undo - take back one count of this window (a refusal after
+ * it was counted); nothing when the window has rolled since. */
+void
+ratestore_undo(struct ratestore *rs, uint32_t idx, unsigned counter,
+               time_t now)
+{
+    struct ratestore_slot *sl = slot_at(rs, idx);
+    unsigned c = counter % RATE_COUNTERS;
+    uint32_t win = window(c, now);
+    uint64_t old;
+
+    if (!sl)
+        return;
+    old = ld(&sl->cnt[c]);
+    while ((uint32_t)(old >> 32) == win && (uint32_t)old > 0)
+        if (cas(&sl->cnt[c], &old, old - 1))
+            break;
+}
+
+/* ratestore_count - the counter's count now (read only). */
+uint64_t
+ratestore_count(const struct ratestore *rs, uint32_t idx, unsigned counter,
+                bool sliding, time_t now)
+{
+    const struct ratestore_slot *sl = slot_at(rs, idx);
+    unsigned c = counter % RATE_COUNTERS;
+    uint32_t win = window(c, now);
+    uint64_t w, n = 0;
+
+    if (!sl)
+        return 0;
+    w = ld(&sl->cnt[c]);
+    if ((uint32_t)(w >> 32) == win)
+        n = (uint32_t)w;
+    if (sliding) {
+        if ((uint32_t)(w >> 32) + 1 == win)
+            n += (uint64_t)(uint32_t)w *
+                 (ratestore_period(c) - (uint64_t)now % ratestore_period(c)) /
+                 ratestore_period(c);
+        else if ((uint32_t)(w >> 32) == win)
+            n += prev_part(sl, c, win, now);
+    }
+    return n;
+}
+
+/*
+ * ratestore_tell - true for exactly one caller per counter and window
+ * (the one that tells the admin a limit was reached), false for the rest.
+ */
+bool
+ratestore_tell(struct ratestore *rs, uint32_t idx, unsigned counter,
+               time_t now)
+{
+    struct ratestore_slot *sl = slot_at(rs, idx);
+    unsigned c = counter % RATE_COUNTERS;
+    uint32_t mark = window(c, now) + 1;
+    uint32_t t;
+
+    if (!sl)
+        return false;
+    t = __atomic_load_n(&sl->told[c], __ATOMIC_SEQ_CST);
+    while (t != mark)
+        if (__atomic_compare_exchange_n(&sl->told[c], &t, mark, false,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return true;
+    return false;
+}
+
+/*
+ * ratestore_key - the key of slot idx into out (RATESTORE_KEY_MAX bytes,
+ * not terminated), its length in *len.  Returns 1 for a live slot, 0 for
+ * another.  A key with bytes a key cannot have (a scribble) is refused.
+ */
+int
+ratestore_key(const struct ratestore *rs, uint32_t idx, char *out,
+              size_t *len)
+{
+    const struct ratestore_slot *sl = slot_at(rs, idx);
+    uint32_t kl;
+
+    if (!sl || ld(&sl->tag) != TAG_LIVE)
+        return 0;
+    kl = __atomic_load_n(&sl->keylen, __ATOMIC_SEQ_CST);
+    if (kl == 0 || kl > RATESTORE_KEY_MAX)
+        return 0;
+    memcpy(out, sl->key, kl);
+    for (uint32_t i = 0; i < kl; i++)
+        if ((unsigned char)out[i] <= ' ' || (unsigned char)out[i] >= 127)
+            return 0;
+    *len = kl;
+    return 1;
+}
+
+/* ratestore_reset - every counter of slot idx back to 0 (the key stays). */
+void
+ratestore_reset(struct ratestore *rs, uint32_t idx)
+{
+    struct ratestore_slot *sl = slot_at(rs, idx);
+
+    if (!sl)
+        return;
+    for (unsigned c = 0; c < RATE_COUNTERS; c++) {
+        __atomic_store_n(&sl->cnt[c], 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&sl->prev[c], 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&sl->told[c], 0, __ATOMIC_SEQ_CST);
+    }
+}
