@@ -56,7 +56,7 @@ SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto
 FAMILIES := queue smtpd tcp tools send local inject remote vpop pop3
 WANT_queue  := qmail-queue
 WANT_smtpd  := qmail-smtpd
-WANT_tcp    := tcpserver tcprules tcprulescheck
+WANT_tcp    := tcpserver tcprules tcprulescheck rblsmtpd
 WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal logpipe \
                qmail-tlskeys qmail-checkpassword \
                dnsmx dnsip dnsptr
@@ -75,7 +75,7 @@ $(foreach f,$(FAMILIES),$(eval PROGS_$(f) := $(filter \
     $(patsubst src/$(f)/%.c,%,$(wildcard src/$(f)/*.c)),$(WANT_$(f)))))
 PROGS := $(foreach f,$(FAMILIES),$(PROGS_$(f)))
 # ucspi-tcp's tools install beside the admin's other /usr/local tools.
-UCSPI_PROGS := tcpserver tcprules tcprulescheck
+UCSPI_PROGS := tcpserver tcprules tcprulescheck rblsmtpd
 
 LIB_SRC := $(wildcard src/lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
