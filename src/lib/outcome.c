@@ -181,6 +181,14 @@ static const struct outcome table[OC_COUNT] = {
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    /* postgrey's behaviour, in qmail's words; RFC 3463 4.7.1: a policy
+     * refusal, temporary */
+    [OC_GREYLIST] = {OC_GREYLIST, "greylist", 451, "4.7.1",
+                    "greylisted, please try again later (#4.7.1)"},
+    [OC_GREYLIST_EARLY] = {OC_GREYLIST_EARLY, "greylistearly", 451, "4.7.1",
+                          "greylisted, please try again later (#4.7.1)"},
+    [OC_GREYLIST_LATE] = {OC_GREYLIST_LATE, "greylistlate", 451, "4.7.1",
+                         "greylisted, please try again later (#4.7.1)"},
 };
 
 /* outcome_get - the table entry for r (never NULL for a valid r). */

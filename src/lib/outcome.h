@@ -134,6 +134,9 @@ enum reason {
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    OC_GREYLIST,       /* first sight of the triplet */
+    OC_GREYLIST_EARLY, /* retried before the delay was over */
+    OC_GREYLIST_LATE,  /* retried after the window: first sight again */
     OC_COUNT
 };
 

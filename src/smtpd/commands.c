@@ -24,6 +24,7 @@
 #include "checkpw.h"
 #include "datetime.h"
 #include "fmt.h"
+#include "greylist.h"
 #include "log.h"
 #include "scram.h"
 #include "smtpd.h"
@@ -1014,6 +1015,15 @@ smtpd_rcpt(struct smtpd_session *s, const char *arg, size_t len)
             log_line("rcptcheck skipped ip=%s rcpt=<%s>: %.*s", s->remoteip,
                      t->s, (int)s->pol->mbox.why.len,
                      s->pol->mbox.why.s ? s->pol->mbox.why.s : "");
+    }
+    /* issue 13, E: greylisting, the last step (greylist.c) */
+    if ((r = smtpd_greylist(s, a->s, a->len)) != OC_OK) {
+        cur_sender(s);
+        s->cur_rcpt = a->s;
+        s->cur_rcpt_len = a->len;
+        smtpd_reply(s, r, NULL);
+        s->errors--; /* a retry asked for is not the client's error */
+        return 0;
     }
     /* qmail appends RELAYCLIENT's value to each recipient. */
     if (bstr_catb(&s->txn.rcpts, a->s, a->len) == -1 ||

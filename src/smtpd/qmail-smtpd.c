@@ -162,6 +162,16 @@ static const struct ctl_setting settings[] = {
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    /* postgrey's defaults: --delay 300 (here 0, off, until the file
+     * says otherwise), --retry-window 2 days, --max-age 35 days,
+     * --auto-whitelist-clients 5 */
+    {"greylist", CTL_ULONG, "0", 0, 2592000, OFF(greylist), CTL_NOFLAG},
+    {"greylistwindow", CTL_ULONG, "172800", 1, ULONG_MAX, OFF(greylistwindow),
+     CTL_NOFLAG},
+    {"greylistmaxage", CTL_ULONG, "3024000", 1, ULONG_MAX,
+     OFF(greylistmaxage), CTL_NOFLAG},
+    {"greylistclients", CTL_ULONG, "5", 0, 1000000, OFF(greylistclients),
+     CTL_NOFLAG},
 };
 
 /* The control files (again, in a worker, after control/ changed). */

@@ -81,6 +81,10 @@ struct smtpd_config {
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    unsigned long greylist;        /* seconds before a retry passes; 0: off */
+    unsigned long greylistwindow;  /* seconds after first sight it may come */
+    unsigned long greylistmaxage;  /* seconds a passed triplet stays good */
+    unsigned long greylistclients; /* passes that allow a network; 0: never */
 };
 
 /* ---- policy.c: relay control and badmailfrom ------------------------ */
@@ -297,6 +301,8 @@ struct smtpd_session {
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    unsigned char grey_client; /* 0 not looked up, 1 allowed, 2 not */
+    bool grey_warned;          /* the expiry's trouble is logged */
 };
 
 extern const struct smtpd_verb smtpd_verbs[];

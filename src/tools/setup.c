@@ -17,6 +17,7 @@
  *   qmaill:nofiles 0750; for the virtual domains (vpop_tree) the group
  *   vchkpw, the user vpopmail, ~vpopmail/{domains 0711, etc, bin} and
  *   users/rcptmap, users/overquota, users/open-smtp 0755 vpopmail:vchkpw
+ *   users/greylist 0700 qmaild:nofiles (qmail-smtpd's greylisting stamps)
  * Single-user mode: the same modes, one owner, no setuid bit.
  *
  * Control files follow qmail-1.03's config-fast: me, defaultdomain and
@@ -950,6 +951,8 @@ setup_run(const struct setup_opts *o)
         mkdir_own("doc", 0755, root, g) == -1 ||
         mkdir_own("man", 0755, root, g) == -1 ||
         mkdir_own("users", 0755, root, g) == -1 ||
+        /* greylisting's stamps (src/smtpd/greylist.h): qmail-smtpd's */
+        mkdir_own("users/greylist", 0700, id.qmaild, id.nofiles) == -1 ||
         mkdir_own("alias", 02755, id.alias, g) == -1)
         return -1;
 

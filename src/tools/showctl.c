@@ -112,6 +112,14 @@ const struct showctl_entry showctl_table[] = {
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    {"greylist", 'n', "0",
+     "seconds before a greylisted triplet's retry passes (0: off)"},
+    {"greylistwindow", 'n', "172800",
+     "seconds after the first try in which the retry must come"},
+    {"greylistmaxage", 'n', "3024000",
+     "seconds a passed triplet stays good without being used"},
+    {"greylistclients", 'n', "5",
+     "passes after which a client network skips greylisting (0: never)"},
     {NULL, 0, NULL, NULL},
 };
 
