@@ -463,7 +463,12 @@ class Unbound:
                     parts[-1] = parts[-1].rstrip(".") + "."
                     value = " ".join(parts)
                 data = "%s 300 IN %s %s" % (owner, rtype, value)
-                lines.append('    local-data: "%s"' % data.replace('"', '\\"'))
+                # unbound.conf keeps a backslash as it is: data with quotes
+                # (TXT "a b" "c") goes inside single quotes instead
+                if '"' in data:
+                    lines.append("    local-data: '%s'" % data)
+                else:
+                    lines.append('    local-data: "%s"' % data)
         lines += ["remote-control:", "    control-enable: no", ""]
         self.conf = os.path.join(self.tmp, "unbound.conf")
         with open(self.conf, "w") as f:
