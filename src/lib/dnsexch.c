@@ -94,15 +94,15 @@ question_end(const unsigned char *q, size_t qlen)
 }
 
 /*
- * answer_matches - a is an answer to query q: same id, a response, the
- * same opcode, and the same question (names compared ignoring ASCII
+ * dns_answer_matches - a is an answer to query q: same id, a response,
+ * the same opcode, and the same question (names compared ignoring ASCII
  * case).  An error or truncated answer without a question (how some
  * servers refuse EDNS0) matches on its id alone: it is only ever a
  * reason to ask again, never believed.
  */
-static bool
-answer_matches(const unsigned char *q, size_t qend, const unsigned char *a,
-               size_t alen)
+bool
+dns_answer_matches(const unsigned char *q, size_t qend,
+                   const unsigned char *a, size_t alen)
 {
     unsigned qd;
     int rcode;
@@ -124,10 +124,10 @@ answer_matches(const unsigned char *q, size_t qend, const unsigned char *a,
     return true;
 }
 
-/* same_peer - the address a datagram came from is the server's. */
-static bool
-same_peer(const struct sockaddr_storage *from, socklen_t flen,
-          const struct dns_server *s)
+/* dns_same_peer - the address a datagram came from is the server's. */
+bool
+dns_same_peer(const struct sockaddr_storage *from, socklen_t flen,
+              const struct dns_server *s)
 {
     struct ipaddr ip;
     unsigned port;
@@ -219,8 +219,8 @@ udp_ask(struct dns_exch *x)
             why_sys(x, "unable to receive the answer");
             break;
         }
-        if (!same_peer(&from, flen, x->srv) || (size_t)n > DNS_ANSWER_MAX ||
-            !answer_matches(x->q, x->qend, x->a, (size_t)n))
+        if (!dns_same_peer(&from, flen, x->srv) || (size_t)n > DNS_ANSWER_MAX ||
+            !dns_answer_matches(x->q, x->qend, x->a, (size_t)n))
             continue; /* spoofed, stray or late: not our answer */
         x->alen = (size_t)n;
         r = 1;
@@ -291,7 +291,7 @@ tcp_ask(struct dns_exch *x)
     n = (size_t)len[0] << 8 | len[1];
     if (!read_all(x, fd, x->a, n, deadline))
         goto out;
-    if (!answer_matches(x->q, x->qend, x->a, n)) {
+    if (!dns_answer_matches(x->q, x->qend, x->a, n)) {
         why_text(x, "the TCP answer does not match the query");
         goto out;
     }
@@ -303,13 +303,13 @@ out:
 }
 
 /*
- * make_query - name and type into x->q, with a fresh random id, the RD
- * bit, and with edns an OPT record (RFC 6891: root owner, type 41, the
- * UDP payload size as class, TTL 0, no options).  0, or -1.
+ * dns_make_query - name and type into x->q, with a fresh random id, the
+ * RD bit, and with edns an OPT record (RFC 6891: root owner, type 41,
+ * the UDP payload size as class, TTL 0, no options).  0, or -1.
  */
-static int
-make_query(struct dns *d, struct dns_exch *x, const char *name, int type,
-           bool edns)
+int
+dns_make_query(struct dns *d, struct dns_exch *x, const char *name, int type,
+               bool edns)
 {
     int n = res_nmkquery(d->res, ns_o_query, name, ns_c_in, type, NULL, 0, NULL,
                          x->q, DNS_QUERY_MAX - OPT_LEN);
@@ -345,7 +345,7 @@ ask(struct dns *d, size_t si, struct dns_exch *x, const char *name, int type)
     ns_msg m;
     int rcode;
 
-    if (make_query(d, x, name, type, edns) == -1)
+    if (dns_make_query(d, x, name, type, edns) == -1)
         return why_text(x, "unable to build the query");
     if (!udp_ask(x))
         return 0;
@@ -353,7 +353,7 @@ ask(struct dns *d, size_t si, struct dns_exch *x, const char *name, int type)
     if (edns && rcode == ns_r_formerr) {
         /* RFC 6891 7: a server that does not know EDNS0 says FORMERR */
         d->noedns |= 1u << si;
-        if (make_query(d, x, name, type, false) == -1)
+        if (dns_make_query(d, x, name, type, false) == -1)
             return why_text(x, "unable to build the query");
         if (!udp_ask(x))
             return 0;

@@ -4,7 +4,8 @@
  * outside them includes: dnsservers.c (which servers to ask),
  * dnsparse.c (answers, the fuzzed part, and the names and texts they
  * use), dnsexch.c (one query and its answer over UDP or TCP) and dns.c
- * (the lookups of dns.h, built on the other three).
+ * (the lookups of dns.h, built on the other three); and dnsbl.c, whose
+ * many queries at once reuse dnsexch.c's query builder and checks.
  */
 #ifndef DNSINT_H
 #define DNSINT_H
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "dns.h"
 
@@ -66,5 +68,11 @@ void dns_random_bytes(void *p, size_t n);
 uint32_t dns_random_below(uint32_t n);
 int dns_query(struct dns *d, struct dns_exch *x, const char *name,
               const char *first, int type, size_t *si);
+int dns_make_query(struct dns *d, struct dns_exch *x, const char *name,
+                   int type, bool edns);
+bool dns_answer_matches(const unsigned char *q, size_t qend,
+                        const unsigned char *a, size_t alen);
+bool dns_same_peer(const struct sockaddr_storage *from, socklen_t flen,
+                   const struct dns_server *s);
 
 #endif

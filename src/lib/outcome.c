@@ -178,6 +178,19 @@ static const struct outcome table[OC_COUNT] = {
     [OC_QQ_TEMPOTHER] = {OC_QQ_TEMPOTHER, "qq", 451, "4.3.0",
                         "qq temporary problem (#4.3.0)"},
     /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* a listing is the admin's policy, so permanent: 550 (RFC 5321's
+     * "command rejected for policy reasons") for the client's IP and
+     * HELO, 553 as badmailfrom for the sender; qmail-smtpd puts the
+     * zone in place of "a DNS/domain blocklist" (src/smtpd/dnsbl.c) */
+    [OC_DNSBL] = {OC_DNSBL, "dnsbl", 550, "5.7.1",
+                 "sorry, your IP address is listed in a DNS blocklist "
+                 "(#5.7.1)"},
+    [OC_RHSBL_HELO] = {OC_RHSBL_HELO, "rhsblhelo", 550, "5.7.1",
+                      "sorry, your HELO domain is listed in a domain "
+                      "blocklist (#5.7.1)"},
+    [OC_RHSBL_FROM] = {OC_RHSBL_FROM, "rhsblfrom", 553, "5.7.1",
+                      "sorry, your envelope sender domain is listed in a "
+                      "domain blocklist (#5.7.1)"},
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */

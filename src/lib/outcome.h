@@ -131,6 +131,9 @@ enum reason {
     OC_QQ_PERMOTHER,
     OC_QQ_TEMPOTHER,
     /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    OC_DNSBL,      /* the client's IP is listed (control/dnsbl) */
+    OC_RHSBL_HELO, /* its HELO domain is listed (control/rhsbl) */
+    OC_RHSBL_FROM, /* the sender's domain is listed (control/rhsbl) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */

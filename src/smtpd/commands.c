@@ -407,6 +407,11 @@ log_reject(struct smtpd_session *s, const struct outcome *o)
     else if (s->state >= SMTPD_MAIL && s->txn.nrcpt) {
         e |= bstr_catf(t, " rcpts=%lu", s->txn.nrcpt);
     }
+    if (s->detail) { /* what a check found (a DNSBL's zones and score) */
+        e |= bstr_cats(t, " detail=");
+        e |= vis_cat(t, s->detail, strlen(s->detail));
+        s->detail = NULL;
+    }
     if (s->qq_said)
         e |= cat_said(t, &s->qq);
     if (e == 0)
@@ -430,6 +435,23 @@ smtpd_reply(struct smtpd_session *s, enum reason r, const char *extra)
         log_reject(s, o);
     }
     smtpd_reply_quiet(s, r, extra);
+}
+
+/*
+ * smtpd_reply_text - smtpd_reply with text in place of the table's, for
+ * a refusal that names what it found (dnsbl.c: the zone); text ends in
+ * the row's "(#x.y.z)" as the table's texts do.
+ */
+void
+smtpd_reply_text(struct smtpd_session *s, enum reason r, const char *text)
+{
+    const struct outcome *o = outcome_get(r);
+
+    if (o->smtp >= 400) {
+        s->errors++;
+        log_reject(s, o);
+    }
+    put_line(s, r, false, text, NULL);
 }
 
 /* smtpd_greet - "220 <smtpgreeting> ESMTP" (never an enhanced code). */
@@ -591,6 +613,7 @@ smtpd_session_free(struct smtpd_session *s)
     bstr_wipe_free(&s->helo);
     bstr_wipe_free(&s->authuser);
     smtpd_auth_free(&s->auth);
+    smtpd_dnsbl_end(s);
 }
 
 /* smtpd_forget - the session is ending: nothing half-received is queued,
@@ -921,6 +944,7 @@ smtpd_helo(struct smtpd_session *s, const char *arg, size_t len)
 {
     if (set_helo(s, arg, len, false) == -1)
         return -1;
+    smtpd_dnsbl_helo(s); /* the HELO domain's RHSBL queries go out */
     put_line(s, OC_HELO, false, s->cf->greeting.s, NULL);
     return 0;
 }
@@ -936,6 +960,7 @@ smtpd_ehlo(struct smtpd_session *s, const char *arg, size_t len)
 
     if (set_helo(s, arg, len, true) == -1)
         return -1;
+    smtpd_dnsbl_helo(s); /* the HELO domain's RHSBL queries go out */
     put_line(s, OC_HELO, true, s->cf->greeting.s, NULL);
     if (smtpd_auth_offered(s)) {
         /* the AUTH patch's two lines; AUTH= for clients of before RFC
@@ -976,6 +1001,9 @@ smtpd_mail(struct smtpd_session *s, const char *arg, size_t len)
         smtpd_reply(s, r, NULL);
         return 0;
     }
+    /* issue 13, B: DNSBL and RHSBL verdicts (dnsbl.c replies if refused) */
+    if (smtpd_dnsbl_mail(s, m->addr.s, m->addr.len))
+        return 0;
     if (bstr_copy(&s->txn.sender, &m->addr) == -1)
         return nomem(s);
     s->txn.utf8 = m->utf8;

@@ -159,6 +159,12 @@ static const struct ctl_setting settings[] = {
     {"opensmtpage", CTL_ULONG, "10800", 0, ULONG_MAX, OFF(opensmtpage),
      CTL_NOFLAG},
     /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* Postfix's postscreen_dnsbl_sites syntax, one site a line; the
+     * timeout is postscreen_dnsbl_timeout's default */
+    {"dnsbl", CTL_LIST, NULL, 0, 0, OFF(dnsbl), CTL_NOFLAG},
+    {"rhsbl", CTL_LIST, NULL, 0, 0, OFF(rhsbl), CTL_NOFLAG},
+    {"dnsblthreshold", CTL_LINE, "1", 0, 0, OFF(dnsblthreshold), CTL_NOFLAG},
+    {"dnsbltimeout", CTL_ULONG, "10", 1, 300, OFF(dnsbltimeout), CTL_NOFLAG},
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
@@ -199,6 +205,8 @@ load_controls(void)
             die_nomem();
         die_control("morercpthosts.cdb");
     }
+    if (smtpd_dnsbl_load(&cf) == -1)
+        die_nomem();
 }
 
 /* The settings tcpserver's environment gives this client. */
@@ -322,6 +330,8 @@ session_start(struct smtpd_session *s, struct qq *kept)
     s->tcpremoteinfo = s->remoteinfo;
     s->tcprelayclient = s->relayclient;
     pop_before_smtp(s);
+    /* the DNSBL queries go out now, to be answered during the greeting */
+    smtpd_dnsbl_start(s);
     qqenv = getenv("QMAILQUEUE");
     s->qqprog = qqenv ? qqenv : "bin/qmail-queue";
     /* Our own qmail-queue serves the whole session (qmail-queue -m); a

@@ -78,6 +78,11 @@ struct smtpd_config {
     unsigned long opensmtpage;
 
     /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    struct bstr dnsbl;          /* control/dnsbl: IP blocklist sites */
+    struct bstr rhsbl;          /* control/rhsbl: domain blocklist sites */
+    struct bstr dnsblthreshold; /* the score that refuses (default 1) */
+    unsigned long dnsbltimeout; /* seconds the lookups may take */
+    struct smtpd_dnsbl_conf *dnsblc; /* all that, parsed (dnsbl.c) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
@@ -298,6 +303,9 @@ struct smtpd_session {
     const char *how;
 
     /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    struct smtpd_dnsbl *dnsbl; /* this connection's lookups; NULL: none */
+    const char *detail;        /* the next refusal's log detail= field (any
+                                * check may set it; log_reject clears it) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
@@ -325,6 +333,14 @@ enum reason smtpd_check_starttls(const struct smtpd_session *s,
 bool smtpd_auth_offered(const struct smtpd_session *s);
 enum reason smtpd_check_auth(const struct smtpd_session *s);
 
+/* ---- dnsbl.c: the built-in DNSBL and RHSBL checks ------------------ */
+
+int smtpd_dnsbl_load(struct smtpd_config *cf);
+void smtpd_dnsbl_start(struct smtpd_session *s);
+void smtpd_dnsbl_helo(struct smtpd_session *s);
+int smtpd_dnsbl_mail(struct smtpd_session *s, const char *from, size_t len);
+void smtpd_dnsbl_end(struct smtpd_session *s);
+
 int smtpd_session_init(struct smtpd_session *s, char *inbuf, char *outbuf,
                        char *databuf) WUR;
 int smtpd_read_command(struct smtpd_session *s) WUR;
@@ -332,6 +348,8 @@ int smtpd_dispatch(struct smtpd_session *s) WUR;
 void smtpd_reply(struct smtpd_session *s, enum reason r, const char *extra);
 void smtpd_reply_quiet(struct smtpd_session *s, enum reason r,
                        const char *extra);
+void smtpd_reply_text(struct smtpd_session *s, enum reason r,
+                      const char *text);
 int smtpd_flush(struct smtpd_session *s);
 void smtpd_greet(struct smtpd_session *s);
 void smtpd_abort(struct smtpd_session *s);
