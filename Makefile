@@ -59,7 +59,7 @@ WANT_smtpd  := qmail-smtpd
 WANT_tcp    := tcpserver tcprules tcprulescheck rblsmtpd
 WANT_tools  := qmail-qstat qmail-showctl qmail-setup multilog tai64nlocal logpipe \
                qmail-tlskeys qmail-checkpassword \
-               dnsmx dnsip dnsptr
+               dnsmx dnsip dnsptr qmail-rate
 WANT_send   := qmail-send qmail-clean qmail-start qmail-qread \
                qmail-qrm qmail-qrequeue qmail-qexpire
 WANT_local  := qmail-lspawn qmail-local qmail-getpw qmail-newu qmail-pw2u \

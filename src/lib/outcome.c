@@ -193,6 +193,21 @@ static const struct outcome table[OC_COUNT] = {
                       "domain blocklist (#5.7.1)"},
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    [OC_RATE_CONN] = {OC_RATE_CONN, "rateconn", 421, "4.7.0",
+                     "too many connections from your address, try again "
+                     "later (#4.7.0)"},
+    [OC_RATE_MSGS] = {OC_RATE_MSGS, "ratemsgs", 451, "4.7.1",
+                     "too many messages from your address, try again "
+                     "later (#4.7.1)"},
+    [OC_RATE_RCPTS] = {OC_RATE_RCPTS, "ratercpts", 451, "4.7.1",
+                      "too many recipients from your address, try again "
+                      "later (#4.7.1)"},
+    [OC_QUOTA_MSGS] = {OC_QUOTA_MSGS, "quotamsgs", 451, "4.7.1",
+                      "sending quota exceeded: too many messages, try "
+                      "again later (#4.7.1)"},
+    [OC_QUOTA_RCPTS] = {OC_QUOTA_RCPTS, "quotarcpts", 451, "4.7.1",
+                       "sending quota exceeded: too many recipients, try "
+                       "again later (#4.7.1)"},
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     /* postgrey's behaviour, in qmail's words; RFC 3463 4.7.1: a policy
      * refusal, temporary */

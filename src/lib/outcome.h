@@ -136,6 +136,11 @@ enum reason {
     OC_RHSBL_FROM, /* the sender's domain is listed (control/rhsbl) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    OC_RATE_CONN,   /* connections per ip or net over its limit */
+    OC_RATE_MSGS,   /* messages per ip or net */
+    OC_RATE_RCPTS,  /* recipients per ip or net */
+    OC_QUOTA_MSGS,  /* an AUTH user's (or its domain's) send quota */
+    OC_QUOTA_RCPTS,
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     OC_GREYLIST,       /* first sight of the triplet */
     OC_GREYLIST_EARLY, /* retried before the delay was over */

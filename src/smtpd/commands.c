@@ -26,6 +26,7 @@
 #include "fmt.h"
 #include "greylist.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "scram.h"
 #include "smtpd.h"
 #include "vis.h"
@@ -1004,6 +1005,13 @@ smtpd_mail(struct smtpd_session *s, const char *arg, size_t len)
     /* issue 13, B: DNSBL and RHSBL verdicts (dnsbl.c replies if refused) */
     if (smtpd_dnsbl_mail(s, m->addr.s, m->addr.len))
         return 0;
+    /* issue 13, D: rate limits and send quotas (ratelimit.c) */
+    if ((r = smtpd_rate_mail(s)) != OC_OK) {
+        s->cur_from = m->addr.s;
+        s->cur_from_len = m->addr.len;
+        smtpd_reply(s, r, NULL);
+        return 0;
+    }
     if (bstr_copy(&s->txn.sender, &m->addr) == -1)
         return nomem(s);
     s->txn.utf8 = m->utf8;
@@ -1051,6 +1059,14 @@ smtpd_rcpt(struct smtpd_session *s, const char *arg, size_t len)
         s->cur_rcpt_len = a->len;
         smtpd_reply(s, r, NULL);
         s->errors--; /* a retry asked for is not the client's error */
+        return 0;
+    }
+    /* issue 13, D: recipients per ip/net and AUTH quotas (ratelimit.c) */
+    if ((r = smtpd_rate_rcpt(s)) != OC_OK) {
+        cur_sender(s);
+        s->cur_rcpt = a->s;
+        s->cur_rcpt_len = a->len;
+        smtpd_reply(s, r, NULL);
         return 0;
     }
     /* qmail appends RELAYCLIENT's value to each recipient. */

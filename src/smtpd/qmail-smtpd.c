@@ -33,6 +33,7 @@
 #include "log.h"
 #include "opensmtp.h"
 #include "priv.h"
+#include "ratelimit.h"
 #include "smtpd.h"
 #include "worker.h"
 
@@ -167,6 +168,8 @@ static const struct ctl_setting settings[] = {
     {"dnsbltimeout", CTL_ULONG, "10", 1, 300, OFF(dnsbltimeout), CTL_NOFLAG},
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* the rules' lines (doc/qmail-control.5); absent: no limits */
+    {"ratelimits", CTL_LIST, NULL, 0, 0, OFF(ratelimits), CTL_NOFLAG},
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     /* postgrey's defaults: --delay 300 (here 0, off, until the file
      * says otherwise), --retry-window 2 days, --max-age 35 days,
@@ -206,6 +209,8 @@ load_controls(void)
         die_control("morercpthosts.cdb");
     }
     if (smtpd_dnsbl_load(&cf) == -1)
+        die_nomem();
+    if (smtpd_rate_load(&cf) == -1) /* control/ratelimits (ratelimit.c) */
         die_nomem();
 }
 
@@ -369,6 +374,9 @@ session_run(struct smtpd_session *s)
         s->how = "tls";
         return;
     }
+    /* over its connections per minute: 421 and the end (ratelimit.c) */
+    if (smtpd_rate_connect(s) == -1)
+        return;
     smtpd_greet(s);
     while (smtpd_read_command(s) != -1 && smtpd_dispatch(s) != -1)
         ;

@@ -85,6 +85,8 @@ struct smtpd_config {
     struct smtpd_dnsbl_conf *dnsblc; /* all that, parsed (dnsbl.c) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    struct bstr ratelimits;     /* control/ratelimits: the rules' lines */
+    struct smtpd_rate *ratec;   /* them parsed, and the store (ratelimit.c) */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     unsigned long greylist;        /* seconds before a retry passes; 0: off */
     unsigned long greylistwindow;  /* seconds after first sight it may come */
@@ -308,6 +310,9 @@ struct smtpd_session {
                                 * check may set it; log_reject clears it) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    bool rate_skip;            /* trusted or $RATELIMITSKIP: no ip/net limits */
+    bool rate_tried;           /* the store's opening was tried */
+    bool rate_warned;          /* a key could not be counted: logged */
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     unsigned char grey_client; /* 0 not looked up, 1 allowed, 2 not */
     bool grey_warned;          /* the expiry's trouble is logged */

@@ -972,6 +972,12 @@ setup_run(const struct setup_opts *o)
         make_fifo("queue/lock/sendctl", 0600, id.qmails, g) == -1)
         return -1;
 
+    /* the rate-limit counters (src/lib/ratestore.h): qmail-smtpd (qmaild)
+     * makes, maps and replaces users/ratelimit/rate.db; qmail-rate, as
+     * root, reads and resets it */
+    if (mkdir_own("users/ratelimit", 0700, id.qmaild, id.nofiles) == -1)
+        return -1;
+
     if (controls(o, root, g, &fresh) == -1 ||
         (o->rootmode && fresh && aliases(&id) == -1))
         return -1;

@@ -111,6 +111,9 @@ const struct showctl_entry showctl_table[] = {
     /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    {"ratelimits", 'l', NULL,
+     "qmail-smtpd's rate limits and send quotas (ip:conn/min:60, "
+     "user:msgs/hour:500, ...; absent: none)"},
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     {"greylist", 'n', "0",
      "seconds before a greylisted triplet's retry passes (0: off)"},
