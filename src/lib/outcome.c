@@ -192,6 +192,29 @@ static const struct outcome table[OC_COUNT] = {
                       "sorry, your envelope sender domain is listed in a "
                       "domain blocklist (#5.7.1)"},
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* spamcontrol's texts where it had the check */
+    [OC_BADHELO] = {OC_BADHELO, "badhelo", 553, "5.7.1",
+                    "sorry, your HELO/EHLO greeting is in my badhelo list "
+                    "(#5.7.1)"},
+    [OC_HELO_ME] = {OC_HELO_ME, "helome", 553, "5.7.1",
+                    "sorry, your HELO/EHLO greeting names my own host "
+                    "(#5.7.1)"},
+    [OC_HELO_BAREIP] = {OC_HELO_BAREIP, "helobareip", 553, "5.5.2",
+                        "sorry, an address in HELO/EHLO must be in "
+                        "brackets (#5.5.2)"},
+    [OC_HELO_SYNTAX] = {OC_HELO_SYNTAX, "helosyntax", 553, "5.5.2",
+                        "sorry, your HELO/EHLO greeting is not a valid "
+                        "host name (#5.5.2)"},
+    [OC_BADRCPTTO] = {OC_BADRCPTTO, "badrcptto", 553, "5.7.1",
+                      "sorry, your envelope recipient is in my badrcptto "
+                      "list (#5.7.1)"},
+    [OC_MFDNS] = {OC_MFDNS, "badmailfromunknown", 553, "5.7.1",
+                  "sorry, your envelope sender must exist (#5.7.1)"},
+    [OC_MAXRCPT] = {OC_MAXRCPT, "maxrcpt", 452, "4.5.3",
+                    "sorry, too many recipients (#4.5.3)"},
+    [OC_PREGREET] = {OC_PREGREET, "pregreet", 554, "5.5.0",
+                     "sorry, SMTP protocol violation: you talked before "
+                     "my greeting (#5.5.0)"},
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     [OC_RATE_CONN] = {OC_RATE_CONN, "rateconn", 421, "4.7.0",
                      "too many connections from your address, try again "

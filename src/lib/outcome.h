@@ -135,6 +135,14 @@ enum reason {
     OC_RHSBL_HELO, /* its HELO domain is listed (control/rhsbl) */
     OC_RHSBL_FROM, /* the sender's domain is listed (control/rhsbl) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    OC_BADHELO,
+    OC_HELO_ME,
+    OC_HELO_BAREIP,
+    OC_HELO_SYNTAX,
+    OC_BADRCPTTO,
+    OC_MFDNS,
+    OC_MAXRCPT,
+    OC_PREGREET,
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     OC_RATE_CONN,   /* connections per ip or net over its limit */
     OC_RATE_MSGS,   /* messages per ip or net */

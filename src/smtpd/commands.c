@@ -882,7 +882,7 @@ smtpd_check_mail(const struct smtpd_session *s, const char *arg, size_t len,
         bstr_truncate(&m->addr, 0);
         return r;
     }
-    if (smtpd_policy_badmailfrom(s->pol, m->addr.s, m->addr.len))
+    if (smtpd_checks_badmailfrom(s, m->addr.s, m->addr.len))
         return OC_BADMAILFROM;
     if (m->size_given && s->cf->databytes && m->size > s->cf->databytes)
         return OC_TOOBIG;
@@ -907,9 +907,10 @@ smtpd_check_rcpt(const struct smtpd_session *s, const char *arg, size_t len,
         bstr_truncate(a, 0);
         return r;
     }
-    if (s->txn.nrcpt >= SMTPD_RCPT_MAX)
-        return OC_TOOMANYRCPT;
     r = smtpd_policy_rcpt(s->pol, a, s->relayclient != NULL);
+    if (r != OC_OK)
+        return r;
+    r = smtpd_checks_rcpt(s, a); /* maxrcpt, badrcptto (checks.c) */
     if (r != OC_OK)
         return r;
     return smtpd_policy_mailbox(s->pol, a, time(NULL));
@@ -994,6 +995,8 @@ smtpd_mail(struct smtpd_session *s, const char *arg, size_t len)
     struct smtpd_mail_arg *m = &s->marg;
     enum reason r = smtpd_check_mail(s, arg, len, m);
 
+    if (r == OC_OK)
+        r = smtpd_checks_mail(s, m); /* HELO checks, MFDNSCHECK (checks.c) */
     if (r != OC_OK) {
         if (r == OC_BADMAILFROM || r == OC_TOOBIG) {
             s->cur_from = m->addr.s;
@@ -1027,6 +1030,8 @@ smtpd_rcpt(struct smtpd_session *s, const char *arg, size_t len)
     enum reason r;
 
     bstr_truncate(a, 0);
+    if (smtpd_checks_tarpit(s) == -1) /* checks.c: a delay, maybe */
+        return -1;
     r = smtpd_check_rcpt(s, arg, len, a);
     if (r == OC_NOMEM)
         return nomem(s);
@@ -1570,7 +1575,7 @@ smtpd_dispatch(struct smtpd_session *s)
         s->how = "write";
         return -1;
     }
-    if (ret == 0 && s->errors >= SMTPD_ERR_MAX) {
+    if (ret == 0 && smtpd_checks_errors_over(s)) { /* control/maxerrors */
         s->fate = OC_TOOMANYERR;
         s->how = "errors";
         return -1;

@@ -167,6 +167,20 @@ static const struct ctl_setting settings[] = {
     {"dnsblthreshold", CTL_LINE, "1", 0, 0, OFF(dnsblthreshold), CTL_NOFLAG},
     {"dnsbltimeout", CTL_ULONG, "10", 1, 300, OFF(dnsbltimeout), CTL_NOFLAG},
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* spamcontrol's lists (wildmat patterns, '!' exempts) and checks;
+     * all off until a file says otherwise, except qmail's error cap */
+    {"badhelo", CTL_LIST, NULL, 0, 0, OFF(badhelo), CTL_NOFLAG},
+    {"badrcptto", CTL_LIST, NULL, 0, 0, OFF(badrcptto), CTL_NOFLAG},
+    {"helocheck", CTL_LIST, NULL, 0, 0, OFF(helocheck), CTL_NOFLAG},
+    {"mfdnscheck", CTL_ULONG, "0", 0, 1, OFF(mfdnscheck), CTL_NOFLAG},
+    {"maxrcpt", CTL_ULONG, "0", 0, ULONG_MAX, OFF(maxrcpt), CTL_NOFLAG},
+    {"maxerrors", CTL_ULONG, "20", 0, ULONG_MAX, OFF(maxerrors), CTL_NOFLAG},
+    {"tarpitcount", CTL_ULONG, "0", 0, ULONG_MAX, OFF(tarpitcount),
+     CTL_NOFLAG},
+    {"tarpiterrors", CTL_ULONG, "0", 0, ULONG_MAX, OFF(tarpiterrors),
+     CTL_NOFLAG},
+    {"tarpitdelay", CTL_LINE, "5", 0, 0, OFF(tarpitdelay), CTL_NOFLAG},
+    {"greetdelay", CTL_LINE, "0", 0, 0, OFF(greetdelay), CTL_NOFLAG},
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     /* the rules' lines (doc/qmail-control.5); absent: no limits */
     {"ratelimits", CTL_LIST, NULL, 0, 0, OFF(ratelimits), CTL_NOFLAG},
@@ -207,6 +221,11 @@ load_controls(void)
         if (errno == ENOMEM)
             die_nomem();
         die_control("morercpthosts.cdb");
+    }
+    if (smtpd_checks_init(&cf) == -1) {
+        if (errno == ENOMEM)
+            die_nomem();
+        die_control(cf.checks_bad ? cf.checks_bad : "?");
     }
     if (smtpd_dnsbl_load(&cf) == -1)
         die_nomem();
@@ -335,6 +354,7 @@ session_start(struct smtpd_session *s, struct qq *kept)
     s->tcpremoteinfo = s->remoteinfo;
     s->tcprelayclient = s->relayclient;
     pop_before_smtp(s);
+    smtpd_checks_start(s); /* after RELAYCLIENT is known */
     /* the DNSBL queries go out now, to be answered during the greeting */
     smtpd_dnsbl_start(s);
     qqenv = getenv("QMAILQUEUE");
@@ -376,6 +396,9 @@ session_run(struct smtpd_session *s)
     }
     /* over its connections per minute: 421 and the end (ratelimit.c) */
     if (smtpd_rate_connect(s) == -1)
+        return;
+    /* a client that talks before the greeting is refused */
+    if (smtpd_checks_greet(s) == -1)
         return;
     smtpd_greet(s);
     while (smtpd_read_command(s) != -1 && smtpd_dispatch(s) != -1)

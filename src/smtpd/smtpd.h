@@ -26,6 +26,7 @@
 #include "qq.h"
 #include "tls.h"
 #include "auth.h"
+#include "checks.h"
 
 #define SMTPD_CMD_MAX 1000     /* bytes of a command line, CRLF excluded */
 #define SMTPD_RCPT_MAX 1000    /* recipients in one transaction */
@@ -84,6 +85,18 @@ struct smtpd_config {
     unsigned long dnsbltimeout; /* seconds the lookups may take */
     struct smtpd_dnsbl_conf *dnsblc; /* all that, parsed (dnsbl.c) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    struct bstr badhelo;        /* lists; lowercased by smtpd_checks_init */
+    struct bstr badrcptto;
+    struct bstr helocheck;      /* "me", "bareip", "syntax" */
+    unsigned long mfdnscheck;   /* 1: a sender's domain must exist */
+    unsigned long maxrcpt;      /* recipients per message, 0: no limit */
+    unsigned long maxerrors;    /* errors per session, 0: no limit */
+    unsigned long tarpitcount;  /* RCPTs before the tarpit, 0: none */
+    unsigned long tarpiterrors; /* errors before the tarpit, 0: none */
+    struct bstr tarpitdelay;    /* seconds ("0.5" too) */
+    struct bstr greetdelay;     /* seconds before the greeting */
+    struct smtpd_checks_cf *checks; /* all that, compiled (checks.c) */
+    const char *checks_bad;     /* the control file checks.c refused */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     struct bstr ratelimits;     /* control/ratelimits: the rules' lines */
     struct smtpd_rate *ratec;   /* them parsed, and the store (ratelimit.c) */
@@ -309,6 +322,7 @@ struct smtpd_session {
     const char *detail;        /* the next refusal's log detail= field (any
                                 * check may set it; log_reject clears it) */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    struct smtpd_checks chk;   /* this session's settings and counters */
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     bool rate_skip;            /* trusted or $RATELIMITSKIP: no ip/net limits */
     bool rate_tried;           /* the store's opening was tried */

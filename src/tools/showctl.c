@@ -110,6 +110,23 @@ const struct showctl_entry showctl_table[] = {
      "1: vpasswd keeps clear-text passwords (for CRAM-MD5)"},
     /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    {"badhelo", 'l', NULL,
+     "HELO/EHLO names refused at MAIL (wildmat patterns, ! exempts)"},
+    {"badrcptto", 'l', NULL,
+     "envelope recipients refused by SMTP (address, @domain, patterns)"},
+    {"helocheck", 'l', NULL,
+     "HELO sanity checks: me, bareip, syntax (one a line)"},
+    {"mfdnscheck", 'n', "0",
+     "1: a sender's domain needs an MX, A or AAAA record"},
+    {"maxrcpt", 'n', "0", "recipients per message (0: 1000)"},
+    {"maxerrors", 'n', "20",
+     "error replies before the session ends (0: no limit)"},
+    {"tarpitcount", 'n', "0", "recipients before each RCPT reply waits (0: off)"},
+    {"tarpiterrors", 'n', "0",
+     "errors before RCPT replies wait longer each (0: off)"},
+    {"tarpitdelay", 'v', "5", "seconds a tarpitted RCPT reply waits"},
+    {"greetdelay", 'v', "0",
+     "seconds to wait for a client that talks first (0: off)"},
     /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
     {"ratelimits", 'l', NULL,
      "qmail-smtpd's rate limits and send quotas (ip:conn/min:60, "
