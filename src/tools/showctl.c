@@ -109,6 +109,12 @@ const struct showctl_entry showctl_table[] = {
     {"vpopclearpasswd", 'n', "0",
      "1: vpasswd keeps clear-text passwords (for CRAM-MD5)"},
     /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    {"dnsbl", 'l', NULL,
+     "DNS blocklists of client IPs: zone[=filter][*weight] (Postfix syntax)"},
+    {"rhsbl", 'l', NULL,
+     "domain blocklists for HELO and sender domains, same syntax"},
+    {"dnsblthreshold", 'v', "1", "score at which dnsbl/rhsbl refuse"},
+    {"dnsbltimeout", 'n', "10", "seconds the blocklist lookups may take"},
     /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
     {"badhelo", 'l', NULL,
      "HELO/EHLO names refused at MAIL (wildmat patterns, ! exempts)"},

@@ -448,5 +448,19 @@ class Workers(DnsblCase):
             self.assertEqual(log.count("reason=dnsbl "), 2)
 
 
+
+class ShowCtl(DnsblCase):
+    def test_showctl_knows_the_files(self):
+        out = self.inst.run("qmail-showctl").stdout.decode()
+        self.assertIn("dnsblthreshold: (default) 1", out)
+        self.assertIn("dnsbltimeout: (default) 10", out)
+        self.lists(dnsbl="zen.example*2\nwl.example*-3\n", rhsbl="rhs.example\n",
+                   threshold="2\n", timeout="5\n")
+        out = self.inst.run("qmail-showctl").stdout.decode()
+        self.assertIn("  zen.example*2\n  wl.example*-3\n", out)
+        self.assertIn("  rhs.example\n", out)
+        self.assertIn("dnsblthreshold: 2", out)
+        self.assertIn("dnsbltimeout: 5", out)
+
 if __name__ == "__main__":
     unittest.main()
