@@ -474,12 +474,23 @@ warn(const struct setup_opts *o, const char *fmt, ...)
 
 /*
  * controls - the control files of a new tree (qmail-1.03's config-fast
- * set, plus databytes and defaultdelivery); existing files are kept.
+ * set, plus databytes, defaultdelivery and ratelimits' send quotas);
+ * existing files are kept.
  * A me without a dot cannot be completed by qmail-inject's rules (it
  * appends defaultdomain to a dotless host: root@vm becomes root@vm.vm,
  * which is not local), so such a tree gets defaultdomain "localdomain"
  * and both names in locals, with a warning.
  */
+#define RATELIMITS_FRESH \
+    "# qmail-smtpd's rate limits and send quotas: qmail-control(5),\n" \
+    "# qmail-rate(8).  What one authenticated account (and its domain)\n" \
+    "# may send, so that a stolen password cannot spray the world:\n" \
+    "user:msgs/hour:500\nuser:msgs/day:2000\n" \
+    "user:rcpts/hour:1000\nuser:rcpts/day:5000\n" \
+    "# per client address, e.g. (none by default: one big sender's\n" \
+    "# outbound host can pass thousands of connections a minute)\n" \
+    "#ip:conn/min:60\n#ip:msgs/min:120\n#net:conn/min:300\n"
+
 static int
 controls(const struct setup_opts *o, uid_t root, gid_t g, bool *fresh)
 {
@@ -529,7 +540,11 @@ controls(const struct setup_opts *o, uid_t root, gid_t g, bool *fresh)
         /* the size the seeds' servers announce: SIZE 10000000 */
         write_new("control/databytes", "10000000\n", 0644, root, g) == -1 ||
         write_new("control/defaultdelivery", "./Maildir/\n", 0644, root,
-                  g) == -1)
+                  g) == -1 ||
+        /* send quotas for authenticated accounts (qmail-smtpd(8) says
+         * why these and why no per-IP limit by default) */
+        write_new("control/ratelimits", RATELIMITS_FRESH, 0644, root, g) ==
+            -1)
         goto out;
     r = 0;
 out:

@@ -416,6 +416,25 @@ class TestSendQuotas(AuthRateCase):
         self.assertIn("the sending quota msgs/hour (limit 1) of user:joe@example.test", m)
 
 
+class TestFreshInstall(AuthRateCase):
+    def test_defaults(self):
+        """A tree qmail-setup made: send quotas for AUTH users, nothing per
+        address (its own tests from 127.0.0.1 are never refused)."""
+        with open(self.inst.path("control", "ratelimits")) as f:
+            rules = [l for l in f.read().splitlines() if l and not l.startswith("#")]
+        self.assertEqual(rules, ["user:msgs/hour:500", "user:msgs/day:2000",
+                                 "user:rcpts/hour:1000", "user:rcpts/day:5000"])
+        r, _ = self.mails(40, rcpts=3)
+        self.assertEqual(len(self.inst.queued()), 40)
+        self.assertFalse(os.path.exists(self.db))  # nothing to count
+        self.send("joe@example.test", 2, rcpts=2)
+        self.assertEqual(self.rate("show")[0], "user:joe@example.test msgs/hour=2 msgs/day=2 "
+                                               "rcpts/hour=4 rcpts/day=4\n")
+        out = subprocess.run([os.path.join(self.inst.bin, "qmail-showctl")], env=self.inst.env,
+                             capture_output=True, timeout=30).stdout.decode()
+        self.assertIn("ratelimits", out)
+
+
 class TestStolenPassword(AuthRateCase):
     def test_ten_thousand_messages(self):
         """joe's password is stolen: 10,000 messages are tried through
