@@ -227,8 +227,10 @@ push_txt(struct dns_txtlist *l, const unsigned char *rd, size_t rdlen)
     while (i < rdlen) {
         size_t n = rd[i++];
 
-        if (n > rdlen - i)
+        if (n > rdlen - i) {
+            bstr_free(&t);
             return 1;
+        }
         if (bstr_catb(&t, rd + i, n) == -1) {
             bstr_free(&t);
             return -1;

@@ -153,7 +153,11 @@ query_name(struct rbl *r, const char *base, struct bstr *name)
                              : "the base is not a valid domain name");
         return false;
     }
-    return dns_ready(r);
+    if (!dns_ready(r)) {
+        lookup_failed(r, "no DNS to ask");
+        return false;
+    }
+    return true;
 }
 
 /* rbl - -r base: a TXT record lists the client, its text is the reply. */
