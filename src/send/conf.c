@@ -3,7 +3,7 @@
  * conf - qmail-send's settings, read at start and on SIGHUP.  Defaults
  * are qmail-1.03's; retryschedule and warnafter are qmail-ng's,
  * bouncemaxbytes the one qmail patches (indimail, qmail-toaster) named
- * (qmail-control(5)).
+ * (qmail-control(5)), ratelimitremote qmail-ng's (sendrate.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -46,6 +46,9 @@ static const struct ctl_setting settings[] = {
     {"retryschedule", CTL_LIST, NULL, 0, 0, OFF(retryschedule), CTL_NOFLAG},
     {"bouncemaxbytes", CTL_ULONG, "0", 0, ULONG_MAX, OFF(bouncemaxbytes),
      OFF(bouncemaxbytes_set)},
+    /* qmail-ng: remote deliveries per destination domain and window */
+    {"ratelimitremote", CTL_LIST, NULL, 0, 0, OFF(ratelimitremote),
+     CTL_NOFLAG},
 };
 
 /* skip_from - "local:N" / "remote:N" lines of retryschedule. */
@@ -105,6 +108,9 @@ conf_load(struct send_conf *c, const char **bad)
     for (int i = 0; i < NCHAN; i++)
         if (c->concurrency[i] > c->spawnlimit)
             c->concurrency[i] = c->spawnlimit;
+    *bad = "ratelimitremote";
+    if (sendrate_parse(&c->rates, &c->ratelimitremote) == -1)
+        return -1;
     *bad = "virtualdomains";
     if (route_init(&c->route, &c->locals, &c->percenthack,
                    &c->virtualdomains, c->envnoathost.s) == -1)
@@ -127,4 +133,6 @@ conf_free(struct send_conf *c)
     bstr_free(&c->doublebounceto);
     bstr_free(&c->doublebouncehost);
     bstr_free(&c->retryschedule);
+    sendrate_rules_free(&c->rates);
+    bstr_free(&c->ratelimitremote);
 }

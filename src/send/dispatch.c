@@ -9,7 +9,10 @@
  * qmail-1.03 logs "starting delivery".  Requests only go into the
  * channel's buffer: writing them is the main loop's, and the results
  * come back through report.c.  Nothing starts on a dead channel or once
- * qmail-send is exiting.
+ * qmail-send is exiting.  A remote domain whose rate limit's window is
+ * full (sendrate.c) waits like one at its concurrencyperdomain, and a
+ * job that has nothing but such recipients left goes back to the heap
+ * until the window ends, so it holds no place among the loaded jobs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +142,96 @@ domain_full(const struct send_state *st, const struct chan *k, const char *dom)
     return false;
 }
 
+/*
+ * rate_held - does dom's rate limit hold a delivery back now?  The first
+ * time in a window it is logged; *until (when it may go) is folded into
+ * st->rate_wake, the main loop's wake-up.
+ */
+static bool
+rate_held(struct send_state *st, const char *dom, int64_t now, int64_t *until)
+{
+    const struct sendrate_rule *x;
+    struct bstr v = BSTR_INIT;
+    bool first;
+
+    if (!sendrate_held(&st->rate, &st->cf.rates, dom, now, until, &first))
+        return false;
+    if (st->rate_wake == 0 || *until < st->rate_wake)
+        st->rate_wake = *until;
+    if (first && (x = sendrate_rule(&st->cf.rates, dom)))
+        slog("ratelimit: holding back remote deliveries to %s: %lu started "
+             "in %lu seconds, the limit; the rest wait %lld seconds",
+             slog_vis(&v, dom, strlen(dom)), x->max, x->secs,
+             (long long)(*until - now));
+    bstr_free(&v);
+    return true;
+}
+
+/*
+ * park - j is queued with nothing running or being marked, and every
+ * recipient it has left waits for a rate limit's window: it goes back to
+ * the heap, due at when, and is loaded again then.  Nothing of it is
+ * lost: its done marks are on disk, and a rate limit is no attempt (no
+ * retry counted, the channel file's next-attempt time unchanged).
+ */
+static void
+park(struct send_state *st, struct job *j, int64_t when)
+{
+    struct msg *m = msgmap_get(&st->msgs, j->id);
+    int c = j->chan;
+
+    st->ch[c].active--;
+    if (m) {
+        struct sched_item it;
+
+        m->flags &= ~MSG_ACTIVE(c);
+        dispatch_schedule(st, m, c, when);
+        /* remembered, for a reload that lifts the limit */
+        it.when = when;
+        it.id = m->id;
+        it.gen = m->gen[c];
+        it.chan = (uint32_t)c;
+        if (sched_push(&st->parked, &it) == -1)
+            slog_nomem();
+        if (m->flags & MSG_BOUNCE)
+            finish_bounce(st, m);
+    }
+    job_free(j);
+    free(j);
+}
+
+/*
+ * dispatch_unpark - after a reload: every message parked for a rate
+ * limit's window is due now, so the new rules decide (a lifted limit
+ * lets it go at once, a kept one parks it again).
+ */
+void
+dispatch_unpark(struct send_state *st)
+{
+    const struct sched_item *it;
+    time_t now = time(NULL);
+
+    while ((it = sched_peek(&st->parked))) {
+        struct sched_item x = *it;
+        struct msg *m = msgmap_get(&st->msgs, x.id);
+
+        sched_pop(&st->parked);
+        if (m && x.chan < NCHAN && m->gen[x.chan] == x.gen &&
+            !(m->flags & MSG_ACTIVE(x.chan)))
+            dispatch_schedule(st, m, (int)x.chan, now);
+    }
+}
+
+/* parkable - may j wait in the heap instead of the channel's queue? */
+static bool
+parkable(const struct send_state *st, const struct job *j)
+{
+    const struct msg *m = msgmap_get((struct msgmap *)&st->msgs, j->id);
+
+    return !j->running && !j->marking && !j->deferred && m &&
+           !(m->flags & (MSG_REMOVE | MSG_EXPIRE));
+}
+
 /* start - one delivery of j's recipient i (and, remote, its domain's). */
 static void
 start(struct send_state *st, int c, struct job *j, size_t i, unsigned long si)
@@ -160,6 +253,9 @@ start(struct send_state *st, int c, struct job *j, size_t i, unsigned long si)
             if (j->r[x].state == 'T' &&
                 !strcasecmp(dom, rcpt_domain(j->strings.s + j->r[x].addr)))
                 s->idx[s->n++] = x;
+        if (sendrate_count(&st->rate, &st->cf.rates, dom, time(NULL)) == -1)
+            slog("warning: out of memory counting a rate limit, "
+                 "delivery to %s not counted", dom);
     }
     s->job = j;
     s->busy = true;
@@ -192,18 +288,30 @@ start(struct send_state *st, int c, struct job *j, size_t i, unsigned long si)
  * one recipient each for local, all the job's recipients at one domain
  * (up to REMOTE_RCPTS) for remote, which qmail-rspawn delivers in one
  * SMTP transaction.  A remote recipient whose domain already has
- * perdomain deliveries running waits, and the recipients and jobs behind
- * it go first.  A job leaves the queue once all its recipients are
- * started.
+ * perdomain deliveries running, or whose rate limit's window is full,
+ * waits, and the recipients and jobs behind it go first.  A job leaves
+ * the queue once all its recipients are started, or (parked) when all it
+ * has left waits for rate limits.
  */
 void
 dispatch_run(struct send_state *st, int c)
 {
     struct chan *k = &st->ch[c];
     struct job *j = k->qhead, *prev = NULL;
+    int64_t now = time(NULL);
 
+    if (c == CHAN_REMOTE) {
+        const struct sched_item *it;
+
+        st->rate_wake = 0; /* found again below, while anything waits */
+        /* parked ones whose window has ended are due in the heap now */
+        while ((it = sched_peek(&st->parked)) && it->when <= now)
+            sched_pop(&st->parked);
+    }
     while (j && !st->exiting && !k->dead && k->used < st->cf.concurrency[c]) {
         const char *full = NULL;
+        bool busy = false;      /* a domain waits for its concurrency */
+        int64_t wake = 0, until; /* the earliest end of a window it waits for */
         unsigned long si;
         size_t i;
 
@@ -239,13 +347,31 @@ dispatch_run(struct send_state *st, int c)
             dom = rcpt_domain(j->strings.s + j->r[i].addr);
             if (full && !strcasecmp(dom, full))
                 continue; /* a domain just found full */
-            if (!domain_full(st, k, dom))
+            if (domain_full(st, k, dom))
+                busy = true;
+            else if (rate_held(st, dom, now, &until)) {
+                if (wake == 0 || until < wake)
+                    wake = until;
+            } else
                 break;
             full = dom;
         }
         if (i >= j->nr) {
-            prev = j; /* all its domains are busy: the next job */
-            j = j->qnext;
+            struct job *next = j->qnext;
+
+            if (!busy && wake && parkable(st, j)) {
+                /* all it has left waits for rate limits */
+                if (prev)
+                    prev->qnext = next;
+                else
+                    k->qhead = next;
+                if (k->qtail == j)
+                    k->qtail = prev;
+                park(st, j, wake);
+            } else {
+                prev = j; /* all its domains are busy: the next job */
+            }
+            j = next;
             continue;
         }
         start(st, c, j, i, si);

@@ -88,6 +88,9 @@ next_timeout(const struct send_state *st, bool busy)
             next = it->when;
     if ((it = sched_peek(&st->bounceheap)) && it->when < next)
         next = it->when;
+    /* a rate limit's window ends: deliveries it held back may start */
+    if (st->rate_wake && st->rate_wake < next)
+        next = st->rate_wake;
     if (next <= now)
         return 0;
     return (int)(next - now) * 1000;

@@ -37,5 +37,7 @@ reload_conf(struct send_state *st)
             n.concurrency[c] = n.spawnlimit;
     conf_free(&st->cf);
     st->cf = n;
+    /* rate limits may have changed: what waits for one is looked at again */
+    dispatch_unpark(st);
     slog("status: control files reread");
 }

@@ -38,6 +38,47 @@
 #define CHAN_REMOTE 1
 #define NCHAN 2
 
+/* ---- per-destination rate limits (sendrate.c) ----------------------- */
+
+struct sendrate_rule {
+    char *dom;          /* "example.com", ".example.com" or "*" */
+    unsigned long max;  /* deliveries per window; 0: no limit */
+    unsigned long secs; /* the window */
+};
+
+struct sendrate_rules {
+    struct sendrate_rule *v;
+    size_t n;
+    const char *bad;    /* sendrate_parse: the line it could not read */
+};
+
+/* one domain's current window */
+struct sendrate_dom {
+    struct sendrate_dom *next;
+    int64_t start;       /* when its first delivery started */
+    unsigned long secs;  /* its length */
+    unsigned long count; /* deliveries started in it */
+    bool logged;         /* the hold is logged for this window */
+    char name[];
+};
+
+struct sendrate {
+    struct sendrate_dom **tab;
+    size_t mask, n;
+};
+
+int sendrate_parse(struct sendrate_rules *r, const struct bstr *list);
+void sendrate_rules_free(struct sendrate_rules *r);
+const struct sendrate_rule *sendrate_rule(const struct sendrate_rules *r,
+                                          const char *dom);
+int sendrate_init(struct sendrate *t);
+void sendrate_free(struct sendrate *t);
+struct sendrate_dom *sendrate_find(const struct sendrate *t, const char *dom);
+bool sendrate_held(struct sendrate *t, const struct sendrate_rules *r,
+                   const char *dom, int64_t now, int64_t *until, bool *first);
+int sendrate_count(struct sendrate *t, const struct sendrate_rules *r,
+                   const char *dom, int64_t now);
+
 /* ---- settings (conf.c) --------------------------------------------- */
 
 struct send_conf {
@@ -55,6 +96,8 @@ struct send_conf {
     bool bouncemaxbytes_set;      /* ... when set; else header + 10 KB */
     unsigned long skip[NCHAN];  /* quadratic retry step, seconds^(1/2) */
     struct route route;
+    struct bstr ratelimitremote;  /* list: "domain:M:S" (sendrate.c) */
+    struct sendrate_rules rates;  /* ... parsed */
 };
 
 int conf_load(struct send_conf *c, const char **bad);
@@ -347,6 +390,10 @@ struct send_state {
     struct touch_sweep touch;
     struct sendctl ctl;
     struct sendctl_ops ctl_ops;
+    struct sendrate rate;    /* remote deliveries per domain and window */
+    int64_t rate_wake;       /* when a window holding deliveries back ends;
+                              * 0: none does */
+    struct sched parked;     /* messages waiting for a window (dispatch.c) */
 };
 
 /* what a background fsync (fsyncq.h) was for (pend.c) */
@@ -392,6 +439,7 @@ void dispatch_schedule(struct send_state *st, struct msg *m, int c,
 void dispatch_activate(struct send_state *st, int c);
 void dispatch_run(struct send_state *st, int c);
 void dispatch_status(const struct send_state *st);
+void dispatch_unpark(struct send_state *st);
 
 /* report.c */
 int report_feed(struct send_state *st, int c, const char *buf, size_t len);

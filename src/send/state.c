@@ -162,7 +162,7 @@ state_init(struct send_state *st)
     st->ctl_ops.arg = st;
     st->ctl.fd = -1;
     st->clean.wfd = st->clean.rfd = -1;
-    if (msgmap_init(&st->msgs) == -1)
+    if (msgmap_init(&st->msgs) == -1 || sendrate_init(&st->rate) == -1)
         return -1;
     for (int c = 0; c < NCHAN; c++) {
         struct chan *k = &st->ch[c];
@@ -240,5 +240,7 @@ state_free(struct send_state *st)
     free(st->clean.q);
     bstr_free(&st->ctl.line);
     msgmap_free(&st->msgs);
+    sendrate_free(&st->rate);
+    sched_free(&st->parked);
     conf_free(&st->cf);
 }

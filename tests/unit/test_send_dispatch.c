@@ -941,6 +941,264 @@ t_reload_and_requests(void)
     teardown();
 }
 
+/* ---- rate limits per destination domain (sendrate.c) -------------------- */
+
+/* rules - parse text's lines (NUL-separated as ctl reads them) into r */
+static int
+rules(struct sendrate_rules *r, const char *text, size_t len)
+{
+    struct bstr b = BSTR_INIT;
+    int ret;
+
+    CHECK(bstr_catb(&b, text, len) == 0);
+    ret = sendrate_parse(r, &b);
+    bstr_free(&b);
+    return ret;
+}
+
+static void
+t_rate_rules(void)
+{
+    static const char *const bad[] = {
+        "one.test", "one.test:5", "one.test:5:", "one.test::60",
+        "one.test:5:0", "one.test:x:60", "one.test:5:60s", "one.test:-1:60",
+        "one.test:5:604801", "one.test:1000001:60", ":5:60", "a b:5:60",
+        "a@b:5:60", "a\tb:5:60", "one.test:5:60:9", "one.test:99999999999:60",
+    };
+    struct sendrate_rules r;
+    const struct sendrate_rule *x;
+
+    CHECK(rules(&r, RECS("one.test:5:60\0.two.test:7:3600\0*:100:10\0"
+                         "free.two.test:0:60")) == 0);
+    CHECK_INT(r.n, 4);
+    x = sendrate_rule(&r, "ONE.test");
+    CHECK(x && x->max == 5 && x->secs == 60);
+    /* ".two.test" is every domain under two.test, not two.test itself */
+    x = sendrate_rule(&r, "mx.a.two.test");
+    CHECK(x && x->max == 7 && x->secs == 3600);
+    x = sendrate_rule(&r, "two.test");
+    CHECK(x && x->max == 100);
+    /* 0: no limit, even with "*" */
+    CHECK(sendrate_rule(&r, "free.two.test") == NULL);
+    x = sendrate_rule(&r, "");
+    CHECK(x && x->max == 100 && x->secs == 10);
+    sendrate_rules_free(&r);
+    /* no rules, no limit */
+    CHECK(rules(&r, "", 0) == 0);
+    CHECK(sendrate_rule(&r, "one.test") == NULL);
+    sendrate_rules_free(&r);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        if (!CHECK(rules(&r, bad[i], strlen(bad[i]) + 1) == -1))
+            fprintf(stderr, "    accepted: %s\n", bad[i]);
+        CHECK_INT(errno, EINVAL);
+        CHECK(r.bad != NULL);
+        sendrate_rules_free(&r);
+    }
+}
+
+/* the window itself, time passed in */
+static void
+t_rate_window(void)
+{
+    struct sendrate_rules r;
+    struct sendrate t;
+    const int64_t T = 1800000000;
+    int64_t until = 0;
+    bool first;
+
+    CHECK(rules(&r, RECS("one.test:2:60")) == 0);
+    CHECK(sendrate_init(&t) == 0);
+    CHECK(!sendrate_held(&t, &r, "one.test", T, &until, &first));
+    CHECK(sendrate_count(&t, &r, "one.test", T) == 0);
+    CHECK(!sendrate_held(&t, &r, "one.test", T + 1, &until, &first));
+    CHECK(sendrate_count(&t, &r, "ONE.TEST", T + 1) == 0);
+    /* two in the window: held until it ends, told once */
+    CHECK(sendrate_held(&t, &r, "one.test", T + 2, &until, &first));
+    CHECK(first);
+    CHECK_INT(until, T + 60);
+    CHECK(sendrate_held(&t, &r, "one.test", T + 59, &until, &first));
+    CHECK(!first);
+    /* other domains have no rule, or their own window */
+    CHECK(sendrate_count(&t, &r, "two.test", T) == 0);
+    CHECK(!sendrate_held(&t, &r, "two.test", T, &until, &first));
+    /* the window ends: a new one begins with the next delivery */
+    CHECK(!sendrate_held(&t, &r, "one.test", T + 60, &until, &first));
+    CHECK(sendrate_count(&t, &r, "one.test", T + 60) == 0);
+    CHECK(sendrate_count(&t, &r, "one.test", T + 61) == 0);
+    CHECK(sendrate_held(&t, &r, "one.test", T + 62, &until, &first));
+    CHECK(first);
+    CHECK_INT(until, T + 120);
+    /* a clock set back does not hold mail for ever */
+    CHECK(!sendrate_held(&t, &r, "one.test", T - 3600, &until, &first));
+    sendrate_free(&t);
+    sendrate_rules_free(&r);
+    /* many domains: the table grows, ended windows are dropped */
+    CHECK(rules(&r, RECS("*:1:10")) == 0);
+    CHECK(sendrate_init(&t) == 0);
+    for (int i = 0; i < 5000; i++) {
+        char d[32];
+
+        snprintf(d, sizeof d, "d%d.test", i);
+        CHECK(sendrate_count(&t, &r, d, T + i / 100) == 0);
+    }
+    CHECK(t.n < 5000); /* those of windows ended by then are gone */
+    CHECK(sendrate_find(&t, "d4999.test") != NULL);
+    CHECK(sendrate_held(&t, &r, "d4999.test", T + 49, &until, &first));
+    CHECK(!sendrate_held(&t, &r, "d0.test", T + 49, &until, &first));
+    sendrate_free(&t);
+    sendrate_rules_free(&r);
+}
+
+/* elapse - seconds pass: every window and every due time moves back */
+static void
+elapse(int64_t seconds)
+{
+    for (size_t i = 0; i <= st.rate.mask; i++)
+        for (struct sendrate_dom *d = st.rate.tab[i]; d; d = d->next)
+            d->start -= seconds;
+    for (int c = 0; c < NCHAN; c++)
+        for (size_t i = 0; i < st.ch[c].heap.n; i++)
+            st.ch[c].heap.v[i].when -= seconds;
+}
+
+static size_t
+count_in(const char *text, const char *what)
+{
+    size_t n = 0;
+
+    for (const char *p = text; (p = strstr(p, what)); p++)
+        n++;
+    return n;
+}
+
+static void
+t_rate_dispatch(void)
+{
+    struct req r[16];
+    size_t n, total;
+
+    setup("rate", 2, 8, 20);
+    CHECK(rules(&st.cf.rates, RECS("one.test:2:60")) == 0);
+    for (uint64_t id = 1501; id <= 1505; id++)
+        message(id, "s@x.test", CHAN_REMOTE, RECS("Ta@one.test"));
+    message(1506, "s@x.test", CHAN_REMOTE, RECS("Tb@two.test"));
+    turn(CHAN_REMOTE);
+    n = requests(CHAN_REMOTE, r, 16);
+    /* two to one.test (the limit), two.test unaffected */
+    CHECK_INT(n, 3);
+    CHECK_INT(count_in(logged(), "to remote a@one.test"), 2);
+    CHECK_INT(count_in(logged(), "to remote b@two.test"), 1);
+    CHECK_INT(count_in(logged(), "ratelimit: holding back remote deliveries "
+                                 "to one.test: 2 started in 60 seconds"),
+              1);
+    /* the three held are back in the heap, not among the loaded jobs */
+    CHECK_INT(st.ch[CHAN_REMOTE].active, 3);
+    CHECK(st.rate_wake > time(NULL) + 50 && st.rate_wake <= time(NULL) + 60);
+    for (size_t i = 0; i < n; i++)
+        CHECK_INT(answer(CHAN_REMOTE, r[i].slot, "r", "250 ok", 'K'), 0);
+    synced();
+    /* free slots, the window still full: nothing, and no second log */
+    turn(CHAN_REMOTE);
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r, 16), 0);
+    CHECK_INT(count_in(logged(), "ratelimit: holding back"), 1);
+    CHECK_STR(contents("remote", 1503), "Ta@one.test|");
+    CHECK(strstr(logged(), "end msg 1503") == NULL);
+    CHECK(strstr(logged(), "deferral") == NULL);
+    /* a minute later: two more */
+    elapse(60);
+    turn(CHAN_REMOTE);
+    n = requests(CHAN_REMOTE, r, 16);
+    CHECK_INT(n, 2);
+    CHECK_INT(count_in(logged(), "ratelimit: holding back"), 2);
+    for (size_t i = 0; i < n; i++)
+        CHECK_INT(answer(CHAN_REMOTE, r[i].slot, "r", "250 ok", 'K'), 0);
+    synced();
+    elapse(60);
+    turn(CHAN_REMOTE);
+    total = requests(CHAN_REMOTE, r, 16);
+    CHECK_INT(total, 1);
+    CHECK_INT(answer(CHAN_REMOTE, r[0].slot, "r", "250 ok", 'K'), 0);
+    synced();
+    for (uint64_t id = 1501; id <= 1506; id++) {
+        char e[32];
+
+        snprintf(e, sizeof e, "end msg %llu\n", (unsigned long long)id);
+        CHECK(strstr(logged(), e) != NULL);
+    }
+    /* nothing counted as an attempt: no deferral, no bounce */
+    CHECK(strstr(logged(), "deferral") == NULL);
+    CHECK(strstr(logged(), "bounce") == NULL);
+    CHECK_INT(st.ch[CHAN_REMOTE].active, 0);
+    teardown();
+}
+
+/* a job with a held domain and another: the other goes, the held one
+ * waits (the job parked once its delivery reported) */
+static void
+t_rate_mixed_job(void)
+{
+    struct req r[8];
+
+    setup("rate-mixed", 2, 8, 20);
+    CHECK(rules(&st.cf.rates, RECS(".one.test:1:3600\0*:0:1")) == 0);
+    message(1601, "s@x.test", CHAN_REMOTE, RECS("Ta@mx.one.test"));
+    message(1602, "s@x.test", CHAN_REMOTE,
+            RECS("Tb@mx.one.test\0Tc@two.test"));
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r, 8), 2);
+    CHECK_STR(r[0].rcpts, "a@mx.one.test");
+    CHECK_STR(r[1].rcpts, "c@two.test");
+    /* 1602 still has c running: it stays queued */
+    CHECK_INT(st.ch[CHAN_REMOTE].active, 2);
+    CHECK_INT(answer(CHAN_REMOTE, r[1].slot, "r", "250 ok", 'K'), 0);
+    CHECK_INT(answer(CHAN_REMOTE, r[0].slot, "r", "250 ok", 'K'), 0);
+    synced();
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r, 8), 0);
+    /* parked: c's done mark on disk, b still to do */
+    CHECK_INT(st.ch[CHAN_REMOTE].active, 0);
+    CHECK_STR(contents("remote", 1602), "Tb@mx.one.test|Dc@two.test|");
+    elapse(3600);
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r, 8), 1);
+    CHECK_STR(r[0].rcpts, "b@mx.one.test");
+    CHECK_INT(answer(CHAN_REMOTE, r[0].slot, "r", "250 ok", 'K'), 0);
+    synced();
+    CHECK(strstr(logged(), "end msg 1602\n") != NULL);
+    teardown();
+}
+
+/* new rules (a reload): the parked are looked at again at once */
+static void
+t_rate_reload(void)
+{
+    struct req r[4];
+
+    setup("rate-reload", 2, 8, 20);
+    CHECK(rules(&st.cf.rates, RECS("one.test:1:3600")) == 0);
+    message(1701, "s@x.test", CHAN_REMOTE, RECS("Ta@one.test"));
+    message(1702, "s@x.test", CHAN_REMOTE, RECS("Tb@one.test"));
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r, 4), 1);
+    CHECK_INT(st.parked.n, 1);
+    /* the same limit: parked again, still waiting */
+    dispatch_unpark(&st);
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r + 1, 3), 0);
+    CHECK_INT(st.ch[CHAN_REMOTE].active, 1);
+    /* the limit lifted */
+    sendrate_rules_free(&st.cf.rates);
+    CHECK(rules(&st.cf.rates, RECS("one.test:0:3600")) == 0);
+    dispatch_unpark(&st);
+    CHECK_INT(st.parked.n, 0);
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r + 1, 3), 1);
+    CHECK_STR(r[1].rcpts, "b@one.test");
+    teardown();
+}
+
 static const struct test_case cases[] = {
     {"local: one delivery per recipient, within concurrency",
      t_local_one_per_rcpt_within_concurrency},
@@ -965,6 +1223,13 @@ static const struct test_case cases[] = {
      t_random_reports_keep_the_books},
     {"reload, requeue all and remove through the request wiring",
      t_reload_and_requests},
+    {"ratelimitremote: rules, precedence, bad lines", t_rate_rules},
+    {"ratelimitremote: the window, time passed in", t_rate_window},
+    {"ratelimitremote: k per window start, the rest wait in the queue",
+     t_rate_dispatch},
+    {"ratelimitremote: a held domain beside another in one job",
+     t_rate_mixed_job},
+    {"ratelimitremote: a reload looks at the parked again", t_rate_reload},
 };
 
 TEST_MAIN(cases)
