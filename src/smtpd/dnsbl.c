@@ -177,6 +177,8 @@ smtpd_dnsbl_start(struct smtpd_session *s)
         return;
     }
     b->c = c;
+    /* the settings' resolver state serves every session of the process;
+     * a lookup writes only its error text (d->err) */
     dnsbl_init(&b->look, (struct dns *)&c->dns, c->try_ms);
     for (size_t i = 0; i < SITES_MAX; i++)
         b->ipq[i] = b->heloq[i] = b->fromq[i] = -1;

@@ -170,6 +170,10 @@ class RealServer(DnsblCase):
         self.assertEqual(mail, "550 5.7.1 sorry, your IP address is listed in bl.test (#5.7.1)")
         self.assertIn("reject ip=::1 reason=dnsbl", log)
         self.assertTrue(self.session("2001:db8::5")[0].startswith("250 "))
+        # an IPv4-mapped address is asked about as the IPv4 address (RFC 5782 2.4
+        # does not list mapped addresses under their nibbles)
+        mail, _, log, _ = self.session("::ffff:" + LISTED)
+        self.assertTrue(mail.startswith("550 "), mail)
 
     def test_rhsbl_sender_and_helo(self):
         self.lists(rhsbl="rhs.test\n")
