@@ -162,7 +162,8 @@ make_file(const char *path, uint32_t nslots)
 {
     char tmp[4096];
     struct header h;
-    int fd;
+    off_t size;
+    int fd, e;
 
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path,
                          (long)getpid()) >= sizeof tmp) {
@@ -182,13 +183,14 @@ make_file(const char *path, uint32_t nslots)
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd == -1)
         return -1;
-    if (ftruncate(fd, (off_t)HDR + (off_t)nslots *
-                                       (off_t)sizeof(struct ratestore_slot)) ==
-            -1 ||
+    /* the blocks allocated now, not at the first write into each page
+     * of the map (a page fault that would allocate, in every process) */
+    size = (off_t)HDR + (off_t)nslots * (off_t)sizeof(struct ratestore_slot);
+    if (ftruncate(fd, size) == -1 ||
+        ((e = posix_fallocate(fd, 0, size)) != 0 && (errno = e)) ||
         pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
         rename(tmp, path) == -1) {
-        int e = errno;
-
+        e = errno;
         close(fd);
         (void)unlink(tmp);
         errno = e;

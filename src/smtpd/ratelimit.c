@@ -151,8 +151,9 @@ rule_key(struct bstr *out, enum ratelimit_class cls, const char *name,
             *why = errno == ENOMEM ? "out of memory" : "not an address";
             return -1;
         }
-        if (slash && (cls == RL_IP ||
-                      strcmp(out->s + out->len - 3, slash) != 0)) {
+        /* the name ends at len: it is not terminated */
+        if (slash && (cls == RL_IP || len - iplen != 3 ||
+                      memcmp(out->s + out->len - 3, slash, 3) != 0)) {
             *why = "a network is the /24 (IPv4) or /64 (IPv6) of an address";
             return -1;
         }

@@ -261,6 +261,13 @@ class TestMessagesAndRecipients(RateCase):
         # one address's own rule in the file
         self.limits("ip:msgs/min:1\nip:127.0.0.11:msgs/min:5\n")
         self.assertNotIn(MSGS, self.mails(5, ip="127.0.0.11")[0])
+        # and a network's, named as qmail-rate shows it (fuzz_ratelimit
+        # found "/24" names refused)
+        self.limits("net:msgs/min:1\nnet:192.0.2.0/24:msgs/min:3\n")
+        r, err = self.mails(4, ip="192.0.2.9")
+        self.assertEqual(r.count(MSGS), 1, err)
+        self.assertIn("detail=net:192.0.2.0/24:msgs/min:3", err)
+        self.assertNotIn("ignoring", err)
 
 
 class AuthRateCase(RateCase):
