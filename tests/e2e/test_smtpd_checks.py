@@ -202,10 +202,9 @@ class TestHelo(ChecksCase):
 
     def test_bad_helocheck_word_is_a_control_error(self):
         self.inst.control("helocheck", "me\nbogus\n")
-        self.start()
-        out = qng.smtp_raw(self.inst.port, b"")
-        self.assertTrue(out.startswith(b"421 unable to read controls (#4.3.0)"), out)
-        self.wait_log("unable to read controls: helocheck")
+        out, err, rc = self.inst.smtpd_pipe(b"QUIT\r\n")
+        self.assertEqual(out, b"421 unable to read controls (#4.3.0)\r\n")
+        self.assertIn("unable to read controls: helocheck", err)
 
 
 class TestLimits(ChecksCase):
@@ -367,6 +366,18 @@ class TestGreetDelay(ChecksCase):
                               b"my greeting (#5.5.0)\r\n")
         self.wait_log("reject ip=127.0.0.1 reason=pregreet code=554")
         self.wait_log("end=pregreet")
+
+    def test_worker_serves_the_next_client_after_a_talker(self):
+        """tcpserver -W: the talker's bytes are not left for the next
+        session of the same process, which is greeted normally."""
+        self.start(tcpserver_args=("-W", "1"))
+        s = socket.create_connection(("127.0.0.1", self.inst.port), timeout=10)
+        s.sendall(b"QUIT\r\n")
+        self.assertTrue(s.recv(4096).startswith(b"554 "))
+        s.close()
+        d = self.dialog()
+        self.assertEqual(d.greeting, "220 test.local ESMTP")
+        self.assertEqual(d.cmd("NOOP"), ["250 ok"])
 
     def test_leaver_ends_at_once(self):
         self.inst.control("greetdelay", "30\n")
