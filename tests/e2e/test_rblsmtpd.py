@@ -293,6 +293,24 @@ class TestListed(RblCase):
         out, _ = self.talk("127.0.0.2", ["RCPT TO:<u@example.test>", "QUIT"])
         self.assertEqual(out[1], "451 temporary RBL lookup error\r\n")
 
+    def test_base_with_text_is_not_a_zone(self):
+        # ucspi-tcp 0.88 has no "base:text" form: such a base names no zone
+        r = self.inst.run(self.rbl, "-r", "zen.example:go away", "echo", "ran",
+                          env={"TCPREMOTEIP": "127.0.0.2"})
+        self.assertEqual(r.stdout, b"ran\n")
+        self.assertRegex(r.stderr.decode(), r"^rblsmtpd: warning: 127\.0\.0\.2 pid \d+: the base "
+                                            r"is not a valid domain name \(skipped\)\n$")
+
+    def test_hostile_tcpremoteip(self):
+        # a forged address cannot be looked up nor forge a log line
+        r = self.inst.run(self.rbl, "-c", "-t", "0", "-r", "zen.example", "echo", "ran",
+                          env={"TCPREMOTEIP": "127.0.0.2\nrblsmtpd: 10.0.0.1 pid 1: 553 x"})
+        self.assertEqual(r.stdout, b"451 temporary RBL lookup error\r\n")
+        lines = r.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(all(l.startswith("rblsmtpd: ") for l in lines), lines)
+        self.assertIn("127.0.0.2?rblsmtpd: 10.0.0.1 pid 1: 553 x pid ", lines[1])
+
     def test_usage(self):
         r = self.inst.run(self.rbl, "-r", "zen.example")
         self.assertEqual(r.returncode, 100)
