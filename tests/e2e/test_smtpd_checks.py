@@ -167,6 +167,27 @@ class TestHelo(ChecksCase):
         for reason in ("helome", "helobareip", "helosyntax"):
             self.wait_log("reason=%s code=" % reason)
 
+    def test_hostile_helo(self):
+        """Control bytes and a 990-byte name against a '*' storm in
+        badhelo: refused or taken at once, and the log stays one line."""
+        self.inst.control("badhelo", "*a" * 300 + "b\n*\x1b*\n")
+        self.inst.control("helocheck", "syntax\n")
+        self.start()
+        t0 = time.monotonic()
+        d = self.dialog()
+        self.assertEqual(self.mail(d, helo="x\x1b[31m.test"), BADHELO_553)
+        d = self.dialog()
+        self.assertEqual(self.mail(d, helo="a\x01.test"),
+                         "553 sorry, your HELO/EHLO greeting is not a valid host name (#5.5.2)")
+        d = self.dialog()
+        # past the storm without a match, then too long to be a name
+        self.assertEqual(self.mail(d, helo="a" * 990),
+                         "553 sorry, your HELO/EHLO greeting is not a valid host name (#5.5.2)")
+        self.assertLess(time.monotonic() - t0, 5)
+        d.cmd("QUIT")
+        self.wait_log("end=quit")
+        self.assertNotIn("\x1b", self.inst.log())
+
     def test_no_helo_is_not_checked(self):
         """qmail takes MAIL without HELO; so do the checks."""
         self.start()
