@@ -5,7 +5,7 @@
  *
  * It decides, in this order: a fresh POP-before-SMTP stamp for the
  * client (users/open-smtp, a qmail-ng addition) or $RBLSMTPD set and
- * empty lets the client through; $RBLSMTPD set to a text blocks it with
+ * empty (or blank, as the seeds print it) lets the client through; $RBLSMTPD set to a text blocks it with
  * that text (451, or 553 when it starts with '-'); otherwise each -r and
  * -a option, in the order given, asks the DNS until one source lists
  * (TXT under -r: blocked, the TXT text is the reply) or anti-lists (A
@@ -267,6 +267,18 @@ pop_stamp(const struct rbl *r)
     return fresh;
 }
 
+/*
+ * blank - nothing but spaces and tabs.  The OVH guides among the seeds
+ * print vpopmail's open-smtp lines as RBLSMTPD=" "; a refusal with no
+ * text means nothing, so such a value lets the client through as ""
+ * does (ucspi-tcp 0.88 would refuse with "451  ").
+ */
+static bool
+blank(const char *v)
+{
+    return v[strspn(v, " \t")] == '\0';
+}
+
 /* --- the blocked client's dialogue ------------------------------------ */
 
 static struct bstr reply; /* "451 text\r\n": read-only once built */
@@ -415,7 +427,7 @@ main(int argc, char **argv)
     env = getenv("RBLSMTPD");
     if (pop_stamp(&r))
         r.decision = ACCEPT;
-    else if (env && !*env)
+    else if (env && blank(env))
         r.decision = ACCEPT;
     else if (env && *env == '-') {
         if (bstr_copys(&r.text, env + 1) == -1)

@@ -343,6 +343,12 @@ class TestEnvironment(RblCase):
         self.wait_log(LOG_RE % (r"127\.0\.0\.4", "553 bounce this"))
         self.assertFalse(any("127.0.0.2" in l for l in self.rbl_lines()))
 
+    def test_blank_rblsmtpd_as_the_seeds_print_it(self):
+        # OVH's guides show vpopmail's open-smtp lines with RBLSMTPD=" "
+        self.serve(["-r", "zen.example"], rules='127.0.0.2:allow,RBLSMTPD=" "\n:allow\n')
+        self.assertPassed("127.0.0.2")
+        self.assertEqual(self.rbl_lines(), [])
+
     def test_rblsmtpd_text_made_safe(self):
         # a text with CR LF and 8-bit bytes, longer than 200, from the rules
         text = "line one\r\n250 fake\t" + "\u00e9" + "x" * 300
