@@ -20,12 +20,12 @@ per message:
   check                   qmail-ng                     Postfix
   3 DNSBL zones           control/dnsbl                reject_rbl_client x3
   RHSBL on the sender     control/rhsbl                reject_rhsbl_sender
-  sender domain exists    control/badmailfromunknown   reject_unknown_sender_domain
+  sender domain exists    control/mfdnscheck           reject_unknown_sender_domain
   sender patterns         control/badmailfrom          check_sender_access (inline
                                                        + regexp)
   recipient patterns      control/badrcptto            check_recipient_access
-  HELO patterns, sanity   control/badhelo, HELO        check_helo_access,
-                          checks                       reject_invalid_helo_hostname,
+  HELO patterns, sanity   control/badhelo,             check_helo_access,
+                          control/helocheck            reject_invalid_helo_hostname,
                                                        reject_non_fqdn_helo_hostname
   rates per client IP     control/ratelimits (limits   anvil: connection, message
                           far above the load)          and recipient rate limits
@@ -59,7 +59,8 @@ BAD_HELOS = ["localhost", "friend"]
 QNG_CONTROLS = {
     "dnsbl": "".join("%s\n" % z for z in ZONES),
     "rhsbl": RHSBL + "\n",
-    "badmailfromunknown": "1\n",
+    "mfdnscheck": "1\n",
+    "helocheck": "me\nbareip\nsyntax\n",
     "badmailfrom": "".join("%s\n" % a for a in BAD_SENDERS) + "*@*.spam.example\n",
     "badrcptto": "".join("%s\n" % a for a in BAD_RCPTS) + "*+*@example.test\n",
     "badhelo": "".join("%s\n" % h for h in BAD_HELOS) + "*.dynamic.example\n",
