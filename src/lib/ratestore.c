@@ -260,6 +260,8 @@ ratestore_open(struct ratestore *rs, const char *path, uint32_t nslots,
             return -1;
         }
         rs->fd = fd;
+        rs->dev = st.st_dev;
+        rs->ino = st.st_ino;
         rs->map = m;
         rs->nslots = h.nslots;
         rs->seed = h.seed;
@@ -282,6 +284,21 @@ ratestore_close(struct ratestore *rs)
     rs->slot = NULL;
     rs->fd = -1;
     rs->nslots = 0;
+}
+
+/*
+ * ratestore_moved - is path no longer the file rs maps (removed by an
+ * admin, or replaced by a process that found it bad)?  A process that
+ * keeps the store open (a tcpserver -W worker) asks before each session,
+ * so it does not go on counting in a file nobody else sees.
+ */
+bool
+ratestore_moved(const struct ratestore *rs, const char *path)
+{
+    struct stat st;
+
+    return rs->map && (stat(path, &st) == -1 || st.st_dev != rs->dev ||
+                       st.st_ino != rs->ino);
 }
 
 /* ---- slots -------------------------------------------------------------- */
@@ -436,6 +453,11 @@ ratestore_find(struct ratestore *rs, const char *key, size_t len, time_t now,
             uint64_t t = ld(&sl->tag);
 
             if (cas(&sl->tag, &t, ((uint64_t)now << 2) | 2)) {
+                /* someone counted in it since we looked: not stale */
+                if (t == TAG_LIVE && !stale(sl, now)) {
+                    __atomic_store_n(&sl->tag, TAG_LIVE, __ATOMIC_SEQ_CST);
+                    continue;
+                }
                 claim(sl, h, key, len, now);
                 *idx = reuse;
                 return 1;

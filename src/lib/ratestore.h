@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "bstr.h"
@@ -64,11 +65,14 @@ struct ratestore {
     uint64_t seed;
     struct ratestore_slot *slot;
     bool replaced;     /* open found a bad file and put a new one there */
+    dev_t dev;         /* the file mapped, to see whether path still is it */
+    ino_t ino;
 };
 
 int ratestore_open(struct ratestore *rs, const char *path, uint32_t nslots,
                    bool create) WUR;
 void ratestore_close(struct ratestore *rs);
+bool ratestore_moved(const struct ratestore *rs, const char *path);
 int ratestore_find(struct ratestore *rs, const char *key, size_t len,
                    time_t now, bool create, uint32_t *idx) WUR;
 int ratestore_add(struct ratestore *rs, uint32_t idx, unsigned counter,

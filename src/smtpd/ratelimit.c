@@ -575,6 +575,12 @@ smtpd_rate_connect(struct smtpd_session *s)
             rt->env_given = true;
         }
     }
+    /* a worker's store gone from under it (removed, replaced): map the
+     * file that is there now, at the first need */
+    if (rt->store_open && ratestore_moved(&rt->store, rt->path)) {
+        ratestore_close(&rt->store);
+        rt->store_open = false;
+    }
     if (s->rate_skip)
         return 0;
     r = count(s, RATE_CONN, true, false);

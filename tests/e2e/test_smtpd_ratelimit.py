@@ -512,6 +512,13 @@ class TestWorkers(RateCase):
             c.ehlo("w")
             self.assertEqual(c.docmd("MAIL FROM:<a@b.example>")[0], 250)
         self.assertIn("ip:127.0.0.1 msgs/min=4", self.rate("show")[0])
+        # the store removed (an admin's reset): the workers map the new one
+        os.unlink(self.db)
+        for _ in range(3):
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+                c.ehlo("w")
+                self.assertEqual(c.docmd("MAIL FROM:<a@b.example>")[0], 250)
+        self.assertEqual(self.rate("show")[0], "ip:127.0.0.1 msgs/min=3\n")
 
 
 class TestTrouble(RateCase):

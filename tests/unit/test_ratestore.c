@@ -82,8 +82,20 @@ test_create_and_persist(void)
     CHECK_INT(ratestore_count(&rs, j, MSGS_DAY, false, day0() + 100), 5);
     CHECK_INT(ratestore_find(&rs, "user:bob@example.com", 20, day0(), false,
                              &j), 0);
+    CHECK(!ratestore_moved(&rs, path("a.db")));
+    {
+        char a[512], a2[512];
+
+        snprintf(a, sizeof a, "%s", path("a.db"));
+        snprintf(a2, sizeof a2, "%s", path("a2.db"));
+        CHECK_INT(rename(a, a2), 0); /* gone: moved */
+        CHECK(ratestore_moved(&rs, a));
+        CHECK_INT(rename(a2, a), 0);
+    }
+    CHECK(!ratestore_moved(&rs, path("a.db")));
     ratestore_close(&rs);
     ratestore_close(&rs); /* twice is harmless */
+    CHECK(!ratestore_moved(&rs, path("a.db")));
     CHECK_INT(ratestore_open(&rs, path("a.db"), 8, true), -1);
     CHECK_INT(errno, EINVAL);
 }
