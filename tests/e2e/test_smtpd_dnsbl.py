@@ -229,6 +229,18 @@ class RealServer(DnsblCase):
         self.assertNotIn("\x01", log)
         self.assertTrue(self.session(CLEAN)[0].startswith("250 "))
 
+    def test_huge_and_binary_control_files(self):
+        # 100 sites: the first 64 are asked, with a warning; binary junk is
+        # skipped item by item; the session goes on
+        junk = bytes(range(256)).decode("latin-1") * 4
+        sites = "".join("z%d.bl.test\n" % i for i in range(100))
+        self.inst.control("dnsbl", (junk + "\n" + sites + "bl.test\n").encode("latin-1"))
+        mail, _, log, _ = self.session(CLEAN)
+        self.assertTrue(mail.startswith("250 "), mail)
+        self.assertIn("warning: control/dnsbl: only the first 64 sites are used", log)
+        self.assertIn("warning: control/dnsbl: ignoring", log)
+        self.assertNotIn("\x7f", log)
+
     def test_hostile_helo_and_sender(self):
         self.lists(dnsbl="bl.test\n", rhsbl="rhs.test\n")
         long_dom = ".".join(["a" * 63] * 4)
