@@ -33,6 +33,10 @@ ref(const char *p, size_t pn, const char *s, size_t sn)
     if (pn == 0)
         return sn == 0;
     if (p[0] == '*') {
+        while (pn > 1 && p[1] == '*') { /* "**" is "*": keep ref fast */
+            p++;
+            pn--;
+        }
         for (size_t k = 0; k <= sn; k++)
             if (ref(p + 1, pn - 1, s + k, sn - k))
                 return 1;
@@ -77,6 +81,16 @@ ref(const char *p, size_t pn, const char *s, size_t sn)
            ref(p + 1, pn - 1, s + 1, sn - 1);
 }
 
+static size_t
+stars(const char *p, size_t n)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        k += p[i] == '*';
+    return k;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -112,7 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (hit)
                     want = p[0] == '!' ? PATTERN_EXEMPT : PATTERN_LISTED;
             }
-            if (n <= 16 && slen <= 16)
+            if (n <= 16 && slen <= 16 && stars(p, n) <= 6)
                 must(pattern_glob(p, n, in, slen) == (ref(p, n, in, slen) != 0));
             /* the line, every byte escaped, is a literal */
             bstr_truncate(&esc, 0);
