@@ -621,6 +621,48 @@ class TestTool(RateCase):
             self.assertEqual(rc, 100, (bad, out, err))
             self.assertEqual(out, "")
 
+    def test_while_smtpd_counts(self):
+        """qmail-rate reads and resets while sessions in several worker
+        processes count: every line it prints is whole, and after the
+        last session the counts are exact."""
+        import threading
+        # daily counters: a minute could roll while the clients run
+        self.limits("ip:msgs/day:100000\nnet:rcpts/day:100000\n")
+        port = self.inst.start_smtpd(tcpserver_args=("-W", "3"))
+        errors = []
+
+        def client(src, n):
+            try:
+                for _ in range(n):
+                    with smtplib.SMTP("127.0.0.1", port, timeout=30,
+                                      source_address=(src, 0)) as c:
+                        c.ehlo("w")
+                        c.docmd("MAIL FROM:<a@b.example>")
+                        c.docmd("RCPT TO:<r@example.test>")
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+        threads = [threading.Thread(target=client, args=("127.0.0.%d" % k, 30))
+                   for k in (2, 3, 4)]
+        for t in threads:
+            t.start()
+        line = re.compile(r"^(ip|net):[0-9.]+(/24)?( (msgs|rcpts)/day=\d+)+$")
+        shown = 0
+        while any(t.is_alive() for t in threads):
+            out, err, rc = self.rate("show")
+            self.assertEqual((rc, err), (0, ""))
+            for l in out.splitlines():
+                self.assertRegex(l, line)
+                shown += 1
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertGreater(shown, 0)
+        self.assertEqual(self.rate("show")[0],
+                         "ip:127.0.0.2 msgs/day=30\nip:127.0.0.3 msgs/day=30\n"
+                         "ip:127.0.0.4 msgs/day=30\nnet:127.0.0.0/24 rcpts/day=90\n")
+        self.assertEqual(self.rate("reset", "-a")[0], "reset all\n")
+        self.assertEqual(self.rate("show")[0], "")
+
 
 if __name__ == "__main__":
     unittest.main()
