@@ -395,6 +395,10 @@ dnsbl_add(struct dnsbl_lookup *l, const char *name)
     for (size_t i = 0; i < l->n; i++)
         if (strcmp(l->q[i].name, norm) == 0)
             return (long)i;
+    if (l->n >= DNSBL_QUERIES_MAX) {
+        errno = ENOSPC;
+        return -1;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 8;
         struct dnsbl_query *p = reallocarray(l->q, cap, sizeof *p);

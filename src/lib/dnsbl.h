@@ -30,6 +30,8 @@
 
 #define DNSBL_WEIGHT_MAX 1000 /* |weight| of one site */
 #define DNSBL_ADDRS_MAX 8     /* A records kept of one answer */
+#define DNSBL_QUERIES_MAX 256 /* queries of one lookup (a client that
+                               * sends EHLO after EHLO asks no more) */
 
 struct dnsbl_site {
     char zone[DNS_NAME_MAX + 1]; /* lower case, no trailing dot */
@@ -85,7 +87,8 @@ void dnsbl_init(struct dnsbl_lookup *l, struct dns *d, unsigned try_ms);
  * dnsbl_add - ask for the A records of name (a query name, e.g. from
  * dnsbl_name), now.  Returns the query's index (the same one again for
  * a name already asked), or -1 with errno (ENOMEM; EINVAL for a name
- * that cannot be asked; the socket's errno): then nothing was added.
+ * that cannot be asked; ENOSPC past DNSBL_QUERIES_MAX): then nothing was
+ * added.
  * A send that fails is not an error: the query is retried or fails.
  */
 long dnsbl_add(struct dnsbl_lookup *l, const char *name) WUR;

@@ -47,6 +47,7 @@ struct smtpd_dnsbl {
     long heloq[SITES_MAX];
     long fromq[SITES_MAX];
     bool ipdone, helodone;       /* verdicts known (they never change) */
+    bool full;                   /* DNSBL_QUERIES_MAX reached (logged) */
     enum reason ipverdict, heloverdict;
     struct bstr ipdetail, iptext;     /* the IP verdict's log and reply */
     struct bstr helodetail, helotext; /* the HELO domain's */
@@ -149,9 +150,17 @@ smtpd_dnsbl_load(struct smtpd_config *cf)
 /* ---- the session --------------------------------------------------------- */
 
 static void
-ask(struct smtpd_dnsbl *b, const char *name, long *q)
+ask(struct smtpd_session *s, const char *name, long *q)
 {
+    struct smtpd_dnsbl *b = s->dnsbl;
+
     *q = dnsbl_add(&b->look, name);
+    if (*q == -1 && errno == ENOSPC && !b->full) {
+        log_line("warning: dnsbl skipped ip=%s: more than %d lookups in one "
+                 "session",
+                 s->remoteip, DNSBL_QUERIES_MAX);
+        b->full = true;
+    }
     b->deadline = deadline_in(b->c->timeout_ms);
 }
 
@@ -193,7 +202,7 @@ smtpd_dnsbl_start(struct smtpd_session *s)
                                            : strerror(errno));
             continue;
         }
-        ask(b, b->name.s, &b->ipq[i]);
+        ask(s, b->name.s, &b->ipq[i]);
     }
 }
 
@@ -225,7 +234,7 @@ ask_domain(struct smtpd_session *s, const char *d, size_t len, long *q)
     dom[len] = '\0';
     for (size_t i = 0; i < b->c->nrhs; i++)
         if (dnsbl_rhsname(&b->name, dom, b->c->rhs[i].zone) == 0)
-            ask(b, b->name.s, &q[i]);
+            ask(s, b->name.s, &q[i]);
 }
 
 /* smtpd_dnsbl_helo - at HELO/EHLO: the HELO domain's queries. */

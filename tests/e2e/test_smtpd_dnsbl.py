@@ -241,6 +241,19 @@ class RealServer(DnsblCase):
         self.assertIn("warning: control/dnsbl: ignoring", log)
         self.assertNotIn("\x7f", log)
 
+    def test_ehlo_flood_bounded(self):
+        # each EHLO asks about its domain; a client that sends hundreds asks
+        # no more than 256 names (no memory or query flood), and is told nothing
+        self.lists(dnsbl="bl.test\n", rhsbl="rhs.test\n")
+        data = "".join("EHLO h%d.example\r\n" % i for i in range(400))
+        data += "EHLO badhelo.example\r\n%s\r\nQUIT\r\n" % MAILFROM
+        out, log, rc = self.inst.smtpd_pipe(data.encode(), env={"TCPREMOTEIP": CLEAN})
+        lines = [l for l in replies(out) if l and not l.startswith("250-")]
+        self.assertEqual(len(lines), 1 + 401 + 2)
+        # past the cap the listed HELO is not asked about: it passes, fail open
+        self.assertTrue(lines[-2].startswith("250 "), lines[-2])
+        self.assertEqual(log.count("more than 256 lookups in one session"), 1)
+
     def test_hostile_helo_and_sender(self):
         self.lists(dnsbl="bl.test\n", rhsbl="rhs.test\n")
         long_dom = ".".join(["a" * 63] * 4)
