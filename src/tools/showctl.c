@@ -146,6 +146,8 @@ const struct showctl_entry showctl_table[] = {
      "seconds a passed triplet stays good without being used"},
     {"greylistclients", 'n', "5",
      "passes after which a client network skips greylisting (0: never)"},
+    {"ratelimitremote", 'l', NULL,
+     "domain:M:S: at most M remote deliveries to a domain per S seconds"},
     {NULL, 0, NULL, NULL},
 };
 

@@ -72,12 +72,12 @@ class TestRateLimit(RateLimitCase):
         # 3 windows: starts at 0, then after two ends (each 2 s or more)
         self.assertGreaterEqual(elapsed, 4.0)
         self.sink.wait(lambda: self.delivered() == 9, 30, "nine messages delivered")
+        self.inst.wait_log(r"^end msg \d+$", count=9)
         log = self.inst.log("send.log")
         # a wait is no attempt: no deferral, no bounce, each message once
         self.assertNotIn("deferral", log)
         self.assertNotIn("bounce", log)
         self.assertEqual(len(self.started("far.test")), 6)
-        self.assertEqual(len(re.findall(r"^end msg \d+$", log, re.M)), 9)
         # logged once per window that held something back, not per message
         self.assertLessEqual(len(re.findall(r"^ratelimit: holding back", log, re.M)), 3)
 
@@ -114,6 +114,13 @@ class TestRateLimit(RateLimitCase):
         self.inst.control("ratelimitremote", "far.test:5\n")
         self.inst.start_send(fake_local=True)
         self.inst.wait_log(r"unable to read controls")
+
+    def test_showctl(self):
+        """qmail-showctl knows the file and shows its rules."""
+        self.inst.control("ratelimitremote", "far.test:2:3\n")
+        out = self.inst.run("qmail-showctl").stdout.decode()
+        self.assertIn("ratelimitremote", out)
+        self.assertIn("far.test:2:3", out)
 
 
 if __name__ == "__main__":

@@ -304,10 +304,15 @@ class TestGreylist(GreylistCase):
         self.assertTrue(out.startswith(b"421 "), out)
 
     def test_showctl(self):
-        out = self.inst.run("qmail-showctl")
-        text = out.stdout.decode() if hasattr(out, "stdout") else str(out)
-        for name in ("greylist", "greylistwindow", "greylistmaxage", "greylistclients"):
-            self.assertIn(name, text)
+        """qmail-showctl shows the four files, set or by default."""
+        self.inst.control("greylistclients", "0\n")
+        r = self.inst.run("qmail-showctl")
+        self.assertEqual(r.returncode, 0)
+        text = r.stdout.decode()
+        self.assertIn("greylist: 300", text)
+        self.assertIn("greylistwindow: (default) 172800", text)
+        self.assertIn("greylistmaxage: (default) 3024000", text)
+        self.assertIn("greylistclients: 0", text)
 
 
 class TestGreylistWorkers(GreylistCase):
