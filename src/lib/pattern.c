@@ -184,11 +184,11 @@ pattern_list_build(struct pattern_list *l, const struct bstr *list,
 }
 
 /*
- * pattern_list_match - the verdict of the last pattern that matches
- * s[0..len), or PATTERN_NONE.
+ * pattern_list_find - the last pattern that matches s[0..len) (the one
+ * that decides), or NULL.
  */
-enum pattern_verdict
-pattern_list_match(const struct pattern_list *l, const char *s, size_t len)
+const struct pattern_item *
+pattern_list_find(const struct pattern_list *l, const char *s, size_t len)
 {
     size_t at = len;
 
@@ -204,9 +204,23 @@ pattern_list_match(const struct pattern_list *l, const char *s, size_t len)
         else
             hit = pattern_glob(it->p, it->len, s, len);
         if (hit)
-            return it->neg ? PATTERN_EXEMPT : PATTERN_LISTED;
+            return it;
     }
-    return PATTERN_NONE;
+    return NULL;
+}
+
+/*
+ * pattern_list_match - the verdict of the last pattern that matches
+ * s[0..len), or PATTERN_NONE.
+ */
+enum pattern_verdict
+pattern_list_match(const struct pattern_list *l, const char *s, size_t len)
+{
+    const struct pattern_item *it = pattern_list_find(l, s, len);
+
+    if (!it)
+        return PATTERN_NONE;
+    return it->neg ? PATTERN_EXEMPT : PATTERN_LISTED;
 }
 
 /* pattern_list_free - release the list (not the ctl list it points into) */

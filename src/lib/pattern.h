@@ -50,6 +50,8 @@ int pattern_list_build(struct pattern_list *l, const struct bstr *list,
                        unsigned flags) WUR;
 enum pattern_verdict pattern_list_match(const struct pattern_list *l,
                                         const char *s, size_t len);
+const struct pattern_item *pattern_list_find(const struct pattern_list *l,
+                                             const char *s, size_t len);
 void pattern_list_free(struct pattern_list *l);
 
 #endif

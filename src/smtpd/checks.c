@@ -324,6 +324,22 @@ smtpd_checks_badmailfrom(const struct smtpd_session *s, const char *a,
     return v == PATTERN_LISTED || smtpd_policy_badmailfrom(s->pol, a, len);
 }
 
+/* set_detail - the deciding pattern line, cut to fit, for log_reject */
+static void
+set_detail(struct smtpd_session *s, const struct pattern_item *it)
+{
+    char *d = s->chk.detail;
+    size_t max = sizeof s->chk.detail - 4, n = it->len < max ? it->len : max;
+
+    memcpy(d, it->p, n);
+    if (n < it->len) {
+        memcpy(d + n, "...", 3);
+        n += 3;
+    }
+    d[n] = '\0';
+    s->detail = d;
+}
+
 /* Is h one of our IPv4 or IPv6 addresses, bracketed or bare? */
 static bool
 helo_is_ours(const char *h, size_t len)
@@ -508,6 +524,18 @@ smtpd_checks_mail(struct smtpd_session *s, const struct smtpd_mail_arg *m)
     if (smtpd_checks_skip(s))
         return OC_OK;
     r = helo_reason(s);
+    if (r == OC_BADHELO && s->helo.len <= SMTPD_CMD_MAX) {
+        char low[SMTPD_CMD_MAX + 1];
+        const struct pattern_item *it;
+
+        for (size_t i = 0; i < s->helo.len; i++)
+            low[i] = (s->helo.s[i] >= 'A' && s->helo.s[i] <= 'Z')
+                         ? (char)(s->helo.s[i] + 32)
+                         : s->helo.s[i];
+        it = pattern_list_find(&s->cf->checks->helo, low, s->helo.len);
+        if (it && !it->neg)
+            set_detail(s, it);
+    }
     if (r == OC_OK && s->chk.mfdns && m->addr.len &&
         !sender_exists(s, m->addr.s, m->addr.len))
         r = OC_MFDNS;
@@ -599,6 +627,35 @@ smtpd_checks_tarpit(struct smtpd_session *s)
         return -1;
     }
     return 0;
+}
+
+/*
+ * smtpd_checks_detail - before a badmailfrom or badrcptto refusal's
+ * reply: when a pattern (not a plain line) refused a, the log line's
+ * detail= names it.
+ */
+void
+smtpd_checks_detail(struct smtpd_session *s, enum reason r, const char *a,
+                    size_t len)
+{
+    const struct smtpd_checks_cf *c = s->cf->checks;
+    const struct pattern_list *l;
+    const struct pattern_item *it;
+    char low[ADDR_MAX + 1];
+
+    if (!c || len > ADDR_MAX)
+        return;
+    if (r == OC_BADMAILFROM)
+        l = &c->bmf;
+    else if (r == OC_BADRCPTTO)
+        l = &c->rcpt;
+    else
+        return;
+    for (size_t i = 0; i < len; i++)
+        low[i] = (a[i] >= 'A' && a[i] <= 'Z') ? (char)(a[i] + 32) : a[i];
+    it = pattern_list_find(l, low, len);
+    if (it && !it->neg)
+        set_detail(s, it);
 }
 
 /* smtpd_checks_errors_over - has the session had its errors

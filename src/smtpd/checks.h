@@ -33,6 +33,7 @@ struct smtpd_checks {
     unsigned long greetdelay;  /* ms, 0: no wait before the greeting */
     unsigned long rcpts;       /* RCPT commands since MAIL */
     bool tarpitting;           /* the tarpit's log line was written */
+    char detail[128];          /* the pattern that refused, for the log */
 };
 
 struct smtpd_config;
@@ -52,6 +53,8 @@ enum reason smtpd_checks_rcpt(const struct smtpd_session *s,
                               const struct bstr *a);
 int smtpd_checks_tarpit(struct smtpd_session *s) WUR;
 bool smtpd_checks_errors_over(const struct smtpd_session *s);
+void smtpd_checks_detail(struct smtpd_session *s, enum reason r,
+                         const char *a, size_t len);
 
 /* for the unit tests: RFC 5321's Domain or address-literal; seconds
  * with up to three decimals ("5", "0.25") as milliseconds */

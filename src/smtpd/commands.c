@@ -1002,6 +1002,7 @@ smtpd_mail(struct smtpd_session *s, const char *arg, size_t len)
             s->cur_from = m->addr.s;
             s->cur_from_len = m->addr.len;
         }
+        smtpd_checks_detail(s, r, m->addr.s, m->addr.len); /* which line */
         smtpd_reply(s, r, NULL);
         return 0;
     }
@@ -1042,6 +1043,7 @@ smtpd_rcpt(struct smtpd_session *s, const char *arg, size_t len)
             s->cur_rcpt = a->s;
             s->cur_rcpt_len = a->len;
         }
+        smtpd_checks_detail(s, r, a->s, a->len); /* which badrcptto line */
         smtpd_reply(s, r, NULL);
         return 0;
     }

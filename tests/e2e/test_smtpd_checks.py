@@ -81,6 +81,10 @@ class TestBadmailfrom(ChecksCase):
             d = self.dialog()
             with self.subTest(sender=sender):
                 self.assertEqual(self.mail(d, sender=sender), want)
+        # the log names the pattern line that refused; plain lines need none
+        self.wait_log("from=<x@host1.dialup.test> detail=*@*.dialup.test\n")
+        self.wait_log("from=<spam1@pattern.test> detail=spam?@pattern.test\n")
+        self.wait_log("from=<x@bulk.test>\n")
 
     def test_null_sender_never_listed(self):
         self.inst.control("badmailfrom", "*\n")
@@ -128,6 +132,15 @@ class TestBadrcptto(ChecksCase):
         self.assertEqual(d.cmd("RCPT TO:<user@example.test>"), ["250 ok"])
         self.wait_log("reason=badrcptto code=553 from=<someone@example.test> "
                       "rcpt=<Abuse-Trap@example.test>")
+        self.wait_log("rcpt=<list-bounce@example.test> detail=*-bounce@example.test\n")
+
+    def test_long_pattern_detail_is_cut(self):
+        self.inst.control("badrcptto", "*" * 300 + "@trap.example.test\n")
+        self.start()
+        d = self.dialog()
+        self.mail(d)
+        self.assertEqual(d.cmd("RCPT TO:<a@trap.example.test>"), [BRT_553])
+        self.wait_log("rcpt=<a@trap.example.test> detail=" + "*" * 124 + "...\n")
 
     def test_off_per_rule(self):
         self.start(rules="127.0.0.1:allow,NOBADRCPTTO=\"\"\n")
@@ -150,6 +163,8 @@ class TestHelo(ChecksCase):
             with self.subTest(helo=helo):
                 self.assertEqual(self.mail(d, helo=helo), want)
         self.wait_log("reject ip=127.0.0.1 reason=badhelo code=553")
+        self.wait_log("reason=badhelo code=553 from=<someone@example.test> "
+                      "detail=*.spam.test\n")
 
     def test_sanity(self):
         self.start()

@@ -119,6 +119,13 @@ t_list_order_and_negation(void)
     CHECK_INT(pattern_list_match(&l, "a@mx.bad.example@good.example", 29),
               PATTERN_NONE);
     CHECK_INT(pattern_list_match(&l, "nobody", 6), PATTERN_NONE);
+    /* the deciding line itself, for a log line */
+    CHECK_STR(pattern_list_find(&l, "spammer@example.com", 19)->p,
+              "*spam*@example.com");
+    CHECK_STR(pattern_list_find(&l, "boss@example.com", 16)->p,
+              "boss@example.com");
+    CHECK(pattern_list_find(&l, "boss@example.com", 16)->neg);
+    CHECK(pattern_list_find(&l, "nobody", 6) == NULL);
     pattern_list_free(&l);
     CHECK(l.item == NULL && l.n == 0);
     bstr_free(&b);
