@@ -255,6 +255,9 @@ class TestMessagesAndRecipients(RateCase):
         self.assertEqual(self.rate("show")[0], "")
         r, _ = self.mails(4, ip="127.0.0.9", env={"RATELIMIT": "ip:msgs/min:3,window:fixed"})
         self.assertEqual(r.count(MSGS), 1)
+        # empty, as qmail-spp smtp_ratelimit's tcp.smtp lines set it: the file's
+        r, _ = self.mails(2, ip="127.0.0.12", env={"RATELIMIT": ""})
+        self.assertEqual(r.count(MSGS), 1)
         r, err = self.mails(2, ip="127.0.0.10", env={"RATELIMIT": "ip:msgs/min:0 bogus:x:1"})
         self.assertNotIn(MSGS, r)
         self.assertIn('warning: ratelimit: ignoring $RATELIMIT rule "bogus:x:1"', err)
