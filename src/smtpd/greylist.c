@@ -333,7 +333,15 @@ greylist_check(const char *dir, const struct greylist_conf *c,
         if (unlink(ok) == -1 && errno != ENOENT)
             return -1;
     }
-    /* first sight? */
+    /* first sight? (not recorded with norecord: refused all the same) */
+    if (c->norecord) {
+        if ((r = look(pend, &st)) == -1)
+            return -1;
+        if (r == 0) {
+            *v = GREYLIST_NEW;
+            return 0;
+        }
+    }
     if ((r = create(pend, sub, now)) == -1)
         return -1;
     if (r == 1) {
@@ -575,6 +583,11 @@ smtpd_greylist(struct smtpd_session *s, const char *rcpt, size_t rlen)
     c.window = cf->greylistwindow;
     c.maxage = cf->greylistmaxage;
     c.clients = cf->greylistclients;
+    /* what one session can make the store hold is bounded: past
+     * GREYLIST_SESSION_NEW new triplets, more are refused unrecorded (a
+     * real MTA's retry records them then, a spray of made-up senders or
+     * recipients fills no disk) */
+    c.norecord = s->grey_new >= GREYLIST_SESSION_NEW;
     if (c.delay == 0 || s->relayclient || s->authuser.len || greylist_off())
         return OC_OK;
     now = time(NULL);
@@ -625,6 +638,8 @@ smtpd_greylist(struct smtpd_session *s, const char *rcpt, size_t rlen)
         return OC_GREYLIST_LATE;
     case GREYLIST_NEW:
     default:
+        if (!c.norecord)
+            s->grey_new++;
         return OC_GREYLIST;
     }
 }

@@ -34,6 +34,7 @@
 #define GREYLIST_SLICE 16     /* subdirectories one slice sweeps */
 #define GREYLIST_REFRESH 3600 /* a pass older than this is touched again */
 #define GREYLIST_STAMP ".expire" /* its mtime: the last expiry slice */
+#define GREYLIST_SESSION_NEW 100 /* new triplets one session may record */
 
 /* the settings (control/greylist*, qmail-control(5)) */
 struct greylist_conf {
@@ -41,6 +42,7 @@ struct greylist_conf {
     unsigned long window;  /* seconds after first sight a retry may come */
     unsigned long maxage;  /* seconds a pass stays good, unused */
     unsigned long clients; /* passes that allow a network; 0: never */
+    bool norecord;         /* a first sight is refused but not recorded */
 };
 
 enum greylist_verdict {

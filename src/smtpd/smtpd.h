@@ -330,6 +330,7 @@ struct smtpd_session {
     /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
     unsigned char grey_client; /* 0 not looked up, 1 allowed, 2 not */
     bool grey_warned;          /* the expiry's trouble is logged */
+    unsigned grey_new;         /* triplets this session recorded */
 };
 
 extern const struct smtpd_verb smtpd_verbs[];

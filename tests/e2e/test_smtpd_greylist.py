@@ -206,6 +206,18 @@ class TestGreylist(GreylistCase):
         self.assertGrey(r, 25)
         self.assertNotIn("421", "".join(r))
 
+    def test_session_records_a_bounded_number(self):
+        """One session records at most 100 new triplets; the rest are
+        refused all the same, and recorded when a later session retries
+        them (a spray of made-up recipients fills no disk)."""
+        rcpts = ["r%d@example.test" % i for i in range(150)]
+        r, err = self.session("192.0.2.10", rcpts=rcpts)
+        self.assertGrey(r, 150)
+        self.assertEqual(len(self.stamps("")), 100)
+        r, err = self.session("192.0.2.10", rcpts=rcpts[100:])
+        self.assertGrey(r, 50)
+        self.assertEqual(len(self.stamps("")), 150)
+
     def test_refusals_before_greylisting(self):
         """A recipient refused by the relay check gets that refusal, and
         leaves nothing in the store."""

@@ -22,7 +22,7 @@
 
 #define NOW ((time_t)1800000000)
 
-static const struct greylist_conf conf = {300, 172800, 3024000, 3};
+static const struct greylist_conf conf = {300, 172800, 3024000, 3, false};
 
 static const char *
 dir(const char *sub)
@@ -243,6 +243,28 @@ test_window(void)
               GREYLIST_EXPIRED);
 }
 
+/* norecord: a first sight refused, nothing written; a known one as ever */
+static void
+test_norecord(void)
+{
+    const char *d = dir("norecord");
+    struct greylist_conf c = conf;
+    char pend[700];
+
+    CHECK_INT(verdict(d, &conf, "n", "a", "known", NOW, NULL), GREYLIST_NEW);
+    c.norecord = true;
+    CHECK_INT(verdict(d, &c, "n", "a", "new", NOW, NULL), GREYLIST_NEW);
+    snprintf(pend, sizeof pend, "%s", tfile(d, "n", "a", "new", ""));
+    CHECK(!exists(pend));
+    CHECK_INT(verdict(d, &c, "n", "a", "new", NOW + 400, NULL), GREYLIST_NEW);
+    CHECK_INT(verdict(d, &c, "n", "a", "known", NOW + 10, NULL),
+              GREYLIST_EARLY);
+    CHECK_INT(verdict(d, &c, "n", "a", "known", NOW + 300, NULL),
+              GREYLIST_PASSED);
+    CHECK_INT(verdict(d, &c, "n", "a", "known", NOW + 301, NULL),
+              GREYLIST_PASS);
+}
+
 /* a network that passed conf.clients times is allowed for any triplet */
 static void
 test_clients(void)
@@ -390,7 +412,7 @@ static const struct test_case cases[] = {
     {"net", test_net},         {"hash", test_hash},
     {"flow", test_flow},       {"window", test_window},
     {"clients", test_clients}, {"expire", test_expire},
-    {"trouble", test_trouble},
+    {"trouble", test_trouble}, {"norecord", test_norecord},
 };
 
 TEST_MAIN(cases)
