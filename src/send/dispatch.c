@@ -253,9 +253,15 @@ start(struct send_state *st, int c, struct job *j, size_t i, unsigned long si)
             if (j->r[x].state == 'T' &&
                 !strcasecmp(dom, rcpt_domain(j->strings.s + j->r[x].addr)))
                 s->idx[s->n++] = x;
-        if (sendrate_count(&st->rate, &st->cf.rates, dom, time(NULL)) == -1)
+        if (sendrate_count(&st->rate, &st->cf.rates, dom, time(NULL)) ==
+            -1) {
+            struct bstr v = BSTR_INIT;
+
             slog("warning: out of memory counting a rate limit, "
-                 "delivery to %s not counted", dom);
+                 "delivery to %s not counted",
+                 slog_vis(&v, dom, strlen(dom)));
+            bstr_free(&v);
+        }
     }
     s->job = j;
     s->busy = true;
