@@ -14,7 +14,8 @@
  * window just before) and then adds with fetch_add; a count over the
  * limit is taken back, so exactly `limit` additions succeed per window
  * however many processes race.  A sliding window weighs the previous
- * window's count by the part of it still inside the last period.
+ * window's count by the part of it still inside the last period, rounded
+ * up (a client at its limit gains nothing from the window's edge).
  *
  * A slot is reused for another key only when none of its counters holds
  * a count of the current or previous window ("stale"), or when a claim
@@ -501,18 +502,27 @@ roll(struct ratestore_slot *sl, unsigned c, uint32_t win)
     }
 }
 
+/* weigh - the part of a last window's count n still within the period,
+ * rounded up: just after a window rolls, all of it still counts */
+static uint64_t
+weigh(uint64_t n, unsigned c, time_t now)
+{
+    uint64_t per = ratestore_period(c);
+    uint64_t left = per - (uint64_t)now % per;
+
+    return (n * left + per - 1) / per;
+}
+
 /* the previous window's part of a sliding count */
 static uint64_t
 prev_part(const struct ratestore_slot *sl, unsigned c, uint32_t win,
           time_t now)
 {
     uint64_t p = ld(&sl->prev[c]);
-    uint64_t per = ratestore_period(c);
-    uint64_t into = (uint64_t)now % per;
 
     if ((uint32_t)(p >> 32) + 1 != win)
         return 0;
-    return (uint64_t)(uint32_t)p * (per - into) / per;
+    return weigh((uint32_t)p, c, now);
 }
 
 /*
@@ -592,9 +602,7 @@ ratestore_count(const struct ratestore *rs, uint32_t idx, unsigned counter,
         n = (uint32_t)w;
     if (sliding) {
         if ((uint32_t)(w >> 32) + 1 == win)
-            n += (uint64_t)(uint32_t)w *
-                 (ratestore_period(c) - (uint64_t)now % ratestore_period(c)) /
-                 ratestore_period(c);
+            n += weigh((uint32_t)w, c, now);
         else if ((uint32_t)(w >> 32) == win)
             n += prev_part(sl, c, win, now);
     }

@@ -169,6 +169,11 @@ test_sliding_window(void)
     CHECK_INT(ratestore_add(&rs, i, MSGS_HOUR, 100, true, t + 3600 + 2700,
                             &n), 1);
     CHECK_INT(n, 71);
+    /* rounded up: one second into the next hour, the 56 of the last
+     * (55 + 1) count 56 * 3599/3600 = 55.98 as 56; at its last second,
+     * 56/3600 still as 1 */
+    CHECK_INT(ratestore_count(&rs, i, MSGS_HOUR, true, t + 7200 + 1), 56);
+    CHECK_INT(ratestore_count(&rs, i, MSGS_HOUR, true, t + 7200 + 3599), 1);
     /* two hours on, nothing of either */
     CHECK_INT(ratestore_count(&rs, i, MSGS_HOUR, true, t + 3 * 3600 + 1), 0);
     ratestore_close(&rs);
