@@ -306,8 +306,9 @@ smtpd_checks_greet(struct smtpd_session *s)
 /*
  * smtpd_checks_badmailfrom - is the sender listed in badmailfrom, by
  * a plain line (qmail's exact or @domain) or a pattern, and not
- * exempted by a '!' line?  Never for trusted or authenticated clients,
- * nor with NOBADMAILFROM.
+ * exempted by a '!' line?  For every client, trusted and authenticated
+ * ones too, as qmail-1.03 checked it (an admin's list of forged senders
+ * keeps working as before); not with NOBADMAILFROM.
  */
 bool
 smtpd_checks_badmailfrom(const struct smtpd_session *s, const char *a,
@@ -316,7 +317,7 @@ smtpd_checks_badmailfrom(const struct smtpd_session *s, const char *a,
     const struct smtpd_checks_cf *c = s->cf->checks;
     enum pattern_verdict v;
 
-    if (!s->chk.badmailfrom || smtpd_checks_skip(s) || len == 0)
+    if (!s->chk.badmailfrom || len == 0)
         return false;
     v = c ? pattern_list_match(&c->bmf, a, len) : PATTERN_NONE;
     if (v == PATTERN_EXEMPT)

@@ -17,6 +17,7 @@ import unittest
 import qng
 from dnsserver import StubDNS, Unbound, UNBOUND, rcode_handler, write_dnsservers
 
+BAD_553 = "553 sorry, your envelope sender is in my badmailfrom list (#5.7.1)"
 BADHELO_553 = "553 sorry, your HELO/EHLO greeting is in my badhelo list (#5.7.1)"
 BMF_553 = "553 sorry, your envelope sender is in my badmailfrom list (#5.7.1)"
 BRT_553 = "553 sorry, your envelope recipient is in my badrcptto list (#5.7.1)"
@@ -93,12 +94,13 @@ class TestBadmailfrom(ChecksCase):
         self.assertEqual(self.mail(d, sender=""), "250 ok")
         self.assertEqual(d.cmd("MAIL FROM:<a@b.test>"), ["503 nested MAIL command (#5.5.1)"])
 
-    def test_switched_off_per_rule_and_for_relayclient(self):
+    def test_switched_off_per_rule_not_for_relayclient(self):
         self.start(rules="127.0.0.1:allow,NOBADMAILFROM=\"\"\n")
         self.assertEqual(self.mail(self.dialog(), sender="spammer@example.org"), "250 ok")
         self.inst.stop()
+        # qmail-1.03 refuses a listed sender from a RELAYCLIENT too
         self.start(rules=OPEN)
-        self.assertEqual(self.mail(self.dialog(), sender="x@junk.test"), "250 ok")
+        self.assertEqual(self.mail(self.dialog(), sender="x@junk.test"), BAD_553)
 
     def test_star_storm_and_huge_lines(self):
         """Hostile control lines: a '*' storm, a 20000-byte pattern, broken
@@ -218,6 +220,24 @@ class TestHelo(ChecksCase):
     def test_relayclient_skips(self):
         self.start(rules=OPEN)
         self.assertEqual(self.mail(self.dialog(), helo="friend"), "250 ok")
+
+    def test_badmailfrom_holds_for_trusted_clients_too(self):
+        """qmail-1.03 checks badmailfrom for every client, RELAYCLIENT or
+        not; plain lines and patterns keep doing so (NOBADMAILFROM is the
+        way out per rule)."""
+        self.inst.control("badmailfrom", "forged@example.test\n*@*.spam.example\n")
+        self.start(rules=OPEN)
+        d = self.dialog()
+        d.cmd("HELO client.example")
+        self.assertEqual(d.cmd("MAIL FROM:<forged@example.test>"),
+                         ["553 sorry, your envelope sender is in my badmailfrom list (#5.7.1)"])
+        self.assertEqual(d.cmd("MAIL FROM:<x@host.spam.example>"),
+                         ["553 sorry, your envelope sender is in my badmailfrom list (#5.7.1)"])
+        self.assertEqual(d.cmd("MAIL FROM:<fine@example.test>"), ["250 ok"])
+        self.start(rules='127.0.0.1:allow,RELAYCLIENT="",NOBADMAILFROM=""\n')
+        d = self.dialog()
+        d.cmd("HELO client.example")
+        self.assertEqual(d.cmd("MAIL FROM:<forged@example.test>"), ["250 ok"])
 
     def test_authenticated_skips(self):
         """After AUTH the HELO is not judged (AUTH comes after EHLO, which
