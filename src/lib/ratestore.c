@@ -19,8 +19,9 @@
  *
  * A slot is reused for another key only when none of its counters holds
  * a count of the current or previous window ("stale"), or when a claim
- * was left half done for over a minute (its process died); the probe
- * sequence is never cut by emptying a slot, so lookups stay correct.
+ * was left half done for over CLAIM_STUCK seconds (its process died);
+ * the probe sequence is never cut by emptying a slot, so lookups stay
+ * correct.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipaddr.h"
@@ -41,8 +43,9 @@ _Static_assert(sizeof(struct ratestore_slot) == 512, "slot size");
 #define MAGIC "QNGRATE\n"
 #define TAG_EMPTY 0u
 #define TAG_LIVE 1u
-#define CLAIM_STUCK 60 /* seconds a claim may take before others break it */
-#define SPINS 2000     /* yields while waiting for another's claim */
+#define CLAIM_STUCK 5 /* seconds a claim may take before others break it */
+#define SPINS 2000    /* yields while waiting for another's claim, before
+                       * sleeping a millisecond at a time */
 
 struct header {
     char magic[8];
@@ -364,15 +367,30 @@ claim(struct ratestore_slot *sl, uint64_t h, const char *key, size_t len,
     __atomic_store_n(&sl->tag, TAG_LIVE, __ATOMIC_SEQ_CST);
 }
 
-/* wait_claim - another process is claiming the slot: wait (briefly) for
- * it to publish.  Returns the tag then seen. */
+/*
+ * wait_claim - another process is claiming the slot: wait for it to
+ * publish, however long the scheduler keeps it away (it may be claiming
+ * the very key we look for: going on past the slot would claim a second
+ * slot for it and split its counts), until the claim is CLAIM_STUCK
+ * seconds old by now (its process died: the caller may break it) or as
+ * long in real time.  Returns the tag then seen.
+ */
 static uint64_t
-wait_claim(struct ratestore_slot *sl)
+wait_claim(struct ratestore_slot *sl, time_t now)
 {
     uint64_t t = ld(&sl->tag);
 
-    for (int i = 0; i < SPINS && (t & 3) == 2; i++) {
-        sched_yield();
+    for (long i = 0; (t & 3) == 2; i++) {
+        if ((int64_t)(t >> 2) + CLAIM_STUCK < (int64_t)now ||
+            i >= SPINS + CLAIM_STUCK * 1000L)
+            break;
+        if (i < SPINS)
+            sched_yield();
+        else {
+            struct timespec ms = {0, 1000000};
+
+            nanosleep(&ms, NULL);
+        }
         t = ld(&sl->tag);
     }
     return t;
@@ -409,7 +427,7 @@ ratestore_find(struct ratestore *rs, const char *key, size_t len, time_t now,
             uint64_t t = ld(&sl->tag);
 
             if ((t & 3) == 2)
-                t = wait_claim(sl);
+                t = wait_claim(sl, now);
             if (t == TAG_LIVE) {
                 if (key_is(sl, h, key, len)) {
                     *idx = j;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -288,6 +289,47 @@ test_concurrent_writers(void)
     ratestore_close(&rs);
 }
 
+/*
+ * A process descheduled in the middle of claiming a key's slot (a loaded
+ * machine) must not make another process claim a second slot for the
+ * same key: the other one waits for the claim to be published, however
+ * long that takes, and then finds it.  (It used to give up after a few
+ * thousand yields and claim the next slot, splitting the key's counts.)
+ */
+static void
+test_slow_claim_is_waited_for(void)
+{
+    struct ratestore rs;
+    const char *key = "ip:192.0.2.9";
+    time_t t = day0();
+    uint32_t i, j;
+    uint64_t claiming = ((uint64_t)t << 2) | 2;
+    pid_t pid;
+    int st;
+
+    CHECK_INT(ratestore_open(&rs, path("slow.db"), 64, true), 0);
+    CHECK_INT(ratestore_find(&rs, key, strlen(key), t, true, &i), 1);
+    /* the slot looks half claimed, as by a process stopped mid-claim */
+    __atomic_store_n(&rs.slot[i].tag, claiming, __ATOMIC_SEQ_CST);
+    pid = fork();
+    CHECK(pid != -1);
+    if (pid == 0) {
+        struct timespec ms = {0, 300 * 1000000L};
+
+        nanosleep(&ms, NULL); /* far longer than the spins */
+        __atomic_store_n(&rs.slot[i].tag, 1, __ATOMIC_SEQ_CST);
+        _exit(0);
+    }
+    CHECK_INT(ratestore_find(&rs, key, strlen(key), t, true, &j), 1);
+    CHECK_INT(j, i);
+    CHECK_INT(waitpid(pid, &st, 0), pid);
+    /* a claim that stays half done past CLAIM_STUCK seconds is broken */
+    __atomic_store_n(&rs.slot[i].tag, claiming, __ATOMIC_SEQ_CST);
+    CHECK_INT(ratestore_find(&rs, key, strlen(key), t + 60, true, &j), 1);
+    CHECK_INT(ratestore_count(&rs, j, MSGS_DAY, false, t + 60), 0);
+    ratestore_close(&rs);
+}
+
 /* a full table refuses new keys (the caller fails open); a slot whose
  * counts are all older than their last window serves a new key */
 static void
@@ -463,6 +505,7 @@ static const struct test_case cases[] = {
     {"sliding_window", test_sliding_window},
     {"undo_and_tell", test_undo_and_tell},
     {"concurrent_writers", test_concurrent_writers},
+    {"slow_claim_is_waited_for", test_slow_claim_is_waited_for},
     {"full_table", test_full_table},
     {"corrupt_files", test_corrupt_files},
     {"keys_and_names", test_keys_and_names},
