@@ -42,6 +42,9 @@ static struct smtpd_policy pol;
 static struct smtpd_session sess;
 static unsigned long file_databytes; /* control/databytes, before $DATABYTES */
 static char inbuf[SMTPD_INBUF], outbuf[SMTPD_OUTBUF], databuf[SMTPD_INBUF];
+/* A tcpserver -W worker with no client in hand: a die path before the
+ * first session takes the next connection to give its reply to. */
+static struct worker *early_worker;
 
 /* ---- die paths: every way out, and the reply the client gets ---------- */
 
@@ -87,13 +90,29 @@ die(struct smtpd_session *s, enum reason r, const char *how)
     _exit(finish(s, r, how, false));
 }
 
-/* Before the session exists: one reply written straight out, one line. */
+/*
+ * Before the session exists: one reply written straight out, one line.
+ * A worker that has no client yet (its controls could not be read at
+ * start) takes one, so the client gets the 421 a process per connection
+ * would have given it, instead of tcpserver starting worker after worker
+ * that die before taking any connection.
+ */
 static void __attribute__((noreturn))
 die_early(enum reason r, const char *why, const char *what)
 {
     const struct outcome *o = outcome_get(r);
     char line[256];
     size_t n = fmt_ull(line, o->smtp);
+
+    if (early_worker) {
+        struct worker *w = early_worker;
+
+        early_worker = NULL;
+        if (worker_next(w) != 1) {
+            log_line("fatal: %s%s", why, what);
+            _exit(111);
+        }
+    }
 
     line[n++] = ' ';
     for (const char *t = o->text; *t && n < sizeof line - 2; t++)
@@ -418,7 +437,9 @@ serve_worker(struct worker *w, int argc, char **argv)
     int watch;
     int r;
 
+    early_worker = w;
     load_controls();
+    early_worker = NULL;
     auth_args(argc, argv);
     watch = dirwatch_open("control");
     qq_init(&kept, "bin/qmail-queue", true);

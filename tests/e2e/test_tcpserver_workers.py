@@ -367,6 +367,29 @@ class TestSmtpdWorkers(WorkerCase):
                                    b"Subject: x\r\n\r\n" + b"y" * 200 + b"\r\n")[0], 552)
         self.assertEqual(len(self.worker_pids()), 1, self.log())
 
+    def test_unreadable_controls_answer_each_client(self):
+        """A worker that cannot read its controls at start takes the next
+        connection and gives it qmail's 421, as a process per connection
+        does (it used to die before taking any, leaving clients with
+        nothing while tcpserver started worker after worker)."""
+        self.inst.control("databytes", "not a number\n")
+        self.start(":allow\n")
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", self.port), timeout=10) as c:
+                c.settimeout(10)
+                got = b""
+                while not got.endswith(b"\n"):
+                    chunk = c.recv(512)
+                    if not chunk:
+                        break
+                    got += chunk
+                self.assertEqual(got, b"421 unable to read controls (#4.3.0)\r\n")
+        wait_for(lambda: self.log().count("unable to read controls: databytes") >= 3,
+                 timeout=10, what="three fatal lines")
+        # fixed: the next worker serves again
+        self.inst.control("databytes", "0\n")
+        self.assertIsNone(self.send("127.0.0.1", "u@example.test"))
+
     def test_leftover_input_never_reaches_the_next_client(self):
         self.start(":allow\n")
         s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
