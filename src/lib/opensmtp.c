@@ -9,19 +9,18 @@
  * touches its file in the very microsecond an expiry pass removes it as
  * stale loses that one record; its next login makes it again.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "fmt.h"
 #include "opensmtp.h"
+#include "stampdir.h"
 
 /*
  * opensmtp_name - the file name of the address ip (len bytes): its
@@ -161,6 +160,25 @@ opensmtp_fresh(const char *dir, const char *ip, unsigned long age,
     return 1;
 }
 
+/* what an expiry pass removes: files not fresh for age at now */
+struct expiry {
+    unsigned long age;
+    time_t now;
+};
+
+/* stale_addr - an address file (by its canonical name) not fresh */
+static int
+stale_addr(const char *name, time_t mtime, void *arg)
+{
+    const struct expiry *x = arg;
+    char canon[OPENSMTP_NAME];
+
+    if (opensmtp_name(name, strlen(name), canon) == -1 ||
+        strcmp(canon, name) != 0)
+        return 0;
+    return !is_fresh(mtime, x->age, x->now);
+}
+
 /*
  * opensmtp_expire - remove every address file of dir that is not fresh
  * at now (with age 0: every one).  Other names are left alone.  Returns
@@ -171,111 +189,37 @@ int
 opensmtp_expire(const char *dir, unsigned long age, time_t now,
                 size_t *removed)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int e = 0;
+    struct expiry x = {age, now};
 
     *removed = 0;
-    if (d == NULL)
-        return -1;
-    for (;;) {
-        char name[OPENSMTP_NAME];
-        struct stat st;
-        size_t n;
-
-        errno = 0;
-        de = readdir(d);
-        if (de == NULL) {
-            e = errno;
-            break;
-        }
-        n = strlen(de->d_name);
-        if (de->d_name[0] == '.' || opensmtp_name(de->d_name, n, name) == -1 ||
-            strcmp(name, de->d_name) != 0)
-            continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-            if (errno == ENOENT)
-                continue;
-            e = errno;
-            break;
-        }
-        if (!S_ISREG(st.st_mode) || is_fresh(st.st_mtime, age, now))
-            continue;
-        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-            (*removed)++;
-        else if (errno != ENOENT) {
-            e = errno;
-            break;
-        }
-    }
-    closedir(d);
-    errno = e;
-    return e ? -1 : 0;
+    return stampdir_sweep(dir, stale_addr, &x, removed);
 }
 
 /*
  * opensmtp_expire_due - the built-in expiry: a pass when the last one
- * (the mtime of dir/.expire) is OPENSMTP_EVERY seconds old, or when force
- * says so, by whoever takes the stamp's flock first; a process that finds
- * it taken skips, never waits.  Returns 1 (a pass ran; removed: how
- * many), 0 not due or another process is at it, -1 error.
+ * (dir/.expire, src/lib/stampdir.h) is OPENSMTP_EVERY seconds old, or
+ * when force says so, by whoever takes the stamp's flock first; a
+ * process that finds it taken skips, never waits.  Returns 1 (a pass
+ * ran; removed: how many), 0 not due or another process is at it, -1
+ * error.
  */
 int
 opensmtp_expire_due(const char *dir, unsigned long age, time_t now,
                     bool force, size_t *removed)
 {
     char p[PATH_MAX];
-    struct stat st;
-    struct timespec ts[2];
-    bool missing = false;
-    int fd, e;
+    int fd, r;
 
     *removed = 0;
     if (path(p, sizeof p, dir, OPENSMTP_STAMP) == -1)
         return -1;
-    if (lstat(p, &st) == 0) {
-        /* the common case: one lstat and done */
-        if (!force && st.st_mtime > now - OPENSMTP_EVERY &&
-            st.st_mtime <= now + OPENSMTP_SKEW)
-            return 0;
-    } else if (errno == ENOENT) {
-        missing = true;
-    } else {
+    if ((r = stampdir_due(p, OPENSMTP_EVERY, now, force, &fd)) != 1)
+        return r;
+    if (opensmtp_expire(dir, age, now, removed) == -1) {
+        stampdir_abandon(fd);
         return -1;
     }
-    fd = open(p, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
-    if (fd == -1)
-        return -1;
-    if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-        e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return 0;
-        errno = e;
-        return -1;
-    }
-    /* another process may have finished a pass since our lstat */
-    if (fstat(fd, &st) == -1)
-        goto fail;
-    if (!force && !missing && st.st_mtime > now - OPENSMTP_EVERY &&
-        st.st_mtime <= now + OPENSMTP_SKEW) {
-        close(fd);
-        return 0;
-    }
-    if (opensmtp_expire(dir, age, now, removed) == -1)
-        goto fail;
-    ts[0].tv_sec = ts[1].tv_sec = now;
-    ts[0].tv_nsec = ts[1].tv_nsec = 0;
-    if (futimens(fd, ts) == -1)
-        goto fail;
-    if (close(fd) == -1)
-        return -1;
-    return 1;
-fail:
-    e = errno;
-    close(fd);
-    errno = e;
-    return -1;
+    return stampdir_done(fd, now) == -1 ? -1 : 1;
 }
 
 /*

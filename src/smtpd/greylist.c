@@ -19,14 +19,12 @@
  * whose age says so; a retry that meets its triplet just removed is
  * greylisted once more, as after the window.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +33,7 @@
 #include "ipaddr.h"
 #include "log.h"
 #include "smtpd.h"
+#include "stampdir.h"
 #include "tls.h"
 #include "vis.h"
 
@@ -402,51 +401,26 @@ kind(const char *name)
     return -1;
 }
 
+/* what a sweep removes, at now */
+struct expiry {
+    const struct greylist_conf *c;
+    time_t now;
+};
+
+/* stale - a triplet not passed and older than the window, or a pass or
+ * a counter maxage old; 0 for names not ours */
 static int
-sweep(const char *d, const struct greylist_conf *c, time_t now,
-      size_t *removed)
+stale(const char *name, time_t mtime, void *arg)
 {
-    unsigned long window = c->window > c->delay ? c->window : c->delay;
-    DIR *dh = opendir(d);
-    struct dirent *de;
-    int e = 0;
+    const struct expiry *x = arg;
+    unsigned long window = x->c->window > x->c->delay ? x->c->window
+                                                       : x->c->delay;
+    unsigned long age = age_of(mtime, x->now);
+    int k = kind(name);
 
-    if (dh == NULL)
-        return errno == ENOENT ? 0 : -1;
-    for (;;) {
-        struct stat st;
-        unsigned long age;
-        int k;
-
-        errno = 0;
-        de = readdir(dh);
-        if (de == NULL) {
-            e = errno;
-            break;
-        }
-        if ((k = kind(de->d_name)) == -1)
-            continue;
-        if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-            if (errno == ENOENT)
-                continue;
-            e = errno;
-            break;
-        }
-        if (!S_ISREG(st.st_mode))
-            continue;
-        age = age_of(st.st_mtime, now);
-        if (k == 0 ? age <= window : age < c->maxage)
-            continue;
-        if (unlinkat(dirfd(dh), de->d_name, 0) == 0)
-            (*removed)++;
-        else if (errno != ENOENT) {
-            e = errno;
-            break;
-        }
-    }
-    closedir(dh);
-    errno = e;
-    return e ? -1 : 0;
+    if (k == -1)
+        return 0;
+    return k == 0 ? age > window : age >= x->c->maxage;
 }
 
 /*
@@ -460,6 +434,7 @@ greylist_expire(const char *dir, const struct greylist_conf *c,
                 unsigned first, unsigned count, time_t now, size_t *removed)
 {
     char d[PATH_MAX];
+    struct expiry x = {c, now};
 
     *removed = 0;
     for (unsigned i = 0; i < count && i < 256; i++) {
@@ -468,7 +443,7 @@ greylist_expire(const char *dir, const struct greylist_conf *c,
             errno = ENAMETOOLONG;
             return -1;
         }
-        if (sweep(d, c, now, removed) == -1)
+        if (stampdir_sweep(d, stale, &x, removed) == -1 && errno != ENOENT)
             return -1;
     }
     return 0;
@@ -486,10 +461,8 @@ greylist_expire_due(const char *dir, const struct greylist_conf *c,
                     time_t now, size_t *removed)
 {
     char p[PATH_MAX];
-    struct stat st;
-    struct timespec ts[2];
     unsigned first;
-    int fd, e;
+    int fd, r;
 
     *removed = 0;
     if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, GREYLIST_STAMP) >=
@@ -497,47 +470,15 @@ greylist_expire_due(const char *dir, const struct greylist_conf *c,
         errno = ENAMETOOLONG;
         return -1;
     }
-    if (lstat(p, &st) == 0 && age_of(st.st_mtime, now) < GREYLIST_EVERY)
-        return 0;
-    fd = open(p, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-              0600);
-    if (fd == -1)
-        return -1;
-    if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-        e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return 0;
-        errno = e;
-        return -1;
-    }
-    /* another process may have swept since our lstat (a new stamp's
-     * mtime is now too: one made this instant sweeps anyway) */
-    if (fstat(fd, &st) == -1)
-        goto fail;
-    if (st.st_size > 0 && age_of(st.st_mtime, now) < GREYLIST_EVERY) {
-        close(fd);
-        return 0;
-    }
+    if ((r = stampdir_due(p, GREYLIST_EVERY, now, false, &fd)) != 1)
+        return r;
     first = (unsigned)(((unsigned long long)now / GREYLIST_EVERY *
                         GREYLIST_SLICE) % 256);
-    if (greylist_expire(dir, c, first, GREYLIST_SLICE, now, removed) == -1)
-        goto fail;
-    /* one byte: the stamp has seen a sweep (see above) */
-    if (st.st_size == 0 && write(fd, "+", 1) != 1)
-        goto fail;
-    ts[0].tv_sec = ts[1].tv_sec = now;
-    ts[0].tv_nsec = ts[1].tv_nsec = 0;
-    if (futimens(fd, ts) == -1)
-        goto fail;
-    if (close(fd) == -1)
+    if (greylist_expire(dir, c, first, GREYLIST_SLICE, now, removed) == -1) {
+        stampdir_abandon(fd);
         return -1;
-    return 1;
-fail:
-    e = errno;
-    close(fd);
-    errno = e;
-    return -1;
+    }
+    return stampdir_done(fd, now) == -1 ? -1 : 1;
 }
 
 /* ---- qmail-smtpd's check at RCPT ------------------------------------ */
