@@ -81,10 +81,9 @@ static int
 stamp(const char *dir, const char *name, time_t when, bool newer_only)
 {
     char p[PATH_MAX];
-    struct timespec ts[2];
     struct stat st;
     const int flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
-    int fd, e;
+    int fd;
 
     if (path(p, sizeof p, dir, name) == -1)
         return -1;
@@ -108,17 +107,11 @@ stamp(const char *dir, const char *name, time_t when, bool newer_only)
     if ((st.st_mode & 07777) != 0644 && st.st_uid == geteuid() &&
         fchmod(fd, 0644) == -1)
         goto fail;
-    if (!newer_only || st.st_mtime < when) {
-        ts[0].tv_sec = ts[1].tv_sec = when;
-        ts[0].tv_nsec = ts[1].tv_nsec = 0;
-        if (futimens(fd, ts) == -1)
-            goto fail;
-    }
+    if (!newer_only || st.st_mtime < when)
+        return stampdir_close_at(fd, when);
     return close(fd);
 fail:
-    e = errno;
-    close(fd);
-    errno = e;
+    stampdir_abandon(fd);
     return -1;
 }
 

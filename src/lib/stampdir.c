@@ -102,20 +102,30 @@ stampdir_due(const char *stamp, unsigned long every, time_t now, bool force,
 }
 
 int
-stampdir_done(int fd, time_t now)
+stampdir_close_at(int fd, time_t when)
 {
     struct timespec ts[2];
-    struct stat st;
 
-    ts[0].tv_sec = ts[1].tv_sec = now;
+    ts[0].tv_sec = ts[1].tv_sec = when;
     ts[0].tv_nsec = ts[1].tv_nsec = 0;
-    /* one byte: this stamp has seen a pass */
-    if (fstat(fd, &st) == -1 || (st.st_size == 0 && write(fd, "+", 1) != 1) ||
-        futimens(fd, ts) == -1) {
+    if (futimens(fd, ts) == -1) {
         stampdir_abandon(fd);
         return -1;
     }
     return close(fd);
+}
+
+int
+stampdir_done(int fd, time_t now)
+{
+    struct stat st;
+
+    /* one byte: this stamp has seen a pass */
+    if (fstat(fd, &st) == -1 || (st.st_size == 0 && write(fd, "+", 1) != 1)) {
+        stampdir_abandon(fd);
+        return -1;
+    }
+    return stampdir_close_at(fd, now);
 }
 
 void

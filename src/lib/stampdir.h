@@ -45,6 +45,11 @@ int stampdir_sweep(const char *dir, stampdir_stale_fn stale, void *arg,
  */
 int stampdir_due(const char *stamp, unsigned long every, time_t now,
                  bool force, int *fd) WUR;
+/*
+ * stampdir_close_at - set the mtime of the stamp file open on fd to when
+ * and close it: 0, or -1 with errno (fd closed either way).
+ */
+int stampdir_close_at(int fd, time_t when) WUR;
 /* stampdir_done - the pass ran: mark the stamp at now and let it go. */
 int stampdir_done(int fd, time_t now) WUR;
 /* stampdir_abandon - the pass failed: let the stamp go, errno kept. */

@@ -192,9 +192,7 @@ create(const char *p, const char *sub, time_t now)
 {
     const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
                       O_NONBLOCK;
-    struct timespec ts[2];
     int fd = open(p, flags, 0600);
-    int e;
 
     if (fd == -1 && errno == ENOENT) {
         if (mkdir(sub, 0700) == -1 && errno != EEXIST)
@@ -203,15 +201,7 @@ create(const char *p, const char *sub, time_t now)
     }
     if (fd == -1)
         return errno == EEXIST ? 0 : -1;
-    ts[0].tv_sec = ts[1].tv_sec = now;
-    ts[0].tv_nsec = ts[1].tv_nsec = 0;
-    if (futimens(fd, ts) == -1) {
-        e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return close(fd) == -1 ? -1 : 1;
+    return stampdir_close_at(fd, now) == -1 ? -1 : 1;
 }
 
 #define CL_FLAGS \
@@ -228,9 +218,8 @@ client_count(const char *dir, const struct greylist_conf *c, const char *net,
              time_t now)
 {
     char h[GREYLIST_HASH], p[PATH_MAX], sub[PATH_MAX];
-    struct timespec ts[2];
     struct stat st;
-    int fd, e;
+    int fd;
 
     if (client_hash(net, h) == -1 || path(p, sub, dir, h, ".cl") == -1)
         return -1;
@@ -256,15 +245,9 @@ client_count(const char *dir, const struct greylist_conf *c, const char *net,
     if ((unsigned long long)st.st_size < c->clients &&
         write(fd, "+", 1) != 1)
         goto fail;
-    ts[0].tv_sec = ts[1].tv_sec = now;
-    ts[0].tv_nsec = ts[1].tv_nsec = 0;
-    if (futimens(fd, ts) == -1)
-        goto fail;
-    return close(fd);
+    return stampdir_close_at(fd, now);
 fail:
-    e = errno;
-    close(fd);
-    errno = e;
+    stampdir_abandon(fd);
     return -1;
 }
 
