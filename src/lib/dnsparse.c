@@ -518,6 +518,20 @@ dns_rollback(struct dns_iplist *ips, size_t nips, struct dns_mxlist *names,
         free(names->mx[--names->n].name);
 }
 
+/* chain_begin - a chain of one name, qname, for a lone answer */
+static int
+chain_begin(struct dns *d, const char *qname, struct dns_chain *c,
+            struct bstr *next)
+{
+    bstr_truncate(next, 0);
+    if (!dns_name_norm(qname, c->name[0]))
+        return dns_seterr(d, DNS_PERM, "%.300s is not a valid domain name",
+                          qname);
+    c->n = 1;
+    c->from[0] = c->via[0] = '\0';
+    return DNS_OK;
+}
+
 /* dns_parse - one answer, without the network (see dns.h). */
 int
 dns_parse(struct dns *d, const unsigned char *answer, size_t len,
@@ -526,14 +540,10 @@ dns_parse(struct dns *d, const unsigned char *answer, size_t len,
 {
     size_t nips = ips ? ips->n : 0, nnames = names ? names->n : 0;
     struct dns_chain c;
-    int r;
+    int r = chain_begin(d, qname, &c, next);
 
-    bstr_truncate(next, 0);
-    if (!dns_name_norm(qname, c.name[0]))
-        return dns_seterr(d, DNS_PERM, "%.300s is not a valid domain name",
-                          qname);
-    c.n = 1;
-    c.from[0] = c.via[0] = '\0';
+    if (r != DNS_OK)
+        return r;
     r = dns_parse_chain(d, answer, len, &c, type, ips, names, next);
     if (r != DNS_OK)
         dns_rollback(ips, nips, names, nnames);
@@ -547,14 +557,10 @@ dns_parse_txt(struct dns *d, const unsigned char *answer, size_t len,
 {
     size_t n = txts->n;
     struct dns_chain c;
-    int r;
+    int r = chain_begin(d, qname, &c, next);
 
-    bstr_truncate(next, 0);
-    if (!dns_name_norm(qname, c.name[0]))
-        return dns_seterr(d, DNS_PERM, "%.300s is not a valid domain name",
-                          qname);
-    c.n = 1;
-    c.from[0] = c.via[0] = '\0';
+    if (r != DNS_OK)
+        return r;
     r = dns_parse_chain_txt(d, answer, len, &c, txts, next);
     if (r != DNS_OK)
         dns_txt_rollback(txts, n);
