@@ -177,7 +177,7 @@ static const struct outcome table[OC_COUNT] = {
                         "qq permanent problem (#5.3.0)"},
     [OC_QQ_TEMPOTHER] = {OC_QQ_TEMPOTHER, "qq", 451, "4.3.0",
                         "qq temporary problem (#4.3.0)"},
-    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* DNS blocklists (src/smtpd/dnsbl.c) */
     /* a listing is the admin's policy, so permanent: 550 (RFC 5321's
      * "command rejected for policy reasons") for the client's IP and
      * HELO, 553 as badmailfrom for the sender; qmail-smtpd puts the
@@ -191,7 +191,7 @@ static const struct outcome table[OC_COUNT] = {
     [OC_RHSBL_FROM] = {OC_RHSBL_FROM, "rhsblfrom", 553, "5.7.1",
                       "sorry, your envelope sender domain is listed in a "
                       "domain blocklist (#5.7.1)"},
-    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* spamcontrol's checks (src/smtpd/checks.c) */
     /* spamcontrol's texts where it had the check */
     [OC_BADHELO] = {OC_BADHELO, "badhelo", 553, "5.7.1",
                     "sorry, your HELO/EHLO greeting is in my badhelo list "
@@ -215,7 +215,7 @@ static const struct outcome table[OC_COUNT] = {
     [OC_PREGREET] = {OC_PREGREET, "pregreet", 554, "5.5.0",
                      "sorry, SMTP protocol violation: you talked before "
                      "my greeting (#5.5.0)"},
-    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* rate limits and send quotas (src/smtpd/ratelimit.c) */
     [OC_RATE_CONN] = {OC_RATE_CONN, "rateconn", 421, "4.7.0",
                      "too many connections from your address, try again "
                      "later (#4.7.0)"},
@@ -231,7 +231,7 @@ static const struct outcome table[OC_COUNT] = {
     [OC_QUOTA_RCPTS] = {OC_QUOTA_RCPTS, "quotarcpts", 451, "4.7.1",
                        "sending quota exceeded: too many recipients, try "
                        "again later (#4.7.1)"},
-    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    /* greylisting (src/smtpd/greylist.c) */
     /* postgrey's behaviour, in qmail's words; RFC 3463 4.7.1: a policy
      * refusal, temporary */
     [OC_GREYLIST] = {OC_GREYLIST, "greylist", 451, "4.7.1",

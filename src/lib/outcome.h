@@ -130,11 +130,11 @@ enum reason {
     OC_QQ_EXEC,
     OC_QQ_PERMOTHER,
     OC_QQ_TEMPOTHER,
-    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* DNS blocklists (src/smtpd/dnsbl.c) */
     OC_DNSBL,      /* the client's IP is listed (control/dnsbl) */
     OC_RHSBL_HELO, /* its HELO domain is listed (control/rhsbl) */
     OC_RHSBL_FROM, /* the sender's domain is listed (control/rhsbl) */
-    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* spamcontrol's checks (src/smtpd/checks.c) */
     OC_BADHELO,
     OC_HELO_ME,
     OC_HELO_BAREIP,
@@ -143,13 +143,13 @@ enum reason {
     OC_MFDNS,
     OC_MAXRCPT,
     OC_PREGREET,
-    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* rate limits and send quotas (src/smtpd/ratelimit.c) */
     OC_RATE_CONN,   /* connections per ip or net over its limit */
     OC_RATE_MSGS,   /* messages per ip or net */
     OC_RATE_RCPTS,  /* recipients per ip or net */
     OC_QUOTA_MSGS,  /* an AUTH user's (or its domain's) send quota */
     OC_QUOTA_RCPTS,
-    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    /* greylisting (src/smtpd/greylist.c) */
     OC_GREYLIST,       /* first sight of the triplet */
     OC_GREYLIST_EARLY, /* retried before the delay was over */
     OC_GREYLIST_LATE,  /* retried after the window: first sight again */

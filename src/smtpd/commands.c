@@ -422,20 +422,29 @@ log_reject(struct smtpd_session *s, const struct outcome *o)
                  o->smtp);
 }
 
-/*
- * smtpd_reply - queue the reply for reason r (extra appended to its
- * text).  A 4xx/5xx reply is logged and counts towards SMTPD_ERR_MAX.
- */
-void
-smtpd_reply(struct smtpd_session *s, enum reason r, const char *extra)
+/* reply - one reply line; a 4xx/5xx is logged, and counted towards
+ * control/maxerrors when count says so */
+static void
+reply(struct smtpd_session *s, enum reason r, const char *text,
+      const char *extra, bool count)
 {
     const struct outcome *o = outcome_get(r);
 
     if (o->smtp >= 400) {
-        s->errors++;
+        s->errors += count;
         log_reject(s, o);
     }
-    smtpd_reply_quiet(s, r, extra);
+    put_line(s, r, false, text ? text : o->text, extra);
+}
+
+/*
+ * smtpd_reply - queue the reply for reason r (extra appended to its
+ * text).  A 4xx/5xx reply is logged and counts towards control/maxerrors.
+ */
+void
+smtpd_reply(struct smtpd_session *s, enum reason r, const char *extra)
+{
+    reply(s, r, NULL, extra, true);
 }
 
 /*
@@ -446,13 +455,18 @@ smtpd_reply(struct smtpd_session *s, enum reason r, const char *extra)
 void
 smtpd_reply_text(struct smtpd_session *s, enum reason r, const char *text)
 {
-    const struct outcome *o = outcome_get(r);
+    reply(s, r, text, NULL, true);
+}
 
-    if (o->smtp >= 400) {
-        s->errors++;
-        log_reject(s, o);
-    }
-    put_line(s, r, false, text, NULL);
+/*
+ * smtpd_reply_retry - smtpd_reply for a 4xx that asks a well-behaved
+ * client to come back later (greylisting): logged, but not the client's
+ * error, so not counted towards control/maxerrors.
+ */
+void
+smtpd_reply_retry(struct smtpd_session *s, enum reason r)
+{
+    reply(s, r, NULL, NULL, false);
 }
 
 /* smtpd_greet - "220 <smtpgreeting> ESMTP" (never an enhanced code). */
@@ -1006,10 +1020,10 @@ smtpd_mail(struct smtpd_session *s, const char *arg, size_t len)
         smtpd_reply(s, r, NULL);
         return 0;
     }
-    /* issue 13, B: DNSBL and RHSBL verdicts (dnsbl.c replies if refused) */
+    /* DNSBL and RHSBL verdicts (dnsbl.c replies if refused) */
     if (smtpd_dnsbl_mail(s, m->addr.s, m->addr.len))
         return 0;
-    /* issue 13, D: rate limits and send quotas (ratelimit.c) */
+    /* rate limits and send quotas (ratelimit.c) */
     if ((r = smtpd_rate_mail(s)) != OC_OK) {
         s->cur_from = m->addr.s;
         s->cur_from_len = m->addr.len;
@@ -1059,16 +1073,15 @@ smtpd_rcpt(struct smtpd_session *s, const char *arg, size_t len)
                      t->s, (int)s->pol->mbox.why.len,
                      s->pol->mbox.why.s ? s->pol->mbox.why.s : "");
     }
-    /* issue 13, E: greylisting, the last step (greylist.c) */
+    /* greylisting, the last step (greylist.c) */
     if ((r = smtpd_greylist(s, a->s, a->len)) != OC_OK) {
         cur_sender(s);
         s->cur_rcpt = a->s;
         s->cur_rcpt_len = a->len;
-        smtpd_reply(s, r, NULL);
-        s->errors--; /* a retry asked for is not the client's error */
+        smtpd_reply_retry(s, r);
         return 0;
     }
-    /* issue 13, D: recipients per ip/net and AUTH quotas (ratelimit.c) */
+    /* recipients per ip/net and AUTH quotas (ratelimit.c) */
     if ((r = smtpd_rate_rcpt(s)) != OC_OK) {
         cur_sender(s);
         s->cur_rcpt = a->s;

@@ -178,14 +178,14 @@ static const struct ctl_setting settings[] = {
     /* POP-before-SMTP (0: off) */
     {"opensmtpage", CTL_ULONG, "10800", 0, ULONG_MAX, OFF(opensmtpage),
      CTL_NOFLAG},
-    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* DNS blocklists (src/smtpd/dnsbl.c) */
     /* Postfix's postscreen_dnsbl_sites syntax, one site a line; the
      * timeout is postscreen_dnsbl_timeout's default */
     {"dnsbl", CTL_LIST, NULL, 0, 0, OFF(dnsbl), CTL_NOFLAG},
     {"rhsbl", CTL_LIST, NULL, 0, 0, OFF(rhsbl), CTL_NOFLAG},
     {"dnsblthreshold", CTL_LINE, "1", 0, 0, OFF(dnsblthreshold), CTL_NOFLAG},
     {"dnsbltimeout", CTL_ULONG, "10", 1, 300, OFF(dnsbltimeout), CTL_NOFLAG},
-    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* spamcontrol's checks (src/smtpd/checks.c) */
     /* spamcontrol's lists (wildmat patterns, '!' exempts) and checks;
      * all off until a file says otherwise, except qmail's error cap */
     {"badhelo", CTL_LIST, NULL, 0, 0, OFF(badhelo), CTL_NOFLAG},
@@ -200,10 +200,10 @@ static const struct ctl_setting settings[] = {
      CTL_NOFLAG},
     {"tarpitdelay", CTL_LINE, "5", 0, 0, OFF(tarpitdelay), CTL_NOFLAG},
     {"greetdelay", CTL_LINE, "0", 0, 0, OFF(greetdelay), CTL_NOFLAG},
-    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* rate limits and send quotas (src/smtpd/ratelimit.c) */
     /* the rules' lines (doc/qmail-control.5); absent: no limits */
     {"ratelimits", CTL_LIST, NULL, 0, 0, OFF(ratelimits), CTL_NOFLAG},
-    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    /* greylisting (src/smtpd/greylist.c) */
     /* postgrey's defaults: --delay 300 (here 0, off, until the file
      * says otherwise), --retry-window 2 days, --max-age 35 days,
      * --auto-whitelist-clients 5 */

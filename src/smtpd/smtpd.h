@@ -78,13 +78,13 @@ struct smtpd_config {
      * (users/open-smtp, src/lib/opensmtp.h); 0: off */
     unsigned long opensmtpage;
 
-    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* DNS blocklists (src/smtpd/dnsbl.c) */
     struct bstr dnsbl;          /* control/dnsbl: IP blocklist sites */
     struct bstr rhsbl;          /* control/rhsbl: domain blocklist sites */
     struct bstr dnsblthreshold; /* the score that refuses (default 1) */
     unsigned long dnsbltimeout; /* seconds the lookups may take */
     struct smtpd_dnsbl_conf *dnsblc; /* all that, parsed (dnsbl.c) */
-    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* spamcontrol's checks (src/smtpd/checks.c) */
     struct bstr badhelo;        /* lists; lowercased by smtpd_checks_init */
     struct bstr badrcptto;
     struct bstr helocheck;      /* "me", "bareip", "syntax" */
@@ -97,10 +97,10 @@ struct smtpd_config {
     struct bstr greetdelay;     /* seconds before the greeting */
     struct smtpd_checks_cf *checks; /* all that, compiled (checks.c) */
     const char *checks_bad;     /* the control file checks.c refused */
-    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* rate limits and send quotas (src/smtpd/ratelimit.c) */
     struct bstr ratelimits;     /* control/ratelimits: the rules' lines */
     struct smtpd_rate *ratec;   /* them parsed, and the store (ratelimit.c) */
-    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    /* greylisting (src/smtpd/greylist.c) */
     unsigned long greylist;        /* seconds before a retry passes; 0: off */
     unsigned long greylistwindow;  /* seconds after first sight it may come */
     unsigned long greylistmaxage;  /* seconds a passed triplet stays good */
@@ -317,17 +317,17 @@ struct smtpd_session {
     enum reason fate;
     const char *how;
 
-    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* DNS blocklists (src/smtpd/dnsbl.c) */
     struct smtpd_dnsbl *dnsbl; /* this connection's lookups; NULL: none */
     const char *detail;        /* the next refusal's log detail= field (any
                                 * check may set it; log_reject clears it) */
-    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* spamcontrol's checks (src/smtpd/checks.c) */
     struct smtpd_checks chk;   /* this session's settings and counters */
-    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* rate limits and send quotas (src/smtpd/ratelimit.c) */
     bool rate_skip;            /* trusted or $RATELIMITSKIP: no ip/net limits */
     bool rate_tried;           /* the store's opening was tried */
     bool rate_warned;          /* a key could not be counted: logged */
-    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    /* greylisting (src/smtpd/greylist.c) */
     unsigned char grey_client; /* 0 not looked up, 1 allowed, 2 not */
     bool grey_warned;          /* the expiry's trouble is logged */
     unsigned grey_new;         /* triplets this session recorded */
@@ -370,6 +370,7 @@ void smtpd_reply_quiet(struct smtpd_session *s, enum reason r,
                        const char *extra);
 void smtpd_reply_text(struct smtpd_session *s, enum reason r,
                       const char *text);
+void smtpd_reply_retry(struct smtpd_session *s, enum reason r);
 int smtpd_flush(struct smtpd_session *s);
 void smtpd_greet(struct smtpd_session *s);
 void smtpd_abort(struct smtpd_session *s);

@@ -108,14 +108,14 @@ const struct showctl_entry showctl_table[] = {
      "a password)"},
     {"vpopclearpasswd", 'n', "0",
      "1: vpasswd keeps clear-text passwords (for CRAM-MD5)"},
-    /* -- issue 13, B: built-in DNSBL/RHSBL, src/smtpd/dnsbl.c -- */
+    /* DNS blocklists (src/smtpd/dnsbl.c) */
     {"dnsbl", 'l', NULL,
      "DNS blocklists of client IPs: zone[=filter][*weight] (Postfix syntax)"},
     {"rhsbl", 'l', NULL,
      "domain blocklists for HELO and sender domains, same syntax"},
     {"dnsblthreshold", 'v', "1", "score at which dnsbl/rhsbl refuse"},
     {"dnsbltimeout", 'n', "10", "seconds the blocklist lookups may take"},
-    /* -- issue 13, C: spamcontrol checks, src/smtpd/checks.c -- */
+    /* spamcontrol's checks (src/smtpd/checks.c) */
     {"badhelo", 'l', NULL,
      "HELO/EHLO names refused at MAIL (wildmat patterns, ! exempts)"},
     {"badrcptto", 'l', NULL,
@@ -133,11 +133,11 @@ const struct showctl_entry showctl_table[] = {
     {"tarpitdelay", 'v', "5", "seconds a tarpitted RCPT reply waits"},
     {"greetdelay", 'v', "0",
      "seconds to wait for a client that talks first (0: off)"},
-    /* -- issue 13, D: rate limits and send quotas, src/smtpd/ratelimit.c -- */
+    /* rate limits and send quotas (src/smtpd/ratelimit.c) */
     {"ratelimits", 'l', NULL,
      "qmail-smtpd's rate limits and send quotas (ip:conn/min:60, "
      "user:msgs/hour:500, ...; absent: none)"},
-    /* -- issue 13, E: greylisting, src/smtpd/greylist.c -- */
+    /* greylisting (src/smtpd/greylist.c) */
     {"greylist", 'n', "0",
      "seconds before a greylisted triplet's retry passes (0: off)"},
     {"greylistwindow", 'n', "172800",
