@@ -96,12 +96,8 @@ stamp(const char *dir, const char *name, time_t when, bool newer_only)
         newer_only = false;
     if (fd == -1)
         return -1;
-    if (fstat(fd, &st) == -1)
+    if (stampdir_regular(fd, &st) == -1)
         goto fail;
-    if (!S_ISREG(st.st_mode)) {
-        errno = EINVAL;
-        goto fail;
-    }
     /* the caller's umask may have taken the read bits; they are only
      * for the admin's ls, qmail-smtpd needs none */
     if ((st.st_mode & 07777) != 0644 && st.st_uid == geteuid() &&

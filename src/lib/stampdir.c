@@ -102,6 +102,33 @@ stampdir_due(const char *stamp, unsigned long every, time_t now, bool force,
 }
 
 int
+stampdir_open(const char *path, const char *sub, int flags, int mode)
+{
+    int fd;
+
+    flags |= O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+    fd = open(path, flags, mode);
+    if (fd == -1 && errno == ENOENT && sub) {
+        if (mkdir(sub, 0700) == -1 && errno != EEXIST)
+            return -1;
+        fd = open(path, flags, mode);
+    }
+    return fd;
+}
+
+int
+stampdir_regular(int fd, struct stat *st)
+{
+    if (fstat(fd, st) == -1)
+        return -1;
+    if (!S_ISREG(st->st_mode)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
+int
 stampdir_close_at(int fd, time_t when)
 {
     struct timespec ts[2];

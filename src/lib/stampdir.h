@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "bstr.h"
@@ -45,6 +46,17 @@ int stampdir_sweep(const char *dir, stampdir_stale_fn stale, void *arg,
  */
 int stampdir_due(const char *stamp, unsigned long every, time_t now,
                  bool force, int *fd) WUR;
+/*
+ * stampdir_open - open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+ * mode), making its directory sub (mode 0700) first when it is missing
+ * and sub is not NULL.  The descriptor, or -1 with errno.
+ */
+int stampdir_open(const char *path, const char *sub, int flags, int mode);
+/*
+ * stampdir_regular - fstat fd into *st: 0 when it is a regular file,
+ * -1 with errno (EINVAL: a fifo, a directory... planted under the name).
+ */
+int stampdir_regular(int fd, struct stat *st) WUR;
 /*
  * stampdir_close_at - set the mtime of the stamp file open on fd to when
  * and close it: 0, or -1 with errno (fd closed either way).

@@ -190,22 +190,12 @@ look(const char *p, struct stat *st)
 static int
 create(const char *p, const char *sub, time_t now)
 {
-    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
-                      O_NONBLOCK;
-    int fd = open(p, flags, 0600);
+    int fd = stampdir_open(p, sub, O_WRONLY | O_CREAT | O_EXCL, 0600);
 
-    if (fd == -1 && errno == ENOENT) {
-        if (mkdir(sub, 0700) == -1 && errno != EEXIST)
-            return -1;
-        fd = open(p, flags, 0600);
-    }
     if (fd == -1)
         return errno == EEXIST ? 0 : -1;
     return stampdir_close_at(fd, now) == -1 ? -1 : 1;
 }
-
-#define CL_FLAGS \
-    (O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 
 /*
  * client_count - one more pass of net: a byte appended to its counter
@@ -223,20 +213,11 @@ client_count(const char *dir, const struct greylist_conf *c, const char *net,
 
     if (client_hash(net, h) == -1 || path(p, sub, dir, h, ".cl") == -1)
         return -1;
-    fd = open(p, CL_FLAGS, 0600);
-    if (fd == -1 && errno == ENOENT) {
-        if (mkdir(sub, 0700) == -1 && errno != EEXIST)
-            return -1;
-        fd = open(p, CL_FLAGS, 0600);
-    }
+    fd = stampdir_open(p, sub, O_WRONLY | O_APPEND | O_CREAT, 0600);
     if (fd == -1)
         return -1;
-    if (fstat(fd, &st) == -1)
+    if (stampdir_regular(fd, &st) == -1)
         goto fail;
-    if (!S_ISREG(st.st_mode)) {
-        errno = EINVAL;
-        goto fail;
-    }
     if (st.st_size > 0 && age_of(st.st_mtime, now) >= c->maxage) {
         if (ftruncate(fd, 0) == -1)
             goto fail;
