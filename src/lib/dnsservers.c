@@ -189,6 +189,7 @@ dns_servers_env(struct dns *d, const char *value)
     size_t n = 0, i = 0, len = strlen(value);
 
     while (i < len) {
+        struct dns_server one;
         size_t j;
 
         if (strchr(" \t\r\n,", value[i])) {
@@ -197,9 +198,11 @@ dns_servers_env(struct dns *d, const char *value)
         }
         for (j = i; j < len && !strchr(" \t\r\n,", value[j]); j++)
             ;
-        if (scan_server(value + i, j - i, &srv[n < DNS_SERVERS_MAX ? n : 0])) {
+        /* scanned aside: past DNS_SERVERS_MAX the rest are dropped, and
+         * must not overwrite the first */
+        if (scan_server(value + i, j - i, &one)) {
             if (n < DNS_SERVERS_MAX)
-                n++;
+                srv[n++] = one;
         } else if (!scan_djb(value + i, j - i, srv, &n)) {
             errno = EINVAL;
             return dns_seterr(d, -1,

@@ -1334,6 +1334,8 @@ test_servers_env(void)
                   0);
         CHECK_INT(d.nsrv, DNS_SERVERS_MAX);
         CHECK_INT(d.srv[DNS_SERVERS_MAX - 1].ip.b[3], DNS_SERVERS_MAX);
+        /* and the ones past the limit did not overwrite the first */
+        CHECK_INT(d.srv[0].ip.b[3], 1);
         bstr_free(&d.err);
     }
 }
