@@ -26,6 +26,7 @@
 #include "dnsint.h"
 
 #define BUF_MAX 4096 /* a datagram larger is not an answer we asked for */
+#define DRAIN_MAX 64 /* datagrams read per wake-up */
 
 struct dnsbl_query {
     struct dns_exch x;           /* the query's bytes (q, qlen, qend) */
@@ -442,6 +443,14 @@ answer(struct dnsbl_lookup *l, struct dnsbl_query *q, size_t si,
     struct bstr next = BSTR_INIT;
     int rcode = a[3] & 0x0f, r;
 
+    /* an answer without our question (dns_answer_matches lets one
+     * through on its id alone) is only ever a reason to ask again: a
+     * forged "no such name" must not clear a listing */
+    if (((unsigned)a[4] << 8 | a[5]) != 1) {
+        server_trouble(l, q, si, (a[2] & 0x02) ? "truncated answer"
+                                               : dns_rcode_text(rcode));
+        return;
+    }
     if (rcode == ns_r_nxdomain) {
         q->st = DNSBL_NOTLISTED;
         return;
@@ -470,13 +479,15 @@ answer(struct dnsbl_lookup *l, struct dnsbl_query *q, size_t si,
     bstr_free(&next);
 }
 
-/* drain - read every datagram waiting on fd, and use those we asked for. */
+/* drain - read the datagrams waiting on fd (at most DRAIN_MAX, so that
+ * a flood of junk cannot hold us past the deadline), and use those we
+ * asked for. */
 static void
 drain(struct dnsbl_lookup *l, int fd)
 {
     unsigned char buf[BUF_MAX];
 
-    for (;;) {
+    for (int got = 0; got < DRAIN_MAX; got++) {
         struct sockaddr_storage from;
         socklen_t flen = sizeof from;
         ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_TRUNC,
@@ -510,6 +521,11 @@ drain(struct dnsbl_lookup *l, int fd)
 int
 dnsbl_poll(struct dnsbl_lookup *l, long long deadline)
 {
+    /* answers that came while the session did other things are read
+     * before any try is called up and sent again */
+    for (int i = 0; i < 2; i++)
+        if (l->fd[i] != -1)
+            drain(l, l->fd[i]);
     for (;;) {
         long long now = datetime_mono_ms(), until = deadline;
         struct pollfd p[2];

@@ -153,6 +153,7 @@ static void
 ask(struct smtpd_session *s, const char *name, long *q)
 {
     struct smtpd_dnsbl *b = s->dnsbl;
+    size_t sent = b->look.n;
 
     *q = dnsbl_add(&b->look, name);
     if (*q == -1 && errno == ENOSPC && !b->full) {
@@ -161,7 +162,9 @@ ask(struct smtpd_session *s, const char *name, long *q)
                  s->remoteip, DNSBL_QUERIES_MAX);
         b->full = true;
     }
-    b->deadline = deadline_in(b->c->timeout_ms);
+    /* dnsbltimeout counts from the last query sent, not asked again */
+    if (b->look.n > sent)
+        b->deadline = deadline_in(b->c->timeout_ms);
 }
 
 /* smtpd_dnsbl_start - at connect: the IP queries, unless skipped. */

@@ -383,6 +383,19 @@ class Trouble(DnsblCase):
         self.assertTrue(mail.startswith("250 "), mail)
         self.assertIn("warning: dnsbl skipped", log)
 
+    def test_forged_nxdomain_without_question_does_not_clear_a_listing(self):
+        """A "no such name" with our id but no question (and TC set, which
+        is how dns_answer_matches lets one through) is a reason to ask
+        again, never believed: the real answer behind it still lists."""
+        def forged_first(q, tcp):
+            forged = struct.pack(">HBBHHHH", q.id, 0x82, 0x03, 0, 0, 0, 0)
+            return [forged, reply(q, [rr(q.name, "A", "127.0.0.2")])]
+        with StubDNS(forged_first) as stub:
+            write_dnsservers(self.inst, stub)
+            self.lists(dnsbl="bl.test\n", timeout="5\n")
+            mail, _, log, _ = self.session(LISTED)
+        self.assertTrue(mail.startswith("550 "), (mail, log))
+
 
 class DelayedDNS(StubDNS):
     """Answers from zones, each after delay seconds, without holding up the
