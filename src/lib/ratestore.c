@@ -550,17 +550,37 @@ prev_part(const struct ratestore_slot *sl, unsigned c, uint32_t win,
  * count that refused it.  Returns 1 counted, 0 over the limit (nothing
  * counted).
  */
+/*
+ * catch_up - a process whose clock reads a second behind another's, at
+ * a window's edge, finds the counter already in the next window: it
+ * counts there, as at that window's start, instead of rolling the
+ * counter back and wiping the newer window's count.  Returns the window
+ * to use, *now moved with it.
+ */
+static uint32_t
+catch_up(const struct ratestore_slot *sl, unsigned c, time_t *now)
+{
+    uint32_t win = window(c, *now);
+
+    if ((uint32_t)(ld(&sl->cnt[c]) >> 32) == win + 1) {
+        win++;
+        *now = (time_t)((uint64_t)win * ratestore_period(c));
+    }
+    return win;
+}
+
 int
 ratestore_add(struct ratestore *rs, uint32_t idx, unsigned counter,
               uint64_t limit, bool sliding, time_t now, uint64_t *count)
 {
     struct ratestore_slot *sl = slot_at(rs, idx);
     unsigned c = counter % RATE_COUNTERS;
-    uint32_t win = window(c, now);
+    uint32_t win;
     uint64_t before, extra, total;
 
     if (!sl)
         return 1;
+    win = catch_up(sl, c, &now);
     __atomic_store_n(&sl->used, (uint64_t)now, __ATOMIC_SEQ_CST);
     before = roll(sl, c, win);
     extra = sliding ? prev_part(sl, c, win, now) : 0;
@@ -592,11 +612,12 @@ ratestore_undo(struct ratestore *rs, uint32_t idx, unsigned counter,
 {
     struct ratestore_slot *sl = slot_at(rs, idx);
     unsigned c = counter % RATE_COUNTERS;
-    uint32_t win = window(c, now);
+    uint32_t win;
     uint64_t old;
 
     if (!sl)
         return;
+    win = catch_up(sl, c, &now);
     old = ld(&sl->cnt[c]);
     while ((uint32_t)(old >> 32) == win && (uint32_t)old > 0)
         if (cas(&sl->cnt[c], &old, old - 1))

@@ -290,6 +290,38 @@ test_concurrent_writers(void)
 }
 
 /*
+ * Two processes whose clocks straddle a minute's edge: the one a second
+ * behind counts in the newer window instead of rolling the counter back
+ * and wiping what was counted there, and its take-back (a refusal) finds
+ * the count it made.
+ */
+static void
+test_clock_a_second_behind(void)
+{
+    struct ratestore rs;
+    const char *key = "ip:192.0.2.77";
+    time_t t = day0() + 120; /* the start of a minute */
+    uint64_t n = 0;
+    uint32_t i;
+
+    CHECK_INT(ratestore_open(&rs, path("behind.db"), 64, true), 0);
+    CHECK_INT(ratestore_find(&rs, key, strlen(key), t, true, &i), 1);
+    for (int k = 0; k < 3; k++)
+        CHECK_INT(ratestore_add(&rs, i, MSGS_MIN, 10, false, t, NULL), 1);
+    CHECK_INT(ratestore_add(&rs, i, MSGS_MIN, 10, false, t - 1, &n), 1);
+    CHECK_INT(n, 4);
+    CHECK_INT(ratestore_count(&rs, i, MSGS_MIN, false, t), 4);
+    ratestore_undo(&rs, i, MSGS_MIN, t - 1);
+    CHECK_INT(ratestore_count(&rs, i, MSGS_MIN, false, t), 3);
+    /* the limit holds across the edge too */
+    for (int k = 0; k < 7; k++)
+        CHECK_INT(ratestore_add(&rs, i, MSGS_MIN, 10, false, t - 1, NULL), 1);
+    CHECK_INT(ratestore_add(&rs, i, MSGS_MIN, 10, false, t, &n), 0);
+    CHECK_INT(n, 10);
+    ratestore_close(&rs);
+}
+
+/*
  * A process descheduled in the middle of claiming a key's slot (a loaded
  * machine) must not make another process claim a second slot for the
  * same key: the other one waits for the claim to be published, however
@@ -505,6 +537,7 @@ static const struct test_case cases[] = {
     {"sliding_window", test_sliding_window},
     {"undo_and_tell", test_undo_and_tell},
     {"concurrent_writers", test_concurrent_writers},
+    {"clock_a_second_behind", test_clock_a_second_behind},
     {"slow_claim_is_waited_for", test_slow_claim_is_waited_for},
     {"full_table", test_full_table},
     {"corrupt_files", test_corrupt_files},
