@@ -115,6 +115,48 @@ ratestore_counter_parse(const char *s, size_t len)
 }
 
 /*
+ * ratestore_namekey - the key of a user or domain name: "CLASS:" and the
+ * name in lower case, each byte that is blank, a control or 8-bit, and
+ * '%' itself, written %XX (so two names never share a key, "jos\xc3\xa9"
+ * and "jos??" included).  A key longer than RATESTORE_KEY_MAX keeps its
+ * start and ends in '#' and a 64-bit hash of the whole, so a long name
+ * is counted like any other instead of escaping its limits.  0, or -1
+ * (ENOMEM).
+ */
+int
+ratestore_namekey(struct bstr *out, const char *cls, const char *name,
+                  size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    bstr_truncate(out, 0);
+    if (bstr_cats(out, cls) == -1 || bstr_catc(out, ':') == -1)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        char esc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+
+        if (ch <= ' ' || ch >= 127 || ch == '%') {
+            if (bstr_catb(out, esc, 3) == -1)
+                return -1;
+        } else if (bstr_catc(out, (char)(ch >= 'A' && ch <= 'Z' ? ch + 32
+                                                                 : ch)) == -1)
+            return -1;
+    }
+    if (out->len > RATESTORE_KEY_MAX) {
+        uint64_t h = fnv(0xcbf29ce484222325ULL, out->s, out->len);
+
+        bstr_truncate(out, RATESTORE_KEY_MAX - 17);
+        if (bstr_catc(out, '#') == -1)
+            return -1;
+        for (int b = 60; b >= 0; b -= 4)
+            if (bstr_catc(out, hex[(h >> b) & 15]) == -1)
+                return -1;
+    }
+    return 0;
+}
+
+/*
  * ratestore_ipkey - the key of a client address: "ip:" and its canonical
  * text, or with net "net:" and its /24 (IPv4) or /64 (IPv6) network
  * ("net:192.0.2.0/24").  IPv4-mapped IPv6 counts as IPv4.

@@ -90,5 +90,7 @@ unsigned ratestore_period(unsigned counter);
 const char *ratestore_counter_name(unsigned counter);
 int ratestore_counter_parse(const char *s, size_t len);
 int ratestore_ipkey(struct bstr *out, const char *ip, bool net) WUR;
+int ratestore_namekey(struct bstr *out, const char *cls, const char *name,
+                      size_t len) WUR;
 
 #endif

@@ -159,23 +159,26 @@ rule_key(struct bstr *out, enum ratelimit_class cls, const char *name,
         }
         return 0;
     }
-    bstr_truncate(out, 0);
-    if (bstr_cats(out, class_name[cls]) == -1 || bstr_catc(out, ':') == -1 ||
-        bstr_catb(out, name, len) == -1) {
-        *why = "out of memory";
-        return -1;
-    }
-    for (size_t i = 0; i < out->len; i++) {
-        unsigned char ch = (unsigned char)out->s[i];
+    /* names in rules are plain ASCII, so a rule's key is its text in
+     * lower case ('%' would read as ratestore_namekey's escapes) */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
 
-        if (ch <= ' ' || ch >= 127) {
+        if (ch <= ' ' || ch == 127) {
             *why = "a name with a space or a control character";
             return -1;
         }
-        out->s[i] = (char)tolower(ch);
+        if (ch > 127 || ch == '%') {
+            *why = "a name with an 8-bit byte or '%'";
+            return -1;
+        }
     }
-    if (out->len > RATESTORE_KEY_MAX) {
+    if (strlen(class_name[cls]) + 1 + len > RATESTORE_KEY_MAX) {
         *why = "name too long";
+        return -1;
+    }
+    if (ratestore_namekey(out, class_name[cls], name, len) == -1) {
+        *why = "out of memory";
         return -1;
     }
     return 0;
@@ -373,8 +376,8 @@ store(struct smtpd_session *s)
     return &rt->store;
 }
 
-/* user_key - "user:NAME" or "domain:DOMAIN" of the AUTH user, lower
- * case, with bytes a key cannot hold as '?'.  0, or -1 (none/no memory) */
+/* user_key - "user:NAME" or "domain:DOMAIN" of the AUTH user, as
+ * ratestore_namekey writes it.  0, or -1 (none/no memory) */
 static int
 user_key(struct smtpd_session *s, struct bstr *out, bool domain)
 {
@@ -389,16 +392,7 @@ user_key(struct smtpd_session *s, struct bstr *out, bool domain)
         n -= (size_t)(at + 1 - u);
         u = at + 1;
     }
-    bstr_truncate(out, 0);
-    if (bstr_cats(out, domain ? "domain:" : "user:") == -1 ||
-        bstr_catb(out, u, n) == -1)
-        return -1;
-    for (size_t i = 0; i < out->len; i++) {
-        unsigned char ch = (unsigned char)out->s[i];
-
-        out->s[i] = ch <= ' ' || ch >= 127 ? '?' : (char)tolower(ch);
-    }
-    return 0;
+    return ratestore_namekey(out, domain ? "domain" : "user", u, n);
 }
 
 struct hit {

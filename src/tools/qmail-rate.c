@@ -73,13 +73,8 @@ make_key(struct bstr *k, const char *cls, const char *name)
         }
         return;
     }
-    if (bstr_copys(k, cls) == -1 || bstr_catc(k, ':') == -1 ||
-        bstr_cats(k, name) == -1)
+    if (ratestore_namekey(k, cls, name, strlen(name)) == -1)
         log_die(EXIT_TEMP, "out of memory");
-    bstr_lower(k);
-    for (size_t i = 0; i < k->len; i++)
-        if ((unsigned char)k->s[i] <= ' ' || (unsigned char)k->s[i] >= 127)
-            k->s[i] = '?'; /* as qmail-smtpd writes such a name */
 }
 
 /* sliding - control/ratelimits' window (sliding unless it says fixed) */

@@ -347,6 +347,39 @@ class TestSendQuotas(AuthRateCase):
         r, _ = self.send("joe@example.test", 1)
         self.assertNotIn(QUOTA_MSGS, r)
 
+    def test_long_and_8bit_names_keep_their_own_quota(self):
+        """A name too long for a store key is counted under a hashed key,
+        not let through unlimited; names that differ only in 8-bit bytes
+        never share a key (they used to become the same '?'s)."""
+        long_user = "l" * 400 + "@example.test"
+        u1, u2 = "jos\u00e9@example.test", "jos\u00e8@example.test"
+        # qmail-checkpassword takes no name over 255 bytes; a
+        # checkpassword program that takes any name (vchkpw and others
+        # have their own limits) shows what qmail-smtpd does with them
+        cp = os.path.join(self.inst.tmp, "anyone")
+        self.inst.write(cp, "#!/bin/sh\ncat <&3 >/dev/null\nexec \"$@\"\n", mode=0o755)
+        self.argv = [os.path.join(self.inst.bin, "qmail-smtpd"), cp, "true"]
+        self.limits("user:msgs/hour:2\n")
+
+        def mails(user, n):
+            cmds = []
+            for i in range(n):
+                cmds += ["MAIL FROM:<sender@example.test>", "RCPT TO:<r@remote.example>",
+                         "DATA", "Subject: %d\r\n\r\nbody\r\n." % i]
+            return self.auth_pipe(user, cmds)
+
+        r, err = mails(long_user, 3)
+        self.assertEqual(r.count(QUOTA_MSGS), 1, (r, err))
+        self.assertNotIn("unable to count", err)
+        r, _ = mails(u1, 2)
+        self.assertNotIn(QUOTA_MSGS, r)
+        r, _ = mails(u2, 2)
+        self.assertNotIn(QUOTA_MSGS, r)
+        self.assertIn(QUOTA_MSGS, mails(u1, 1)[0])
+        out, _, _ = self.rate("show", "user")
+        self.assertIn("user:jos%c3%a9@example.test msgs/hour=2\n", out)
+        self.assertIn("user:jos%c3%a8@example.test msgs/hour=2\n", out)
+
     def test_recipient_quota_and_daily(self):
         self.limits("user:rcpts/hour:5\nuser:msgs/day:2\n")
         r, err = self.send("joe@example.test", 1, rcpts=7)
