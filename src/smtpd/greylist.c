@@ -274,6 +274,7 @@ greylist_check(const char *dir, const struct greylist_conf *c,
     char h[GREYLIST_HASH], ok[PATH_MAX], pend[PATH_MAX], sub[PATH_MAX];
     unsigned long window = c->window > c->delay ? c->window : c->delay;
     struct stat st;
+    bool promoted = true;
     int r;
 
     *age = 0;
@@ -335,12 +336,13 @@ greylist_check(const char *dir, const struct greylist_conf *c,
     if (rename(pend, ok) == -1) {
         if (errno != ENOENT)
             return -1;
-        /* another process promoted it first */
+        /* another process promoted it first, and counted the pass */
+        promoted = false;
     }
     if (set_mtime(ok, now) == -1 && errno != ENOENT)
         return -1;
     *v = GREYLIST_PASSED;
-    if (c->clients && client_count(dir, c, net, now) == -1)
+    if (promoted && c->clients && client_count(dir, c, net, now) == -1)
         return -1;
     return 0;
 }
@@ -425,7 +427,9 @@ greylist_expire_due(const char *dir, const struct greylist_conf *c,
                     time_t now, size_t *removed)
 {
     char p[PATH_MAX];
-    unsigned first;
+    struct stat st;
+    unsigned long long turn = (unsigned long long)now / GREYLIST_EVERY, k = 1;
+    unsigned first, count;
     int fd, r;
 
     *removed = 0;
@@ -436,9 +440,17 @@ greylist_expire_due(const char *dir, const struct greylist_conf *c,
     }
     if ((r = stampdir_due(p, GREYLIST_EVERY, now, false, &fd)) != 1)
         return r;
-    first = (unsigned)(((unsigned long long)now / GREYLIST_EVERY *
+    /* every slice whose turn came since the last pass, not only now's:
+     * with passes further apart than GREYLIST_EVERY (a quiet server) the
+     * slices in between would never be swept */
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_mtime < now)
+        k = turn - (unsigned long long)st.st_mtime / GREYLIST_EVERY;
+    if (k < 1)
+        k = 1;
+    count = k * GREYLIST_SLICE > 256 ? 256 : (unsigned)(k * GREYLIST_SLICE);
+    first = (unsigned)(((turn - (count / GREYLIST_SLICE - 1)) *
                         GREYLIST_SLICE) % 256);
-    if (greylist_expire(dir, c, first, GREYLIST_SLICE, now, removed) == -1) {
+    if (greylist_expire(dir, c, first, count, now, removed) == -1) {
         stampdir_abandon(fd);
         return -1;
     }

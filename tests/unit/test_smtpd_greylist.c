@@ -361,6 +361,33 @@ test_expire(void)
         CHECK_INT(total, 1);
         CHECK(!exists(keep));
     }
+    /* passes further apart than GREYLIST_EVERY (a quiet server) sweep
+     * every slice whose turn came meanwhile, not only now's: a stale
+     * triplet in each of the 256 subdirectories, passes two turns apart,
+     * and all are gone after a round of turns */
+    {
+        time_t t0 = NOW + 100 * GREYLIST_EVERY;
+        size_t total = 0;
+
+        for (int sub = 0; sub < 256; sub++) {
+            char p[800];
+
+            snprintf(p, sizeof p, "%s/%02x", d, sub);
+            mkdir(p, 0700);
+            snprintf(p, sizeof p, "%s/%02x/%02x%062d", d, sub, sub, 0);
+            CHECK(close(open(p, O_CREAT | O_WRONLY, 0600)) == 0);
+            age(p, NOW - 172801);
+        }
+        CHECK_INT(greylist_expire_due(d, &conf, t0, &n), 1);
+        total += n;
+        for (int i = 1; i <= 256 / GREYLIST_SLICE / 2; i++) {
+            CHECK_INT(greylist_expire_due(d, &conf,
+                                          t0 + 2 * i * GREYLIST_EVERY, &n),
+                      1);
+            total += n;
+        }
+        CHECK_INT(total, 256);
+    }
 }
 
 /* mksub - the directory of file p */
