@@ -239,10 +239,12 @@ smtpd_checks_skip(const struct smtpd_session *s)
 
 /*
  * wait_client - wait ms, or less if the client hangs up (then -1).
- * Bytes the client sends meanwhile stay unread for the command loop.
+ * Bytes the client sends meanwhile stay unread for the command loop;
+ * buffered says some already wait in ours (pipelined commands), so a
+ * client that shut its side down after them has not left.
  */
 static int
-wait_client(int fd, unsigned long ms, bool wake_on_data)
+wait_client(int fd, unsigned long ms, bool wake_on_data, bool buffered)
 {
     long long end = datetime_mono_ms() + (long long)ms;
     struct pollfd p = {.fd = fd, .events = POLLRDHUP};
@@ -262,8 +264,20 @@ wait_client(int fd, unsigned long ms, bool wake_on_data)
             return -1;
         if (r == 0)
             return 0;
-        if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+        if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
             return -1;
+        if (p.revents & POLLRDHUP) {
+            int n = 0;
+
+            /* gone without a word; a client that pipelined its commands
+             * and then shut its side down is still to be answered */
+            if (!buffered && (ioctl(fd, FIONREAD, &n) == -1 || n == 0))
+                return -1;
+            p.events &= ~POLLRDHUP;
+            if (wake_on_data)
+                return 1;
+            continue;
+        }
         if (p.revents & POLLIN)
             return 1;
     }
@@ -282,7 +296,7 @@ smtpd_checks_greet(struct smtpd_session *s)
 
     if (s->chk.greetdelay == 0 || s->cf->smtps || smtpd_checks_skip(s))
         return 0;
-    r = wait_client(0, s->chk.greetdelay, true);
+    r = wait_client(0, s->chk.greetdelay, true, false);
     if (r == 0)
         return 0;
     if (r == 1 && ioctl(0, FIONREAD, &n) == 0 && n > 0) {
@@ -549,8 +563,8 @@ smtpd_checks_mail(struct smtpd_session *s, const struct smtpd_mail_arg *m)
 
 /*
  * smtpd_checks_rcpt - RCPT's checks on a parsed recipient: the most a
- * message may have (control/maxrcpt; SMTPD_RCPT_MAX for everyone), and
- * badrcptto.  Pure.
+ * message may have (control/maxrcpt; SMTPD_RCPT_MAX, for everyone, is
+ * smtpd_check_rcpt's), and badrcptto.  Pure.
  */
 enum reason
 smtpd_checks_rcpt(const struct smtpd_session *s, const struct bstr *a)
@@ -560,8 +574,6 @@ smtpd_checks_rcpt(const struct smtpd_session *s, const struct bstr *a)
     size_t at;
     enum pattern_verdict v;
 
-    if (s->txn.nrcpt >= SMTPD_RCPT_MAX)
-        return OC_TOOMANYRCPT;
     if (smtpd_checks_skip(s))
         return OC_OK;
     if (s->chk.maxrcpt && s->txn.nrcpt >= s->chk.maxrcpt)
@@ -622,7 +634,7 @@ smtpd_checks_tarpit(struct smtpd_session *s)
         s->how = "write";
         return -1;
     }
-    if (wait_client(0, ms, false) == -1) {
+    if (wait_client(0, ms, false, s->in.pos < s->in.len) == -1) {
         s->fate = OC_OK;
         s->how = "eof";
         return -1;

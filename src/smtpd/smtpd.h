@@ -30,7 +30,6 @@
 
 #define SMTPD_CMD_MAX 1000     /* bytes of a command line, CRLF excluded */
 #define SMTPD_RCPT_MAX 1000    /* recipients in one transaction */
-#define SMTPD_ERR_MAX 20       /* error replies before the session ends */
 #define SMTPD_LINE_MAX 65536   /* bytes of a message line, CRLF excluded */
 #define SMTPD_HOPS_MAX 100     /* Received:/Delivered-To: lines allowed */
 #define SMTPD_FIELD_MAX 200    /* bytes of one Received field (HELO etc.) */

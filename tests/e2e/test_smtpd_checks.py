@@ -350,6 +350,21 @@ class TestTarpit(ChecksCase):
         self.assertGreaterEqual(dt2, 0.78)
         self.assertLess(dt2, 4.0)
 
+    def test_pipelined_then_half_closed_is_still_answered(self):
+        """A client that pipelines its recipients and QUIT, then shuts
+        its sending side down (SHUT_WR), has not left: every command gets
+        its (tarpitted) reply, the session ends with 221."""
+        self.start()
+        d = self.dialog()
+        self.mail(d)
+        d.send("RCPT TO:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n"
+               "RCPT TO:<c@example.test>\r\nRCPT TO:<e@example.test>\r\nQUIT\r\n")
+        d.s.shutdown(socket.SHUT_WR)
+        got = [d.reply() for _ in range(5)]
+        self.assertEqual([r[0] for r in got],
+                         ["250 ok"] * 4 + ["221 " + got[4][0][4:]], got)
+        self.wait_log("end=quit", timeout=10)
+
     def test_client_leaving_ends_the_wait(self):
         self.inst.control("tarpitdelay", "30\n")
         self.start()
