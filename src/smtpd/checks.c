@@ -563,8 +563,8 @@ smtpd_checks_mail(struct smtpd_session *s, const struct smtpd_mail_arg *m)
 
 /*
  * smtpd_checks_rcpt - RCPT's checks on a parsed recipient: the most a
- * message may have (control/maxrcpt; SMTPD_RCPT_MAX, for everyone, is
- * smtpd_check_rcpt's), and badrcptto.  Pure.
+ * message may have (control/maxrcpt; SMTPD_RCPT_MAX for everyone), and
+ * badrcptto.  Pure.
  */
 enum reason
 smtpd_checks_rcpt(const struct smtpd_session *s, const struct bstr *a)
@@ -574,6 +574,8 @@ smtpd_checks_rcpt(const struct smtpd_session *s, const struct bstr *a)
     size_t at;
     enum pattern_verdict v;
 
+    if (s->txn.nrcpt >= SMTPD_RCPT_MAX)
+        return OC_TOOMANYRCPT;
     if (smtpd_checks_skip(s))
         return OC_OK;
     if (s->chk.maxrcpt && s->txn.nrcpt >= s->chk.maxrcpt)

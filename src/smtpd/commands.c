@@ -921,8 +921,6 @@ smtpd_check_rcpt(const struct smtpd_session *s, const char *arg, size_t len,
         bstr_truncate(a, 0);
         return r;
     }
-    if (s->txn.nrcpt >= SMTPD_RCPT_MAX)
-        return OC_TOOMANYRCPT;
     r = smtpd_policy_rcpt(s->pol, a, s->relayclient != NULL);
     if (r != OC_OK)
         return r;
