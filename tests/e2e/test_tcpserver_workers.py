@@ -164,6 +164,9 @@ class TestWorkers(WorkerCase):
         s.close()
         self.wait_log(r"^tcpserver: deny %s [^:]*:127\.0\.0\.1:%d :127\.0\.0\.4::[0-9]+$"
                       % (env["PID"], self.port))
+        # the worker writes the deny line before it tells tcpserver it is
+        # free again; tcpserver's end line comes after it has heard that
+        self.wait_log(r"^tcpserver: end %s status 25600$" % env["PID"])
         env2, _ = self.session()
         self.assertEqual(env["PID"], env2["PID"])
 
