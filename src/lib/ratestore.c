@@ -18,7 +18,9 @@
  * up (a client at its limit gains nothing from the window's edge).
  *
  * A slot is reused for another key only when none of its counters holds
- * a count of the current or previous window ("stale"), or when a claim
+ * a count of the current or previous window and no process found or
+ * counted in it for FOUND_GRACE seconds ("stale": a process between its
+ * lookup and its count keeps the slot), or when a claim
  * was left half done for over CLAIM_STUCK seconds (its process died);
  * the probe sequence is never cut by emptying a slot, so lookups stay
  * correct.
@@ -44,6 +46,7 @@ _Static_assert(sizeof(struct ratestore_slot) == 512, "slot size");
 #define TAG_EMPTY 0u
 #define TAG_LIVE 1u
 #define CLAIM_STUCK 5 /* seconds a claim may take before others break it */
+#define FOUND_GRACE 60 /* seconds a slot found or counted in stays its key's */
 #define SPINS 2000    /* yields while waiting for another's claim, before
                        * sleeping a millisecond at a time */
 
@@ -200,16 +203,20 @@ header_ok(const struct header *h, off_t size)
 }
 
 /*
- * make_file - a new, empty store at path, put in place by rename so no
- * process ever maps a half-made one.  Returns 0 or -1.
+ * make_file - a new, empty store at path, put in place whole so no
+ * process ever maps a half-made one: by rename when it replaces a bad
+ * file, by link when there was none, so that of two processes creating
+ * it at once the second finds the first's (EEXIST, then 0) instead of
+ * putting its own over a file the first already counts in.  Returns 0
+ * or -1.
  */
 static int
-make_file(const char *path, uint32_t nslots)
+make_file(const char *path, uint32_t nslots, bool replace)
 {
     char tmp[4096];
     struct header h;
     off_t size;
-    int fd, e;
+    int fd, e, put;
 
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path,
                          (long)getpid()) >= sizeof tmp) {
@@ -234,11 +241,17 @@ make_file(const char *path, uint32_t nslots)
     size = (off_t)HDR + (off_t)nslots * (off_t)sizeof(struct ratestore_slot);
     if (ftruncate(fd, size) == -1 ||
         ((e = posix_fallocate(fd, 0, size)) != 0 && (errno = e)) ||
-        pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
-        rename(tmp, path) == -1) {
-        e = errno;
-        close(fd);
+        pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+        put = -1;
+    else if (replace)
+        put = rename(tmp, path);
+    else
+        put = link(tmp, path) == -1 && errno != EEXIST ? -1 : 0;
+    e = errno;
+    if (put == -1 || !replace)
         (void)unlink(tmp);
+    if (put == -1) {
+        close(fd);
         errno = e;
         return -1;
     }
@@ -272,7 +285,7 @@ ratestore_open(struct ratestore *rs, const char *path, uint32_t nslots,
         if (fd == -1) {
             if (errno != ENOENT || !create)
                 return -1;
-            if (make_file(path, nslots) == -1)
+            if (make_file(path, nslots, false) == -1)
                 return -1;
             continue;
         }
@@ -291,7 +304,7 @@ ratestore_open(struct ratestore *rs, const char *path, uint32_t nslots,
                 errno = EINVAL;
                 return -1;
             }
-            if (make_file(path, nslots) == -1)
+            if (make_file(path, nslots, true) == -1)
                 return -1;
             rs->replaced = true;
             continue;
@@ -378,10 +391,15 @@ key_is(const struct ratestore_slot *sl, uint64_t h, const char *key,
 }
 
 /* stale - no counter of the slot holds a count of its current or
- * previous window: it may serve another key */
+ * previous window, and no process found it or counted in it lately (a
+ * time further ahead than that is a scribble): it may serve another key */
 static bool
 stale(const struct ratestore_slot *sl, time_t now)
 {
+    int64_t used = (int64_t)ld(&sl->used);
+
+    if (used > (int64_t)now - FOUND_GRACE && used <= (int64_t)now + FOUND_GRACE)
+        return false;
     for (unsigned c = 0; c < RATE_COUNTERS; c++) {
         uint64_t w = ld(&sl->cnt[c]);
         uint32_t cur = window(c, now);
@@ -472,6 +490,10 @@ ratestore_find(struct ratestore *rs, const char *key, size_t len, time_t now,
                 t = wait_claim(sl, now);
             if (t == TAG_LIVE) {
                 if (key_is(sl, h, key, len)) {
+                    /* ours until we count, even if all its counts are old */
+                    if (create && ld(&sl->used) != (uint64_t)now)
+                        __atomic_store_n(&sl->used, (uint64_t)now,
+                                         __ATOMIC_SEQ_CST);
                     *idx = j;
                     return 1;
                 }

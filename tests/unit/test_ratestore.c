@@ -405,6 +405,92 @@ test_full_table(void)
     ratestore_close(&rs);
 }
 
+/* a slot found for a key stays that key's until it is counted in, even
+ * when all its counts are old: a process between ratestore_find and
+ * ratestore_add must not count in a slot another key took meanwhile */
+static void
+test_found_slot_kept_until_counted(void)
+{
+    struct ratestore rs;
+    time_t t = day0();
+    char key[64];
+    uint32_t x, got[15];
+
+    CHECK_INT(ratestore_open(&rs, path("grace.db"), 16, true), 0);
+    for (int k = 0; k < 16; k++) {
+        snprintf(key, sizeof key, "ip:192.0.2.%d", k);
+        x = slot_of(&rs, key, t);
+        CHECK_INT(ratestore_add(&rs, x, CONN_MIN, 0, false, t, NULL), 1);
+    }
+    /* two minutes on, all 16 are stale: X takes one and has not counted */
+    x = slot_of(&rs, "ip:198.51.100.1", t + 120);
+    for (int k = 0; k < 15; k++) {
+        snprintf(key, sizeof key, "ip:203.0.113.%d", k);
+        got[k] = slot_of(&rs, key, t + 121);
+        CHECK(got[k] != x);
+        for (int m = 0; m < k; m++)
+            CHECK(got[m] != got[k]);
+    }
+    /* all 16 slots are taken now, none of them stale */
+    CHECK_INT(ratestore_find(&rs, "ip:203.0.113.99", 15, t + 122, true, &x),
+              -1);
+    CHECK_INT(errno, ENOSPC);
+    CHECK_INT(ratestore_find(&rs, "ip:198.51.100.1", 15, t + 122, false, &x),
+              1);
+    /* found again later, the slot is refreshed as its key's */
+    CHECK_INT(ratestore_find(&rs, "ip:198.51.100.1", 15, t + 170, true, &x),
+              1);
+    CHECK_INT(ratestore_find(&rs, "ip:203.0.113.99", 15, t + 200, true,
+                             &got[0]), 1);
+    CHECK(got[0] != x);
+    /* a used time far ahead of the clock is a scribble, not a claim */
+    CHECK_INT(ratestore_find(&rs, "ip:203.0.113.99", 15, t + 200, false,
+                             &got[0]), 1);
+    rs.slot[got[0]].used = (uint64_t)t + 86400 * 365;
+    CHECK_INT(ratestore_find(&rs, "ip:203.0.113.98", 15, t + 400, true, &x),
+              1);
+    ratestore_close(&rs);
+}
+
+/* processes that find no store and create it at once all end up counting
+ * in one file: the second creator finds the first's instead of putting
+ * its own over it */
+static void
+test_created_at_once(void)
+{
+    time_t t = day0();
+
+    for (int round = 0; round < 10; round++) {
+        char name[32];
+        struct ratestore rs;
+        uint32_t i;
+        pid_t kids[6];
+
+        snprintf(name, sizeof name, "race%d.db", round);
+        for (int k = 0; k < 6; k++) {
+            kids[k] = fork();
+            CHECK(kids[k] != -1);
+            if (kids[k] == 0) {
+                if (ratestore_open(&rs, path(name), 64, true) == -1 ||
+                    ratestore_find(&rs, "ip:192.0.2.1", 12, t, true, &i) != 1 ||
+                    ratestore_add(&rs, i, MSGS_DAY, 0, false, t, NULL) != 1)
+                    _exit(1);
+                _exit(0);
+            }
+        }
+        for (int k = 0; k < 6; k++) {
+            int st;
+
+            CHECK(waitpid(kids[k], &st, 0) == kids[k]);
+            CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        CHECK_INT(ratestore_open(&rs, path(name), 64, false), 0);
+        CHECK_INT(ratestore_find(&rs, "ip:192.0.2.1", 12, t, false, &i), 1);
+        CHECK_INT(ratestore_count(&rs, i, MSGS_DAY, false, t), 6);
+        ratestore_close(&rs);
+    }
+}
+
 static void
 write_file(const char *p, const void *b, size_t n)
 {
@@ -540,6 +626,8 @@ static const struct test_case cases[] = {
     {"clock_a_second_behind", test_clock_a_second_behind},
     {"slow_claim_is_waited_for", test_slow_claim_is_waited_for},
     {"full_table", test_full_table},
+    {"found_slot_kept_until_counted", test_found_slot_kept_until_counted},
+    {"created_at_once", test_created_at_once},
     {"corrupt_files", test_corrupt_files},
     {"keys_and_names", test_keys_and_names},
 };
