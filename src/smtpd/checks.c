@@ -204,7 +204,7 @@ smtpd_checks_start(struct smtpd_session *s)
     const struct smtpd_checks_cf *c = cf->checks;
     struct smtpd_checks *k = &s->chk;
 
-    memset(k, 0, sizeof *k);
+    smtpd_checks_end(s); /* nothing of an earlier session's */
     /* qregex's switches: set means the check is off for this client */
     k->badhelo = getenv("NOBADHELO") == NULL;
     k->badmailfrom = getenv("NOBADMAILFROM") == NULL;
@@ -228,6 +228,29 @@ smtpd_checks_start(struct smtpd_session *s)
     env_secs("TARPITDELAY", &k->tarpitdelay);
     k->greetdelay = c ? c->greetdelay : 0;
     env_secs("SMTPD_GREETDELAY", &k->greetdelay); /* the greetdelay patch's */
+}
+
+/* smtpd_checks_end - let go of what the session's checks made (the
+ * resolver, the last sender domain) and zero the rest. */
+void
+smtpd_checks_end(struct smtpd_session *s)
+{
+    struct smtpd_checks *k = &s->chk;
+
+    if (k->dns) {
+        dns_free(k->dns);
+        free(k->dns);
+    }
+    bstr_wipe_free(&k->mfdns_dom);
+    memset(k, 0, sizeof *k);
+}
+
+/* smtpd_checks_helo - a new HELO or EHLO: its verdict is decided afresh
+ * at the next MAIL, then kept for the MAILs after it. */
+void
+smtpd_checks_helo(struct smtpd_session *s)
+{
+    s->chk.helo_known = false;
 }
 
 /* smtpd_checks_skip - trusted or authenticated: no anti-spam checks. */
@@ -430,9 +453,9 @@ smtpd_checks_helo_syntax(const char *h, size_t len)
     return label > 0 && h[len - 1] != '-';
 }
 
-/* helo_reason - the HELO checks' verdict (OC_OK: none refuses it). */
+/* helo_verdict - the HELO checks' verdict (OC_OK: none refuses it). */
 static enum reason
-helo_reason(const struct smtpd_session *s)
+helo_verdict(const struct smtpd_session *s)
 {
     const struct smtpd_checks_cf *c = s->cf->checks;
     const struct smtpd_checks *k = &s->chk;
@@ -464,43 +487,80 @@ helo_reason(const struct smtpd_session *s)
     return OC_OK;
 }
 
+/* helo_reason - helo_verdict, worked out once per HELO (helo_is_ours
+ * asks the kernel for every interface's address) */
+static enum reason
+helo_reason(struct smtpd_session *s)
+{
+    if (!s->chk.helo_known) {
+        s->chk.helo_r = (int)helo_verdict(s);
+        s->chk.helo_known = true;
+    }
+    return (enum reason)s->chk.helo_r;
+}
+
+/* session_dns - the session's resolver for MFDNSCHECK, made at its
+ * first use (control/dnsservers and resolv.conf read once a session):
+ * NULL when it cannot be made (logged) */
+static struct dns *
+session_dns(struct smtpd_session *s)
+{
+    struct smtpd_checks *k = &s->chk;
+    struct dns *d;
+
+    if (k->dns)
+        return k->dns;
+    d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    if (dns_init(d, "control/dnsservers") == -1) {
+        log_line("warning: badmailfromunknown skipped ip=%s: unable to read "
+                 "dnsservers: %s",
+                 s->remoteip, d->err.len ? d->err.s : strerror(errno));
+        dns_free(d);
+        free(d);
+        return NULL;
+    }
+    d->timeout_ms = 3000;
+    k->dns = d;
+    return d;
+}
+
 /*
  * sender_exists - does the sender's domain have an MX, or else an A or
  * AAAA record?  1 yes or could not tell (logged: DNS trouble never
- * refuses), 0 no (NXDOMAIN, a null MX, or nothing at all).
+ * refuses), 0 no (NXDOMAIN, a null MX, or nothing at all).  The last
+ * domain's answer is kept for the session: a client repeating its MAIL
+ * is not a lookup each time.
  */
 static int
 sender_exists(struct smtpd_session *s, const char *a, size_t len)
 {
+    struct smtpd_checks *k = &s->chk;
     size_t at = addr_at(a, len);
     char dom[DNS_NAME_MAX + 1];
-    struct dns d;
+    size_t dl = len - at - 1;
+    struct dns *d;
     struct dns_mxlist mx;
     struct dns_iplist ip;
     int r, found = 1;
     const char *why = NULL;
 
-    if (at >= len || len - at - 1 == 0 || len - at - 1 > DNS_NAME_MAX ||
-        a[at + 1] == '[')
+    if (at >= len || dl == 0 || dl > DNS_NAME_MAX || a[at + 1] == '[')
         return 1; /* no domain, or a literal: nothing to look up */
-    memcpy(dom, a + at + 1, len - at - 1);
-    dom[len - at - 1] = '\0';
-    memset(&d, 0, sizeof d);
-    if (dns_init(&d, "control/dnsservers") == -1) {
-        log_line("warning: badmailfromunknown skipped ip=%s: unable to read "
-                 "dnsservers: %s",
-                 s->remoteip, d.err.len ? d.err.s : strerror(errno));
-        dns_free(&d);
+    memcpy(dom, a + at + 1, dl);
+    dom[dl] = '\0';
+    if (k->mfdns_dom.len == dl && strncasecmp(k->mfdns_dom.s, dom, dl) == 0)
+        return k->mfdns_found;
+    if (!(d = session_dns(s)))
         return 1;
-    }
-    d.timeout_ms = 3000;
-    r = dns_mx(&d, dom, &mx);
+    r = dns_mx(d, dom, &mx);
     if (r == DNS_OK) {
         size_t n = mx.n;
 
         dns_mxlist_free(&mx);
         if (n == 0) {
-            r = dns_ip(&d, dom, AF_UNSPEC, &ip);
+            r = dns_ip(d, dom, AF_UNSPEC, &ip);
             if (r == DNS_OK) {
                 found = ip.n > 0;
                 dns_iplist_free(&ip);
@@ -510,7 +570,7 @@ sender_exists(struct smtpd_session *s, const char *a, size_t len)
     if (r == DNS_PERM)
         found = 0;
     else if (r == DNS_TEMP)
-        why = d.err.len ? d.err.s : "temporary DNS failure";
+        why = d->err.len ? d->err.s : "temporary DNS failure";
     if (why) {
         struct bstr t = BSTR_INIT;
 
@@ -519,8 +579,11 @@ sender_exists(struct smtpd_session *s, const char *a, size_t len)
                      "%s",
                      s->remoteip, t.s, why);
         bstr_free(&t);
+    } else if (bstr_copyb(&k->mfdns_dom, dom, dl) == 0) {
+        k->mfdns_found = found; /* an answer, not trouble: worth keeping */
+    } else {
+        bstr_free(&k->mfdns_dom); /* out of memory: nothing kept */
     }
-    dns_free(&d);
     return found;
 }
 
@@ -614,7 +677,7 @@ smtpd_checks_tarpit(struct smtpd_session *s)
     if (smtpd_checks_skip(s) || k->tarpitdelay == 0)
         return 0;
     if (k->tarpitcount && k->rcpts > k->tarpitcount)
-        ms = k->tarpitdelay;
+        ms = k->tarpitdelay > TARPIT_MAX_MS ? TARPIT_MAX_MS : k->tarpitdelay;
     if (k->tarpiterrors && s->errors >= k->tarpiterrors) {
         unsigned long steps = s->errors - k->tarpiterrors + 1;
         unsigned long e = steps > TARPIT_MAX_MS / k->tarpitdelay

@@ -34,6 +34,11 @@ struct smtpd_checks {
     unsigned long rcpts;       /* RCPT commands since MAIL */
     bool tarpitting;           /* the tarpit's log line was written */
     char detail[128];          /* the pattern that refused, for the log */
+    bool helo_known;           /* helo_r holds the verdict on this HELO */
+    int helo_r;                /* enum reason: the HELO checks' verdict */
+    struct dns *dns;           /* MFDNSCHECK's resolver, made at first use */
+    struct bstr mfdns_dom;     /* the last sender domain looked up ... */
+    int mfdns_found;           /* ... and whether it exists (1/0) */
 };
 
 struct smtpd_config;
@@ -43,6 +48,8 @@ struct smtpd_mail_arg;
 int smtpd_checks_init(struct smtpd_config *cf) WUR;
 void smtpd_checks_free(struct smtpd_config *cf);
 void smtpd_checks_start(struct smtpd_session *s);
+void smtpd_checks_end(struct smtpd_session *s);
+void smtpd_checks_helo(struct smtpd_session *s);
 int smtpd_checks_greet(struct smtpd_session *s) WUR;
 bool smtpd_checks_skip(const struct smtpd_session *s);
 bool smtpd_checks_badmailfrom(const struct smtpd_session *s, const char *a,

@@ -629,6 +629,7 @@ smtpd_session_free(struct smtpd_session *s)
     bstr_wipe_free(&s->authuser);
     smtpd_auth_free(&s->auth);
     smtpd_dnsbl_end(s);
+    smtpd_checks_end(s);
 }
 
 /* smtpd_forget - the session is ending: nothing half-received is queued,
@@ -950,6 +951,7 @@ set_helo(struct smtpd_session *s, const char *arg, size_t len, bool esmtp)
     txn_reset(s);
     if (bstr_copyb(&s->helo, arg, len) == -1)
         return nomem(s);
+    smtpd_checks_helo(s);
     s->esmtp = esmtp;
     s->state = SMTPD_HELLO;
     return 0;

@@ -184,6 +184,20 @@ class TestHelo(ChecksCase):
         for reason in ("helome", "helobareip", "helosyntax"):
             self.wait_log("reason=%s code=" % reason)
 
+    def test_each_helo_of_a_session_judged_afresh(self):
+        """The verdict is kept from one MAIL to the next, and a new HELO or
+        EHLO in the same session is judged again, both ways."""
+        self.start()
+        me = "553 sorry, your HELO/EHLO greeting names my own host (#5.7.1)"
+        d = self.dialog()
+        self.assertEqual(self.mail(d, helo="[127.0.0.1]"), me)
+        self.assertEqual(d.cmd("MAIL FROM:<a@example.test>")[0], me)
+        self.assertEqual(d.cmd("EHLO host.example.test")[-1][:3], "250")
+        self.assertEqual(d.cmd("MAIL FROM:<a@example.test>")[0], "250 2.1.0 ok")
+        self.assertEqual(d.cmd("RSET")[0][:3], "250")
+        self.assertEqual(d.cmd("MAIL FROM:<b@example.test>")[0], "250 2.1.0 ok")
+        self.assertEqual(self.mail(d, helo="test.local"), me)
+
     def test_hostile_helo(self):
         """Control bytes and a 990-byte name against a '*' storm in
         badhelo: refused or taken at once, and the log stays one line."""
@@ -365,6 +379,20 @@ class TestTarpit(ChecksCase):
                          ["250 ok"] * 4 + ["221 " + got[4][0][4:]], got)
         self.wait_log("end=quit", timeout=10)
 
+    def test_delay_capped_at_a_minute(self):
+        """tarpitdelay an hour (TARPITDELAY, the tarpit patch's variable):
+        the reply waits a minute at most; the client leaving ends it."""
+        self.start(rules='127.0.0.1:allow,TARPITDELAY="3600"\n')
+        d = self.dialog()
+        self.mail(d)
+        d.cmd("RCPT TO:<a@example.test>")
+        d.cmd("RCPT TO:<b@example.test>")
+        d.send("RCPT TO:<c@example.test>\r\n")
+        self.wait_log("tarpit ip=127.0.0.1 rcpts=3 errors=0 delay=60000ms")
+        d.s.shutdown(socket.SHUT_WR)
+        d.close()
+        self.wait_log("end=eof", timeout=10)
+
     def test_client_leaving_ends_the_wait(self):
         self.inst.control("tarpitdelay", "30\n")
         self.start()
@@ -511,6 +539,27 @@ class TestMfdnscheck(ChecksCase):
         self.inst.control("mfdnscheck", "1\n")
         self.start(rules=OPEN)
         self.assertEqual(self.mail(self.dialog(), sender="a@nxdomain.test"), "250 ok")
+
+    def test_one_lookup_per_domain_and_session(self):
+        """A client repeating MAIL with the same domain is one lookup in
+        its session (in any case of letters), not one per MAIL; another
+        domain or the next session asks again."""
+        with StubDNS(rcode_handler(3)) as stub:
+            write_dnsservers(self.inst, stub)
+            self.start()
+            d = self.dialog()
+            self.assertEqual(self.mail(d, sender="a@gone.test"), MFDNS_553)
+            for sender in ("b@gone.test", "c@GONE.Test", "a@gone.test"):
+                self.assertEqual(d.cmd("MAIL FROM:<%s>" % sender)[0], MFDNS_553)
+            self.assertEqual(d.cmd("MAIL FROM:<a@other.test>")[0], MFDNS_553)
+            d.cmd("QUIT")
+            d = self.dialog()
+            self.assertEqual(self.mail(d, sender="a@gone.test"), MFDNS_553)
+            d.cmd("QUIT")
+            self.wait_log("end=quit")
+            asked = [q[0].lower().rstrip(".") for q in stub.queries]
+            self.assertEqual(asked.count("gone.test"), 2, stub.queries)
+            self.assertEqual(asked.count("other.test"), 1, stub.queries)
 
     def test_servfail_accepts_with_a_log_line(self):
         with StubDNS(rcode_handler(2)) as stub:
