@@ -427,13 +427,24 @@ claim(struct ratestore_slot *sl, uint64_t h, const char *key, size_t len,
     __atomic_store_n(&sl->tag, TAG_LIVE, __ATOMIC_SEQ_CST);
 }
 
+/* claim_dead - the claim tag t was left by a process that died (made
+ * over CLAIM_STUCK seconds ago), or is a scribble (a time further ahead
+ * than that): no one will finish it */
+static bool
+claim_dead(uint64_t t, time_t now)
+{
+    int64_t at = (int64_t)(t >> 2);
+
+    return at + CLAIM_STUCK < (int64_t)now || at > (int64_t)now + CLAIM_STUCK;
+}
+
 /*
  * wait_claim - another process is claiming the slot: wait for it to
  * publish, however long the scheduler keeps it away (it may be claiming
  * the very key we look for: going on past the slot would claim a second
- * slot for it and split its counts), until the claim is CLAIM_STUCK
- * seconds old by now (its process died: the caller may break it) or as
- * long in real time.  Returns the tag then seen.
+ * slot for it and split its counts), until the claim is dead by now
+ * (claim_dead: the caller may break it) or CLAIM_STUCK seconds have
+ * passed in real time.  Returns the tag then seen.
  */
 static uint64_t
 wait_claim(struct ratestore_slot *sl, time_t now)
@@ -441,8 +452,7 @@ wait_claim(struct ratestore_slot *sl, time_t now)
     uint64_t t = ld(&sl->tag);
 
     for (long i = 0; (t & 3) == 2; i++) {
-        if ((int64_t)(t >> 2) + CLAIM_STUCK < (int64_t)now ||
-            i >= SPINS + CLAIM_STUCK * 1000L)
+        if (claim_dead(t, now) || i >= SPINS + CLAIM_STUCK * 1000L)
             break;
         if (i < SPINS)
             sched_yield();
@@ -503,8 +513,7 @@ ratestore_find(struct ratestore *rs, const char *key, size_t len, time_t now,
             }
             if ((t & 3) == 2) {
                 /* a claim left half done: its process died */
-                if ((int64_t)(t >> 2) + CLAIM_STUCK < (int64_t)now &&
-                    reuse == UINT32_MAX)
+                if (claim_dead(t, now) && reuse == UINT32_MAX)
                     reuse = j;
                 continue;
             }

@@ -359,6 +359,18 @@ test_slow_claim_is_waited_for(void)
     __atomic_store_n(&rs.slot[i].tag, claiming, __ATOMIC_SEQ_CST);
     CHECK_INT(ratestore_find(&rs, key, strlen(key), t + 60, true, &j), 1);
     CHECK_INT(ratestore_count(&rs, j, MSGS_DAY, false, t + 60), 0);
+    /* a claim stamped far in the future is a scribble: broken at once,
+     * not waited on for CLAIM_STUCK seconds of real time */
+    {
+        struct timespec a, b;
+
+        __atomic_store_n(&rs.slot[j].tag, ((uint64_t)(t + 86400) << 2) | 2,
+                         __ATOMIC_SEQ_CST);
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        CHECK_INT(ratestore_find(&rs, key, strlen(key), t + 60, true, &i), 1);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        CHECK(b.tv_sec - a.tv_sec < 2);
+    }
     ratestore_close(&rs);
 }
 
