@@ -3,7 +3,7 @@
  * opensmtp - the POP-before-SMTP directory (see opensmtp.h).
  *
  * A file is fresh when its mtime lies within the age before now and not
- * more than OPENSMTP_SKEW seconds after it (a clock set back must not
+ * more than STAMPDIR_SKEW seconds after it (a clock set back must not
  * grant relay for hours).  Only regular files whose names are canonical
  * addresses count, and only those are ever removed.  A login that
  * touches its file in the very microsecond an expiry pass removes it as
@@ -70,9 +70,7 @@ path(char *buf, size_t n, const char *dir, const char *name)
 static bool
 is_fresh(time_t mtime, unsigned long age, time_t now)
 {
-    long long d = (long long)now - (long long)mtime;
-
-    return mtime <= now + OPENSMTP_SKEW && (d < 0 || (unsigned long long)d < age);
+    return stampdir_age(mtime, now) < age;
 }
 
 /* stamp - open (creating) dir's file for name, and set its mtime to when

@@ -26,7 +26,6 @@
 #define OPENSMTP_DIR "users/open-smtp"       /* under QMAIL_HOME */
 #define OPENSMTP_CONTROL "control/opensmtpage"
 #define OPENSMTP_AGE 10800UL  /* seconds a login grants relay (3 hours) */
-#define OPENSMTP_SKEW 60      /* seconds an mtime may lie in the future */
 #define OPENSMTP_EVERY 600    /* seconds between built-in expiry passes */
 #define OPENSMTP_STAMP ".expire" /* its mtime: the last expiry pass */
 #define OPENSMTP_NAME IPADDR_FMT /* bytes of a name, its NUL included */

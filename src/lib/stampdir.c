@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,14 +54,20 @@ stampdir_sweep(const char *dir, stampdir_stale_fn stale, void *arg,
     return e ? -1 : 0;
 }
 
+unsigned long
+stampdir_age(time_t mtime, time_t now)
+{
+    if (mtime > now)
+        return mtime - now > STAMPDIR_SKEW ? ULONG_MAX : 0;
+    /* unsigned: no overflow however far back a scribbled mtime lies */
+    return (unsigned long)((unsigned long long)now - (unsigned long long)mtime);
+}
+
 /* fresh - the stamp has seen a pass less than every seconds ago */
 static bool
 fresh(const struct stat *st, unsigned long every, time_t now)
 {
-    if (st->st_size == 0 || st->st_mtime > now + STAMPDIR_SKEW)
-        return false;
-    return st->st_mtime >= now ||
-           (unsigned long long)(now - st->st_mtime) < every;
+    return st->st_size != 0 && stampdir_age(st->st_mtime, now) < every;
 }
 
 int

@@ -24,6 +24,11 @@
 
 #define STAMPDIR_SKEW 60 /* seconds an mtime may lie in the future */
 
+/* stampdir_age - seconds from mtime to now: a time in the future (a clock
+ * set back, another host's) counts as now, one more than STAMPDIR_SKEW
+ * ahead as ULONG_MAX, older than anything (a scribble must not last) */
+unsigned long stampdir_age(time_t mtime, time_t now);
+
 /* stale: 1 remove the file, 0 keep it (a name that is not the caller's
  * own is kept) */
 typedef int (*stampdir_stale_fn)(const char *name, time_t mtime, void *arg);

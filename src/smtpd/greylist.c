@@ -151,16 +151,6 @@ path(char p[PATH_MAX], char *sub, const char *dir, const char *h,
     return 0;
 }
 
-/* age_of - seconds from mtime to now; a time in the future (clock set
- * back) counts as now, one further than GREYLIST_SKEW as very old */
-static unsigned long
-age_of(time_t mtime, time_t now)
-{
-    if (mtime > now + GREYLIST_SKEW)
-        return ULONG_MAX;
-    return mtime >= now ? 0 : (unsigned long)(now - mtime);
-}
-
 static int
 set_mtime(const char *p, time_t when)
 {
@@ -218,7 +208,7 @@ client_count(const char *dir, const struct greylist_conf *c, const char *net,
         return -1;
     if (stampdir_regular(fd, &st) == -1)
         goto fail;
-    if (st.st_size > 0 && age_of(st.st_mtime, now) >= c->maxage) {
+    if (st.st_size > 0 && stampdir_age(st.st_mtime, now) >= c->maxage) {
         if (ftruncate(fd, 0) == -1)
             goto fail;
         st.st_size = 0;
@@ -252,9 +242,9 @@ greylist_client(const char *dir, const struct greylist_conf *c,
     if ((r = look(p, &st)) != 1)
         return r;
     if ((unsigned long long)st.st_size < c->clients ||
-        age_of(st.st_mtime, now) >= c->maxage)
+        stampdir_age(st.st_mtime, now) >= c->maxage)
         return 0;
-    if (age_of(st.st_mtime, now) >= GREYLIST_REFRESH)
+    if (stampdir_age(st.st_mtime, now) >= GREYLIST_REFRESH)
         (void)set_mtime(p, now); /* at worst it expires an hour early */
     return 1;
 }
@@ -286,7 +276,7 @@ greylist_check(const char *dir, const struct greylist_conf *c,
     if ((r = look(ok, &st)) == -1)
         return -1;
     if (r == 1) {
-        *age = age_of(st.st_mtime, now);
+        *age = stampdir_age(st.st_mtime, now);
         if (*age < c->maxage) {
             if (*age >= GREYLIST_REFRESH && set_mtime(ok, now) == -1 &&
                 errno != ENOENT)
@@ -321,7 +311,7 @@ greylist_check(const char *dir, const struct greylist_conf *c,
         *v = r == 1 ? GREYLIST_PASS : GREYLIST_NEW;
         return 0;
     }
-    *age = age_of(st.st_mtime, now);
+    *age = stampdir_age(st.st_mtime, now);
     if (*age < c->delay) {
         *v = GREYLIST_EARLY;
         return 0;
@@ -381,7 +371,7 @@ stale(const char *name, time_t mtime, void *arg)
     const struct expiry *x = arg;
     unsigned long window = x->c->window > x->c->delay ? x->c->window
                                                        : x->c->delay;
-    unsigned long age = age_of(mtime, x->now);
+    unsigned long age = stampdir_age(mtime, x->now);
     int k = kind(name);
 
     if (k == -1)

@@ -29,7 +29,6 @@
 #define GREYLIST_V6PREFIX 64
 #define GREYLIST_NET 64       /* bytes of a network's text, NUL included */
 #define GREYLIST_HASH 65      /* hex SHA-256 and its NUL */
-#define GREYLIST_SKEW 60      /* seconds an mtime may lie in the future */
 #define GREYLIST_EVERY 600    /* seconds between built-in expiry slices */
 #define GREYLIST_SLICE 16     /* subdirectories one slice sweeps */
 #define GREYLIST_REFRESH 3600 /* a pass older than this is touched again */

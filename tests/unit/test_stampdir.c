@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -142,7 +144,24 @@ t_due(void)
     CHECK_INT(errno, ELOOP);
 }
 
+/* the one age rule of greylisting, POP-before-SMTP and expiry stamps */
+static void
+t_age(void)
+{
+    CHECK(stampdir_age(NOW - 90, NOW) == 90);
+    CHECK(stampdir_age(NOW, NOW) == 0);
+    /* a clock set back a little: as now */
+    CHECK(stampdir_age(NOW + STAMPDIR_SKEW, NOW) == 0);
+    /* further ahead: a scribble, older than anything */
+    CHECK(stampdir_age(NOW + STAMPDIR_SKEW + 1, NOW) == ULONG_MAX);
+    CHECK(stampdir_age((time_t)INT64_MAX, NOW) == ULONG_MAX);
+    /* far in the past, even before 1970: large, no overflow */
+    CHECK(stampdir_age((time_t)-86400, NOW) == (unsigned long)NOW + 86400);
+    CHECK(stampdir_age((time_t)INT64_MIN, NOW) > (unsigned long)NOW);
+}
+
 static const struct test_case cases[] = {
+    {"age", t_age},
     {"sweep", t_sweep},
     {"due", t_due},
 };
