@@ -38,6 +38,7 @@ struct dnsbl_query {
     unsigned sent;               /* bit i: sent to server i */
     long long next;              /* when the current try is up */
     char why[200];
+    unsigned refs;               /* dnsbl_adds not dropped; 0: a free place */
 };
 
 /* ---- the sites ---------------------------------------------------------- */
@@ -166,45 +167,38 @@ filter(const char *s, size_t len, struct dnsbl_site *out, const char **why)
     return true;
 }
 
-/* zone - a domain name: labels of letters, digits, '-' and '_' of 1..63
- * bytes, at most 253 in all without one trailing dot; lower-cased. */
+/*
+ * zone - a blocklist's zone into out: a domain name by dns_name_norm's
+ * rules (labels of 1 to 63 bytes, at most 253 in all without one
+ * trailing dot; lower-cased), of letters, digits, '-' and '_' only, and
+ * with a dot.
+ */
 static bool
 zone(const char *s, size_t len, char out[DNS_NAME_MAX + 1], const char **why)
 {
-    size_t label = 0;
+    char name[DNS_NAME_MAX + 1];
+    size_t n = len && s[len - 1] == '.' ? len - 1 : len;
 
-    if (len && s[len - 1] == '.')
-        len--;
-    if (len == 0)
+    if (n == 0)
         return *why = "no zone", false;
-    if (len > 253)
+    if (n > 253)
         return *why = "the zone is longer than 253 bytes", false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-
-        if (c == '.') {
-            if (label == 0)
-                return *why = "the zone has an empty label", false;
-            label = 0;
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                   digit(c) || c == '-' || c == '_') {
-            if (++label > 63)
-                return *why = "a label of the zone is longer than 63 bytes",
-                       false;
-        } else {
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              digit(s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.'))
             return *why = "the zone holds a character a domain name cannot "
                           "have",
                    false;
-        }
-        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-    }
-    if (label == 0)
-        return *why = "the zone has an empty label", false;
-    if (!memchr(s, '.', len))
+    if (!memchr(s, '.', n))
         return *why = "the zone has no dot (a list's zone is a domain like "
                       "zen.example.org)",
                false;
-    out[len] = '\0';
+    memcpy(name, s, len); /* len <= 254: n and a dot */
+    name[len] = '\0';
+    if (!dns_name_norm(name, out))
+        return *why = "the zone has an empty label or one longer than 63 "
+                      "bytes",
+               false;
     return true;
 }
 
@@ -382,25 +376,34 @@ send_try(struct dnsbl_lookup *l, struct dnsbl_query *q)
     }
 }
 
-/* dnsbl_add - start the A lookup of name (see dnsbl.h). */
+/* dnsbl_add - start the A lookup of name (see dnsbl.h).  A dropped
+ * query's place is reused before q grows, so q never holds more than
+ * DNSBL_QUERIES_MAX places. */
 long
 dnsbl_add(struct dnsbl_lookup *l, const char *name)
 {
     char norm[DNS_NAME_MAX + 1];
     struct dnsbl_query *q;
+    size_t at = l->n;
 
     if (!dns_name_norm(name, norm)) {
         errno = EINVAL;
         return -1;
     }
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->q[i].name, norm) == 0)
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->q[i].refs == 0) {
+            if (at == l->n)
+                at = i;
+        } else if (strcmp(l->q[i].name, norm) == 0) {
+            l->q[i].refs++;
             return (long)i;
-    if (l->n >= DNSBL_QUERIES_MAX) {
+        }
+    }
+    if (l->inuse >= DNSBL_QUERIES_MAX) {
         errno = ENOSPC;
         return -1;
     }
-    if (l->n == l->cap) {
+    if (at == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 8;
         struct dnsbl_query *p = reallocarray(l->q, cap, sizeof *p);
 
@@ -409,17 +412,31 @@ dnsbl_add(struct dnsbl_lookup *l, const char *name)
         l->q = p;
         l->cap = cap;
     }
-    q = &l->q[l->n];
-    memset(q, 0, sizeof *q);
+    q = &l->q[at];
+    memset(q, 0, sizeof *q); /* refs 0: still free if the query fails */
     memcpy(q->name, norm, sizeof norm);
     q->st = DNSBL_PENDING;
     if (dns_make_query(l->d, &q->x, q->name, ns_t_a, false) == -1) {
         errno = EINVAL;
         return -1;
     }
-    l->n++;
+    q->refs = 1;
+    if (at == l->n)
+        l->n++;
+    l->inuse++;
+    l->made++;
     send_try(l, q);
-    return (long)(l->n - 1);
+    return (long)at;
+}
+
+/* dnsbl_drop - one user fewer for query i (see dnsbl.h). */
+void
+dnsbl_drop(struct dnsbl_lookup *l, size_t i)
+{
+    if (i >= l->n || l->q[i].refs == 0)
+        return;
+    if (--l->q[i].refs == 0)
+        l->inuse--;
 }
 
 /* server_trouble - the server at si could not answer q: the next one. */
@@ -508,7 +525,7 @@ drain(struct dnsbl_lookup *l, int fd)
         for (k = 0; k < l->n; k++) {
             struct dnsbl_query *q = &l->q[k];
 
-            if (q->st == DNSBL_PENDING && (q->sent & 1u << si) &&
+            if (q->refs && q->st == DNSBL_PENDING && (q->sent & 1u << si) &&
                 dns_answer_matches(q->x.q, q->x.qend, buf, (size_t)n)) {
                 answer(l, q, si, buf, (size_t)n);
                 break;
@@ -535,6 +552,8 @@ dnsbl_poll(struct dnsbl_lookup *l, long long deadline)
         for (size_t k = 0; k < l->n; k++) {
             struct dnsbl_query *q = &l->q[k];
 
+            if (q->refs == 0)
+                continue; /* dropped: never sent again, nor waited for */
             if (q->st == DNSBL_PENDING && q->next <= now)
                 send_try(l, q); /* this try is up: the next server */
             if (q->st != DNSBL_PENDING)
@@ -569,7 +588,7 @@ dnsbl_wait(struct dnsbl_lookup *l, long long deadline)
     if (dnsbl_poll(l, deadline) == -1)
         return -1;
     for (size_t k = 0; k < l->n; k++)
-        if (l->q[k].st == DNSBL_PENDING)
+        if (l->q[k].refs && l->q[k].st == DNSBL_PENDING)
             fail(&l->q[k], "timed out (", ")");
     return 0;
 }
@@ -604,6 +623,6 @@ dnsbl_free(struct dnsbl_lookup *l)
             close(l->fd[i]);
     free(l->q);
     l->q = NULL;
-    l->n = l->cap = 0;
+    l->n = l->cap = l->inuse = 0;
     l->fd[0] = l->fd[1] = -1;
 }

@@ -30,8 +30,7 @@
 
 #define DNSBL_WEIGHT_MAX 1000 /* |weight| of one site */
 #define DNSBL_ADDRS_MAX 8     /* A records kept of one answer */
-#define DNSBL_QUERIES_MAX 256 /* queries of one lookup (a client that
-                               * sends EHLO after EHLO asks no more) */
+#define DNSBL_QUERIES_MAX 256 /* queries of one lookup in use at once */
 
 struct dnsbl_site {
     char zone[DNS_NAME_MAX + 1]; /* lower case, no trailing dot */
@@ -72,7 +71,9 @@ struct dnsbl_lookup {
     struct dns *d;
     int fd[2];          /* IPv4, IPv6 sockets; -1 until needed */
     struct dnsbl_query *q;
-    size_t n, cap;
+    size_t n, cap;      /* places in q (in use or dropped), allocated */
+    size_t inuse;       /* queries not dropped, at most DNSBL_QUERIES_MAX */
+    unsigned long made; /* queries started, ever (one per new name) */
     unsigned try_ms;    /* before the next server is asked */
     unsigned maxtries;  /* sends of one query in all */
 };
@@ -86,12 +87,21 @@ void dnsbl_init(struct dnsbl_lookup *l, struct dns *d, unsigned try_ms);
 /*
  * dnsbl_add - ask for the A records of name (a query name, e.g. from
  * dnsbl_name), now.  Returns the query's index (the same one again for
- * a name already asked), or -1 with errno (ENOMEM; EINVAL for a name
- * that cannot be asked; ENOSPC past DNSBL_QUERIES_MAX): then nothing was
- * added.
+ * a name asked and not dropped since: no second query), or -1 with
+ * errno (ENOMEM; EINVAL for a name that cannot be asked; ENOSPC with
+ * DNSBL_QUERIES_MAX queries in use): then nothing was added.
  * A send that fails is not an error: the query is retried or fails.
  */
 long dnsbl_add(struct dnsbl_lookup *l, const char *name) WUR;
+
+/*
+ * dnsbl_drop - the caller is done with query i (an index dnsbl_add
+ * returned).  A query is dropped when every dnsbl_add that returned its
+ * index has been matched by a dnsbl_drop: it is no longer sent, waited
+ * for or answered, it no longer counts towards DNSBL_QUERIES_MAX, and a
+ * later dnsbl_add may reuse its index.  An index not in use is ignored.
+ */
+void dnsbl_drop(struct dnsbl_lookup *l, size_t i);
 
 /*
  * dnsbl_wait - gather answers until every query is done or deadline
@@ -105,7 +115,8 @@ int dnsbl_wait(struct dnsbl_lookup *l, long long deadline) WUR;
  * pending queries pending (for a caller that only looks early). */
 int dnsbl_poll(struct dnsbl_lookup *l, long long deadline) WUR;
 
-/* What query i found: state, its A records (4 bytes each) and a reason. */
+/* What query i (in use) found: state, its A records (4 bytes each) and
+ * a reason. */
 enum dnsbl_state dnsbl_result(const struct dnsbl_lookup *l, size_t i,
                               const unsigned char (**addr)[4], size_t *naddr,
                               const char **why);

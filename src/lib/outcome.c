@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "outcome.h"
 
@@ -180,17 +181,15 @@ static const struct outcome table[OC_COUNT] = {
     /* DNS blocklists (src/smtpd/dnsbl.c) */
     /* a listing is the admin's policy, so permanent: 550 (RFC 5321's
      * "command rejected for policy reasons") for the client's IP and
-     * HELO, 553 as badmailfrom for the sender; qmail-smtpd puts the
-     * zone in place of "a DNS/domain blocklist" (src/smtpd/dnsbl.c) */
+     * HELO, 553 as badmailfrom for the sender; %s is the zone that
+     * listed it (src/smtpd/dnsbl.c formats these with outcome_cat) */
     [OC_DNSBL] = {OC_DNSBL, "dnsbl", 550, "5.7.1",
-                 "sorry, your IP address is listed in a DNS blocklist "
-                 "(#5.7.1)"},
+                 "sorry, your IP address is listed in %s (#5.7.1)"},
     [OC_RHSBL_HELO] = {OC_RHSBL_HELO, "rhsblhelo", 550, "5.7.1",
-                      "sorry, your HELO domain is listed in a domain "
-                      "blocklist (#5.7.1)"},
+                      "sorry, your HELO domain is listed in %s (#5.7.1)"},
     [OC_RHSBL_FROM] = {OC_RHSBL_FROM, "rhsblfrom", 553, "5.7.1",
-                      "sorry, your envelope sender domain is listed in a "
-                      "domain blocklist (#5.7.1)"},
+                      "sorry, your envelope sender domain is listed in %s "
+                      "(#5.7.1)"},
     /* spamcontrol's checks (src/smtpd/checks.c) */
     /* spamcontrol's texts where it had the check */
     [OC_BADHELO] = {OC_BADHELO, "badhelo", 553, "5.7.1",
@@ -249,6 +248,48 @@ outcome_get(enum reason r)
     if ((unsigned)r >= OC_COUNT)
         r = OC_TEMPFAIL;
     return &table[r];
+}
+
+/* outcome_nargs - how many arguments ("%s") r's text takes. */
+size_t
+outcome_nargs(enum reason r)
+{
+    size_t n = 0;
+
+    for (const char *p = outcome_get(r)->text; (p = strstr(p, "%s")); p += 2)
+        n++;
+    return n;
+}
+
+/*
+ * outcome_cat - append r's text with args in the places of its "%s" (as
+ * result_cat does for delivery results).  Returns 0, or -1: ENOMEM, or
+ * EINVAL when nargs is not the number the text takes (out is then
+ * unchanged).
+ */
+int
+outcome_cat(struct bstr *out, enum reason r, const char *const *args,
+            size_t nargs)
+{
+    const char *t = outcome_get(r)->text;
+    size_t used = 0, len0 = out->len;
+
+    if (nargs != outcome_nargs(r)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (const char *p; (p = strstr(t, "%s")); t = p + 2) {
+        if (bstr_catb(out, t, (size_t)(p - t)) == -1 ||
+            bstr_cats(out, args[used] ? args[used] : "(null)") == -1)
+            goto fail;
+        used++;
+    }
+    if (bstr_cats(out, t) == -1)
+        goto fail;
+    return 0;
+fail:
+    bstr_truncate(out, len0);
+    return -1;
 }
 
 /*

@@ -5,12 +5,16 @@
  * One table (outcome.c) gives each reason its SMTP code, its RFC 3463
  * enhanced status code and qmail's text.  Handlers name a reason and
  * never write codes by hand.  When in doubt a failure is temporary: mail
- * accepted is never lost.
+ * accepted is never lost.  A text with "%s" (the DNS blocklists', where
+ * the zone goes) is formatted by outcome_cat, never sent as it is.
  */
 #ifndef OUTCOME_H
 #define OUTCOME_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "bstr.h"
 
 enum outcome_kind { OUTCOME_OK, OUTCOME_TEMP, OUTCOME_PERM };
 
@@ -164,10 +168,18 @@ struct outcome {
     const char *text;     /* qmail's text; rejections end in "(#x.y.z)" */
 };
 
+/* OUTCOME_ARGS - the argument list of outcome_cat from strings. */
+#define OUTCOME_ARGS(...)                                                      \
+    (const char *const[]){__VA_ARGS__},                                        \
+        (sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
 const struct outcome *outcome_get(enum reason r);
 enum outcome_kind outcome_kind(enum reason r);
 enum reason outcome_from_qq(int exitcode);
 enum outcome_kind outcome_qq_kind(int exitcode);
 bool outcome_errno_temp(int e);
+size_t outcome_nargs(enum reason r);
+int outcome_cat(struct bstr *out, enum reason r, const char *const *args,
+                size_t nargs) WUR;
 
 #endif

@@ -9,12 +9,16 @@
  * it) reaches control/dnsblthreshold is refused at MAIL.  The IP queries
  * go out when the session starts, so they overlap the greeting, the HELO
  * domain's at HELO/EHLO, the sender domain's at MAIL; all are awaited at
- * MAIL, within control/dnsbltimeout of the last one sent.  A list that
- * does not answer is skipped with a warning: DNS trouble never refuses
- * mail.  RELAYCLIENT (and POP-before-SMTP), AUTH, $DNSBLSKIP and an
- * empty $RBLSMTPD skip the checks.  Everything of a session lives in
- * s->dnsbl and goes with smtpd_dnsbl_end, so a worker's next session
- * starts clean.
+ * MAIL, within control/dnsbltimeout of the last one sent.  Only the last
+ * HELO and the current sender are judged, so a new HELO or MAIL drops
+ * the queries of the one before: however many a client sends, the
+ * lookups of a session never run out (a way around the checks), and
+ * past HELO_EARLY HELOs the HELO domain waits for MAIL to be asked
+ * about.  A list that does not answer is skipped with a warning: DNS
+ * trouble never refuses mail.  RELAYCLIENT (and POP-before-SMTP), AUTH,
+ * $DNSBLSKIP and an empty $RBLSMTPD skip the checks.  Everything of a
+ * session lives in s->dnsbl and goes with smtpd_dnsbl_end, so a worker's
+ * next session starts clean.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +33,11 @@
 #include "vis.h"
 
 #define SITES_MAX 64 /* of each file */
+#define HELO_EARLY 4 /* HELO/EHLOs of a session asked about at once */
+
+/* the IP's queries, the last HELO's and the current sender's */
+_Static_assert(3 * SITES_MAX <= DNSBL_QUERIES_MAX,
+               "the queries in use always fit in one lookup");
 
 struct smtpd_dnsbl_conf {
     struct dnsbl_site ip[SITES_MAX], rhs[SITES_MAX];
@@ -42,16 +51,19 @@ struct smtpd_dnsbl_conf {
 struct smtpd_dnsbl {
     const struct smtpd_dnsbl_conf *c;
     struct dnsbl_lookup look;
-    long long deadline;          /* of the queries sent last */
-    long ipq[SITES_MAX];         /* query of each site; -1: none */
-    long heloq[SITES_MAX];
-    long fromq[SITES_MAX];
-    bool ipdone, helodone;       /* verdicts known (they never change) */
-    bool full;                   /* DNSBL_QUERIES_MAX reached (logged) */
+    long long deadline;    /* of the queries sent last */
+    long ipq[SITES_MAX];   /* query of each site; -1: none */
+    long heloq[SITES_MAX]; /* the last HELO's */
+    long fromq[SITES_MAX]; /* the last MAIL's */
+    unsigned nhelo;        /* HELOs asked about when they came */
+    bool heloasked;        /* heloq is the last HELO's */
+    bool ipdone, helodone; /* verdicts known (a HELO resets the 2nd) */
+    bool warned;           /* a query could not be made (logged) */
     enum reason ipverdict, heloverdict;
-    struct bstr ipdetail, iptext;     /* the IP verdict's log and reply */
-    struct bstr helodetail, helotext; /* the HELO domain's */
-    struct bstr detail, text;         /* the sender domain's (per MAIL) */
+    const char *ipzone, *helozone;    /* the zone a refusal names */
+    struct bstr ipdetail, helodetail; /* the verdicts' log details */
+    struct bstr detail;               /* the sender domain's (per MAIL) */
+    struct bstr text;                 /* scratch: a refusal's reply */
     struct bstr name;                 /* scratch: a query name */
 };
 
@@ -149,22 +161,34 @@ smtpd_dnsbl_load(struct smtpd_config *cf)
 
 /* ---- the session --------------------------------------------------------- */
 
+/* ask - the query for name into *q (-1 when it cannot be made: a name
+ * that cannot be asked is skipped, lack of memory logged once). */
 static void
 ask(struct smtpd_session *s, const char *name, long *q)
 {
     struct smtpd_dnsbl *b = s->dnsbl;
-    size_t sent = b->look.n;
+    unsigned long made = b->look.made;
 
     *q = dnsbl_add(&b->look, name);
-    if (*q == -1 && errno == ENOSPC && !b->full) {
-        log_line("warning: dnsbl skipped ip=%s: more than %d lookups in one "
-                 "session",
-                 s->remoteip, DNSBL_QUERIES_MAX);
-        b->full = true;
+    if (*q == -1 && errno != EINVAL && !b->warned) {
+        log_line("warning: dnsbl skipped ip=%s query=%s: %s", s->remoteip, name,
+                 strerror(errno));
+        b->warned = true;
     }
     /* dnsbltimeout counts from the last query sent, not asked again */
-    if (b->look.n > sent)
+    if (b->look.made > made)
         b->deadline = deadline_in(b->c->timeout_ms);
+}
+
+/* drop - the queries of q[] are no longer needed; q[] becomes empty. */
+static void
+drop(struct smtpd_dnsbl *b, long *q)
+{
+    for (size_t i = 0; i < SITES_MAX; i++) {
+        if (q[i] >= 0)
+            dnsbl_drop(&b->look, (size_t)q[i]);
+        q[i] = -1;
+    }
 }
 
 /* smtpd_dnsbl_start - at connect: the IP queries, unless skipped. */
@@ -222,25 +246,47 @@ plain_domain(const char *d, size_t len)
     return !ipaddr_scan(d, len, &ip);
 }
 
-/* ask_domain - the RHSBL queries of domain into q[]. */
+/*
+ * ask_domain - the RHSBL queries of domain into q[], in place of the
+ * ones q[] held.  They are dropped after the new ones are asked, so a
+ * domain asked again is the same query, not a second one.
+ */
 static void
 ask_domain(struct smtpd_session *s, const char *d, size_t len, long *q)
 {
     struct smtpd_dnsbl *b = s->dnsbl;
+    long now[SITES_MAX];
     char dom[254];
 
     for (size_t i = 0; i < SITES_MAX; i++)
-        q[i] = -1;
-    if (!plain_domain(d, len))
-        return;
-    memcpy(dom, d, len);
-    dom[len] = '\0';
-    for (size_t i = 0; i < b->c->nrhs; i++)
-        if (dnsbl_rhsname(&b->name, dom, b->c->rhs[i].zone) == 0)
-            ask(s, b->name.s, &q[i]);
+        now[i] = -1;
+    if (plain_domain(d, len)) {
+        memcpy(dom, d, len);
+        dom[len] = '\0';
+        for (size_t i = 0; i < b->c->nrhs; i++)
+            if (dnsbl_rhsname(&b->name, dom, b->c->rhs[i].zone) == 0)
+                ask(s, b->name.s, &now[i]);
+    }
+    drop(b, q);
+    memcpy(q, now, sizeof now);
 }
 
-/* smtpd_dnsbl_helo - at HELO/EHLO: the HELO domain's queries. */
+/* ask_helo - the queries of the session's HELO domain. */
+static void
+ask_helo(struct smtpd_session *s)
+{
+    struct smtpd_dnsbl *b = s->dnsbl;
+
+    ask_domain(s, s->helo.s ? s->helo.s : "", s->helo.len, b->heloq);
+    b->heloasked = true;
+}
+
+/*
+ * smtpd_dnsbl_helo - at HELO/EHLO: the HELO domain's queries, in place
+ * of the last HELO's (only the last one is judged).  Past HELO_EARLY of
+ * them in a session they wait for MAIL, so that EHLO after EHLO costs no
+ * queries.
+ */
 void
 smtpd_dnsbl_helo(struct smtpd_session *s)
 {
@@ -249,7 +295,11 @@ smtpd_dnsbl_helo(struct smtpd_session *s)
     if (!b || b->c->nrhs == 0)
         return;
     b->helodone = false;
-    ask_domain(s, s->helo.s ? s->helo.s : "", s->helo.len, b->heloq);
+    b->heloasked = false;
+    if (b->nhelo < HELO_EARLY) {
+        b->nhelo++;
+        ask_helo(s);
+    }
 }
 
 /*
@@ -306,48 +356,50 @@ score(struct smtpd_session *s, const struct dnsbl_site *sites, size_t n,
 
 /*
  * decide - the verdict of one check: r when the score reaches the
- * threshold, with detail ("...;score=N") and text (the table's reply
- * with "listed in ZONE" for "listed in a ... blocklist"); OC_OK
- * otherwise, and a listing below the threshold is logged.
+ * threshold, with detail ("...;score=N") and *zone (the heaviest site
+ * that listed, which the reply names); OC_OK otherwise, and a listing
+ * below the threshold is logged.
  */
 static enum reason
 decide(struct smtpd_session *s, enum reason r, const struct dnsbl_site *sites,
        size_t n, const long *q, const char *check, struct bstr *detail,
-       struct bstr *text)
+       const char **zone)
 {
     struct smtpd_dnsbl *b = s->dnsbl;
-    const char *best, *t = outcome_get(r)->text, *in, *tail;
     long total;
 
     bstr_truncate(detail, 0);
-    bstr_truncate(text, 0);
-    total = score(s, sites, n, q, r != OC_DNSBL, detail, &best);
+    total = score(s, sites, n, q, r != OC_DNSBL, detail, zone);
     if (detail->len && bstr_catf(detail, ";score=%ld", total) == -1)
         bstr_truncate(detail, 0);
-    if (total < b->c->threshold || !best) {
+    if (total < b->c->threshold || !*zone) {
         if (detail->len)
             log_line("dnsbl pass ip=%s check=%s detail=%s threshold=%ld",
                      s->remoteip, check, detail->s, b->c->threshold);
         return OC_OK;
     }
-    in = strstr(t, "listed in ");
-    tail = strstr(t, " (#");
-    if (in && tail && tail > in &&
-        (bstr_catb(text, t, (size_t)(in - t) + 10) == -1 ||
-         bstr_cats(text, best) == -1 || bstr_cats(text, tail) == -1))
-        bstr_truncate(text, 0);
     return r;
 }
 
-/* refuse - the reply and log line of a refusal at MAIL. */
+/*
+ * refuse - the reply and log line of a refusal at MAIL: r's text naming
+ * zone.  Without the memory for that text the refusal is a temporary
+ * one (OC_TEMPFAIL), never a reply with the table's "%s" in it.
+ */
 static int
 refuse(struct smtpd_session *s, enum reason r, const struct bstr *detail,
-       const struct bstr *text, const char *from, size_t len)
+       const char *zone, const char *from, size_t len)
 {
+    struct bstr *text = &s->dnsbl->text;
+
     s->cur_from = from;
     s->cur_from_len = len;
     s->detail = detail->len ? detail->s : NULL;
-    smtpd_reply_text(s, r, text->len ? text->s : outcome_get(r)->text);
+    bstr_truncate(text, 0);
+    if (outcome_cat(text, r, OUTCOME_ARGS(zone)) == 0)
+        smtpd_reply_text(s, r, text->s);
+    else
+        smtpd_reply(s, OC_TEMPFAIL, NULL);
     s->detail = NULL;
     return 1;
 }
@@ -362,41 +414,42 @@ smtpd_dnsbl_mail(struct smtpd_session *s, const char *from, size_t len)
 {
     struct smtpd_dnsbl *b = s->dnsbl;
     const struct smtpd_dnsbl_conf *c;
-    const char *at;
+    const char *at, *zone;
     enum reason r;
 
     if (!b || s->authuser.len || s->relayclient)
         return 0;
     c = b->c;
+    if (!b->heloasked)
+        ask_helo(s); /* a HELO past HELO_EARLY */
     at = len ? memrchr(from, '@', len) : NULL;
-    if (c->nrhs && at)
+    if (at)
         ask_domain(s, at + 1, len - (size_t)(at + 1 - from), b->fromq);
     else
-        for (size_t i = 0; i < SITES_MAX; i++)
-            b->fromq[i] = -1;
+        ask_domain(s, "", 0, b->fromq); /* <>: the last MAIL's go */
     if (dnsbl_wait(&b->look, b->deadline) == -1)
         log_line("warning: dnsbl skipped ip=%s: unable to wait for answers: "
                  "%s",
                  s->remoteip, strerror(errno));
     if (!b->ipdone) {
         b->ipverdict = decide(s, OC_DNSBL, c->ip, c->nip, b->ipq, "ip",
-                              &b->ipdetail, &b->iptext);
+                              &b->ipdetail, &b->ipzone);
         b->ipdone = true;
     }
     if (b->ipverdict != OC_OK)
-        return refuse(s, b->ipverdict, &b->ipdetail, &b->iptext, from, len);
+        return refuse(s, b->ipverdict, &b->ipdetail, b->ipzone, from, len);
     if (!b->helodone) {
         b->heloverdict = decide(s, OC_RHSBL_HELO, c->rhs, c->nrhs, b->heloq,
-                                "helo", &b->helodetail, &b->helotext);
+                                "helo", &b->helodetail, &b->helozone);
         b->helodone = true;
     }
     if (b->heloverdict != OC_OK)
-        return refuse(s, b->heloverdict, &b->helodetail, &b->helotext, from,
+        return refuse(s, b->heloverdict, &b->helodetail, b->helozone, from,
                       len);
     r = decide(s, OC_RHSBL_FROM, c->rhs, c->nrhs, b->fromq, "sender",
-               &b->detail, &b->text);
+               &b->detail, &zone);
     if (r != OC_OK)
-        return refuse(s, r, &b->detail, &b->text, from, len);
+        return refuse(s, r, &b->detail, zone, from, len);
     return 0;
 }
 
@@ -410,9 +463,7 @@ smtpd_dnsbl_end(struct smtpd_session *s)
         return;
     dnsbl_free(&b->look);
     bstr_free(&b->ipdetail);
-    bstr_free(&b->iptext);
     bstr_free(&b->helodetail);
-    bstr_free(&b->helotext);
     bstr_free(&b->detail);
     bstr_free(&b->text);
     bstr_free(&b->name);

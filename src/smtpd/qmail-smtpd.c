@@ -183,6 +183,9 @@ static const struct ctl_setting settings[] = {
      * timeout is postscreen_dnsbl_timeout's default */
     {"dnsbl", CTL_LIST, NULL, 0, 0, OFF(dnsbl), CTL_NOFLAG},
     {"rhsbl", CTL_LIST, NULL, 0, 0, OFF(rhsbl), CTL_NOFLAG},
+    /* a line, not a CTL_ULONG: dnsbl.c takes what it always took (strtol's
+     * "+2" too) and logs anything else and uses 1, where a bad CTL_ULONG
+     * stops all mail with 421 */
     {"dnsblthreshold", CTL_LINE, "1", 0, 0, OFF(dnsblthreshold), CTL_NOFLAG},
     {"dnsbltimeout", CTL_ULONG, "10", 1, 300, OFF(dnsbltimeout), CTL_NOFLAG},
     /* spamcontrol's checks (src/smtpd/checks.c) */

@@ -241,18 +241,40 @@ class RealServer(DnsblCase):
         self.assertIn("warning: control/dnsbl: ignoring", log)
         self.assertNotIn("\x7f", log)
 
-    def test_ehlo_flood_bounded(self):
-        # each EHLO asks about its domain; a client that sends hundreds asks
-        # no more than 256 names (no memory or query flood), and is told nothing
+    def flood(self, data):
+        """A pipe session from CLEAN; the replies that end a reply."""
+        out, log, rc = self.inst.smtpd_pipe(data.encode(), env={"TCPREMOTEIP": CLEAN},
+                                            timeout=120)
+        return [l for l in replies(out) if l and not l.startswith("250-")], log
+
+    def test_ehlo_flood_cannot_starve_the_other_checks(self):
+        # each EHLO replaces the last one's queries, so hundreds of them with
+        # names of their own use up nothing: the sender's lookups still go out
         self.lists(dnsbl="bl.test\n", rhsbl="rhs.test\n")
-        data = "".join("EHLO h%d.example\r\n" % i for i in range(400))
-        data += "EHLO badhelo.example\r\n%s\r\nQUIT\r\n" % MAILFROM
-        out, log, rc = self.inst.smtpd_pipe(data.encode(), env={"TCPREMOTEIP": CLEAN})
-        lines = [l for l in replies(out) if l and not l.startswith("250-")]
-        self.assertEqual(len(lines), 1 + 401 + 2)
-        # past the cap the listed HELO is not asked about: it passes, fail open
-        self.assertTrue(lines[-2].startswith("250 "), lines[-2])
-        self.assertEqual(log.count("more than 256 lookups in one session"), 1)
+        ehlos = "".join("EHLO h%d.example\r\n" % i for i in range(400))
+        lines, log = self.flood(ehlos + "MAIL FROM:<x@spam.example>\r\nQUIT\r\n")
+        self.assertEqual(len(lines), 1 + 400 + 2)
+        self.assertEqual(lines[-2], "553 5.7.1 sorry, your envelope sender domain is listed "
+                                    "in rhs.test (#5.7.1)")
+        self.assertNotIn("warning", log)
+        # the last HELO is the one judged, however many came before it
+        lines, log = self.flood(ehlos + "EHLO badhelo.example\r\n%s\r\nQUIT\r\n" % MAILFROM)
+        self.assertEqual(lines[-2], "550 5.7.1 sorry, your HELO domain is listed in rhs.test "
+                                    "(#5.7.1)")
+        lines, log = self.flood("EHLO badhelo.example\r\nEHLO c.example\r\n%s\r\n"
+                                "QUIT\r\n" % MAILFROM)
+        self.assertTrue(lines[-2].startswith("250 "), lines)
+
+    def test_mail_flood_cannot_starve_the_sender_check(self):
+        # as for EHLO: each MAIL replaces the last one's sender queries
+        self.lists(rhsbl="rhs.test\n")
+        mails = "".join("MAIL FROM:<x@d%d.example>\r\nRSET\r\n" % i for i in range(300))
+        lines, log = self.flood("EHLO c.example\r\n" + mails +
+                                "MAIL FROM:<x@spam.example>\r\nQUIT\r\n")
+        self.assertEqual(len(lines), 1 + 1 + 600 + 2)
+        self.assertTrue(all(l.startswith("250 ") for l in lines[2:-2]), lines)
+        self.assertTrue(lines[-2].startswith("553 5.7.1 "), lines[-2])
+        self.assertNotIn("warning", log)
 
     def test_hostile_helo_and_sender(self):
         self.lists(dnsbl="bl.test\n", rhsbl="rhs.test\n")
@@ -334,6 +356,31 @@ class Skips(DnsblCase):
         self.assertTrue(lines[3].startswith("250 "), lines)
         # without AUTH the same client is refused (the lookups ran)
         self.assertTrue(self.session(LISTED)[0].startswith("550 "))
+
+
+class Flood(DnsblCase):
+    """What a flood of EHLOs and MAILs sends to the DNS server."""
+
+    def test_queries_of_an_ehlo_flood(self):
+        stub = StubDNS(zone_handler(ZONES))
+        self.addCleanup(stub.stop)
+        write_dnsservers(self.inst, stub)
+        self.lists(dnsbl="bl.test\n", rhsbl="rhs.test\n")
+        # the same name again is the same query; the first four EHLOs are
+        # asked about at once, the rest only when MAIL needs the last one
+        data = ("EHLO same.example\r\n" * 3 +
+                "".join("EHLO h%d.example\r\n" % i for i in range(400)) +
+                "EHLO badhelo.example\r\nMAIL FROM:<x@spam.example>\r\n"
+                "RSET\r\nMAIL FROM:<y@spam.example>\r\nQUIT\r\n")
+        out, log, _ = self.inst.smtpd_pipe(data.encode(), env={"TCPREMOTEIP": CLEAN},
+                                           timeout=120)
+        lines = [l for l in replies(out) if l and not l.startswith("250-")]
+        self.assertTrue(lines[-4].startswith("550 5.7.1 sorry, your HELO"), lines[-4])
+        self.assertTrue(lines[-2].startswith("550 5.7.1 sorry, your HELO"), lines[-2])
+        self.assertEqual(sorted(q[0] for q in stub.queries),
+                         sorted([v4name(CLEAN, "bl.test"), "same.example.rhs.test",
+                                 "h0.example.rhs.test", "badhelo.example.rhs.test",
+                                 "spam.example.rhs.test"]))
 
 
 class Trouble(DnsblCase):

@@ -5,11 +5,14 @@
  * filter d.d.d.d where d is a number or [list] of numbers and n..m ranges
  * joined by ';', weight a whole number (negative: an allow list), default
  * 1; and the item splitter (blanks or commas, '#' comments).  The lookups
- * need a network and are tested end to end (test_smtpd_dnsbl.py).
+ * need a network and are tested end to end (test_smtpd_dnsbl.py); here
+ * only which queries a lookup holds, with no server to send them to.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "dnsbl.h"
 #include "harness.h"
 
@@ -121,7 +124,8 @@ t_bad_sites(void)
         "bl.example=127.0.0.2*", "bl.example*2=127.0.0.2",
         "bl..example", ".bl.example", "bl.example..", "nodot",
         "bl example", "bl.ex\001ample", "bl.ex\x80mple", "bl.example/x",
-        "bl.ex@mple", "bl.example=127.0.0.2=127.0.0.3",
+        "bl.ex@mple", "bl!.example", "bl.exa%mple", "bl.ex:ample",
+        "bl.example=127.0.0.2=127.0.0.3",
         "bl.example*1*2",
     };
 
@@ -197,6 +201,77 @@ t_items(void)
     CHECK(dnsbl_item_next(" , \t\r", 5, &pos, &len) == NULL);
 }
 
+/*
+ * The queries a lookup holds: a name asked again is the same query until
+ * every user dropped it; DNSBL_QUERIES_MAX counts the queries in use, so
+ * dropping makes room, and a dropped query's place is reused (a client
+ * sending EHLO after EHLO must never use up a session's lookups).
+ */
+static void
+t_add_and_drop(void)
+{
+    struct dns d;
+    struct dnsbl_lookup l;
+    char name[64];
+    long i, k;
+
+    if (!CHECK(dns_init(&d, NULL) == 0)) {
+        dns_free(&d);
+        return;
+    }
+    d.nsrv = 0; /* nothing is sent: every query fails at once */
+    dnsbl_init(&l, &d, 100);
+
+    CHECK_INT(dnsbl_add(&l, "a.bl.test"), 0);
+    CHECK_INT(dnsbl_add(&l, "A.Bl.Test."), 0); /* the same name */
+    CHECK_INT(l.made, 1);
+    CHECK_INT(l.inuse, 1);
+    dnsbl_drop(&l, 0);
+    CHECK_INT(l.inuse, 1); /* one user left */
+    CHECK_INT(dnsbl_add(&l, "b.bl.test"), 1);
+    dnsbl_drop(&l, 0);
+    CHECK_INT(l.inuse, 1);
+    dnsbl_drop(&l, 0); /* not in use: ignored */
+    dnsbl_drop(&l, 99);
+    CHECK_INT(l.inuse, 1);
+    /* a dropped name is a new query, in the dropped one's place */
+    CHECK_INT(dnsbl_add(&l, "a.bl.test"), 0);
+    CHECK_INT(l.made, 3);
+    CHECK_STR(dnsbl_qname(&l, 0), "a.bl.test");
+    CHECK_INT(dnsbl_add(&l, "bad name.test"), -1);
+    CHECK_INT(l.inuse, 2);
+
+    /* the cap counts queries in use, not queries ever made */
+    for (int n = 2; n < DNSBL_QUERIES_MAX; n++) {
+        snprintf(name, sizeof name, "h%d.rhs.test", n);
+        if (!CHECK(dnsbl_add(&l, name) == n))
+            break;
+    }
+    errno = 0;
+    CHECK_INT(dnsbl_add(&l, "one.more.test"), -1);
+    CHECK_INT(errno, ENOSPC);
+    CHECK_INT(dnsbl_add(&l, "h7.rhs.test"), 7); /* asked: still there */
+    dnsbl_drop(&l, 7);
+    dnsbl_drop(&l, 7);
+    k = dnsbl_add(&l, "one.more.test");
+    CHECK_INT(k, 7);
+    CHECK_INT(l.n, DNSBL_QUERIES_MAX);
+    dnsbl_drop(&l, (size_t)k);
+    for (int round = 0; round < 1000; round++) {
+        snprintf(name, sizeof name, "e%d.rhs.test", round);
+        i = dnsbl_add(&l, name);
+        if (!CHECK(i == k))
+            break;
+        dnsbl_drop(&l, (size_t)k);
+    }
+    CHECK_INT(l.n, DNSBL_QUERIES_MAX);
+    CHECK(l.cap <= 2 * DNSBL_QUERIES_MAX);
+    CHECK(dnsbl_wait(&l, deadline_in(0)) == 0);
+    CHECK_INT(dnsbl_result(&l, 0, NULL, NULL, NULL), DNSBL_FAILED);
+    dnsbl_free(&l);
+    dns_free(&d);
+}
+
 static const struct test_case cases[] = {
     {"good sites", t_good_sites},
     {"filters", t_filters},
@@ -204,6 +279,7 @@ static const struct test_case cases[] = {
     {"name lengths", t_long_names},
     {"length bound", t_length_bound},
     {"items of a line", t_items},
+    {"queries added, shared and dropped", t_add_and_drop},
 };
 
 TEST_MAIN(cases)

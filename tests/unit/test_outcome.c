@@ -98,11 +98,44 @@ t_errno_temp(void)
             printf("    %s\n", strerror(perm[i]));
 }
 
+/* texts with an argument: only the blocklists' (smtpd_reply would send
+ * any other's "%s" as it is); outcome_cat fills them in, and refuses the
+ * wrong number of arguments without touching out */
+static void
+t_formatted_texts(void)
+{
+    struct bstr b = BSTR_INIT;
+
+    for (int r = 0; r < OC_COUNT; r++) {
+        bool dnsbl = r == OC_DNSBL || r == OC_RHSBL_HELO || r == OC_RHSBL_FROM;
+
+        if (!CHECK_INT(outcome_nargs((enum reason)r), dnsbl ? 1 : 0))
+            printf("    %s\n", outcome_get((enum reason)r)->text);
+    }
+    CHECK_INT(outcome_cat(&b, OC_DNSBL, OUTCOME_ARGS("zen.example")), 0);
+    CHECK_BSTR(b, "sorry, your IP address is listed in zen.example (#5.7.1)");
+    bstr_truncate(&b, 0);
+    CHECK_INT(outcome_cat(&b, OC_RHSBL_FROM, OUTCOME_ARGS("%s.example")), 0);
+    CHECK_BSTR(b, "sorry, your envelope sender domain is listed in "
+                  "%s.example (#5.7.1)");
+    errno = 0;
+    CHECK_INT(outcome_cat(&b, OC_RHSBL_HELO, NULL, 0), -1);
+    CHECK_INT(errno, EINVAL);
+    CHECK_INT(outcome_cat(&b, OC_SYNTAX, OUTCOME_ARGS("x")), -1);
+    CHECK_BSTR(b, "sorry, your envelope sender domain is listed in "
+                  "%s.example (#5.7.1)");
+    bstr_truncate(&b, 0);
+    CHECK_INT(outcome_cat(&b, OC_SYNTAX, NULL, 0), 0);
+    CHECK_BSTR(b, "syntax error (#5.5.4)");
+    bstr_free(&b);
+}
+
 static const struct test_case tests[] = {
     {"errno: temporary or not, decided once", t_errno_temp},
     {"every reason has code, text and matching (#x.y.z)", t_table_complete},
     {"qmail-queue exit codes", t_qq_codes},
     {"qmail-1.03's texts, one voice for the pointers", t_qmail_texts},
+    {"texts with arguments", t_formatted_texts},
 };
 
 TEST_MAIN(tests)
