@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "fnv.h"
 #include "inject.h"
 
 enum kind {
@@ -459,21 +460,11 @@ struct seen_set {
     size_t mask;
 };
 
-static uint64_t
-hash(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* seen_add - 1 if s is new (and now in the set), 0 if it was there. */
 static int
 seen_add(struct seen_set *set, const char *s)
 {
-    size_t i = (size_t)hash(s) & set->mask;
+    size_t i = (size_t)fnv1a(s, strlen(s)) & set->mask;
 
     while (set->slot[i]) {
         if (strcmp(set->slot[i], s) == 0)

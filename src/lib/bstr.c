@@ -178,6 +178,47 @@ bstr_lower(struct bstr *b)
             b->s[i] = (char)(b->s[i] + 32);
 }
 
+/* bstr_fill_nargs - how many arguments ("%s") the template tmpl takes. */
+size_t
+bstr_fill_nargs(const char *tmpl)
+{
+    size_t n = 0;
+
+    for (const char *p = tmpl; (p = strstr(p, "%s")); p += 2)
+        n++;
+    return n;
+}
+
+/*
+ * bstr_cat_fill - append the template tmpl with args[i] in the place of
+ * its i-th "%s" (a table's text, not a printf format: nothing else in it
+ * is special).  Returns 0, or -1: ENOMEM, or EINVAL when nargs is not
+ * the number tmpl takes (b is then unchanged).
+ */
+int
+bstr_cat_fill(struct bstr *b, const char *tmpl, const char *const *args,
+              size_t nargs)
+{
+    size_t used = 0, len0 = b->len;
+
+    if (nargs != bstr_fill_nargs(tmpl)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (const char *p; (p = strstr(tmpl, "%s")); tmpl = p + 2) {
+        if (bstr_catb(b, tmpl, (size_t)(p - tmpl)) == -1 ||
+            bstr_cats(b, args[used] ? args[used] : "(null)") == -1)
+            goto fail;
+        used++;
+    }
+    if (bstr_cats(b, tmpl) == -1)
+        goto fail;
+    return 0;
+fail:
+    bstr_truncate(b, len0);
+    return -1;
+}
+
 /* bstr_equals - 1 if the content is exactly the C string s. */
 int
 bstr_equals(const struct bstr *b, const char *s)

@@ -41,5 +41,8 @@ void bstr_free(struct bstr *b);
 void bstr_wipe_free(struct bstr *b);
 void bstr_lower(struct bstr *b);
 int bstr_equals(const struct bstr *b, const char *s);
+size_t bstr_fill_nargs(const char *tmpl);
+int bstr_cat_fill(struct bstr *b, const char *tmpl, const char *const *args,
+                  size_t nargs) WUR;
 
 #endif

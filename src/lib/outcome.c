@@ -254,11 +254,7 @@ outcome_get(enum reason r)
 size_t
 outcome_nargs(enum reason r)
 {
-    size_t n = 0;
-
-    for (const char *p = outcome_get(r)->text; (p = strstr(p, "%s")); p += 2)
-        n++;
-    return n;
+    return bstr_fill_nargs(outcome_get(r)->text);
 }
 
 /*
@@ -271,25 +267,7 @@ int
 outcome_cat(struct bstr *out, enum reason r, const char *const *args,
             size_t nargs)
 {
-    const char *t = outcome_get(r)->text;
-    size_t used = 0, len0 = out->len;
-
-    if (nargs != outcome_nargs(r)) {
-        errno = EINVAL;
-        return -1;
-    }
-    for (const char *p; (p = strstr(t, "%s")); t = p + 2) {
-        if (bstr_catb(out, t, (size_t)(p - t)) == -1 ||
-            bstr_cats(out, args[used] ? args[used] : "(null)") == -1)
-            goto fail;
-        used++;
-    }
-    if (bstr_cats(out, t) == -1)
-        goto fail;
-    return 0;
-fail:
-    bstr_truncate(out, len0);
-    return -1;
+    return bstr_cat_fill(out, outcome_get(r)->text, args, nargs);
 }
 
 /*

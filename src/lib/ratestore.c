@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fnv.h"
 #include "ipaddr.h"
 #include "ratestore.h"
 
@@ -65,21 +66,9 @@ static const char *const whats[RATE_WHATS] = {"conn", "msgs", "rcpts"};
 static const char *const pers[RATE_PERS] = {"min", "hour", "day"};
 
 static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-static uint64_t
 header_check(const struct header *h)
 {
-    return fnv(0xcbf29ce484222325ULL, h, offsetof(struct header, check));
+    return fnv1a(h, offsetof(struct header, check));
 }
 
 /* ratestore_period - seconds in the period of counter. */
@@ -147,7 +136,7 @@ ratestore_namekey(struct bstr *out, const char *cls, const char *name,
             return -1;
     }
     if (out->len > RATESTORE_KEY_MAX) {
-        uint64_t h = fnv(0xcbf29ce484222325ULL, out->s, out->len);
+        uint64_t h = fnv1a(out->s, out->len);
 
         bstr_truncate(out, RATESTORE_KEY_MAX - 17);
         if (bstr_catc(out, '#') == -1)
@@ -487,7 +476,7 @@ ratestore_find(struct ratestore *rs, const char *key, size_t len, time_t now,
         errno = EBADF;
         return -1;
     }
-    h = fnv(0xcbf29ce484222325ULL ^ rs->seed, key, len);
+    h = fnv1a_more(FNV1A_BASIS ^ rs->seed, key, len);
     for (int round = 0; round < 2; round++) {
         uint32_t reuse = UINT32_MAX;
 

@@ -25,20 +25,8 @@
 
 #include "addr.h"
 #include "ctl.h"
+#include "fnv.h"
 #include "smtpd.h"
-
-/* FNV-1a: small, good enough for a few thousand host names. */
-static uint64_t
-hash(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static bool
 slot_is(const char *item, const char *s, size_t len)
@@ -77,7 +65,7 @@ smtpd_set_build(struct smtpd_set *set, const struct bstr *list)
     for (const char *p = ctl_list_next(list, NULL); p;
          p = ctl_list_next(list, p)) {
         size_t len = strlen(p);
-        size_t h = (size_t)hash(p, len) & set->mask;
+        size_t h = (size_t)fnv1a(p, len) & set->mask;
 
         while (set->slot[h] && !slot_is(set->slot[h], p, len))
             h = (h + 1) & set->mask;
@@ -94,7 +82,7 @@ smtpd_set_has(const struct smtpd_set *set, const char *s, size_t len)
 
     if (!set->slot)
         return false;
-    h = (size_t)hash(s, len) & set->mask;
+    h = (size_t)fnv1a(s, len) & set->mask;
     while (set->slot[h]) {
         if (slot_is(set->slot[h], s, len))
             return true;

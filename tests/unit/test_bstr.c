@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* test_bstr - byte strings and the fmt/scan conversions. */
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bstr.h"
 #include "fmt.h"
@@ -84,11 +86,32 @@ t_fmt_scan(void)
     CHECK_INT(u, 9);
 }
 
+/* a table's text with its "%s" places filled; nothing else is special */
+static void
+t_fill(void)
+{
+    struct bstr b = BSTR_INIT;
+    const char *two[] = {"a", NULL};
+
+    CHECK(bstr_fill_nargs("no places, 100%") == 0);
+    CHECK(bstr_fill_nargs("%s and %s, %d") == 2);
+    CHECK(bstr_copys(&b, "> ") == 0);
+    CHECK(bstr_cat_fill(&b, "%s and %s, %d%%", two, 2) == 0);
+    CHECK(bstr_equals(&b, "> a and (null), %d%%"));
+    /* a wrong count: refused, nothing appended */
+    CHECK(bstr_cat_fill(&b, "only %s", two, 2) == -1 && errno == EINVAL);
+    CHECK(bstr_equals(&b, "> a and (null), %d%%"));
+    CHECK(bstr_cat_fill(&b, "", NULL, 0) == 0);
+    CHECK(b.len == strlen("> a and (null), %d%%"));
+    bstr_free(&b);
+}
+
 static const struct test_case tests[] = {
     {"growth keeps bytes and NUL", t_grow_and_binary},
     {"copy, printf, lower", t_copy_and_format},
     {"overflow refused, string intact", t_overflow_refused},
     {"fmt and scan", t_fmt_scan},
+    {"template filled", t_fill},
 };
 
 TEST_MAIN(tests)
