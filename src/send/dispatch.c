@@ -11,8 +11,10 @@
  * come back through report.c.  Nothing starts on a dead channel or once
  * qmail-send is exiting.  A remote domain whose rate limit's window is
  * full (sendrate.c) waits like one at its concurrencyperdomain, and a
- * job that has nothing but such recipients left goes back to the heap
- * until the window ends, so it holds no place among the loaded jobs.
+ * job that has nothing but such recipients left is parked with that
+ * domain, so it holds no place among the loaded jobs; when the window
+ * ends, as many parked messages as the next one admits come due in the
+ * heap and are loaded again, the others stay parked.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +65,27 @@ job_enqueue(struct chan *k, struct job *j)
     k->qtail = j;
 }
 
-/* dispatch_activate - load due messages while channel c has room. */
+/*
+ * unpark - sendrate_release lets parked message id go: due now in the
+ * remote heap.  False when it no longer waits there (requeued, removed or
+ * finished since it was parked: its generation has moved on).
+ */
+static bool
+unpark(uint64_t id, uint32_t gen, void *arg)
+{
+    struct send_state *st = arg;
+    struct msg *m = msgmap_get(&st->msgs, id);
+
+    if (!m || m->gen[CHAN_REMOTE] != gen ||
+        (m->flags & MSG_ACTIVE(CHAN_REMOTE)) ||
+        !(m->flags & MSG_PENDING(CHAN_REMOTE)))
+        return false;
+    dispatch_schedule(st, m, CHAN_REMOTE, time(NULL));
+    return true;
+}
+
+/* dispatch_activate - load due messages while channel c has room (for
+ * remote, first the parked ones a rate limit's window now admits). */
 void
 dispatch_activate(struct send_state *st, int c)
 {
@@ -71,6 +93,8 @@ dispatch_activate(struct send_state *st, int c)
     time_t now = time(NULL);
     const struct sched_item *it;
 
+    if (c == CHAN_REMOTE && !st->exiting)
+        sendrate_release(&st->rate, &st->cf.rates, now, unpark, st);
     while (!st->exiting && k->active < st->cf.concurrency[c] + EXTRA_ACTIVE &&
            (it = sched_peek(&k->heap)) && it->when <= now) {
         struct sched_item x = *it;
@@ -85,6 +109,7 @@ dispatch_activate(struct send_state *st, int c)
         j = malloc(sizeof *j);
         if (!j)
             slog_nomem();
+        k->loads++;
         r = job_load(j, x.id, c, m->birth);
         if (r <= 0) {
             free(j);
@@ -169,57 +194,37 @@ rate_held(struct send_state *st, const char *dom, int64_t now, int64_t *until)
 
 /*
  * park - j is queued with nothing running or being marked, and every
- * recipient it has left waits for a rate limit's window: it goes back to
- * the heap, due at when, and is loaded again then.  Nothing of it is
- * lost: its done marks are on disk, and a rate limit is no attempt (no
- * retry counted, the channel file's next-attempt time unchanged).
+ * recipient it has left waits for a rate limit's window, dom's the
+ * first to end (at when): the message is parked with dom (sendrate.c)
+ * and j let go, to be loaded again when the window lets it go.  Nothing
+ * of it is lost: its done marks are on disk, and a rate limit is no
+ * attempt (no retry counted, the channel file's next-attempt time
+ * unchanged).  Its generation moves on, so any heap entry made for it
+ * before is stale; should parking fail, it is due in the heap at when.
  */
 static void
-park(struct send_state *st, struct job *j, int64_t when)
+park(struct send_state *st, struct job *j, const char *dom, int64_t when)
 {
     struct msg *m = msgmap_get(&st->msgs, j->id);
     int c = j->chan;
 
-    st->ch[c].active--;
     if (m) {
-        struct sched_item it;
-
-        m->flags &= ~MSG_ACTIVE(c);
-        dispatch_schedule(st, m, c, when);
-        /* remembered, for a reload that lifts the limit */
-        it.when = when;
-        it.id = m->id;
-        it.gen = m->gen[c];
-        it.chan = (uint32_t)c;
-        if (sched_push(&st->parked, &it) == -1)
-            slog_nomem();
-        if (m->flags & MSG_BOUNCE)
-            finish_bounce(st, m);
+        m->gen[c]++;
+        if (sendrate_park(&st->rate, dom, m->id, m->gen[c], when) == -1)
+            dispatch_schedule(st, m, c, when);
     }
-    job_free(j);
-    free(j);
+    finish_wait(st, j, m);
 }
 
 /*
- * dispatch_unpark - after a reload: every message parked for a rate
- * limit's window is due now, so the new rules decide (a lifted limit
- * lets it go at once, a kept one parks it again).
+ * dispatch_unpark - after a reload: every domain with parked messages is
+ * looked at again at once, so the new rules decide (a lifted limit lets
+ * them all go, a kept one as many as its window admits).
  */
 void
 dispatch_unpark(struct send_state *st)
 {
-    const struct sched_item *it;
-    time_t now = time(NULL);
-
-    while ((it = sched_peek(&st->parked))) {
-        struct sched_item x = *it;
-        struct msg *m = msgmap_get(&st->msgs, x.id);
-
-        sched_pop(&st->parked);
-        if (m && x.chan < NCHAN && m->gen[x.chan] == x.gen &&
-            !(m->flags & MSG_ACTIVE(x.chan)))
-            dispatch_schedule(st, m, (int)x.chan, now);
-    }
+    sendrate_recheck(&st->rate, time(NULL));
 }
 
 /* parkable - may j wait in the heap instead of the channel's queue? */
@@ -239,6 +244,8 @@ start(struct send_state *st, int c, struct job *j, size_t i, unsigned long si)
     struct chan *k = &st->ch[c];
     struct slot *s = &k->slot[si];
     struct bstr rcpts = BSTR_INIT;
+    const char *dom = NULL; /* remote: the recipients' domain */
+    int64_t now = time(NULL), until;
 
     s->n = 0;
     s->idx = malloc((c == CHAN_REMOTE ? REMOTE_RCPTS : 1) * sizeof *s->idx);
@@ -247,14 +254,12 @@ start(struct send_state *st, int c, struct job *j, size_t i, unsigned long si)
     s->idx[s->n++] = i;
     if (c == CHAN_REMOTE) {
         /* the job's other recipients at the same domain go along */
-        const char *dom = rcpt_domain(j->strings.s + j->r[i].addr);
-
+        dom = rcpt_domain(j->strings.s + j->r[i].addr);
         for (size_t x = i + 1; x < j->nr && s->n < REMOTE_RCPTS; x++)
             if (j->r[x].state == 'T' &&
                 !strcasecmp(dom, rcpt_domain(j->strings.s + j->r[x].addr)))
                 s->idx[s->n++] = x;
-        if (sendrate_count(&st->rate, &st->cf.rates, dom, time(NULL)) ==
-            -1) {
+        if (sendrate_count(&st->rate, &st->cf.rates, dom, now) == -1) {
             struct bstr v = BSTR_INIT;
 
             slog("warning: out of memory counting a rate limit, "
@@ -287,6 +292,10 @@ start(struct send_state *st, int c, struct job *j, size_t i, unsigned long si)
              report_rcpt_vis(&rcpts, j, s->idx[n]));
     bstr_free(&rcpts);
     dispatch_status(st);
+    /* the window this one fills holds back the messages still parked for
+     * its domain: logged now, once per window, as a held job's would be */
+    if (dom && sendrate_waiting(&st->rate, dom))
+        (void)rate_held(st, dom, now, &until);
 }
 
 /*
@@ -306,18 +315,13 @@ dispatch_run(struct send_state *st, int c)
     struct job *j = k->qhead, *prev = NULL;
     int64_t now = time(NULL);
 
-    if (c == CHAN_REMOTE) {
-        const struct sched_item *it;
-
+    if (c == CHAN_REMOTE)
         st->rate_wake = 0; /* found again below, while anything waits */
-        /* parked ones whose window has ended are due in the heap now */
-        while ((it = sched_peek(&st->parked)) && it->when <= now)
-            sched_pop(&st->parked);
-    }
     while (j && !st->exiting && !k->dead && k->used < st->cf.concurrency[c]) {
         const char *full = NULL;
-        bool busy = false;      /* a domain waits for its concurrency */
-        int64_t wake = 0, until; /* the earliest end of a window it waits for */
+        const char *wdom = NULL; /* the domain whose window ends first, */
+        int64_t wake = 0, until; /* when: the earliest it waits for */
+        bool busy = false;       /* a domain waits for its concurrency */
         unsigned long si;
         size_t i;
 
@@ -356,8 +360,10 @@ dispatch_run(struct send_state *st, int c)
             if (domain_full(st, k, dom))
                 busy = true;
             else if (rate_held(st, dom, now, &until)) {
-                if (wake == 0 || until < wake)
+                if (wake == 0 || until < wake) {
                     wake = until;
+                    wdom = dom;
+                }
             } else
                 break;
             full = dom;
@@ -373,7 +379,7 @@ dispatch_run(struct send_state *st, int c)
                     k->qhead = next;
                 if (k->qtail == j)
                     k->qtail = prev;
-                park(st, j, wake);
+                park(st, j, wdom, wake);
             } else {
                 prev = j; /* all its domains are busy: the next job */
             }

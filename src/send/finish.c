@@ -182,6 +182,32 @@ notice(const struct send_conf *cf, struct job *j)
     bstr_free(&rep);
 }
 
+/* unload - j leaves its channel's loaded jobs, and m (NULL: gone) is
+ * no longer active there; j is freed */
+static void
+unload(struct send_state *st, struct job *j, struct msg *m)
+{
+    st->ch[j->chan].active--;
+    if (m)
+        m->flags &= ~MSG_ACTIVE(j->chan);
+    job_free(j);
+    free(j);
+}
+
+/*
+ * finish_wait - j has recipients left and waits for another turn, which
+ * the caller has set (a retry in the heap, or parked for a rate limit's
+ * window): j is unloaded and freed, and the failures recorded so far
+ * are bounced now, as qmail does at the end of every delivery pass.
+ */
+void
+finish_wait(struct send_state *st, struct job *j, struct msg *m)
+{
+    unload(st, j, m);
+    if (m && (m->flags & MSG_BOUNCE))
+        finish_bounce(st, m);
+}
+
 /* finish_job - all of a job's deliveries have reported: frees j. */
 void
 finish_job(struct send_state *st, struct job *j)
@@ -190,14 +216,12 @@ finish_job(struct send_state *st, struct job *j)
     int c = j->chan;
     bool left = false;
     time_t now = time(NULL);
+    time_t next;
 
-    st->ch[c].active--;
     if (!m) {
-        job_free(j);
-        free(j);
+        unload(st, j, NULL);
         return;
     }
-    m->flags &= ~MSG_ACTIVE(c);
     if (m->flags & MSG_REMOVE)
         drop_all(j);
     else if (m->flags & MSG_EXPIRE)
@@ -208,20 +232,17 @@ finish_job(struct send_state *st, struct job *j)
     for (size_t i = 0; i < j->nr; i++)
         if (j->r[i].state != 'D')
             left = true;
-    if (left) {
-        time_t next = retry_next((time_t)j->birth, now, st->cf.skip[c]);
-
-        if (j->deferred)
-            notice(&st->cf, j);
-        dispatch_schedule(st, m, c, next);
-        touch_set(m, c, next);
-        if (m->flags & MSG_BOUNCE)
-            finish_bounce(st, m);
-    } else {
+    if (!left) {
+        unload(st, j, m);
         finish_channel(st, m, c);
+        return;
     }
-    job_free(j);
-    free(j);
+    next = retry_next((time_t)j->birth, now, st->cf.skip[c]);
+    if (j->deferred)
+        notice(&st->cf, j);
+    dispatch_schedule(st, m, c, next);
+    touch_set(m, c, next);
+    finish_wait(st, j, m);
 }
 
 /* finish_bounces_due - bounces that could not be injected, and messages

@@ -77,7 +77,7 @@ static int
 next_timeout(const struct send_state *st, bool busy)
 {
     time_t now = time(NULL);
-    int64_t next = now + TODO_RESCAN;
+    int64_t next = now + TODO_RESCAN, parked = sendrate_wake(&st->rate);
     const struct sched_item *it;
 
     if (busy)
@@ -88,9 +88,13 @@ next_timeout(const struct send_state *st, bool busy)
             next = it->when;
     if ((it = sched_peek(&st->bounceheap)) && it->when < next)
         next = it->when;
-    /* a rate limit's window ends: deliveries it held back may start */
+    /* a rate limit's window ends: deliveries it held back may start,
+     * and parked messages it admits come due (not once exiting: none
+     * are let go then) */
     if (st->rate_wake && st->rate_wake < next)
         next = st->rate_wake;
+    if (parked && parked < next && !st->exiting)
+        next = parked;
     if (next <= now)
         return 0;
     return (int)(next - now) * 1000;

@@ -52,19 +52,34 @@ struct sendrate_rules {
     const char *bad;    /* sendrate_parse: the line it could not read */
 };
 
-/* one domain's current window */
+/* a message parked for a domain's window: its number, and its remote
+ * channel's generation (struct msg) when it was parked; one whose
+ * generation has moved on since (requeued, removed) no longer waits */
+struct sendrate_parked {
+    uint64_t id;
+    uint32_t gen;
+};
+
+/* one domain's current window, and the messages parked for it */
 struct sendrate_dom {
     struct sendrate_dom *next;
-    int64_t start;       /* when its first delivery started */
-    unsigned long secs;  /* its length */
-    unsigned long count; /* deliveries started in it */
-    bool logged;         /* the hold is logged for this window */
+    int64_t start;              /* when its first delivery started */
+    unsigned long secs;         /* its length */
+    unsigned long count;        /* deliveries started in it */
+    bool logged;                /* the hold is logged for this window */
+    struct sendrate_parked *pv; /* parked, in order: pv[ph .. ph + pn), */
+    size_t ph, pn, pcap;        /* room for pcap */
+    int64_t wake;               /* with some parked: when to let some go */
+    size_t hpos;                /* ... and its place in the wake heap */
     char name[];
 };
 
 struct sendrate {
     struct sendrate_dom **tab;
     size_t mask, n;
+    struct sendrate_dom **wheap; /* the domains with parked messages, */
+    size_t wn, wcap;             /* soonest wake first */
+    size_t parked;               /* messages parked, in all */
 };
 
 int sendrate_parse(struct sendrate_rules *r, const struct bstr *list);
@@ -78,6 +93,15 @@ bool sendrate_held(struct sendrate *t, const struct sendrate_rules *r,
                    const char *dom, int64_t now, int64_t *until, bool *first);
 int sendrate_count(struct sendrate *t, const struct sendrate_rules *r,
                    const char *dom, int64_t now);
+int sendrate_park(struct sendrate *t, const char *dom, uint64_t id,
+                  uint32_t gen, int64_t when);
+void sendrate_release(struct sendrate *t, const struct sendrate_rules *r,
+                      int64_t now,
+                      bool (*go)(uint64_t id, uint32_t gen, void *arg),
+                      void *arg);
+bool sendrate_waiting(const struct sendrate *t, const char *dom);
+int64_t sendrate_wake(const struct sendrate *t);
+void sendrate_recheck(struct sendrate *t, int64_t now);
 
 /* ---- settings (conf.c) --------------------------------------------- */
 
@@ -349,6 +373,7 @@ struct chan {
     unsigned long used;        /* busy slots */
     struct job *qhead, *qtail; /* jobs with recipients not yet dispatched */
     unsigned long active;      /* loaded jobs */
+    unsigned long loads;       /* jobs read from disk (job_load) so far */
     struct sched heap;         /* due times of the channel's messages */
     bool dead;                 /* the spawner closed its end */
 };
@@ -391,9 +416,9 @@ struct send_state {
     struct sendctl ctl;
     struct sendctl_ops ctl_ops;
     struct sendrate rate;    /* remote deliveries per domain and window */
-    int64_t rate_wake;       /* when a window holding deliveries back ends;
-                              * 0: none does */
-    struct sched parked;     /* messages waiting for a window (dispatch.c) */
+    int64_t rate_wake;       /* when a window holding back a loaded job's
+                              * deliveries ends; 0: none does (the parked
+                              * ones' wake is sendrate_wake's) */
 };
 
 /* what a background fsync (fsyncq.h) was for (pend.c) */
@@ -450,6 +475,7 @@ const char *report_rcpt_vis(struct bstr *v, const struct job *j, size_t i);
 
 /* finish.c */
 void finish_job(struct send_state *st, struct job *j);
+void finish_wait(struct send_state *st, struct job *j, struct msg *m);
 void finish_channel(struct send_state *st, struct msg *m, int c);
 void finish_message(struct send_state *st, uint64_t id);
 bool finish_bounce(struct send_state *st, struct msg *m);

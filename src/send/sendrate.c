@@ -12,11 +12,20 @@
  * means no limit (an exception to "*").  The most specific rule wins, as
  * in smtproutes.  Each destination domain has its own window (the rule
  * only gives the numbers), kept in a hash table of the domains seen in
- * a window that has not ended; ended ones are dropped as the table
- * grows, so memory follows the domains of the last window only.
+ * a window that has not ended or with messages parked; the others are
+ * dropped as the table grows, so memory follows the domains of the last
+ * window and the held ones only.
+ *
+ * A message with nothing left but held recipients is parked with one of
+ * their domains (its number and generation, 16 bytes, in arrival order;
+ * nothing of it stays loaded).  When the domain's window ends, as many
+ * parked messages as the next window admits are let go, the rest wait
+ * for the end of that one: held mail is read from disk again at the
+ * pace its limit allows, not all of it at every window's end.
  * Times come from the caller; nothing here logs or exits.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -173,10 +182,19 @@ sendrate_free(struct sendrate *t)
             struct sendrate_dom *d = t->tab[i];
 
             t->tab[i] = d->next;
+            free(d->pv);
             free(d);
         }
     free(t->tab);
+    free(t->wheap);
     memset(t, 0, sizeof *t);
+}
+
+/* ended - has d's window ended at now (or the clock been set back)? */
+static bool
+ended(const struct sendrate_dom *d, int64_t now)
+{
+    return now >= d->start + (int64_t)d->secs || now < d->start;
 }
 
 /* sendrate_find - dom's window, or NULL when it has none */
@@ -191,8 +209,8 @@ sendrate_find(const struct sendrate *t, const char *dom)
     return NULL;
 }
 
-/* prune - drop the windows ended by now; grow the table when it is
- * still full after that */
+/* prune - drop the windows ended by now (of domains with nothing
+ * parked); grow the table when it is still full after that */
 static int
 prune(struct sendrate *t, int64_t now)
 {
@@ -204,7 +222,7 @@ prune(struct sendrate *t, int64_t now)
         while (*pp) {
             struct sendrate_dom *d = *pp;
 
-            if (now >= d->start + (int64_t)d->secs || now < d->start) {
+            if (d->pn == 0 && ended(d, now)) {
                 *pp = d->next;
                 free(d);
                 t->n--;
@@ -245,14 +263,16 @@ bool
 sendrate_held(struct sendrate *t, const struct sendrate_rules *r,
               const char *dom, int64_t now, int64_t *until, bool *first)
 {
-    const struct sendrate_rule *x = sendrate_rule(r, dom);
+    const struct sendrate_rule *x;
     struct sendrate_dom *d;
 
     *first = false;
-    if (!x || !(d = sendrate_find(t, dom)))
-        return false;
-    /* a window ended, or a clock set back: a new window may begin */
-    if (now >= d->start + (int64_t)d->secs || now < d->start)
+    /* cheapest first: no rules, no window (no rule limits dom, or
+     * nothing started to it lately), or one that has ended (or a clock
+     * set back): a new window may begin.  The rule is looked for (a
+     * walk up dom's labels) only for a window still running. */
+    if (r->n == 0 || !(d = sendrate_find(t, dom)) || ended(d, now) ||
+        !(x = sendrate_rule(r, dom)))
         return false;
     /* the rule may have changed (SIGHUP): its numbers apply at once */
     d->secs = x->secs;
@@ -282,7 +302,7 @@ sendrate_count(struct sendrate *t, const struct sendrate_rules *r,
     if (!x)
         return 0;
     d = sendrate_find(t, dom);
-    if (d && (now >= d->start + (int64_t)d->secs || now < d->start)) {
+    if (d && ended(d, now)) {
         d->start = now;
         d->count = 0;
         d->logged = false;
@@ -294,10 +314,9 @@ sendrate_count(struct sendrate *t, const struct sendrate_rules *r,
         d = malloc(sizeof *d + len + 1);
         if (!d)
             return -1;
+        memset(d, 0, sizeof *d);
         memcpy(d->name, dom, len + 1);
         d->start = now;
-        d->count = 0;
-        d->logged = false;
         d->next = t->tab[hash(dom) & t->mask];
         t->tab[hash(dom) & t->mask] = d;
         t->n++;
@@ -305,4 +324,199 @@ sendrate_count(struct sendrate *t, const struct sendrate_rules *r,
     d->secs = x->secs;
     d->count++;
     return 0;
+}
+
+/* ---- parked messages, and when to let them go ----------------------- */
+
+/* wheap_put - the wake heap's slot i holds d */
+static void
+wheap_put(struct sendrate *t, size_t i, struct sendrate_dom *d)
+{
+    t->wheap[i] = d;
+    d->hpos = i;
+}
+
+/* wheap_up, wheap_down - d at slot i moves to where its wake belongs */
+static void
+wheap_up(struct sendrate *t, size_t i)
+{
+    struct sendrate_dom *d = t->wheap[i];
+
+    while (i > 0 && t->wheap[(i - 1) / 2]->wake > d->wake) {
+        wheap_put(t, i, t->wheap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    wheap_put(t, i, d);
+}
+
+static void
+wheap_down(struct sendrate *t, size_t i)
+{
+    struct sendrate_dom *d = t->wheap[i];
+
+    for (;;) {
+        size_t c = 2 * i + 1;
+
+        if (c >= t->wn)
+            break;
+        if (c + 1 < t->wn && t->wheap[c + 1]->wake < t->wheap[c]->wake)
+            c++;
+        if (t->wheap[c]->wake >= d->wake)
+            break;
+        wheap_put(t, i, t->wheap[c]);
+        i = c;
+    }
+    wheap_put(t, i, d);
+}
+
+/*
+ * sendrate_park - message id (its remote channel at generation gen) waits
+ * for dom's window, which ends at when: it goes to the end of dom's
+ * parked ones, and dom is looked at again by then.  Returns 0, or -1:
+ * ENOMEM, or ENOENT when dom has no window (the caller keeps the message
+ * some other way).
+ */
+int
+sendrate_park(struct sendrate *t, const char *dom, uint64_t id, uint32_t gen,
+              int64_t when)
+{
+    struct sendrate_dom *d = sendrate_find(t, dom);
+
+    if (!d) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (d->pn == 0 && t->wn == t->wcap) {
+        size_t ncap = t->wcap ? t->wcap * 2 : 16;
+        struct sendrate_dom **nh;
+
+        if (ncap > SIZE_MAX / sizeof *nh) {
+            errno = ENOMEM;
+            return -1;
+        }
+        if (!(nh = realloc(t->wheap, ncap * sizeof *nh)))
+            return -1;
+        t->wheap = nh;
+        t->wcap = ncap;
+    }
+    if (d->ph + d->pn == d->pcap) {
+        if (d->ph > 0 && d->ph >= d->pn) {
+            /* half of it or more let go already: move down, no growth */
+            memmove(d->pv, d->pv + d->ph, d->pn * sizeof *d->pv);
+            d->ph = 0;
+        } else {
+            size_t ncap = d->pcap ? d->pcap * 2 : 16;
+            struct sendrate_parked *nv;
+
+            if (ncap > SIZE_MAX / sizeof *nv) {
+                errno = ENOMEM;
+                return -1;
+            }
+            if (!(nv = realloc(d->pv, ncap * sizeof *nv)))
+                return -1;
+            d->pv = nv;
+            d->pcap = ncap;
+        }
+    }
+    d->pv[d->ph + d->pn].id = id;
+    d->pv[d->ph + d->pn].gen = gen;
+    t->parked++;
+    if (d->pn++ == 0) {
+        d->wake = when;
+        wheap_put(t, t->wn++, d);
+        wheap_up(t, d->hpos);
+    } else if (when < d->wake) {
+        d->wake = when;
+        wheap_up(t, d->hpos);
+    }
+    return 0;
+}
+
+/*
+ * sendrate_release - every domain whose wake has come by now lets go as
+ * many of its parked messages, first parked first, as its window admits:
+ * all of them once no rule limits it; M (the rule's) when its window has
+ * ended, since a new one begins with the next delivery; what is left of
+ * M in a window still running.  Each is handed to go, which says whether
+ * it still waited (one requeued or removed since takes no place).  The
+ * rest stay parked, the domain looked at again when its window ends: the
+ * running one's, or the one those let go begin (now plus S; if they are
+ * slower to start, that one is found running then, and its end waited
+ * for).
+ */
+void
+sendrate_release(struct sendrate *t, const struct sendrate_rules *r,
+                 int64_t now, bool (*go)(uint64_t id, uint32_t gen, void *arg),
+                 void *arg)
+{
+    while (t->wn && t->wheap[0]->wake <= now) {
+        struct sendrate_dom *d = t->wheap[0];
+        const struct sendrate_rule *x = sendrate_rule(r, d->name);
+        unsigned long left = ULONG_MAX;
+        int64_t next = 0;
+
+        if (x && !ended(d, now)) {
+            /* as sendrate_held: a changed rule applies at once (a window
+             * it ends is found ended on the next pass of this loop) */
+            d->secs = x->secs;
+            left = d->count < x->max ? x->max - d->count : 0;
+            next = d->start + (int64_t)x->secs;
+        } else if (x) {
+            left = x->max;
+            next = now + (int64_t)x->secs;
+        }
+        while (left && d->pn) {
+            struct sendrate_parked p = d->pv[d->ph++];
+
+            d->pn--;
+            t->parked--;
+            if (go(p.id, p.gen, arg))
+                left--;
+        }
+        if (d->pn == 0) {
+            /* out of the heap: its last slot's domain takes its place */
+            struct sendrate_dom *last = t->wheap[--t->wn];
+
+            free(d->pv);
+            d->pv = NULL;
+            d->ph = d->pcap = 0;
+            if (last != d) {
+                wheap_put(t, 0, last);
+                wheap_down(t, 0);
+            }
+        } else {
+            d->wake = next;
+            wheap_down(t, 0);
+        }
+    }
+}
+
+/* sendrate_waiting - are messages parked for dom? */
+bool
+sendrate_waiting(const struct sendrate *t, const char *dom)
+{
+    const struct sendrate_dom *d;
+
+    return t->parked && (d = sendrate_find(t, dom)) && d->pn;
+}
+
+/* sendrate_wake - when a domain with parked messages is to be looked at
+ * next; 0 when none has any */
+int64_t
+sendrate_wake(const struct sendrate *t)
+{
+    return t->wn ? t->wheap[0]->wake : 0;
+}
+
+/*
+ * sendrate_recheck - the rules changed (SIGHUP): every domain with parked
+ * messages is looked at at now, so that the new rules decide how many go
+ * (a lifted limit lets all of them go, a kept one as many as it admits).
+ */
+void
+sendrate_recheck(struct sendrate *t, int64_t now)
+{
+    /* the same wake for all: still a heap */
+    for (size_t i = 0; i < t->wn; i++)
+        t->wheap[i]->wake = now;
 }

@@ -241,6 +241,5 @@ state_free(struct send_state *st)
     bstr_free(&st->ctl.line);
     msgmap_free(&st->msgs);
     sendrate_free(&st->rate);
-    sched_free(&st->parked);
     conf_free(&st->cf);
 }

@@ -17,6 +17,7 @@ import qng
 from smtpsink import Sink
 
 START = re.compile(r"^starting delivery \d+: msg \d+ to remote (\S+)$", re.M)
+MSGSTART = re.compile(r"^starting delivery \d+: msg (\d+) to remote \S+$", re.M)
 
 
 class RateLimitCase(unittest.TestCase):
@@ -107,6 +108,38 @@ class TestRateLimit(RateLimitCase):
         os.kill(self.inst.send.pid, signal.SIGHUP)
         self.inst.wait_log(r"^status: control files reread$")
         qng.wait_for(lambda: len(self.started("far.test")) == 2, 15, what="the second")
+
+    def test_parked_requeued_removed(self):
+        """Messages parked for a window, requeued or removed by the queue
+        tools meanwhile: the removed one ends without a delivery, the
+        requeued one is held again, and both it and the untouched one go
+        once the limit is lifted; nothing is lost or started twice."""
+        self.start("far.test:1:3600\n")
+        self.inject(4, "far.test")
+        self.inst.wait_log(r"^ratelimit: holding back remote deliveries to far\.test")
+        ids = [int(x.split()[2]) for x in self.inst.wait_log(r"^new msg \d+$", count=4)]
+        first = [int(x) for x in MSGSTART.findall(self.inst.log("send.log"))]
+        self.assertEqual(len(first), 1)
+        parked = [x for x in ids if x != first[0]]
+        r = self.inst.run("qmail-qrequeue", str(parked[0]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.inst.wait_log(r"^requeue msg %d$" % parked[0])
+        r = self.inst.run("qmail-qrm", str(parked[1]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.inst.wait_log(r"^end msg %d$" % parked[1])
+        time.sleep(0.5)  # a turn or two: the requeued one is held again
+        self.assertEqual(len(self.started("far.test")), 1)
+        self.inst.control("ratelimitremote", "far.test:0:3600\n")
+        os.kill(self.inst.send.pid, signal.SIGHUP)
+        qng.wait_for(lambda: len(self.started("far.test")) == 3, 15, what="the other two")
+        self.sink.wait(lambda: self.delivered() == 3, 30, "three delivered")
+        for x in ids:
+            self.inst.wait_log(r"^end msg %d$" % x)
+        log = self.inst.log("send.log")
+        self.assertEqual(sorted(int(x) for x in MSGSTART.findall(log)),
+                         sorted([first[0], parked[0], parked[2]]))
+        self.assertNotIn("deferral", log)
+        self.assertNotIn("bounce", log)
 
     def test_bad_file_at_start(self):
         """A file that does not parse at start: qmail-send does not run

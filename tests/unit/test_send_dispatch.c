@@ -1050,13 +1050,197 @@ t_rate_window(void)
     sendrate_rules_free(&r);
 }
 
-/* elapse - seconds pass: every window and every due time moves back */
+/* what sendrate_release let go, in order; a gen of 99 stands for a
+ * message that no longer waits */
+struct taken {
+    uint64_t id[64];
+    size_t n;
+};
+
+static bool
+take(uint64_t id, uint32_t gen, void *arg)
+{
+    struct taken *tk = arg;
+
+    if (gen == 99)
+        return false;
+    if (tk->n < 64)
+        tk->id[tk->n] = id;
+    tk->n++;
+    return true;
+}
+
+/* taken_is - tk holds exactly the ids of want (0-terminated); emptied */
+static bool
+taken_is(struct taken *tk, const uint64_t *want)
+{
+    size_t n = 0;
+    bool ok = true;
+
+    while (want[n])
+        n++;
+    if (!CHECK_INT(tk->n, n))
+        ok = false;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = CHECK_INT(tk->id[i], want[i]);
+    tk->n = 0;
+    return ok;
+}
+
+/* parking and letting go, time passed in: the window's M at its end,
+ * what is left of M in a running one, in order, stale ones taking no
+ * place; a lifted, raised or shortened rule; many domains; many parked */
+static void
+t_rate_park(void)
+{
+    struct sendrate_rules r;
+    struct sendrate t;
+    struct taken tk = {{0}, 0};
+    const int64_t T = 1800000000;
+    int64_t until;
+    bool first;
+
+    CHECK(rules(&r, RECS("one.test:2:60\0two.test:1:10")) == 0);
+    CHECK(sendrate_init(&t) == 0);
+    CHECK(sendrate_wake(&t) == 0);
+    /* no window: nothing to park with */
+    errno = 0;
+    CHECK(sendrate_park(&t, "one.test", 1, 0, T + 60) == -1);
+    CHECK_INT(errno, ENOENT);
+    CHECK(sendrate_count(&t, &r, "one.test", T) == 0);
+    CHECK(sendrate_count(&t, &r, "one.test", T) == 0);
+    CHECK(sendrate_held(&t, &r, "one.test", T, &until, &first));
+    for (uint64_t id = 1; id <= 5; id++)
+        CHECK(sendrate_park(&t, "ONE.test", id, 0, until) == 0);
+    CHECK(sendrate_waiting(&t, "one.test"));
+    CHECK(!sendrate_waiting(&t, "two.test"));
+    CHECK_INT(t.parked, 5);
+    CHECK_INT(sendrate_wake(&t), T + 60);
+    /* not before the window ends */
+    sendrate_release(&t, &r, T + 59, take, &tk);
+    CHECK(taken_is(&tk, (const uint64_t[]){0}));
+    /* it ends: two go, first parked first; looked at again a window on */
+    sendrate_release(&t, &r, T + 60, take, &tk);
+    CHECK(taken_is(&tk, (const uint64_t[]){1, 2, 0}));
+    CHECK_INT(sendrate_wake(&t), T + 120);
+    /* they start a second later: at T+120 that window still runs, full */
+    CHECK(sendrate_count(&t, &r, "one.test", T + 61) == 0);
+    CHECK(sendrate_count(&t, &r, "one.test", T + 61) == 0);
+    sendrate_release(&t, &r, T + 120, take, &tk);
+    CHECK(taken_is(&tk, (const uint64_t[]){0}));
+    CHECK_INT(sendrate_wake(&t), T + 121);
+    /* a stale one behind 3 and 4 takes no place: 6 and 7 wait */
+    CHECK(sendrate_park(&t, "one.test", 6, 99, T + 121) == 0);
+    CHECK(sendrate_park(&t, "one.test", 7, 0, T + 121) == 0);
+    sendrate_release(&t, &r, T + 121, take, &tk);
+    CHECK(taken_is(&tk, (const uint64_t[]){3, 4, 0}));
+    CHECK(sendrate_count(&t, &r, "one.test", T + 121) == 0);
+    CHECK(sendrate_count(&t, &r, "one.test", T + 121) == 0);
+    sendrate_release(&t, &r, T + 181, take, &tk);
+    CHECK(taken_is(&tk, (const uint64_t[]){5, 7, 0}));
+    CHECK_INT(t.parked, 0);
+    CHECK(sendrate_wake(&t) == 0);
+    CHECK(!sendrate_waiting(&t, "one.test"));
+    /* a domain of its own beside it: each on its own wake */
+    CHECK(sendrate_count(&t, &r, "two.test", T + 200) == 0);
+    CHECK(sendrate_count(&t, &r, "one.test", T + 205) == 0);
+    CHECK(sendrate_count(&t, &r, "one.test", T + 205) == 0);
+    CHECK(sendrate_park(&t, "one.test", 11, 0, T + 265) == 0);
+    CHECK(sendrate_park(&t, "one.test", 12, 0, T + 265) == 0);
+    CHECK(sendrate_park(&t, "one.test", 13, 0, T + 265) == 0);
+    CHECK(sendrate_park(&t, "two.test", 21, 0, T + 210) == 0);
+    CHECK(sendrate_park(&t, "two.test", 22, 0, T + 210) == 0);
+    CHECK_INT(sendrate_wake(&t), T + 210);
+    sendrate_release(&t, &r, T + 210, take, &tk);
+    CHECK(taken_is(&tk, (const uint64_t[]){21, 0}));
+    CHECK_INT(sendrate_wake(&t), T + 220);
+    /* a raised limit (reload), one.test's window still running with its
+     * two: one more goes at once, the last at the window's end */
+    sendrate_rules_free(&r);
+    CHECK(rules(&r, RECS("one.test:3:60\0two.test:1:10")) == 0);
+    sendrate_recheck(&t, T + 215);
+    sendrate_release(&t, &r, T + 215, take, &tk);
+    if (tk.n == 2 && tk.id[0] == 22) { /* two domains due at once */
+        tk.id[0] = 11;
+        tk.id[1] = 22;
+    }
+    CHECK(taken_is(&tk, (const uint64_t[]){11, 22, 0}));
+    CHECK(sendrate_count(&t, &r, "one.test", T + 215) == 0);
+    CHECK_INT(sendrate_wake(&t), T + 265);
+    /* a shortened window (reload): it has ended, M go */
+    sendrate_rules_free(&r);
+    CHECK(rules(&r, RECS("one.test:1:5")) == 0);
+    CHECK(sendrate_park(&t, "one.test", 14, 0, T + 265) == 0);
+    sendrate_recheck(&t, T + 230);
+    sendrate_release(&t, &r, T + 230, take, &tk);
+    CHECK(taken_is(&tk, (const uint64_t[]){12, 0}));
+    CHECK_INT(sendrate_wake(&t), T + 235);
+    /* the limit lifted: all go */
+    sendrate_rules_free(&r);
+    CHECK(rules(&r, RECS("one.test:0:5")) == 0);
+    sendrate_recheck(&t, T + 231);
+    sendrate_release(&t, &r, T + 231, take, &tk);
+    CHECK(taken_is(&tk, (const uint64_t[]){13, 14, 0}));
+    CHECK(sendrate_wake(&t) == 0);
+    CHECK_INT(t.parked, 0);
+    sendrate_free(&t);
+    sendrate_rules_free(&r);
+    /* many parked, many domains: in order, at the pace, nothing lost;
+     * ended windows are dropped as the table grows, but not those of
+     * domains with messages parked */
+    CHECK(rules(&r, RECS("*:3:10")) == 0);
+    CHECK(sendrate_init(&t) == 0);
+    for (int i = 0; i < 200; i++) {
+        char d[32];
+
+        snprintf(d, sizeof d, "d%d.test", i);
+        for (int k = 0; k < 3; k++)
+            CHECK(sendrate_count(&t, &r, d, T + i) == 0);
+        for (uint64_t id = 0; i < 2 && id < 3000; id++)
+            CHECK(sendrate_park(&t, d, (uint64_t)i * 10000 + id + 1, 0,
+                                T + i + 10) == 0);
+    }
+    CHECK_INT(t.parked, 6000);
+    CHECK(t.n < 200);
+    CHECK(sendrate_waiting(&t, "d0.test") && sendrate_waiting(&t, "d1.test"));
+    {
+        uint64_t next[2] = {1, 10001};
+        size_t gone = 0;
+
+        for (int64_t now = T + 200; t.parked && now < T + 20000; now += 10) {
+            sendrate_release(&t, &r, now, take, &tk);
+            CHECK_INT(tk.n, 6);
+            for (size_t k = 0; k < tk.n && k < 64; k++) {
+                size_t dn = tk.id[k] > 10000;
+
+                CHECK_INT(tk.id[k], next[dn]);
+                next[dn]++;
+            }
+            gone += tk.n;
+            tk.n = 0;
+            /* the released start, and a domain of nothing parked too */
+            for (int k = 0; k < 3; k++) {
+                CHECK(sendrate_count(&t, &r, "d0.test", now) == 0);
+                CHECK(sendrate_count(&t, &r, "d1.test", now) == 0);
+            }
+        }
+        CHECK_INT(gone, 6000);
+    }
+    CHECK(sendrate_wake(&t) == 0);
+    sendrate_free(&t);
+    sendrate_rules_free(&r);
+}
+
+/* elapse - seconds pass: every window, every parked domain's wake and
+ * every due time moves back */
 static void
 elapse(int64_t seconds)
 {
     for (size_t i = 0; i <= st.rate.mask; i++)
-        for (struct sendrate_dom *d = st.rate.tab[i]; d; d = d->next)
+        for (struct sendrate_dom *d = st.rate.tab[i]; d; d = d->next) {
             d->start -= seconds;
+            d->wake -= seconds;
+        }
     for (int c = 0; c < NCHAN; c++)
         for (size_t i = 0; i < st.ch[c].heap.n; i++)
             st.ch[c].heap.v[i].when -= seconds;
@@ -1092,7 +1276,7 @@ t_rate_dispatch(void)
     CHECK_INT(count_in(logged(), "ratelimit: holding back remote deliveries "
                                  "to one.test: 2 started in 60 seconds"),
               1);
-    /* the three held are back in the heap, not among the loaded jobs */
+    /* the three held are parked, not among the loaded jobs */
     CHECK_INT(st.ch[CHAN_REMOTE].active, 3);
     CHECK(st.rate_wake > time(NULL) + 50 && st.rate_wake <= time(NULL) + 60);
     for (size_t i = 0; i < n; i++)
@@ -1170,7 +1354,102 @@ t_rate_mixed_job(void)
     teardown();
 }
 
-/* new rules (a reload): the parked are looked at again at once */
+/*
+ * many messages parked for one domain: each window's end lets go as many
+ * as the window admits, and only those are read from disk again (the
+ * rest stay parked without a load); every window after the first is used
+ * in full; a parked message requeued or removed meanwhile is read at once
+ * and takes no place among those let go; none is lost, deferred or
+ * bounced
+ */
+static void
+t_rate_parked_pace(void)
+{
+    struct req r[16];
+    unsigned long loads;
+    size_t n, started = 0, holds = 1;
+
+    setup("rate-pace", 4, 8, 20);
+    CHECK(rules(&st.cf.rates, RECS("one.test:2:60")) == 0);
+    for (uint64_t id = 1801; id <= 1840; id++)
+        message(id, "s@x.test", CHAN_REMOTE, RECS("Ta@one.test"));
+    /* each is read once, to find where it goes: two go, 38 are parked */
+    turn(CHAN_REMOTE);
+    turn(CHAN_REMOTE);
+    turn(CHAN_REMOTE);
+    n = requests(CHAN_REMOTE, r, 16);
+    CHECK_INT(n, 2);
+    CHECK_INT(st.ch[CHAN_REMOTE].loads, 40);
+    CHECK_INT(st.ch[CHAN_REMOTE].active, 2);
+    for (size_t i = 0; i < n; i++)
+        CHECK_INT(answer(CHAN_REMOTE, r[i].slot, "r", "250 ok", 'K'), 0);
+    synced();
+    started += n;
+    for (int w = 1; started < 39 && w < 30; w++) {
+        size_t want = 39 - started < 2 ? 39 - started : 2;
+
+        if (w == 5) {
+            /* the next two to go are requeued and removed: each read
+             * now, once; their places in the line are stale */
+            const struct sendrate_dom *d = sendrate_find(&st.rate, "one.test");
+            char req[64], end[32];
+
+            loads = st.ch[CHAN_REMOTE].loads;
+            CHECK(d != NULL && d->pn > 2);
+            snprintf(req, sizeof req, "requeue %llu",
+                     (unsigned long long)d->pv[d->ph].id);
+            CHECK(sendctl_command(&st.ctl_ops, req) == 0);
+            snprintf(req, sizeof req, "remove %llu",
+                     (unsigned long long)d->pv[d->ph + 1].id);
+            snprintf(end, sizeof end, "end msg %llu\n",
+                     (unsigned long long)d->pv[d->ph + 1].id);
+            CHECK(sendctl_command(&st.ctl_ops, req) == 0);
+            turn(CHAN_REMOTE);
+            synced();
+            turn(CHAN_REMOTE);
+            CHECK_INT(requests(CHAN_REMOTE, r, 16), 0);
+            CHECK_INT(st.ch[CHAN_REMOTE].loads, loads + 2);
+            CHECK(strstr(logged(), end) != NULL);
+        }
+        /* before the window ends: nothing goes, nothing is read */
+        loads = st.ch[CHAN_REMOTE].loads;
+        elapse(58);
+        turn(CHAN_REMOTE);
+        CHECK_INT(requests(CHAN_REMOTE, r, 16), 0);
+        CHECK_INT(st.ch[CHAN_REMOTE].loads, loads);
+        /* it ends: the window's two go, and only they were read */
+        elapse(2);
+        turn(CHAN_REMOTE);
+        turn(CHAN_REMOTE);
+        n = requests(CHAN_REMOTE, r, 16);
+        if (!CHECK_INT(n, want) ||
+            !CHECK_INT(st.ch[CHAN_REMOTE].loads, loads + want))
+            break;
+        /* the window is full with some still parked: held, logged */
+        if (st.rate.parked)
+            holds++;
+        for (size_t i = 0; i < n; i++)
+            CHECK_INT(answer(CHAN_REMOTE, r[i].slot, "r", "250 ok", 'K'), 0);
+        synced();
+        started += n;
+    }
+    CHECK_INT(started, 39);
+    CHECK_INT(count_in(logged(), "ratelimit: holding back"), holds);
+    for (uint64_t id = 1801; id <= 1840 && started == 39; id++) {
+        char e[32];
+
+        snprintf(e, sizeof e, "end msg %llu\n", (unsigned long long)id);
+        CHECK(strstr(logged(), e) != NULL);
+    }
+    CHECK_INT(count_in(logged(), "starting delivery"), 39);
+    CHECK(strstr(logged(), "deferral") == NULL);
+    CHECK(strstr(logged(), "bounce") == NULL);
+    CHECK_INT(st.ch[CHAN_REMOTE].active, 0);
+    teardown();
+}
+
+/* new rules (a reload): the parked are looked at again at once, and
+ * only those the new rules let go are read again */
 static void
 t_rate_reload(void)
 {
@@ -1180,22 +1459,35 @@ t_rate_reload(void)
     CHECK(rules(&st.cf.rates, RECS("one.test:1:3600")) == 0);
     message(1701, "s@x.test", CHAN_REMOTE, RECS("Ta@one.test"));
     message(1702, "s@x.test", CHAN_REMOTE, RECS("Tb@one.test"));
+    message(1703, "s@x.test", CHAN_REMOTE, RECS("Tc@one.test"));
     turn(CHAN_REMOTE);
     CHECK_INT(requests(CHAN_REMOTE, r, 4), 1);
-    CHECK_INT(st.parked.n, 1);
-    /* the same limit: parked again, still waiting */
+    CHECK_INT(st.rate.parked, 2);
+    CHECK_INT(st.ch[CHAN_REMOTE].loads, 3);
+    /* the same limit: still parked, not read again */
     dispatch_unpark(&st);
     turn(CHAN_REMOTE);
     CHECK_INT(requests(CHAN_REMOTE, r + 1, 3), 0);
     CHECK_INT(st.ch[CHAN_REMOTE].active, 1);
-    /* the limit lifted */
+    CHECK_INT(st.rate.parked, 2);
+    CHECK_INT(st.ch[CHAN_REMOTE].loads, 3);
+    /* a higher limit: the running window admits one more, at once */
+    sendrate_rules_free(&st.cf.rates);
+    CHECK(rules(&st.cf.rates, RECS("one.test:2:3600")) == 0);
+    dispatch_unpark(&st);
+    turn(CHAN_REMOTE);
+    CHECK_INT(requests(CHAN_REMOTE, r + 1, 3), 1);
+    CHECK_INT(st.rate.parked, 1);
+    CHECK_INT(st.ch[CHAN_REMOTE].loads, 4);
+    /* the limit lifted: the last goes too */
     sendrate_rules_free(&st.cf.rates);
     CHECK(rules(&st.cf.rates, RECS("one.test:0:3600")) == 0);
     dispatch_unpark(&st);
-    CHECK_INT(st.parked.n, 0);
     turn(CHAN_REMOTE);
-    CHECK_INT(requests(CHAN_REMOTE, r + 1, 3), 1);
-    CHECK_STR(r[1].rcpts, "b@one.test");
+    CHECK_INT(st.rate.parked, 0);
+    CHECK_INT(requests(CHAN_REMOTE, r + 2, 2), 1);
+    CHECK_INT(st.ch[CHAN_REMOTE].loads, 5);
+    CHECK(r[1].id != r[2].id && r[1].id != r[0].id && r[2].id != r[0].id);
     teardown();
 }
 
@@ -1230,6 +1522,9 @@ static const struct test_case cases[] = {
     {"ratelimitremote: a held domain beside another in one job",
      t_rate_mixed_job},
     {"ratelimitremote: a reload looks at the parked again", t_rate_reload},
+    {"ratelimitremote: parked mail goes at the limit's pace, read then",
+     t_rate_parked_pace},
+    {"ratelimitremote: parking and letting go, time passed in", t_rate_park},
 };
 
 TEST_MAIN(cases)
