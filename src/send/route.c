@@ -9,21 +9,8 @@
 
 #include "addr.h"
 #include "ctl.h"
+#include "fnv.h"
 #include "route.h"
-
-static size_t
-hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        h = (h ^ c) * 1099511628211ULL;
-    }
-    return (size_t)h;
-}
 
 static bool
 eq_nocase(const char *a, const char *b, size_t n)
@@ -48,7 +35,7 @@ map_add(struct route_map *m, const char *key, size_t klen, const char *val,
         for (size_t j = 0; m->key && j <= m->mask; j++) {
             if (!m->key[j])
                 continue;
-            i = hash(m->key[j], strlen(m->key[j])) & (cap - 1);
+            i = (size_t)fnv1a_lower(m->key[j], strlen(m->key[j])) & (cap - 1);
             while (slot[i])
                 i = (i + 1) & (cap - 1);
             slot[i] = m->key[j];
@@ -57,7 +44,8 @@ map_add(struct route_map *m, const char *key, size_t klen, const char *val,
         m->key = slot;
         m->mask = cap - 1;
     }
-    for (i = hash(key, klen) & m->mask; m->key[i]; i = (i + 1) & m->mask)
+    for (i = (size_t)fnv1a_lower(key, klen) & m->mask; m->key[i];
+         i = (i + 1) & m->mask)
         if (eq_nocase(key, m->key[i], klen))
             return 0;
     e = malloc(klen + vlen + 2);
@@ -79,7 +67,7 @@ map_get(const struct route_map *m, const char *key, size_t klen)
 {
     if (!m->key)
         return NULL;
-    for (size_t i = hash(key, klen) & m->mask; m->key[i];
+    for (size_t i = (size_t)fnv1a_lower(key, klen) & m->mask; m->key[i];
          i = (i + 1) & m->mask)
         if (eq_nocase(key, m->key[i], klen))
             return m->key[i] + klen + 1;

@@ -32,6 +32,7 @@
 
 #include "ctl.h"
 #include "fmt.h"
+#include "fnv.h"
 #include "send.h"
 
 #define SENDRATE_SECS_MAX 604800UL   /* a window of a week at most */
@@ -149,20 +150,11 @@ sendrate_rule(const struct sendrate_rules *r, const char *dom)
     return x && x->max ? x : NULL;
 }
 
-/* FNV-1a of the domain in lower case */
+/* the table's hash: of the domain in lower case */
 static size_t
 hash(const char *s)
 {
-    uint64_t h = 14695981039346656037ULL;
-
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (unsigned char)(ch - 'A' + 'a');
-        h = (h ^ ch) * 1099511628211ULL;
-    }
-    return (size_t)h;
+    return (size_t)fnv1a_lower(s, strlen(s));
 }
 
 int
