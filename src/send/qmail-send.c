@@ -72,7 +72,8 @@ nonblock(int fd)
 
 /* next_timeout - how long poll may sleep: until the next due time of a
  * channel with room, or of a bounce, or the next todo/ scan; 0 while
- * there is work left over from this turn */
+ * there is work left over from this turn.  Once exiting nothing due is
+ * started any more: only the helpers' answers, which wake poll, matter */
 static int
 next_timeout(const struct send_state *st, bool busy)
 {
@@ -82,6 +83,8 @@ next_timeout(const struct send_state *st, bool busy)
 
     if (busy)
         return 0;
+    if (st->exiting)
+        return TODO_RESCAN * 1000;
     for (int c = 0; c < NCHAN; c++)
         if ((it = sched_peek(&st->ch[c].heap)) && it->when < next &&
             st->ch[c].active < st->cf.concurrency[c] + EXTRA_ACTIVE)
@@ -89,11 +92,10 @@ next_timeout(const struct send_state *st, bool busy)
     if ((it = sched_peek(&st->bounceheap)) && it->when < next)
         next = it->when;
     /* a rate limit's window ends: deliveries it held back may start,
-     * and parked messages it admits come due (not once exiting: none
-     * are let go then) */
+     * and parked messages it admits come due */
     if (st->rate_wake && st->rate_wake < next)
         next = st->rate_wake;
-    if (parked && parked < next && !st->exiting)
+    if (parked && parked < next)
         next = parked;
     if (next <= now)
         return 0;

@@ -298,6 +298,47 @@ class SignalTest(SendCase):
         self.assertEqual(rcpts.count("later7@mx.test"), 2)
 
 
+class ExitWaitTest(SendCase):
+    """qmail-send told to exit waits for its running deliveries without
+    spinning: a message that is due but may no longer start must not make
+    every poll return at once."""
+    controls = {"concurrencylocal": "1\n"}
+
+    def setUp(self):
+        self.inst = qng.Instance(me="mx.test", rcpthosts=["mx.test"], locals_=["mx.test"])
+        self.addCleanup(self.inst.cleanup)
+        for k, v in self.controls.items():
+            self.inst.control(k, v)
+        self.inst.start_send(fake_local=True, fake_remote=True)
+        self.inst.wait_log(r"^status: local 0/1 remote 0/20$")
+
+    @staticmethod
+    def stat(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # state, then utime and stime in clock ticks (proc(5): fields 3, 14, 15)
+        return fields[0], int(fields[11]) + int(fields[12])
+
+    def test_term_while_a_message_waits_for_a_slot(self):
+        for _ in range(2):
+            self.assertEqual(self.inst.inject("x\n", "s@x.test", ["slow1@mx.test"]), 0)
+        self.inst.wait_log(r"to local slow1@mx\.test$")
+        pid = self.inst.send.pid
+        cpu0 = self.stat(pid)[1]
+        os.kill(pid, signal.SIGTERM)
+        # the running delivery takes a second; then qmail-send ends (a
+        # zombie until reaped, its CPU times still readable)
+        qng.wait_for(lambda: self.stat(pid)[0] == "Z", 15, what="qmail-send's exit")
+        used = (self.stat(pid)[1] - cpu0) / os.sysconf("SC_CLK_TCK")
+        self.assertEqual(self.inst.send.wait(timeout=15), 0)
+        self.assertLess(used, 0.3, "CPU seconds spent waiting to exit")
+        log = self.log()
+        self.assertEqual(log.count("starting delivery"), 1, log)
+        self.assertIn("status: exiting", log)
+        # the second message stays queued for the next start
+        self.assertEqual(len(self.inst.messages()), 1)
+
+
 class SendMutexTest(SendCase):
     """One qmail-send per queue, as qmail-1.03 has it: qmail-send locks
     lock/sendmutex, and a second qmail-start on the same queue ends with
