@@ -7,6 +7,7 @@ tests can make any delivery succeed, fail or defer on demand:
   bad...    h / D  "Sorry, no mailbox here by that name. (#5.1.1)"
   later...  s / Z  "Temporary trouble, try later. (#4.3.0)"
   slow...   like ok, after a second
+  sleepy... like ok, after three seconds
 Each request is appended to $FAKESPAWN_LOG as "msgid sender rcpt,rcpt".
 The real spawners are exercised by the end-to-end delivery tests."""
 import os
@@ -30,7 +31,9 @@ def answer(slot, rcpts):
             out += b"sTemporary trouble, try later. (#4.3.0)\n\0"
             final = final or b"ZTemporary trouble, try later. (#4.3.0)\n"
         else:
-            if local.startswith(b"slow"):
+            if local.startswith(b"sleepy"):
+                time.sleep(3)
+            elif local.startswith(b"slow"):
                 time.sleep(1)
             out += b"rdid 0+0+1\n\0"
     out += (final or b"Kdid 0+0+1\n") + b"\0"
