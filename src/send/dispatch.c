@@ -196,7 +196,10 @@ rate_held(struct send_state *st, const char *dom, int64_t now, int64_t *until)
  * park - j is queued with nothing running or being marked, and every
  * recipient it has left waits for a rate limit's window, dom's the
  * first to end (at when): the message is parked with dom (sendrate.c)
- * and j let go, to be loaded again when the window lets it go.  Nothing
+ * and j let go, to be loaded again when the window lets it go.  With
+ * recipients held at several domains (dom NULL) it is due in the heap
+ * at when instead: parked with one domain, it would wait for that
+ * domain's whole line while another's window is open.  Nothing
  * of it is lost: its done marks are on disk, and a rate limit is no
  * attempt (no retry counted, the channel file's next-attempt time
  * unchanged).  Its generation moves on, so any heap entry made for it
@@ -210,7 +213,7 @@ park(struct send_state *st, struct job *j, const char *dom, int64_t when)
 
     if (m) {
         m->gen[c]++;
-        if (sendrate_park(&st->rate, dom, m->id, m->gen[c], when) == -1)
+        if (!dom || sendrate_park(&st->rate, dom, m->id, m->gen[c], when) == -1)
             dispatch_schedule(st, m, c, when);
     }
     finish_wait(st, j, m);
@@ -321,6 +324,8 @@ dispatch_run(struct send_state *st, int c)
         const char *full = NULL;
         const char *wdom = NULL; /* the domain whose window ends first, */
         int64_t wake = 0, until; /* when: the earliest it waits for */
+        const char *hdom = NULL; /* the first domain found held, and */
+        bool several = false;    /* whether another one is held too */
         bool busy = false;       /* a domain waits for its concurrency */
         unsigned long si;
         size_t i;
@@ -360,6 +365,10 @@ dispatch_run(struct send_state *st, int c)
             if (domain_full(st, k, dom))
                 busy = true;
             else if (rate_held(st, dom, now, &until)) {
+                if (!hdom)
+                    hdom = dom;
+                else if (strcasecmp(hdom, dom))
+                    several = true;
                 if (wake == 0 || until < wake) {
                     wake = until;
                     wdom = dom;
@@ -379,7 +388,7 @@ dispatch_run(struct send_state *st, int c)
                     k->qhead = next;
                 if (k->qtail == j)
                     k->qtail = prev;
-                park(st, j, wdom, wake);
+                park(st, j, several ? NULL : wdom, wake);
             } else {
                 prev = j; /* all its domains are busy: the next job */
             }

@@ -1354,6 +1354,61 @@ t_rate_mixed_job(void)
     teardown();
 }
 
+/* steps - three turns (loads, then starts) and what they started, each
+ * answered with success; returns how many started, their recipients in
+ * got (joined with ' ') */
+static size_t
+steps(char *got, size_t len)
+{
+    struct req r[16];
+    size_t n;
+
+    for (int i = 0; i < 3; i++)
+        turn(CHAN_REMOTE);
+    n = requests(CHAN_REMOTE, r, 16);
+    got[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        snprintf(got + strlen(got), len - strlen(got), "%s ", r[i].rcpts);
+        CHECK_INT(answer(CHAN_REMOTE, r[i].slot, "r", "250 ok", 'K'), 0);
+    }
+    synced();
+    return n;
+}
+
+/*
+ * a message whose recipients are held at two domains goes to each as
+ * soon as that domain's window lets it, not behind the line of messages
+ * parked for the domain whose window ends first
+ */
+static void
+t_rate_two_held_domains(void)
+{
+    char got[512];
+
+    setup("rate-two", 4, 8, 20);
+    CHECK(rules(&st.cf.rates, RECS("a.test:1:60\0b.test:1:120")) == 0);
+    message(1901, "s@x.test", CHAN_REMOTE, RECS("Tz1@a.test"));
+    message(1902, "s@x.test", CHAN_REMOTE, RECS("Tz2@b.test"));
+    CHECK_INT(steps(got, sizeof got), 2); /* both windows are full now */
+    for (uint64_t id = 1903; id <= 1906; id++)
+        message(id, "s@x.test", CHAN_REMOTE, RECS("Tq@a.test"));
+    message(1907, "s@x.test", CHAN_REMOTE, RECS("Tz@a.test\0Tz@b.test"));
+    CHECK_INT(steps(got, sizeof got), 0);
+    elapse(60); /* a's window ends: one of a's goes */
+    CHECK_INT(steps(got, sizeof got), 1);
+    CHECK(strstr(got, "@a.test ") != NULL);
+    elapse(60); /* b's ends too: 1907's b recipient goes at once */
+    steps(got, sizeof got);
+    CHECK(strstr(got, "z@b.test ") != NULL);
+    for (int w = 0; w < 8 && !strstr(logged(), "end msg 1907\n"); w++) {
+        elapse(60);
+        steps(got, sizeof got);
+    }
+    CHECK(strstr(logged(), "end msg 1907\n") != NULL);
+    CHECK(strstr(logged(), "deferral") == NULL);
+    teardown();
+}
+
 /*
  * many messages parked for one domain: each window's end lets go as many
  * as the window admits, and only those are read from disk again (the
@@ -1521,6 +1576,7 @@ static const struct test_case cases[] = {
      t_rate_dispatch},
     {"ratelimitremote: a held domain beside another in one job",
      t_rate_mixed_job},
+    {"rate_two_held_domains", t_rate_two_held_domains},
     {"ratelimitremote: a reload looks at the parked again", t_rate_reload},
     {"ratelimitremote: parked mail goes at the limit's pace, read then",
      t_rate_parked_pace},
