@@ -190,6 +190,11 @@ static const struct outcome table[OC_COUNT] = {
     [OC_RHSBL_FROM] = {OC_RHSBL_FROM, "rhsblfrom", 553, "5.7.1",
                       "sorry, your envelope sender domain is listed in %s "
                       "(#5.7.1)"},
+    /* one session asking about sender after sender: the lookups end and
+     * the next MAIL is refused for now, never waved through unchecked */
+    [OC_DNSBL_BUDGET] = {OC_DNSBL_BUDGET, "dnsblbudget", 451, "4.7.1",
+                        "sorry, too many different senders in one session, "
+                        "try again later (#4.7.1)"},
     /* spamcontrol's checks (src/smtpd/checks.c) */
     /* spamcontrol's texts where it had the check */
     [OC_BADHELO] = {OC_BADHELO, "badhelo", 553, "5.7.1",

@@ -138,6 +138,7 @@ enum reason {
     OC_DNSBL,      /* the client's IP is listed (control/dnsbl) */
     OC_RHSBL_HELO, /* its HELO domain is listed (control/rhsbl) */
     OC_RHSBL_FROM, /* the sender's domain is listed (control/rhsbl) */
+    OC_DNSBL_BUDGET, /* a session's blocklist lookups are used up */
     /* spamcontrol's checks (src/smtpd/checks.c) */
     OC_BADHELO,
     OC_HELO_ME,

@@ -34,9 +34,12 @@
 
 #define SITES_MAX 64 /* of each file */
 #define HELO_EARLY 4 /* HELO/EHLOs of a session asked about at once */
+#define SESSION_QUERIES 1024 /* queries a session may make, all told */
 
-/* the IP's queries, the last HELO's and the current sender's */
-_Static_assert(3 * SITES_MAX <= DNSBL_QUERIES_MAX,
+/* at their peak (a new domain's asked before the old one's are dropped):
+ * the IP's queries, two HELOs' and a sender's, or a HELO's and two
+ * senders' */
+_Static_assert(4 * SITES_MAX <= DNSBL_QUERIES_MAX,
                "the queries in use always fit in one lookup");
 
 struct smtpd_dnsbl_conf {
@@ -59,6 +62,7 @@ struct smtpd_dnsbl {
     bool heloasked;        /* heloq is the last HELO's */
     bool ipdone, helodone; /* verdicts known (a HELO resets the 2nd) */
     bool warned;           /* a query could not be made (logged) */
+    bool spent;            /* SESSION_QUERIES reached (logged) */
     enum reason ipverdict, heloverdict;
     const char *ipzone, *helozone;    /* the zone a refusal names */
     struct bstr ipdetail, helodetail; /* the verdicts' log details */
@@ -420,6 +424,21 @@ smtpd_dnsbl_mail(struct smtpd_session *s, const char *from, size_t len)
     if (!b || s->authuser.len || s->relayclient)
         return 0;
     c = b->c;
+    /* a client asking for sender after sender (MAIL, RSET, ...) makes
+     * this server a query amplifier against the lists: past the budget
+     * its MAILs wait for another session, refused, not let through */
+    if (b->look.made >= SESSION_QUERIES) {
+        if (!b->spent) {
+            log_line("warning: dnsbl ip=%s: %lu lookups in one session, "
+                     "refusing further MAILs",
+                     s->remoteip, b->look.made);
+            b->spent = true;
+        }
+        s->cur_from = from;
+        s->cur_from_len = len;
+        smtpd_reply(s, OC_DNSBL_BUDGET, NULL);
+        return 1;
+    }
     if (!b->heloasked)
         ask_helo(s); /* a HELO past HELO_EARLY */
     at = len ? memrchr(from, '@', len) : NULL;

@@ -276,6 +276,28 @@ class RealServer(DnsblCase):
         self.assertTrue(lines[-2].startswith("553 5.7.1 "), lines[-2])
         self.assertNotIn("warning", log)
 
+    def test_session_lookup_budget(self):
+        """MAIL after MAIL with a new domain each: past the session's 1024
+        lookups the MAILs are refused for now (451), never let through
+        without their lookups, until the errors end the session; logged
+        once."""
+        self.lists(rhsbl="rhs.test\n")
+        mails = "".join("MAIL FROM:<x@d%d.example>\r\nRSET\r\n" % i for i in range(1100))
+        lines, log = self.flood("EHLO c.example\r\n" + mails +
+                                "MAIL FROM:<x@spam.example>\r\nQUIT\r\n")
+        self.assertTrue(lines[-1].startswith("421 4.7.0 too many errors"), lines[-1])
+        body = lines[2:-1]
+        mail_replies, rset_replies = body[0::2], body[1::2]
+        self.assertTrue(all(l.startswith("250 ") for l in rset_replies))
+        # the EHLO's lookup and one per MAIL: 1024 in all
+        self.assertTrue(all(l.startswith("250 ") for l in mail_replies[:1023]))
+        budget = ("451 4.7.1 sorry, too many different senders in one session, "
+                  "try again later (#4.7.1)")
+        self.assertGreater(len(mail_replies), 1023)
+        self.assertEqual(set(mail_replies[1023:]), {budget})
+        self.assertEqual(log.count("lookups in one session"), 1)
+        self.assertIn("reason=dnsblbudget code=451 from=<x@d1023.example>", log)
+
     def test_hostile_helo_and_sender(self):
         self.lists(dnsbl="bl.test\n", rhsbl="rhs.test\n")
         long_dom = ".".join(["a" * 63] * 4)
