@@ -148,6 +148,8 @@ def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
         if v:
             return v
         time.sleep(step)
+    if callable(what):  # a description made when it is needed (what is left)
+        what = what()
     raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
 
 

@@ -572,7 +572,19 @@ class InstallTest(unittest.TestCase):
             if p.poll() is None:
                 p.terminate()
             p.wait(timeout=10)
-            qng.wait_for(lambda: not qng.session_members(p.pid), 30, what="supervised processes")
+
+            def left():
+                out = []
+                for pid in qng.session_members(p.pid):
+                    try:
+                        with open("/proc/%d/cmdline" % pid, "rb") as f:
+                            out.append("%d %s" % (pid, f.read().replace(b"\0", b" ").decode(
+                                errors="replace")))
+                    except OSError:
+                        pass
+                return out
+            qng.wait_for(lambda: not qng.session_members(p.pid), 30,
+                         what=lambda: "supervised processes to end: %s" % left())
             log.close()
         self.addCleanup(down)
         qng.wait_for(lambda: "status: local 0/10" in self.log().split("status: exiting")[-1],
