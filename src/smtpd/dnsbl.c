@@ -439,6 +439,12 @@ smtpd_dnsbl_mail(struct smtpd_session *s, const char *from, size_t len)
         smtpd_reply(s, OC_DNSBL_BUDGET, NULL);
         return 1;
     }
+    /* refused at an earlier MAIL: nothing more to ask about */
+    if (b->ipdone && b->ipverdict != OC_OK)
+        return refuse(s, b->ipverdict, &b->ipdetail, b->ipzone, from, len);
+    if (b->heloasked && b->helodone && b->heloverdict != OC_OK)
+        return refuse(s, b->heloverdict, &b->helodetail, b->helozone, from,
+                      len);
     if (!b->heloasked)
         ask_helo(s); /* a HELO past HELO_EARLY */
     at = len ? memrchr(from, '@', len) : NULL;

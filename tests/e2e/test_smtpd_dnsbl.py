@@ -405,6 +405,34 @@ class Flood(DnsblCase):
                                  "spam.example.rhs.test"]))
 
 
+    def test_refused_client_asks_no_more(self):
+        """A client refused for its IP (or its HELO) at one MAIL is refused
+        at the next ones without its HELO or new senders being asked."""
+        stub = StubDNS(zone_handler(ZONES))
+        self.addCleanup(stub.stop)
+        write_dnsservers(self.inst, stub)
+        self.lists(dnsbl="bl.test\n", rhsbl="rhs.test\n")
+        data = ("EHLO c.example\r\n" +
+                "".join("MAIL FROM:<x@d%d.example>\r\nRSET\r\n" % i for i in range(5)) +
+                "QUIT\r\n")
+        out, log, _ = self.inst.smtpd_pipe(data.encode(), env={"TCPREMOTEIP": LISTED})
+        lines = [l for l in replies(out) if l and not l.startswith("250-")]
+        self.assertEqual(len([l for l in lines if l.startswith("550 5.7.1 ")]), 5, lines)
+        self.assertEqual(sorted(q[0] for q in stub.queries),
+                         sorted([v4name(LISTED, "bl.test"), "c.example.rhs.test",
+                                 "d0.example.rhs.test"]))
+        # the same for a listed HELO
+        stub.queries.clear()
+        data = data.replace("EHLO c.example", "EHLO badhelo.example")
+        out, log, _ = self.inst.smtpd_pipe(data.encode(), env={"TCPREMOTEIP": CLEAN})
+        lines = [l for l in replies(out) if l and not l.startswith("250-")]
+        self.assertEqual(len([l for l in lines if l.startswith("550 5.7.1 sorry, your HELO")]),
+                         5, lines)
+        self.assertEqual(sorted(q[0] for q in stub.queries),
+                         sorted([v4name(CLEAN, "bl.test"), "badhelo.example.rhs.test",
+                                 "d0.example.rhs.test"]))
+
+
 class Trouble(DnsblCase):
     """DNS down: the session goes on, a warning names the zone and why."""
 
