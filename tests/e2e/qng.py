@@ -422,10 +422,15 @@ class Instance:
         sender, recipients, and the raw envelope."""
         out = []
         for i in self.queue_ids("todo"):
-            with open(self.path("queue", "mess", str(i % 23), str(i)), "rb") as f:
-                mess = f.read()
-            with open(self.path("queue", "todo", str(i)), "rb") as f:
-                env = f.read()
+            try:
+                with open(self.path("queue", "mess", str(i % 23), str(i)), "rb") as f:
+                    mess = f.read()
+                with open(self.path("queue", "todo", str(i)), "rb") as f:
+                    env = f.read()
+            except FileNotFoundError:
+                # a running qmail-send preprocessed it since the listing:
+                # it is in info/ now (messages() looks there next)
+                continue
             recs = env.split(b"\0")
             sender = None
             rcpts = []
