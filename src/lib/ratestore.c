@@ -107,6 +107,30 @@ ratestore_counter_parse(const char *s, size_t len)
 }
 
 /*
+ * ratestore_window_line - is s[0..len) (blanks around it allowed)
+ * control/ratelimits' "window:fixed" or "window:sliding"?  1 with
+ * *sliding set, 0 for any other line.  qmail-smtpd's rules and
+ * qmail-rate read the setting through it, so both agree.
+ */
+int
+ratestore_window_line(const char *s, size_t len, bool *sliding)
+{
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    while (len && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    if (len == 12 && memcmp(s, "window:fixed", 12) == 0)
+        *sliding = false;
+    else if (len == 14 && memcmp(s, "window:sliding", 14) == 0)
+        *sliding = true;
+    else
+        return 0;
+    return 1;
+}
+
+/*
  * ratestore_namekey - the key of a user or domain name: "CLASS:" and the
  * name in lower case, each byte that is blank, a control or 8-bit, and
  * '%' itself, written %XX (so two names never share a key, "jos\xc3\xa9"

@@ -89,6 +89,7 @@ void ratestore_reset(struct ratestore *rs, uint32_t idx);
 unsigned ratestore_period(unsigned counter);
 const char *ratestore_counter_name(unsigned counter);
 int ratestore_counter_parse(const char *s, size_t len);
+int ratestore_window_line(const char *s, size_t len, bool *sliding);
 int ratestore_ipkey(struct bstr *out, const char *ip, bool net) WUR;
 int ratestore_namekey(struct bstr *out, const char *cls, const char *name,
                       size_t len) WUR;

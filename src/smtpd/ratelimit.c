@@ -213,14 +213,8 @@ ratelimit_parse(struct ratelimit_rules *r, const char *line, size_t len,
         *why = "a NUL in the line";
         return -1;
     }
-    if (len == 12 && memcmp(line, "window:fixed", 12) == 0) {
-        r->sliding = false;
+    if (ratestore_window_line(line, len, &r->sliding))
         return 0;
-    }
-    if (len == 14 && memcmp(line, "window:sliding", 14) == 0) {
-        r->sliding = true;
-        return 0;
-    }
     c1 = memchr(line, ':', len);
     for (cl = line + len - 1; cl > line && *cl != ':'; cl--)
         ;

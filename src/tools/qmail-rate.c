@@ -87,12 +87,8 @@ sliding(void)
     if (ctl_readlist("control/ratelimits", &list) == -1)
         log_die_sys(EXIT_TEMP, "unable to read control/ratelimits");
     for (const char *l = ctl_list_next(&list, NULL); l;
-         l = ctl_list_next(&list, l)) {
-        if (strcmp(l, "window:fixed") == 0)
-            s = false;
-        else if (strcmp(l, "window:sliding") == 0)
-            s = true;
-    }
+         l = ctl_list_next(&list, l))
+        (void)ratestore_window_line(l, strlen(l), &s);
     bstr_free(&list);
     return s;
 }

@@ -629,7 +629,27 @@ test_keys_and_names(void)
     CHECK_INT(ratestore_period(MSGS_DAY), 86400);
 }
 
+/* the window line, as qmail-smtpd's rules and qmail-rate both read it */
+static void
+test_window_line(void)
+{
+    bool sl = true;
+
+    CHECK_INT(ratestore_window_line("window:fixed", 12, &sl), 1);
+    CHECK(!sl);
+    CHECK_INT(ratestore_window_line(" \twindow:sliding \t", 18, &sl), 1);
+    CHECK(sl);
+    CHECK_INT(ratestore_window_line("  window:fixed", 14, &sl), 1);
+    CHECK(!sl);
+    CHECK_INT(ratestore_window_line("window:sideways", 15, &sl), 0);
+    CHECK_INT(ratestore_window_line("window:fixedx", 13, &sl), 0);
+    CHECK_INT(ratestore_window_line("window:fix\0ed", 13, &sl), 0);
+    CHECK_INT(ratestore_window_line("", 0, &sl), 0);
+    CHECK(!sl); /* untouched by lines that are not one */
+}
+
 static const struct test_case cases[] = {
+    {"window_line", test_window_line},
     {"create_and_persist", test_create_and_persist},
     {"fixed_window_rolls", test_fixed_window_rolls},
     {"sliding_window", test_sliding_window},
