@@ -33,6 +33,7 @@
 #include "ctl.h"
 #include "fmt.h"
 #include "fnv.h"
+#include "grow.h"
 #include "send.h"
 
 #define SENDRATE_SECS_MAX 604800UL   /* a window of a week at most */
@@ -378,36 +379,17 @@ sendrate_park(struct sendrate *t, const char *dom, uint64_t id, uint32_t gen,
         errno = ENOENT;
         return -1;
     }
-    if (d->pn == 0 && t->wn == t->wcap) {
-        size_t ncap = t->wcap ? t->wcap * 2 : 16;
-        struct sendrate_dom **nh;
-
-        if (ncap > SIZE_MAX / sizeof *nh) {
-            errno = ENOMEM;
-            return -1;
-        }
-        if (!(nh = realloc(t->wheap, ncap * sizeof *nh)))
-            return -1;
-        t->wheap = nh;
-        t->wcap = ncap;
-    }
+    if (d->pn == 0 &&
+        grow(&t->wheap, &t->wcap, t->wn + 1, sizeof *t->wheap, 16) == -1)
+        return -1;
     if (d->ph + d->pn == d->pcap) {
         if (d->ph > 0 && d->ph >= d->pn) {
             /* half of it or more let go already: move down, no growth */
             memmove(d->pv, d->pv + d->ph, d->pn * sizeof *d->pv);
             d->ph = 0;
-        } else {
-            size_t ncap = d->pcap ? d->pcap * 2 : 16;
-            struct sendrate_parked *nv;
-
-            if (ncap > SIZE_MAX / sizeof *nv) {
-                errno = ENOMEM;
-                return -1;
-            }
-            if (!(nv = realloc(d->pv, ncap * sizeof *nv)))
-                return -1;
-            d->pv = nv;
-            d->pcap = ncap;
+        } else if (grow(&d->pv, &d->pcap, d->pcap + 1, sizeof *d->pv, 16) ==
+                   -1) {
+            return -1;
         }
     }
     d->pv[d->ph + d->pn].id = id;
