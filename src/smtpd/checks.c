@@ -204,7 +204,9 @@ smtpd_checks_start(struct smtpd_session *s)
     const struct smtpd_checks_cf *c = cf->checks;
     struct smtpd_checks *k = &s->chk;
 
-    smtpd_checks_end(s); /* nothing of an earlier session's */
+    /* zero: each session starts zeroed, and smtpd_session_free let go of
+     * what the last one made (smtpd_checks_end) */
+    memset(k, 0, sizeof *k);
     /* qregex's switches: set means the check is off for this client */
     k->badhelo = getenv("NOBADHELO") == NULL;
     k->badmailfrom = getenv("NOBADMAILFROM") == NULL;
@@ -493,10 +495,10 @@ static enum reason
 helo_reason(struct smtpd_session *s)
 {
     if (!s->chk.helo_known) {
-        s->chk.helo_r = (int)helo_verdict(s);
+        s->chk.helo_r = helo_verdict(s);
         s->chk.helo_known = true;
     }
-    return (enum reason)s->chk.helo_r;
+    return s->chk.helo_r;
 }
 
 /* session_dns - the session's resolver for MFDNSCHECK, made at its

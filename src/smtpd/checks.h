@@ -35,7 +35,7 @@ struct smtpd_checks {
     bool tarpitting;           /* the tarpit's log line was written */
     char detail[128];          /* the pattern that refused, for the log */
     bool helo_known;           /* helo_r holds the verdict on this HELO */
-    int helo_r;                /* enum reason: the HELO checks' verdict */
+    enum reason helo_r;        /* the HELO checks' verdict */
     struct dns *dns;           /* MFDNSCHECK's resolver, made at first use */
     struct bstr mfdns_dom;     /* the last sender domain looked up ... */
     int mfdns_found;           /* ... and whether it exists (1/0) */
