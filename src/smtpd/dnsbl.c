@@ -429,8 +429,7 @@ smtpd_dnsbl_mail(struct smtpd_session *s, const char *from, size_t len)
      * its MAILs wait for another session, refused, not let through */
     if (b->look.made >= SESSION_QUERIES) {
         if (!b->spent) {
-            log_line("warning: dnsbl ip=%s: %lu lookups in one session, "
-                     "refusing further MAILs",
+            log_line("warning: dnsbl ip=%s: %lu lookups in one session",
                      s->remoteip, b->look.made);
             b->spent = true;
         }
