@@ -614,6 +614,38 @@ test_keys_and_names(void)
     CHECK_INT(ratestore_ipkey(&b, "192.0.2.1/../x", true), -1);
     CHECK_INT(ratestore_ipkey(&b, "", true), -1);
     bstr_free(&b);
+    /* names: lower case, blanks, controls, 8-bit bytes and '%' escaped,
+     * so no two names share a key */
+    CHECK_INT(ratestore_namekey(&b, "user", "Joe@Example.TEST", 16), 0);
+    CHECK_BSTR(b, "user:joe@example.test");
+    CHECK_INT(ratestore_namekey(&b, "user", "a%41 b\x1b\xc3\xa9\x7f", 10), 0);
+    CHECK_BSTR(b, "user:a%2541%20b%1b%c3%a9%7f");
+    CHECK_INT(ratestore_namekey(&b, "user", "a\0b", 3), 0);
+    CHECK_BSTR(b, "user:a%00b");
+    /* exactly as long as a key may be: kept whole */
+    {
+        char name[RATESTORE_KEY_MAX + 100];
+        struct bstr c = BSTR_INIT;
+
+        memset(name, 'x', sizeof name);
+        CHECK_INT(ratestore_namekey(&b, "user", name, RATESTORE_KEY_MAX - 5), 0);
+        CHECK_INT((long long)b.len, RATESTORE_KEY_MAX);
+        CHECK(b.s[b.len - 1] == 'x');
+        /* one byte over: its start, '#', a hash of the whole */
+        CHECK_INT(ratestore_namekey(&b, "user", name, RATESTORE_KEY_MAX - 4), 0);
+        CHECK_INT((long long)b.len, RATESTORE_KEY_MAX);
+        CHECK(b.s[RATESTORE_KEY_MAX - 17] == '#');
+        /* an escape cut at the edge, and names that differ only past it,
+         * still give different keys */
+        name[RATESTORE_KEY_MAX - 18] = '\x01';
+        CHECK_INT(ratestore_namekey(&b, "user", name, sizeof name), 0);
+        name[sizeof name - 1] = 'y';
+        CHECK_INT(ratestore_namekey(&c, "user", name, sizeof name), 0);
+        CHECK_INT((long long)c.len, RATESTORE_KEY_MAX);
+        CHECK(b.len == c.len && memcmp(b.s, c.s, b.len) != 0);
+        CHECK(memcmp(b.s, c.s, RATESTORE_KEY_MAX - 16) == 0);
+        bstr_free(&c);
+    }
     CHECK_INT(ratestore_counter_parse("msgs/hour", 9), MSGS_HOUR);
     CHECK_INT(ratestore_counter_parse("conn/min", 8), CONN_MIN);
     CHECK_INT(ratestore_counter_parse("rcpts/day", 9),

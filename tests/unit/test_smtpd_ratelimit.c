@@ -85,6 +85,8 @@ test_refused_lines(void)
          "a name with a space or a control character"},
         {"user:\x1b[2J@c:msgs/min:1",
          "a name with a space or a control character"},
+        {"user:a%41b@c:msgs/min:1", "a name with an 8-bit byte or '%'"},
+        {"user:jos\xc3\xa9@c:msgs/min:1", "a name with an 8-bit byte or '%'"},
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
