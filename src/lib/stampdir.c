@@ -81,8 +81,7 @@ stampdir_due(const char *stamp, unsigned long every, time_t now, bool force,
     /* the common case: one lstat and done */
     if (!force && lstat(stamp, &st) == 0 && fresh(&st, every, now))
         return 0;
-    *fd = open(stamp, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-               0644);
+    *fd = stampdir_open(stamp, NULL, O_CREAT | O_RDWR, 0644);
     if (*fd == -1)
         return -1;
     if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
@@ -94,8 +93,9 @@ stampdir_due(const char *stamp, unsigned long every, time_t now, bool force,
         errno = e;
         return -1;
     }
-    /* another process may have finished a pass since our lstat */
-    if (fstat(*fd, &st) == -1) {
+    /* another process may have finished a pass since our lstat; a stamp
+     * that is not a plain file (a FIFO put there) is no stamp */
+    if (stampdir_regular(*fd, &st) == -1) {
         stampdir_abandon(*fd);
         *fd = -1;
         return -1;

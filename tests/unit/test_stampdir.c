@@ -142,6 +142,12 @@ t_due(void)
     CHECK(symlink("/etc/passwd", stamp) == 0);
     CHECK_INT(stampdir_due(stamp, 600, NOW, true, &fd), -1);
     CHECK_INT(errno, ELOOP);
+    /* nor is a FIFO in its place a stamp (opening it does not block) */
+    CHECK(unlink(stamp) == 0);
+    CHECK(mkfifo(stamp, 0600) == 0);
+    CHECK_INT(stampdir_due(stamp, 600, NOW, true, &fd), -1);
+    CHECK_INT(errno, EINVAL);
+    CHECK_INT(fd, -1);
 }
 
 /* the one age rule of greylisting, POP-before-SMTP and expiry stamps */
